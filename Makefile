@@ -1,0 +1,44 @@
+# offlinekit — one command each: `make test` runs every test, `make demo` runs the main job.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+CONFIG ?= Release
+DIST := $(CURDIR)/dist
+RIDS := linux-x64 linux-arm64
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+.PHONY: all build publish test unit-test integration-test demo bench clean format
+
+all: build
+
+build:
+	$(DOTNET) build OfflineKit.sln -c $(CONFIG)
+
+# Self-contained single-file offlinekit for each arch: what a bundle carries under bin/.
+publish: $(addprefix $(DIST)/,$(addsuffix /offlinekit,$(RIDS)))
+
+$(DIST)/%/offlinekit: $(shell find src manifests -type f -not -path '*/bin/*' -not -path '*/obj/*') Directory.Build.props Directory.Packages.props
+	$(DOTNET) publish src/OfflineKit.Cli/OfflineKit.Cli.csproj -c $(CONFIG) -r $* --self-contained \
+	  -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:DebugType=none -o $(DIST)/$*
+
+# The whole suite: unit tests, then the tests against real tools (they use the published binary).
+test: unit-test integration-test
+
+unit-test:
+	$(DOTNET) test tests/OfflineKit.Tests/OfflineKit.Tests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
+
+integration-test: publish
+	OFFLINEKIT_DIST=$(DIST) $(DOTNET) test tests/OfflineKit.IntegrationTests/OfflineKit.IntegrationTests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
+
+demo: publish
+	bash tests/lab/demo.sh
+
+bench: publish
+	bash bench/verify.sh
+
+format:
+	$(DOTNET) format OfflineKit.sln
+
+clean:
+	rm -rf $(DIST) bundles/*.tar bundles/*.tar.* .lab
+	$(DOTNET) clean OfflineKit.sln -c $(CONFIG)

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using OfflineKit.Cli.Commands;
+
+namespace OfflineKit.Cli;
+
+/// <summary>The root command, and the one place where errors become messages and exit codes.</summary>
+public static class CliApp
+{
+    public static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Show details, and the stack trace of an error",
+        Recursive = true,
+    };
+
+    public static RootCommand CreateRoot(CliConsole console)
+    {
+        var root = new RootCommand(
+            "offlinekit: build an offline bundle for a kubeadm Kubernetes cluster on a connected machine, " +
+            "carry it into an air-gapped site, verify it, and install it over SSH.")
+        {
+            Verbose,
+            BuildCommand.Create(console),
+            VerifyCommand.Create(console),
+            InspectCommand.Create(console),
+            ExtractCommand.Create(console),
+            ImagesCommand.Create(console),
+            RpmsCommand.Create(console),
+            InstallCommand.Create(console),
+            HostCommands.Status(console),
+            HostCommands.Reset(console),
+            InventoryCommand.Create(console),
+            VersionCommand.Create(console),
+        };
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
+    {
+        var root = CreateRoot(console);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))
+        {
+            foreach (var error in parse.Errors)
+            {
+                await console.ErrorWriter.WriteLineAsync($"offlinekit: {error.Message}").ConfigureAwait(false);
+            }
+
+            var command = string.Join(' ', parse.CommandResult.Command is RootCommand ? [] : CommandPath(parse.CommandResult.Command));
+            await console.ErrorWriter.WriteLineAsync($"Run 'offlinekit {command}{(command.Length > 0 ? " " : string.Empty)}--help' for usage.").ConfigureAwait(false);
+            return (int)ExitCode.BadInput;
+        }
+
+        var config = new InvocationConfiguration
+        {
+            Output = console.OutWriter,
+            Error = console.ErrorWriter,
+
+            // Errors are ours to print: a user error is one line, a bug shows its trace.
+            EnableDefaultExceptionHandler = false,
+        };
+
+        try
+        {
+            return await parse.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OfflineKitException e)
+        {
+            await console.ErrorWriter.WriteLineAsync($"offlinekit: {e.Message}").ConfigureAwait(false);
+            if (parse.GetValue(Verbose))
+            {
+                await console.ErrorWriter.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            }
+
+            return (int)e.ExitCode;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await console.ErrorWriter.WriteLineAsync("offlinekit: cancelled").ConfigureAwait(false);
+            return 130;
+        }
+        catch (Exception e)
+        {
+            await console.ErrorWriter.WriteLineAsync($"offlinekit: internal error (a bug; please report it): {e}").ConfigureAwait(false);
+            return (int)ExitCode.Failed;
+        }
+    }
+
+    private static Stack<string> CommandPath(Command command)
+    {
+        var names = new Stack<string>();
+        for (Symbol? s = command; s is Command c && c is not RootCommand; s = s.Parents.FirstOrDefault())
+        {
+            names.Push(c.Name);
+        }
+
+        return names;
+    }
+}

@@ -1,0 +1,107 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OfflineKit.Bundle;
+using Spectre.Console;
+
+namespace OfflineKit.Cli.Commands;
+
+internal static class InspectCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var bundle = CommonOptions.Bundle("A bundle tarball or an extracted bundle directory");
+        var output = CommonOptions.OutputFormat();
+        var command = new Command("inspect", "Show what a bundle holds: versions, images with digests and sizes, RPMs, manifests, totals. Reads only bundle.json.")
+        {
+            bundle,
+            output,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var summary = await BundleInspector.InspectAsync(parse.GetRequiredValue(bundle), ct).ConfigureAwait(false);
+            if (parse.GetValue(output) == "json")
+            {
+                await console.OutWriter.WriteLineAsync(ToJson(summary)).ConfigureAwait(false);
+            }
+            else
+            {
+                Render(console.Out, summary);
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static string ToJson(BundleSummary summary)
+    {
+        var manifest = JsonNode.Parse(summary.Manifest.ToJsonBytes())!.AsObject();
+        manifest["bundle"] = summary.Bundle;
+        manifest["tarballSize"] = summary.TarballSize;
+        manifest["totals"] = new JsonArray(summary.Totals
+            .Select(t => (JsonNode)new JsonObject { ["kind"] = t.Kind.ToString().ToLowerInvariant(), ["count"] = t.Count, ["size"] = t.Size })
+            .ToArray());
+        return manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static void Render(IAnsiConsole console, BundleSummary s)
+    {
+        var m = s.Manifest;
+        var head = new Grid().AddColumn().AddColumn();
+        head.AddRow("[bold]bundle[/]", Markup.Escape(m.Name));
+        head.AddRow("bundle version", Markup.Escape(m.BundleVersion));
+        head.AddRow("kubernetes", Markup.Escape(m.KubernetesVersion));
+        head.AddRow("platform", Markup.Escape($"{m.Os}/{m.Arch}"));
+        head.AddRow("created by", Markup.Escape(m.CreatedBy));
+        head.AddRow("files", Markup.Escape($"{m.Files.Count + 2} ({ProgressDisplay.Size(s.FilesSize)})"));
+        if (s.TarballSize is { } size)
+        {
+            head.AddRow("tarball", Markup.Escape(ProgressDisplay.Size(size)));
+        }
+
+        console.Write(head);
+        foreach (var group in m.Artifacts.GroupBy(a => a.Kind).OrderBy(g => g.Key))
+        {
+            console.WriteLine();
+            var table = new Table().Border(TableBorder.Simple).Title(Markup.Escape(Plural(group.Key)))
+                .AddColumn("name").AddColumn("version").AddColumn("digest").AddColumn(new TableColumn("size").RightAligned()).AddColumn("path");
+            foreach (var a in group)
+            {
+                table.AddRow(
+                    Markup.Escape(a.Name),
+                    Markup.Escape(a.Version ?? "-"),
+                    Markup.Escape(Short(a.Digest)),
+                    Markup.Escape(ProgressDisplay.Size(a.Size)),
+                    Markup.Escape(a.Path));
+            }
+
+            console.Write(table);
+        }
+
+        console.WriteLine();
+        var totals = new Table().Border(TableBorder.Simple).Title("totals").AddColumn("kind").AddColumn(new TableColumn("count").RightAligned()).AddColumn(new TableColumn("size").RightAligned());
+        foreach (var t in s.Totals)
+        {
+            totals.AddRow(Plural(t.Kind), t.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(ProgressDisplay.Size(t.Size)));
+        }
+
+        if (s.Totals.Count == 0)
+        {
+            totals.AddRow("(no artifacts)", "0", "0 B");
+        }
+
+        console.Write(totals);
+    }
+
+    private static string Plural(ArtifactKind kind) => kind switch
+    {
+        ArtifactKind.Image => "images",
+        ArtifactKind.Rpm => "RPMs",
+        ArtifactKind.Manifest => "manifests",
+        ArtifactKind.Script => "scripts",
+        _ => "files",
+    };
+
+    private static string Short(string digest) => digest.Length > 19 ? digest[..19] + "…" : digest;
+}

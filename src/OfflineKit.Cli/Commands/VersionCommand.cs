@@ -1,0 +1,23 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using OfflineKit.Bundle;
+using OfflineKit.Spec;
+
+namespace OfflineKit.Cli.Commands;
+
+internal static class VersionCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("version", "Print offlinekit's version, its runtime, and the Kubernetes versions it has a built-in spec for");
+        command.SetAction(parse =>
+        {
+            console.OutWriter.WriteLine(BundleWriter.CreatedBy);
+            console.OutWriter.WriteLine($"runtime: .NET {Environment.Version} {RuntimeInformation.RuntimeIdentifier}");
+            console.OutWriter.WriteLine($"bundle format: v{BundleLayout.SchemaVersion}");
+            console.OutWriter.WriteLine($"built-in specs: {string.Join(", ", BundleSpecLoader.EmbeddedVersions())}");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,267 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace OfflineKit.Bundle;
+
+/// <summary>
+/// Collects what a bundle actually holds (each file's SHA-256, as it streams past) and judges it
+/// against SHA256SUMS and bundle.json. Verify and extract both feed it, so both judge alike.
+/// Thread-safe: a directory is hashed by several workers.
+/// </summary>
+internal sealed class BundleCheck
+{
+    private const int MaxMetadataBytes = 256 << 20;
+    private readonly Dictionary<string, FileDigest> _actual = new(StringComparer.Ordinal);
+    private readonly List<VerifyProblem> _problems = [];
+    private readonly Lock _lock = new();
+    private byte[]? _manifestBytes;
+    private byte[]? _sumsBytes;
+    private long _bytes;
+
+    public bool Truncated { get; private set; }
+
+    /// <summary>
+    /// Hashes one file, copying it to <paramref name="copyTo"/> on the way when given. Returns false when
+    /// the data ended before <paramref name="expectedSize"/> (a truncated tarball): nothing is recorded then.
+    /// </summary>
+    public async Task<bool> AddFileAsync(string path, Stream data, long? expectedSize, Stream? copyTo, Action<long>? onBytes, CancellationToken cancellationToken)
+    {
+        var isMetadata = path is BundleLayout.ManifestFile or BundleLayout.SumsFile;
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var kept = isMetadata ? new MemoryStream() : null;
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        long size = 0;
+        try
+        {
+            int n;
+            while ((n = await data.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                hash.AppendData(buffer, 0, n);
+                size += n;
+                if (kept is not null && kept.Length + n <= MaxMetadataBytes)
+                {
+                    kept.Write(buffer, 0, n);
+                }
+
+                if (copyTo is not null)
+                {
+                    await copyTo.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                }
+
+                onBytes?.Invoke(n);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (expectedSize is { } expected && size != expected)
+        {
+            AddProblem(ProblemKind.Truncated, path, $"the tarball ends inside this file ({size} of {expected} bytes)");
+            return false;
+        }
+
+        var digest = new FileDigest(path, Convert.ToHexStringLower(hash.GetHashAndReset()), size);
+        lock (_lock)
+        {
+            if (!_actual.TryAdd(path, digest))
+            {
+                _problems.Add(new VerifyProblem(ProblemKind.UnexpectedEntry, path, "the bundle holds this path twice"));
+            }
+
+            _bytes += size;
+            if (path == BundleLayout.ManifestFile)
+            {
+                _manifestBytes = kept!.ToArray();
+            }
+            else if (path == BundleLayout.SumsFile)
+            {
+                _sumsBytes = kept!.ToArray();
+            }
+        }
+
+        return true;
+    }
+
+    public void AddProblem(ProblemKind kind, string path, string detail)
+    {
+        lock (_lock)
+        {
+            _problems.Add(new VerifyProblem(kind, path, detail));
+            Truncated |= kind == ProblemKind.Truncated;
+        }
+    }
+
+    /// <summary>Compares what was seen with what SHA256SUMS and bundle.json record.</summary>
+    public VerifyReport Finish(string bundle, TarballChecksumStatus tarball)
+    {
+        var problems = new List<VerifyProblem>(_problems);
+        var manifest = ReadManifest(problems);
+        var sums = ReadSums(problems);
+        var recorded = manifest?.Files.ToDictionary(f => f.Path, StringComparer.Ordinal)
+            ?? new Dictionary<string, FileDigest>(StringComparer.Ordinal);
+
+        var paths = new SortedSet<string>(StringComparer.Ordinal);
+        paths.UnionWith(_actual.Keys);
+        paths.UnionWith(recorded.Keys);
+        if (sums is not null)
+        {
+            paths.UnionWith(sums.Keys);
+        }
+
+        foreach (var path in paths)
+        {
+            if (path == BundleLayout.SumsFile)
+            {
+                continue;
+            }
+
+            _actual.TryGetValue(path, out var actual);
+            var inSums = sums?.GetValueOrDefault(path);
+            var inManifest = recorded.GetValueOrDefault(path)?.Sha256;
+            if (path == BundleLayout.ManifestFile)
+            {
+                // bundle.json is covered by SHA256SUMS alone.
+                inManifest = inSums;
+            }
+
+            Judge(problems, path, actual?.Sha256, inSums, inManifest, sums is not null, manifest is not null);
+        }
+
+        if (manifest is not null)
+        {
+            CheckArtifacts(problems, manifest, recorded);
+        }
+
+        if (Truncated)
+        {
+            // Past the break nothing was read: "missing" would only repeat "truncated".
+            problems.RemoveAll(p => p.Kind == ProblemKind.Missing);
+        }
+
+        var ordered = problems
+            .OrderBy(p => p.Kind == ProblemKind.Truncated ? 0 : 1)
+            .ThenBy(p => p.Path, StringComparer.Ordinal)
+            .ThenBy(p => p.Kind)
+            .ToList();
+        return new VerifyReport(bundle, manifest?.Name, ordered.Count == 0, _actual.Count, _bytes, tarball, ordered);
+    }
+
+    private static void Judge(List<VerifyProblem> problems, string path, string? actual, string? inSums, string? inManifest, bool haveSums, bool haveManifest)
+    {
+        if (actual is null)
+        {
+            var where = (inSums, inManifest) switch
+            {
+                (not null, not null) => "SHA256SUMS and bundle.json",
+                (not null, null) => "SHA256SUMS",
+                _ => "bundle.json",
+            };
+            problems.Add(new VerifyProblem(ProblemKind.Missing, path, $"listed in {where}, not in the bundle"));
+            return;
+        }
+
+        var bySums = State(haveSums, inSums, actual);
+        var byManifest = State(haveManifest, inManifest, actual);
+        (ProblemKind Kind, string Detail)? problem = (bySums, byManifest) switch
+        {
+            (Record.Matches or Record.Unknown, Record.Matches or Record.Unknown) => null,
+            (Record.Absent, Record.Absent) or (Record.Absent, Record.Unknown) or (Record.Unknown, Record.Absent) =>
+                (ProblemKind.Extra, "in the bundle, listed in neither SHA256SUMS nor bundle.json"),
+            (Record.Matches, Record.Absent) =>
+                (ProblemKind.Extra, "listed in SHA256SUMS but not in bundle.json: added together with a SHA256SUMS line"),
+            (Record.Absent, Record.Matches) =>
+                (ProblemKind.SumsAltered, "recorded in bundle.json, but its SHA256SUMS line is gone"),
+            (Record.Differs, Record.Matches) =>
+                (ProblemKind.SumsAltered, $"the file matches bundle.json, but its SHA256SUMS line was changed to {inSums}"),
+            (Record.Matches, Record.Differs) =>
+                (ProblemKind.Modified, $"sha256 {actual}, bundle.json records {inManifest}: changed together with its SHA256SUMS line"),
+            _ => (ProblemKind.Modified, $"sha256 {actual}, recorded {inManifest ?? inSums}"),
+        };
+        if (problem is { } p)
+        {
+            problems.Add(new VerifyProblem(p.Kind, path, p.Detail));
+        }
+    }
+
+    private enum Record
+    {
+        /// <summary>That record could not be read: judge by the other.</summary>
+        Unknown,
+        Absent,
+        Matches,
+        Differs,
+    }
+
+    private static Record State(bool have, string? recorded, string actual) =>
+        !have ? Record.Unknown : recorded is null ? Record.Absent : recorded == actual ? Record.Matches : Record.Differs;
+
+    private static void CheckArtifacts(List<VerifyProblem> problems, BundleManifest manifest, Dictionary<string, FileDigest> recorded)
+    {
+        foreach (var a in manifest.Artifacts)
+        {
+            if (!recorded.TryGetValue(a.Path, out var file))
+            {
+                problems.Add(new VerifyProblem(ProblemKind.Artifact, a.Path, $"{a.Kind.ToString().ToLowerInvariant()} {a.Name}: its file is not in bundle.json's file list"));
+            }
+            else if (a.IsFileBacked && (a.Digest != "sha256:" + file.Sha256 || a.Size != file.Size))
+            {
+                problems.Add(new VerifyProblem(ProblemKind.Artifact, a.Path,
+                    $"{a.Kind.ToString().ToLowerInvariant()} {a.Name}: recorded digest {a.Digest} does not match the file (sha256:{file.Sha256})"));
+            }
+        }
+    }
+
+    private BundleManifest? ReadManifest(List<VerifyProblem> problems)
+    {
+        if (_manifestBytes is null)
+        {
+            if (!Truncated)
+            {
+                problems.Add(new VerifyProblem(ProblemKind.Missing, BundleLayout.ManifestFile, "the bundle has no bundle.json"));
+            }
+
+            return null;
+        }
+
+        try
+        {
+            var manifest = BundleManifest.Parse(_manifestBytes);
+            var bad = manifest.Files.FirstOrDefault(f => !BundleLayout.IsValidRelativePath(f.Path));
+            if (bad is not null)
+            {
+                throw new JsonException($"unsafe path '{bad.Path}' in files");
+            }
+
+            return manifest;
+        }
+        catch (JsonException e)
+        {
+            problems.Add(new VerifyProblem(ProblemKind.Malformed, BundleLayout.ManifestFile, e.Message));
+            return null;
+        }
+    }
+
+    private IReadOnlyDictionary<string, string>? ReadSums(List<VerifyProblem> problems)
+    {
+        if (_sumsBytes is null)
+        {
+            if (!Truncated)
+            {
+                problems.Add(new VerifyProblem(ProblemKind.Missing, BundleLayout.SumsFile, "the bundle has no SHA256SUMS"));
+            }
+
+            return null;
+        }
+
+        var parsed = Sha256Sums.Parse(_sumsBytes);
+        foreach (var error in parsed.Errors)
+        {
+            problems.Add(new VerifyProblem(ProblemKind.Malformed, BundleLayout.SumsFile, error));
+        }
+
+        return parsed.Entries;
+    }
+}

@@ -1,0 +1,72 @@
+using OfflineKit.Spec;
+
+namespace OfflineKit.Bundle;
+
+/// <summary>Bundle format v1: every name and constant of the layout, in one place.</summary>
+public static class BundleLayout
+{
+    public const int SchemaVersion = 1;
+
+    public const string ManifestFile = "bundle.json";
+    public const string SumsFile = "SHA256SUMS";
+
+    public const string ImagesDir = "images";
+    public const string RpmsDir = "rpms";
+    public const string ManifestsDir = "manifests";
+    public const string ScriptsDir = "scripts";
+    public const string BinDir = "bin";
+
+    public const string VerifyScript = "scripts/verify.sh";
+    public const string Binary = "bin/offlinekit";
+
+    /// <summary>Suffix of the file beside the tarball that covers it whole (sha256sum format).</summary>
+    public const string TarballChecksumSuffix = ".sha256";
+
+    /// <summary>
+    /// Every entry's mtime: the same inputs give a byte-identical tarball. Not the epoch itself,
+    /// which some tar versions warn about as implausibly old.
+    /// </summary>
+    public static readonly DateTimeOffset FixedMtime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public const int FileMode = 0b110_100_100; // 0644
+    public const int ExecutableMode = 0b111_101_101; // 0755
+
+    /// <summary>offlinekit-k8s-1.23.0-el8-amd64: the tarball's name and its one top folder.</summary>
+    public static string BundleName(KubernetesVersion kubernetes, TargetPlatform target) =>
+        $"offlinekit-k8s-{kubernetes}-{target.OsName}-{target.ArchName}";
+
+    public static string Extension(BundleFormat format) => format switch
+    {
+        BundleFormat.TarGz => ".tar.gz",
+        BundleFormat.TarZst => ".tar.zst",
+        _ => ".tar",
+    };
+
+    public static BundleFormat ParseFormat(string text) => text switch
+    {
+        "tar" => BundleFormat.Tar,
+        "tar.gz" or "tgz" => BundleFormat.TarGz,
+        "tar.zst" => BundleFormat.TarZst,
+        _ => throw new BadInputException($"--format {text}: expected tar, tar.gz or tar.zst"),
+    };
+
+    /// <summary>
+    /// A path inside the bundle as SHA256SUMS and bundle.json spell it: relative, '/'-separated,
+    /// no '.', '..' or empty segments, and nothing sha256sum would have to escape.
+    /// </summary>
+    public static bool IsValidRelativePath(string path) =>
+        path.Length > 0
+        && !path.StartsWith('/')
+        && !path.Contains('\\')
+        && !path.Contains('\n')
+        && !path.Contains('\r')
+        && !path.Contains('\0')
+        && path.Split('/').All(s => s.Length > 0 && s != "." && s != "..");
+}
+
+public enum BundleFormat
+{
+    Tar,
+    TarGz,
+    TarZst,
+}

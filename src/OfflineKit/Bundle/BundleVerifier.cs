@@ -1,0 +1,167 @@
+using OfflineKit.IO;
+
+namespace OfflineKit.Bundle;
+
+/// <summary>
+/// Proves a bundle unchanged: every file against SHA256SUMS and against bundle.json (two levels), every
+/// artifact against its file, and the tarball against the .sha256 beside it. A tarball is read as one
+/// stream, never unpacked to disk.
+/// </summary>
+public static class BundleVerifier
+{
+    public static Task<VerifyReport> VerifyAsync(string path, IProgress<ByteProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (Directory.Exists(path))
+        {
+            return VerifyDirectoryAsync(path, progress, cancellationToken);
+        }
+
+        if (File.Exists(path))
+        {
+            return VerifyTarballAsync(path, progress, cancellationToken);
+        }
+
+        throw new BadInputException($"{path}: no such bundle (expected a bundle tarball or an extracted bundle directory)");
+    }
+
+    private static async Task<VerifyReport> VerifyTarballAsync(string path, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+    {
+        var check = new BundleCheck();
+        await using var source = await TarballSource.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        var reporter = new ProgressReporter(progress, source.Length);
+        string? top = null;
+        var last = "(start of the tarball)";
+        try
+        {
+            while (await source.Reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+            {
+                var (entryTop, inner) = TarballSource.SplitTop(entry.Name);
+                top ??= entryTop;
+                last = entry.Name;
+                if (entryTop != top || (inner.Length > 0 && !BundleLayout.IsValidRelativePath(inner)) || (inner.Length == 0 && entry.EntryType != System.Formats.Tar.TarEntryType.Directory))
+                {
+                    check.AddProblem(ProblemKind.UnexpectedEntry, entry.Name, $"outside the bundle's top folder '{top}' or not a plain relative path");
+                    continue;
+                }
+
+                if (entry.EntryType == System.Formats.Tar.TarEntryType.Directory)
+                {
+                    continue;
+                }
+
+                if (!TarballSource.IsRegularFile(entry.EntryType))
+                {
+                    check.AddProblem(ProblemKind.UnexpectedEntry, inner, $"a {Describe(entry.EntryType)} entry; bundles hold only files and folders");
+                    continue;
+                }
+
+                var data = entry.DataStream ?? Stream.Null;
+                if (!await check.AddFileAsync(inner, data, entry.Length, null, _ => reporter.Report(source.Position, inner), cancellationToken).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (TarballSource.IsCorruption(e))
+        {
+            check.AddProblem(ProblemKind.Truncated, last, $"the tarball is truncated or corrupt after this entry: {e.Message}");
+        }
+
+        var status = await FinishTarballAsync(source, check, cancellationToken).ConfigureAwait(false);
+        reporter.Done();
+        return check.Finish(path, status);
+    }
+
+    internal static async Task<TarballChecksumStatus> FinishTarballAsync(TarballSource source, BundleCheck check, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await source.FinishAsync(check, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (TarballSource.IsCorruption(e))
+        {
+            check.AddProblem(ProblemKind.Truncated, Path.GetFileName(source.Path), $"the tarball is corrupt past its last entry: {e.Message}");
+            return TarballChecksumStatus.Mismatch;
+        }
+    }
+
+    private static async Task<VerifyReport> VerifyDirectoryAsync(string path, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+    {
+        var root = FindRoot(path);
+        var check = new BundleCheck();
+        var files = new List<(string Inner, FileInfo Info)>();
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false };
+        foreach (var info in new DirectoryInfo(root).EnumerateFileSystemInfos("*", options))
+        {
+            var inner = Path.GetRelativePath(root, info.FullName).Replace(Path.DirectorySeparatorChar, '/');
+            if (info.LinkTarget is not null)
+            {
+                check.AddProblem(ProblemKind.UnexpectedEntry, inner, "a symbolic link; bundles hold only files and folders");
+            }
+            else if (info is FileInfo file)
+            {
+                files.Add((inner, file));
+            }
+        }
+
+        var reporter = new ProgressReporter(progress, files.Sum(f => f.Info.Length));
+        long done = 0;
+
+        // sha256sum -c hashes one file at a time; two workers keep both cores of a small machine busy.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4), CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(files.OrderByDescending(f => f.Info.Length), parallel, async (f, ct) =>
+        {
+            await using var stream = new FileStream(f.Info.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            await check.AddFileAsync(f.Inner, stream, null, null, n => reporter.Report(Interlocked.Add(ref done, n), f.Inner), ct).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+
+        reporter.Done();
+        return check.Finish(path, TarballChecksumStatus.NotApplicable);
+    }
+
+    /// <summary>The folder holding bundle.json: the path itself, or the one bundle folder inside it.</summary>
+    internal static string FindRoot(string path)
+    {
+        if (File.Exists(Path.Combine(path, BundleLayout.ManifestFile)) || File.Exists(Path.Combine(path, BundleLayout.SumsFile)))
+        {
+            return path;
+        }
+
+        var candidates = Directory.GetDirectories(path)
+            .Where(d => File.Exists(Path.Combine(d, BundleLayout.ManifestFile)) || File.Exists(Path.Combine(d, BundleLayout.SumsFile)))
+            .ToList();
+        return candidates.Count switch
+        {
+            1 => candidates[0],
+            0 => throw new BadInputException($"{path}: not a bundle (no bundle.json or SHA256SUMS in it or in a folder directly below it)"),
+            _ => throw new BadInputException($"{path}: holds {candidates.Count} bundles; name one of them: {string.Join(", ", candidates.Select(Path.GetFileName))}"),
+        };
+    }
+
+    internal static string Describe(System.Formats.Tar.TarEntryType type) => type switch
+    {
+        System.Formats.Tar.TarEntryType.SymbolicLink => "symbolic link",
+        System.Formats.Tar.TarEntryType.HardLink => "hard link",
+        System.Formats.Tar.TarEntryType.CharacterDevice => "character device",
+        System.Formats.Tar.TarEntryType.BlockDevice => "block device",
+        System.Formats.Tar.TarEntryType.Fifo => "fifo",
+        _ => type.ToString(),
+    };
+
+    /// <summary>Reports progress at most every 32 MiB so a fast hash loop is not slowed by its own reporting.</summary>
+    internal sealed class ProgressReporter(IProgress<ByteProgress>? progress, long total)
+    {
+        private long _last = -1;
+
+        public void Report(long done, string current)
+        {
+            if (progress is not null && (done - Interlocked.Read(ref _last) >= 32 << 20))
+            {
+                Interlocked.Exchange(ref _last, done);
+                progress.Report(new ByteProgress(done, total, current));
+            }
+        }
+
+        public void Done() => progress?.Report(new ByteProgress(total, total, null));
+    }
+}

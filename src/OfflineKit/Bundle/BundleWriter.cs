@@ -1,0 +1,240 @@
+using System.Reflection;
+using OfflineKit.IO;
+
+namespace OfflineKit.Bundle;
+
+/// <summary>One file to put in a bundle, as a stream opened when it is packed.</summary>
+public sealed record BundleFile(string Path, long Size, Func<Stream> Open)
+{
+    public bool Executable { get; init; }
+
+    /// <summary>The SHA-256 (hex) when already known, e.g. from a content-addressed cache; checked while packing.</summary>
+    public string? Sha256 { get; init; }
+
+    /// <summary>Set when this file is itself an artifact (an RPM, a manifest, a script).</summary>
+    public ArtifactInfo? Artifact { get; init; }
+
+    public static BundleFile FromBytes(string path, byte[] content) => new(path, content.LongLength, () => new MemoryStream(content, writable: false));
+
+    public static BundleFile FromDisk(string path, string diskPath) =>
+        new(path, new FileInfo(diskPath).Length, () => new FileStream(diskPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan));
+}
+
+public sealed record ArtifactInfo(ArtifactKind Kind, string Name, string? Version = null, string? Origin = null);
+
+/// <summary>The identity of a bundle; artifacts that are not files of their own (images) come along here.</summary>
+public sealed record BundleHeader(string Name, string BundleVersion, string KubernetesVersion, string Os, string Arch)
+{
+    public IReadOnlyList<Artifact> ExtraArtifacts { get; init; } = [];
+}
+
+public sealed record WrittenBundle(string Path, string Sha256, long Size, BundleManifest Manifest);
+
+/// <summary>
+/// Writes bundle format v1: bundle.json and SHA256SUMS first (so inspect reads only the head), then
+/// every file in ordinal path order, with fixed mtime and owner, so the same inputs give the same
+/// bytes. Streams end to end; memory does not grow with the bundle.
+/// </summary>
+public static class BundleWriter
+{
+    public static string CreatedBy { get; } =
+        "offlinekit " + (typeof(BundleWriter).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0");
+
+    /// <summary>
+    /// Writes <c>DIR/NAME.tar[.gz|.zst]</c> and <c>NAME.tar….sha256</c> beside it. Both are written under
+    /// temporary names and renamed when complete: a killed build never leaves a bundle that looks whole.
+    /// </summary>
+    public static async Task<WrittenBundle> WriteFileAsync(
+        BundleHeader header,
+        IReadOnlyList<BundleFile> files,
+        string outputDirectory,
+        BundleFormat format,
+        IProgress<ByteProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(outputDirectory);
+        var fileName = header.Name + BundleLayout.Extension(format);
+        var path = Path.Combine(outputDirectory, fileName);
+        var sidecar = path + BundleLayout.TarballChecksumSuffix;
+        var tmp = Path.Combine(outputDirectory, $".{fileName}.{Environment.ProcessId}.partial");
+        var tmpSidecar = tmp + BundleLayout.TarballChecksumSuffix;
+        try
+        {
+            BundleManifest manifest;
+            string digest;
+            long size;
+            await using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                await using var hashing = new HashingStream(file, leaveOpen: true);
+                manifest = await WriteAsync(header, files, hashing, format, progress, cancellationToken).ConfigureAwait(false);
+                await hashing.FlushAsync(cancellationToken).ConfigureAwait(false);
+                digest = hashing.HexDigest;
+                size = hashing.BytesHashed;
+                file.Flush(flushToDisk: true);
+            }
+
+            await File.WriteAllTextAsync(tmpSidecar, $"{digest}  {fileName}\n", cancellationToken).ConfigureAwait(false);
+            File.Move(tmp, path, overwrite: true);
+            File.Move(tmpSidecar, sidecar, overwrite: true);
+            return new WrittenBundle(path, digest, size, manifest);
+        }
+        finally
+        {
+            File.Delete(tmp);
+            File.Delete(tmpSidecar);
+        }
+    }
+
+    /// <summary>Writes the bundle to <paramref name="output"/>; the core that <see cref="WriteFileAsync"/> wraps.</summary>
+    public static async Task<BundleManifest> WriteAsync(
+        BundleHeader header,
+        IReadOnlyList<BundleFile> files,
+        Stream output,
+        BundleFormat format,
+        IProgress<ByteProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var ordered = Validate(header, files);
+        var digests = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var f in ordered)
+        {
+            digests[f.Path] = f.Sha256?.ToLowerInvariant() ?? await HashAsync(f, cancellationToken).ConfigureAwait(false);
+        }
+
+        var manifest = BuildManifest(header, ordered, digests);
+        var manifestBytes = manifest.ToJsonBytes();
+        var sums = Sha256Sums.Format(
+            [new FileDigest(BundleLayout.ManifestFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(manifestBytes)), manifestBytes.Length),
+             .. manifest.Files]);
+
+        var total = ordered.Sum(f => f.Size);
+        long done = 0;
+        await using (var compressed = Compression.Compress(output, format))
+        {
+            var tar = new TarStreamWriter(compressed, BundleLayout.FixedMtime);
+            var top = header.Name;
+            await tar.WriteDirectoryAsync(top, BundleLayout.ExecutableMode, cancellationToken).ConfigureAwait(false);
+            await tar.WriteFileAsync($"{top}/{BundleLayout.ManifestFile}", manifestBytes.Length, BundleLayout.FileMode, new MemoryStream(manifestBytes), cancellationToken).ConfigureAwait(false);
+            await tar.WriteFileAsync($"{top}/{BundleLayout.SumsFile}", sums.Length, BundleLayout.FileMode, new MemoryStream(sums), cancellationToken).ConfigureAwait(false);
+
+            var written = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var f in ordered)
+            {
+                foreach (var dir in Parents(f.Path))
+                {
+                    if (written.Add(dir))
+                    {
+                        await tar.WriteDirectoryAsync($"{top}/{dir}", BundleLayout.ExecutableMode, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                progress?.Report(new ByteProgress(done, total, f.Path));
+                await using var source = f.Open();
+                await using var hashing = new HashingStream(source, leaveOpen: true);
+                var mode = f.Executable ? BundleLayout.ExecutableMode : BundleLayout.FileMode;
+                await tar.WriteFileAsync($"{top}/{f.Path}", f.Size, mode, hashing, cancellationToken).ConfigureAwait(false);
+                if (hashing.HexDigest != digests[f.Path])
+                {
+                    throw new OperationFailedException(
+                        $"{f.Path}: content does not match its digest (expected sha256:{digests[f.Path]}, read sha256:{hashing.HexDigest}); it changed or was corrupted while the bundle was written");
+                }
+
+                done += f.Size;
+            }
+
+            await tar.FinishAsync(cancellationToken).ConfigureAwait(false);
+            progress?.Report(new ByteProgress(done, total, null));
+        }
+
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return manifest;
+    }
+
+    private static List<BundleFile> Validate(BundleHeader header, IReadOnlyList<BundleFile> files)
+    {
+        if (!BundleLayout.IsValidRelativePath(header.Name) || header.Name.Contains('/'))
+        {
+            throw new ArgumentException($"'{header.Name}' is not a valid bundle name", nameof(header));
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in files)
+        {
+            if (!BundleLayout.IsValidRelativePath(f.Path))
+            {
+                throw new ArgumentException($"'{f.Path}' is not a valid path inside a bundle", nameof(files));
+            }
+
+            if (f.Path is BundleLayout.ManifestFile or BundleLayout.SumsFile)
+            {
+                throw new ArgumentException($"'{f.Path}' is written by the bundle writer itself", nameof(files));
+            }
+
+            if (!seen.Add(f.Path))
+            {
+                throw new ArgumentException($"'{f.Path}' is added twice", nameof(files));
+            }
+        }
+
+        foreach (var f in files)
+        {
+            if (Parents(f.Path).Any(seen.Contains))
+            {
+                throw new ArgumentException($"'{f.Path}' lies under a path that is a file", nameof(files));
+            }
+        }
+
+        return files.OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
+    }
+
+    private static BundleManifest BuildManifest(BundleHeader header, List<BundleFile> ordered, Dictionary<string, string> digests)
+    {
+        var fileDigests = ordered.Select(f => new FileDigest(f.Path, digests[f.Path], f.Size)).ToList();
+        var artifacts = ordered
+            .Where(f => f.Artifact is not null)
+            .Select(f => new Artifact
+            {
+                Kind = f.Artifact!.Kind,
+                Name = f.Artifact.Name,
+                Version = f.Artifact.Version,
+                Origin = f.Artifact.Origin,
+                Digest = "sha256:" + digests[f.Path],
+                Size = f.Size,
+                Path = f.Path,
+            })
+            .Concat(header.ExtraArtifacts)
+            .OrderBy(a => a.Kind)
+            .ThenBy(a => a.Name, StringComparer.Ordinal)
+            .ThenBy(a => a.Path, StringComparer.Ordinal)
+            .ToList();
+
+        return new BundleManifest
+        {
+            SchemaVersion = BundleLayout.SchemaVersion,
+            Name = header.Name,
+            BundleVersion = header.BundleVersion,
+            KubernetesVersion = header.KubernetesVersion,
+            Os = header.Os,
+            Arch = header.Arch,
+            CreatedBy = CreatedBy,
+            Artifacts = artifacts,
+            Files = fileDigests,
+        };
+    }
+
+    private static async Task<string> HashAsync(BundleFile file, CancellationToken cancellationToken)
+    {
+        await using var stream = file.Open();
+        var hash = await System.Security.Cryptography.SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false);
+        return Convert.ToHexStringLower(hash);
+    }
+
+    /// <summary>"a/b/c" gives "a", "a/b": the folders a file needs, outermost first.</summary>
+    internal static IEnumerable<string> Parents(string path)
+    {
+        for (var i = path.IndexOf('/', StringComparison.Ordinal); i >= 0; i = path.IndexOf('/', i + 1))
+        {
+            yield return path[..i];
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using System.Formats.Tar;
+using OfflineKit.IO;
+
+namespace OfflineKit.Bundle;
+
+/// <summary>
+/// A bundle tarball opened for one streaming pass: outer compression detected by magic bytes, the
+/// whole file hashed on the way when a <c>NAME.sha256</c> lies beside it, entries read without
+/// unpacking anything to disk.
+/// </summary>
+internal sealed class TarballSource : IAsyncDisposable
+{
+    private readonly FileStream _file;
+    private readonly HashingStream _outer;
+    private readonly Stream _tar;
+    private readonly string? _expectedDigest;
+
+    private TarballSource(string path, FileStream file, HashingStream outer, Stream tar, string? expectedDigest)
+    {
+        Path = path;
+        _file = file;
+        _outer = outer;
+        _tar = tar;
+        _expectedDigest = expectedDigest;
+        Reader = new TarReader(tar, leaveOpen: true);
+    }
+
+    public string Path { get; }
+
+    public TarReader Reader { get; }
+
+    public long Length => _file.Length;
+
+    /// <summary>Bytes of the tarball file read so far (for progress).</summary>
+    public long Position => _outer.BytesHashed;
+
+    public static async Task<TarballSource> OpenAsync(string path, CancellationToken cancellationToken)
+    {
+        var expected = ReadSidecar(path);
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        var outer = new HashingStream(file, leaveOpen: true, countOnly: expected is null);
+        var (tar, _) = await Compression.DecompressAsync(outer, cancellationToken).ConfigureAwait(false);
+        return new TarballSource(path, file, outer, tar, expected);
+    }
+
+    /// <summary>Reads what follows the end-of-archive marker and judges the whole file against its .sha256.</summary>
+    public async Task<TarballChecksumStatus> FinishAsync(BundleCheck check, CancellationToken cancellationToken)
+    {
+        if (_expectedDigest is null)
+        {
+            return TarballChecksumStatus.Absent;
+        }
+
+        if (check.Truncated)
+        {
+            // The tarball's own problem is already said; its digest cannot match.
+            return TarballChecksumStatus.Mismatch;
+        }
+
+        await _tar.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+        await _outer.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+        var actual = _outer.HexDigest;
+        if (_expectedDigest == actual)
+        {
+            return TarballChecksumStatus.Ok;
+        }
+
+        check.AddProblem(ProblemKind.TarballChecksum, System.IO.Path.GetFileName(Path) + BundleLayout.TarballChecksumSuffix,
+            _expectedDigest.Length == 64
+                ? $"the tarball's sha256 is {actual}, the file beside it says {_expectedDigest}"
+                : "the file beside the tarball is not a sha256sum line");
+        return TarballChecksumStatus.Mismatch;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Reader.DisposeAsync().ConfigureAwait(false);
+        await _tar.DisposeAsync().ConfigureAwait(false);
+        await _outer.DisposeAsync().ConfigureAwait(false);
+        await _file.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The hex digest in NAME.sha256 beside the tarball, "" when that file is malformed, null when absent.</summary>
+    private static string? ReadSidecar(string path)
+    {
+        var sidecar = path + BundleLayout.TarballChecksumSuffix;
+        if (!File.Exists(sidecar))
+        {
+            return null;
+        }
+
+        var text = File.ReadAllText(sidecar).Trim();
+        var hex = text.Split(' ', 2)[0];
+        return hex.Length == 64 && hex.All(char.IsAsciiHexDigit) ? hex.ToLowerInvariant() : string.Empty;
+    }
+
+    /// <summary>Splits "top/rest" into its parts; refuses what a bundle never holds.</summary>
+    public static (string Top, string Inner) SplitTop(string name)
+    {
+        var trimmed = name.StartsWith("./", StringComparison.Ordinal) ? name[2..] : name;
+        trimmed = trimmed.TrimEnd('/');
+        var slash = trimmed.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0 ? (trimmed, string.Empty) : (trimmed[..slash], trimmed[(slash + 1)..]);
+    }
+
+    public static bool IsRegularFile(TarEntryType type) =>
+        type is TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile;
+
+    /// <summary>
+    /// Whether an exception met while reading the stream means the tarball is broken. The tar reader
+    /// and the codecs throw many types for a cut or mangled stream; only cancellation and our own
+    /// errors are not about the bytes.
+    /// </summary>
+    public static bool IsCorruption(Exception e) =>
+        e is not OperationCanceledException and not OfflineKitException and not OutOfMemoryException and not UnauthorizedAccessException;
+}

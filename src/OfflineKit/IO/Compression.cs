@@ -1,0 +1,138 @@
+using System.IO.Compression;
+using OfflineKit.Bundle;
+using ZstdCompressionStream = SharpCompress.Compressors.ZStandard.CompressionStream;
+using ZstdDecompressionStream = SharpCompress.Compressors.ZStandard.DecompressionStream;
+
+namespace OfflineKit.IO;
+
+/// <summary>The outer compression of a bundle tarball: none, gzip or zstd (SharpCompress's codec).</summary>
+public static class Compression
+{
+    public static Stream Compress(Stream output, BundleFormat format) => format switch
+    {
+        // GZipStream writes a header with no name and mtime 0, so output stays deterministic.
+        BundleFormat.TarGz => new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true),
+        BundleFormat.TarZst => new ZstdCompressionStream(output, 3, 1 << 20, leaveOpen: true),
+        _ => new NonClosingStream(output),
+    };
+
+    /// <summary>Wraps <paramref name="input"/> in the decompressor its first bytes call for.</summary>
+    public static async Task<(Stream Stream, BundleFormat Format)> DecompressAsync(Stream input, CancellationToken cancellationToken = default)
+    {
+        var magic = new byte[4];
+        var n = 0;
+        while (n < magic.Length)
+        {
+            var r = await input.ReadAsync(magic.AsMemory(n), cancellationToken).ConfigureAwait(false);
+            if (r == 0)
+            {
+                break;
+            }
+
+            n += r;
+        }
+
+        // The magic bytes were read from a stream that cannot seek back: put them in front again.
+        Stream whole = new PrefixedStream(magic[..n], input);
+        if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        {
+            return (new GZipStream(whole, CompressionMode.Decompress), BundleFormat.TarGz);
+        }
+
+        if (n >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
+        {
+            return (new ZstdDecompressionStream(whole, 1 << 20, checkEndOfStream: true, leaveOpen: false), BundleFormat.TarZst);
+        }
+
+        return (whole, BundleFormat.Tar);
+    }
+
+    private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
+    {
+        private int _offset;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_offset < prefix.Length)
+            {
+                var n = Math.Min(buffer.Length, prefix.Length - _offset);
+                prefix.AsSpan(_offset, n).CopyTo(buffer);
+                _offset += n;
+                return n;
+            }
+
+            return inner.Read(buffer);
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            _offset < prefix.Length ? ValueTask.FromResult(Read(buffer.Span)) : inner.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    private sealed class NonClosingStream(Stream inner) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            inner.WriteAsync(buffer, cancellationToken);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            inner.WriteAsync(buffer, offset, count, cancellationToken);
+    }
+}

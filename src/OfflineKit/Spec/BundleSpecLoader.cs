@@ -1,0 +1,332 @@
+using System.Net;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using NuGet.Versioning;
+using YamlDotNet.RepresentationModel;
+
+namespace OfflineKit.Spec;
+
+/// <summary>Loads a bundle spec from a file or from the specs embedded in the binary.</summary>
+public static class BundleSpecLoader
+{
+    private const string ResourcePrefix = "OfflineKit.Specs.k8s-";
+
+    /// <summary>The Kubernetes versions whose spec ships inside the binary.</summary>
+    public static IReadOnlyList<KubernetesVersion> EmbeddedVersions() =>
+        typeof(BundleSpecLoader).Assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal) && n.EndsWith(".yaml", StringComparison.Ordinal))
+            .Select(n => KubernetesVersion.Parse(n[ResourcePrefix.Length..^".yaml".Length]))
+            .Order()
+            .ToList();
+
+    /// <summary>The embedded spec for <paramref name="version"/> ("1.23.0" or "v1.23.0").</summary>
+    public static BundleSpec LoadEmbedded(string version)
+    {
+        if (!KubernetesVersion.TryParse(version, out var v))
+        {
+            throw new BadInputException($"--k8s: '{version}' is not a Kubernetes version (expected e.g. 1.23.0)");
+        }
+
+        var name = $"{ResourcePrefix}{v}.yaml";
+        using var stream = typeof(BundleSpecLoader).Assembly.GetManifestResourceStream(name);
+        if (stream is null)
+        {
+            var known = string.Join(", ", EmbeddedVersions());
+            throw new BadInputException(
+                $"--k8s {version}: no bundle spec for this version is built in (built in: {known}); write one and pass it with --spec FILE");
+        }
+
+        using var reader = new StreamReader(stream);
+        return Parse(reader.ReadToEnd(), $"manifests/k8s-{v}.yaml (built in)");
+    }
+
+    public static string EmbeddedText(KubernetesVersion version)
+    {
+        using var stream = typeof(BundleSpecLoader).Assembly.GetManifestResourceStream($"{ResourcePrefix}{version}.yaml")
+            ?? throw new BadInputException($"no built-in spec for {version}");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    public static BundleSpec LoadFile(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new BadInputException($"{path}: spec file not found");
+        }
+
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    public static BundleSpec Parse(string text, string file)
+    {
+        var root = YamlMapReader.Load(text, file, "spec");
+        var apiVersion = root.RequiredString("apiVersion");
+        if (apiVersion != "offlinekit/v1")
+        {
+            throw root.ErrorAt("apiVersion", $"apiVersion '{apiVersion}' is not supported (expected offlinekit/v1)");
+        }
+
+        var kind = root.RequiredString("kind");
+        if (kind != "BundleSpec")
+        {
+            throw root.ErrorAt("kind", $"kind '{kind}' is not a bundle spec (expected BundleSpec)");
+        }
+
+        var metadata = root.RequiredMap("metadata");
+        var name = metadata.RequiredString("name");
+        var versionText = metadata.RequiredString("version");
+        if (!SemanticVersion.TryParse(versionText, out var version))
+        {
+            throw metadata.ErrorAt("version", $"metadata.version '{versionText}' is not a SemVer version (e.g. 1.0.0)");
+        }
+
+        metadata.EnsureNoUnknownKeys();
+
+        var k8s = root.RequiredMap("kubernetes");
+        var k8sVersionText = k8s.RequiredString("version");
+        if (!KubernetesVersion.TryParse(k8sVersionText, out var k8sVersion))
+        {
+            throw k8s.ErrorAt("version", $"kubernetes.version '{k8sVersionText}' is not a Kubernetes version (e.g. 1.23.0)");
+        }
+
+        var imageRepository = k8s.RequiredString("imageRepository").TrimEnd('/');
+        if (imageRepository.Contains("://", StringComparison.Ordinal) || imageRepository.Any(char.IsWhiteSpace))
+        {
+            throw k8s.ErrorAt("imageRepository", $"kubernetes.imageRepository '{imageRepository}' must be a registry path such as registry.aliyuncs.com/google_containers (no scheme)");
+        }
+
+        k8s.EnsureNoUnknownKeys();
+
+        var target = ReadTarget(root.RequiredMap("target"));
+        var rpm = ReadRpm(root.RequiredMap("rpm"));
+        var addons = ReadAddons(root);
+        var cluster = ReadCluster(root.RequiredMap("cluster"));
+        var docker = root.OptionalMap("docker");
+        var daemon = new JsonObject();
+        if (docker is not null)
+        {
+            var node = docker.RawNode("daemon");
+            if (node is not null)
+            {
+                daemon = ToJson(node, file) as JsonObject
+                    ?? throw YamlMapReader.Error(file, node, "docker.daemon must be a mapping (the keys of /etc/docker/daemon.json)");
+            }
+
+            docker.EnsureNoUnknownKeys();
+        }
+
+        root.EnsureNoUnknownKeys();
+        return new BundleSpec(name, version, k8sVersion, imageRepository, target, rpm, addons, cluster, daemon, file);
+    }
+
+    private static TargetPlatform ReadTarget(YamlMapReader map)
+    {
+        var os = Enum(map, "os", TargetPlatform.ParseOs);
+        var arch = Enum(map, "arch", TargetPlatform.ParseArch);
+        map.EnsureNoUnknownKeys();
+        return new TargetPlatform(os, arch);
+    }
+
+    private static T Enum<T>(YamlMapReader map, string key, Func<string, T> parse)
+    {
+        var text = map.RequiredString(key);
+        try
+        {
+            return parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw map.ErrorAt(key, $"{map.What}.{key}: {e.Message}");
+        }
+    }
+
+    private static RpmSpec ReadRpm(YamlMapReader map)
+    {
+        var repos = new List<RpmRepository>();
+        foreach (var r in map.MapList("repositories", required: true))
+        {
+            var name = r.RequiredString("name");
+            if (repos.Any(x => x.Name == name))
+            {
+                throw r.ErrorAt("name", $"duplicate repository name '{name}'");
+            }
+
+            var baseUrl = Url(r, "baseurl", r.RequiredString("baseurl"), directory: true);
+            var keys = r.StringList("gpgkeys").Select(k => Url(r, "gpgkeys", k, directory: false)).ToList();
+            r.EnsureNoUnknownKeys();
+            repos.Add(new RpmRepository(name, baseUrl, keys));
+        }
+
+        var packages = map.StringList("packages", required: true);
+        var duplicate = packages.GroupBy(p => p, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw map.ErrorAt("packages", $"rpm.packages lists '{duplicate.Key}' twice");
+        }
+
+        var baseline = map.StringList("baseline");
+        map.EnsureNoUnknownKeys();
+        return new RpmSpec(repos, packages, baseline);
+    }
+
+    private static List<AddonSpec> ReadAddons(YamlMapReader root)
+    {
+        var addons = new List<AddonSpec>();
+        foreach (var a in root.MapList("addons"))
+        {
+            var name = a.RequiredString("name");
+            if (addons.Any(x => x.Name == name))
+            {
+                throw a.ErrorAt("name", $"duplicate addon '{name}'");
+            }
+
+            var version = a.RequiredString("version");
+            var url = Url(a, "url", a.RequiredString("url"), directory: false, allowFile: true);
+            var patches = new List<ManifestPatch>();
+            foreach (var p in a.MapList("patches"))
+            {
+                patches.Add(ReadPatch(p));
+            }
+
+            a.EnsureNoUnknownKeys();
+            addons.Add(new AddonSpec(name, version, url, patches));
+        }
+
+        return addons;
+    }
+
+    private static ManifestPatch ReadPatch(YamlMapReader p)
+    {
+        var opText = p.RequiredString("op");
+        var op = opText switch
+        {
+            "set-env" => ManifestPatchOp.SetEnv,
+            "add-arg" => ManifestPatchOp.AddArg,
+            "set-image" => ManifestPatchOp.SetImage,
+            _ => throw p.ErrorAt("op", $"unknown patch op '{opText}' (expected set-env, add-arg or set-image)"),
+        };
+        var container = p.RequiredString("container");
+        var name = op == ManifestPatchOp.SetEnv ? p.RequiredString("name") : null;
+        var value = p.RequiredString("value");
+        if (value.Contains("${", StringComparison.Ordinal) && !ClusterVariables.IsKnown(value))
+        {
+            throw p.ErrorAt("value", $"unknown variable in '{value}' (known: {string.Join(", ", ClusterVariables.Names)})");
+        }
+
+        p.EnsureNoUnknownKeys();
+        return new ManifestPatch(op, container, name, value);
+    }
+
+    private static ClusterDefaults ReadCluster(YamlMapReader map)
+    {
+        var pod = Cidr(map, "podSubnet");
+        var service = Cidr(map, "serviceSubnet");
+        if (pod.Contains(service.BaseAddress) || service.Contains(pod.BaseAddress))
+        {
+            throw map.ErrorAt("serviceSubnet", $"cluster.serviceSubnet {service} overlaps podSubnet {pod}");
+        }
+
+        var dns = map.RequiredString("dnsDomain");
+        map.EnsureNoUnknownKeys();
+        return new ClusterDefaults(pod, service, dns);
+    }
+
+    private static IPNetwork Cidr(YamlMapReader map, string key)
+    {
+        var text = map.RequiredString(key);
+        if (!IPNetwork.TryParse(text, out var net))
+        {
+            throw map.ErrorAt(key, $"cluster.{key} '{text}' is not a CIDR such as 10.244.0.0/16");
+        }
+
+        return net;
+    }
+
+    internal static Uri Url(YamlMapReader map, string key, string text, bool directory, bool allowFile = false)
+    {
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri)
+            || !(uri.Scheme is "http" or "https" || (allowFile && uri.Scheme == "file")))
+        {
+            var schemes = allowFile ? "http://, https:// or file://" : "http:// or https://";
+            throw map.ErrorAt(key, $"{map.What}.{key}: '{text}' is not an absolute {schemes} URL");
+        }
+
+        // A repository base is a directory: without the slash, relative paths (repodata/…) resolve one level up.
+        return directory && !uri.AbsolutePath.EndsWith('/') ? new Uri(uri + "/") : uri;
+    }
+
+    private static JsonNode? ToJson(YamlNode node, string file) => node switch
+    {
+        YamlMappingNode m => new JsonObject(m.Children.Select(kv => KeyValuePair.Create(
+            ((YamlScalarNode)kv.Key).Value ?? throw YamlMapReader.Error(file, kv.Key, "empty key"),
+            ToJson(kv.Value, file)))),
+        YamlSequenceNode s => new JsonArray(s.Children.Select(c => ToJson(c, file)).ToArray()),
+        YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain, Value: "true" or "false" } b => JsonValue.Create(b.Value == "true"),
+        YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain, Value: "null" or "~" or null } => null,
+        YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain } n when long.TryParse(n.Value, out var l) => JsonValue.Create(l),
+        YamlScalarNode s => JsonValue.Create(s.Value),
+        _ => throw YamlMapReader.Error(file, node, "unsupported YAML node"),
+    };
+}
+
+/// <summary>The ${cluster.*} variables a patch value may use, filled in from the cluster settings.</summary>
+public static class ClusterVariables
+{
+    public static readonly IReadOnlyList<string> Names = ["${cluster.podSubnet}", "${cluster.serviceSubnet}", "${cluster.dnsDomain}"];
+
+    public static bool IsKnown(string value)
+    {
+        var rest = value;
+        foreach (var name in Names)
+        {
+            rest = rest.Replace(name, string.Empty, StringComparison.Ordinal);
+        }
+
+        return !rest.Contains("${", StringComparison.Ordinal);
+    }
+
+    public static string Expand(string value, ClusterDefaults cluster) => value
+        .Replace("${cluster.podSubnet}", cluster.PodSubnet.ToString(), StringComparison.Ordinal)
+        .Replace("${cluster.serviceSubnet}", cluster.ServiceSubnet.ToString(), StringComparison.Ordinal)
+        .Replace("${cluster.dnsDomain}", cluster.DnsDomain, StringComparison.Ordinal);
+}
+
+/// <summary>Turns what the user asked for (--k8s, --spec, --os, --arch) into the one spec a command works on.</summary>
+public static class SpecResolver
+{
+    public static BundleSpec Resolve(string? kubernetes, string? specFile, string? os = null, string? arch = null)
+    {
+        BundleSpec spec;
+        if (specFile is not null)
+        {
+            spec = BundleSpecLoader.LoadFile(specFile);
+            if (kubernetes is not null && (!KubernetesVersion.TryParse(kubernetes, out var asked) || asked != spec.Kubernetes))
+            {
+                throw new BadInputException($"--k8s {kubernetes} does not match {specFile}, which is for Kubernetes {spec.Kubernetes}");
+            }
+        }
+        else if (kubernetes is not null)
+        {
+            spec = BundleSpecLoader.LoadEmbedded(kubernetes);
+        }
+        else
+        {
+            throw new BadInputException("give --k8s VERSION (a built-in spec) or --spec FILE");
+        }
+
+        try
+        {
+            var target = spec.Target with
+            {
+                Os = os is null ? spec.Target.Os : TargetPlatform.ParseOs(os),
+                Arch = arch is null ? spec.Target.Arch : TargetPlatform.ParseArch(arch),
+            };
+            return spec with { Target = target };
+        }
+        catch (FormatException e)
+        {
+            throw new BadInputException(e.Message, e);
+        }
+    }
+}
