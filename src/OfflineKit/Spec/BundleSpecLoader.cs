@@ -137,7 +137,7 @@ public static class BundleSpecLoader
         }
         catch (FormatException e)
         {
-            throw map.ErrorAt(key, $"{map.What}.{key}: {e.Message}");
+            throw map.ErrorAt(key, $"{map.Field(key)}: {e.Message}");
         }
     }
 
@@ -249,7 +249,7 @@ public static class BundleSpecLoader
             || !(uri.Scheme is "http" or "https" || (allowFile && uri.Scheme == "file")))
         {
             var schemes = allowFile ? "http://, https:// or file://" : "http:// or https://";
-            throw map.ErrorAt(key, $"{map.What}.{key}: '{text}' is not an absolute {schemes} URL");
+            throw map.ErrorAt(key, $"{map.Field(key)}: '{text}' is not an absolute {schemes} URL");
         }
 
         // A repository base is a directory: without the slash, relative paths (repodata/…) resolve one level up.

@@ -13,12 +13,15 @@ public sealed class YamlMapReader
     private readonly YamlMappingNode _map;
     private readonly HashSet<string> _known = new(StringComparer.Ordinal);
 
-    private YamlMapReader(YamlMappingNode map, string file, string what)
+    private YamlMapReader(YamlMappingNode map, string file, string what, bool isRoot)
     {
         _map = map;
         File = file;
         What = what;
+        _isRoot = isRoot;
     }
+
+    private readonly bool _isRoot;
 
     public string File { get; }
 
@@ -31,14 +34,20 @@ public sealed class YamlMapReader
     public static YamlMapReader Load(string text, string file, string what)
     {
         var stream = new YamlStream();
+        var parser = new TrackingParser(new Parser(new StringReader(text)));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
         catch (YamlException e)
         {
             var message = (e.InnerException as YamlException)?.Message ?? e.Message;
             throw new BadInputException($"{file}:{e.Start.Line}: invalid YAML: {Trim(message)}", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Some malformed input makes YamlDotNet's scanner throw without a position: name the last good one.
+            throw new BadInputException($"{file}:{parser.LastLine}: invalid YAML near here: {e.Message}", e);
         }
 
         if (stream.Documents.Count == 0)
@@ -52,7 +61,7 @@ public sealed class YamlMapReader
                 $"{file}:{stream.Documents[1].RootNode.Start.Line}: expected one YAML document, found {stream.Documents.Count}");
         }
 
-        return FromNode(stream.Documents[0].RootNode, file, what);
+        return FromNode(stream.Documents[0].RootNode, file, what, isRoot: true);
     }
 
     public static YamlMapReader LoadFile(string path, string what)
@@ -70,9 +79,9 @@ public sealed class YamlMapReader
         return Load(text, path, what);
     }
 
-    private static YamlMapReader FromNode(YamlNode node, string file, string what) =>
+    private static YamlMapReader FromNode(YamlNode node, string file, string what, bool isRoot = false) =>
         node is YamlMappingNode map
-            ? new YamlMapReader(map, file, what)
+            ? new YamlMapReader(map, file, what, isRoot)
             : throw Error(file, node, $"{what} must be a mapping (key: value), found {Describe(node)}");
 
     public BadInputException ErrorAt(string key, string message) =>
@@ -95,7 +104,7 @@ public sealed class YamlMapReader
             null => null,
             YamlScalarNode { Value: null or "" or "~", Style: ScalarStyle.Plain } => null,
             YamlScalarNode s => s.Value,
-            _ => throw Error(File, node, $"{What}.{key} must be a string, found {Describe(node)}"),
+            _ => throw Error(File, node, $"{Field(key)} must be a string, found {Describe(node)}"),
         };
     }
 
@@ -107,7 +116,7 @@ public sealed class YamlMapReader
             null => null,
             "true" or "True" or "yes" => true,
             "false" or "False" or "no" => false,
-            _ => throw ErrorAt(key, $"{What}.{key} must be true or false, found '{text}'"),
+            _ => throw ErrorAt(key, $"{Field(key)} must be true or false, found '{text}'"),
         };
     }
 
@@ -122,7 +131,7 @@ public sealed class YamlMapReader
         if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
             || value < min || value > max)
         {
-            throw ErrorAt(key, $"{What}.{key} must be a whole number from {min} to {max}, found '{text}'");
+            throw ErrorAt(key, $"{Field(key)} must be a whole number from {min} to {max}, found '{text}'");
         }
 
         return value;
@@ -140,7 +149,7 @@ public sealed class YamlMapReader
 
         if (node is not YamlSequenceNode seq)
         {
-            throw Error(File, node, $"{What}.{key} must be a list, found {Describe(node)}");
+            throw Error(File, node, $"{Field(key)} must be a list, found {Describe(node)}");
         }
 
         var list = new List<string>(seq.Children.Count);
@@ -148,7 +157,7 @@ public sealed class YamlMapReader
         {
             if (item is not YamlScalarNode { Value: { Length: > 0 } value })
             {
-                throw Error(File, item, $"{What}.{key}: every item must be a non-empty string, found {Describe(item)}");
+                throw Error(File, item, $"{Field(key)}: every item must be a non-empty string, found {Describe(item)}");
             }
 
             list.Add(value);
@@ -156,7 +165,7 @@ public sealed class YamlMapReader
 
         if (required && list.Count == 0)
         {
-            throw Error(File, node, $"{What}.{key} must not be empty");
+            throw Error(File, node, $"{Field(key)} must not be empty");
         }
 
         return list;
@@ -187,7 +196,7 @@ public sealed class YamlMapReader
             return null;
         }
 
-        return FromNode(node, File, $"{What}.{key}");
+        return FromNode(node, File, $"{Field(key)}");
     }
 
     public IReadOnlyList<YamlMapReader> MapList(string key, bool required = false)
@@ -201,10 +210,10 @@ public sealed class YamlMapReader
 
         if (node is not YamlSequenceNode seq)
         {
-            throw Error(File, node, $"{What}.{key} must be a list, found {Describe(node)}");
+            throw Error(File, node, $"{Field(key)} must be a list, found {Describe(node)}");
         }
 
-        return seq.Children.Select((child, i) => FromNode(child, File, $"{What}.{key}[{i}]")).ToList();
+        return seq.Children.Select((child, i) => FromNode(child, File, $"{Field(key)}[{i}]")).ToList();
     }
 
     /// <summary>The keys of a free-form mapping (registry names, URL prefixes), in file order.</summary>
@@ -257,6 +266,9 @@ public sealed class YamlMapReader
         return null;
     }
 
+    /// <summary>How a field is named in messages: "cluster.podSubnet", but "kind" at the top.</summary>
+    public string Field(string key) => _isRoot ? key : $"{What}.{key}";
+
     internal static string Describe(YamlNode node) => node switch
     {
         YamlMappingNode => "a mapping",
@@ -265,6 +277,25 @@ public sealed class YamlMapReader
         YamlScalarNode s => $"'{s.Value}'",
         _ => node.NodeType.ToString(),
     };
+
+    /// <summary>Remembers where the parser was, for errors that come without a position.</summary>
+    private sealed class TrackingParser(IParser inner) : IParser
+    {
+        public long LastLine { get; private set; } = 1;
+
+        public YamlDotNet.Core.Events.ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
+        {
+            var moved = inner.MoveNext();
+            if (inner.Current is { } current)
+            {
+                LastLine = current.Start.Line;
+            }
+
+            return moved;
+        }
+    }
 
     private static string Trim(string message)
     {
