@@ -1,0 +1,149 @@
+using OfflineKit.Cli;
+using OfflineKit.Tests.Support;
+
+namespace OfflineKit.Tests.Cli;
+
+public class ParserTests
+{
+    private static List<string> Errors(params string[] args) =>
+        CliApp.CreateRoot(new CliConsole(TextWriter.Null, TextWriter.Null, interactive: false)).Parse(args).Errors.Select(e => e.Message).ToList();
+
+    [Theory]
+    [InlineData("verify", "bundle.tar")]
+    [InlineData("verify", "bundle.tar", "--output", "json")]
+    [InlineData("inspect", "bundle.tar", "-o", "json")]
+    [InlineData("extract", "bundle.tar", "--to", "/tmp/x")]
+    [InlineData("build", "--k8s", "1.23.0")]
+    [InlineData("build", "--spec", "my.yaml", "--arch", "arm64", "--os", "el7", "--format", "tar.zst", "--without", "bin", "--without", "rpms")]
+    [InlineData("build", "--k8s", "1.23.0", "--registry-mirror", "docker.io=http://127.0.0.1:5000", "--registry-mirror", "quay.io=http://127.0.0.1:5001", "--parallel", "8")]
+    [InlineData("images", "list", "--k8s", "v1.23.0", "--image-repository", "registry.aliyuncs.com/google_containers")]
+    [InlineData("images", "load", "bundle.tar", "--role", "worker")]
+    [InlineData("rpms", "resolve", "--k8s", "1.23.0", "--why", "conntrack-tools")]
+    [InlineData("version")]
+    public void Valid_command_lines_parse(params string[] args) => Assert.Empty(Errors(args));
+
+    [Theory]
+    [InlineData("verify")]
+    [InlineData("verify", "a.tar", "--output", "yaml")]
+    [InlineData("extract", "bundle.tar")]
+    [InlineData("build")]
+    [InlineData("build", "--k8s", "1.23.0", "--arch", "386")]
+    [InlineData("build", "--k8s", "1.23.0", "--format", "zip")]
+    [InlineData("build", "--k8s", "1.23.0", "--parallel", "0")]
+    [InlineData("build", "--k8s", "1.23.0", "--without", "kernel")]
+    [InlineData("build", "--k8s", "1.23.0", "--image-source", "podman")]
+    [InlineData("images", "list")]
+    [InlineData("images", "load", "b.tar", "--role", "master")]
+    [InlineData("install", "b.tar")]
+    [InlineData("frobnicate")]
+    public void Invalid_command_lines_are_errors(params string[] args) => Assert.NotEmpty(Errors(args));
+}
+
+public class CliProcessTests
+{
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = await CliApp.RunAsync(args, new CliConsole(stdout, stderr, interactive: false));
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Parse_errors_exit_2_with_a_hint()
+    {
+        var (code, _, err) = await Run("build", "--k8s", "1.23.0", "--format", "zip");
+        Assert.Equal(2, code);
+        Assert.Contains("Run 'offlinekit build --help' for usage.", err);
+    }
+
+    [Fact]
+    public async Task A_missing_bundle_exits_2_with_one_line_and_no_stack_trace()
+    {
+        var (code, _, err) = await Run("verify", "/nonexistent/b.tar");
+        Assert.Equal(2, code);
+        Assert.Equal("offlinekit: /nonexistent/b.tar: no such bundle (expected a bundle tarball or an extracted bundle directory)", err.Trim());
+    }
+
+    [Fact]
+    public async Task Verbose_adds_the_trace()
+    {
+        var (_, _, err) = await Run("verify", "/nonexistent/b.tar", "--verbose");
+        Assert.Contains("at OfflineKit.", err);
+    }
+
+    [Theory]
+    [InlineData("images", "load", "b.tar")]
+    [InlineData("rpms", "resolve", "--k8s", "1.23.0")]
+    [InlineData("inventory", "init")]
+    public async Task Unfinished_commands_say_so_and_exit_2(params string[] args)
+    {
+        var (code, stdout, err) = await Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains("not implemented yet", err);
+        Assert.Empty(stdout);
+    }
+
+    [Fact]
+    public async Task Build_names_the_unfinished_stages_and_writes_nothing()
+    {
+        using var dir = new TempDir();
+        var (code, _, err) = await Run("build", "--k8s", "1.23.0", "-o", dir.Path);
+        Assert.Equal(2, code);
+        Assert.Contains("the images, rpms, manifests stages: not implemented yet", err);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+    }
+
+    [Fact]
+    public async Task Build_of_what_exists_then_verify_and_inspect()
+    {
+        using var dir = new TempDir();
+        var (code, stdout, _) = await Run("build", "--k8s", "1.23.0", "-o", dir.Path, "--without", "images", "--without", "rpms", "--without", "manifests", "--without", "bin");
+        Assert.Equal(0, code);
+        var tarball = stdout.Trim();
+        Assert.Equal(Path.Combine(dir.Path, "offlinekit-k8s-1.23.0-el8-amd64.tar"), tarball);
+
+        var verify = await Run("verify", tarball, "--output", "json");
+        Assert.Equal(0, verify.Code);
+        Assert.Contains("\"ok\": true", verify.Out);
+
+        var inspect = await Run("inspect", tarball);
+        Assert.Equal(0, inspect.Code);
+        Assert.Contains("verify.sh", inspect.Out);
+        Assert.Contains("1.23.0", inspect.Out);
+    }
+
+    [Fact]
+    public async Task Verify_of_a_tampered_bundle_exits_1_and_names_the_file()
+    {
+        using var dir = new TempDir();
+        var bundle = await Bundles.WriteDirectoryAsync(dir.Path);
+        File.Delete(Path.Combine(bundle, "manifests/calico.yaml"));
+
+        var (code, stdout, _) = await Run("verify", bundle);
+
+        Assert.Equal(1, code);
+        Assert.Contains("missing", stdout);
+        Assert.Contains("manifests/calico.yaml", stdout);
+        Assert.Contains("verification FAILED", stdout);
+    }
+
+    [Fact]
+    public async Task Extract_prints_the_bundle_folder()
+    {
+        using var dir = new TempDir();
+        var tarball = await Bundles.WriteTarballAsync(dir["out"]);
+        var (code, stdout, _) = await Run("extract", tarball, "--to", dir["to"]);
+        Assert.Equal(0, code);
+        Assert.Equal(dir[$"to/{Bundles.Name}"], stdout.Trim());
+    }
+
+    [Fact]
+    public async Task Version_prints_the_version_and_built_in_specs()
+    {
+        var (code, stdout, _) = await Run("version");
+        Assert.Equal(0, code);
+        Assert.StartsWith("offlinekit ", stdout);
+        Assert.Contains("built-in specs: 1.23.0", stdout);
+    }
+}
