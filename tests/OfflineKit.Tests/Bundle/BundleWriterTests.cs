@@ -126,3 +126,35 @@ public class BundleWriterTests
         return list;
     }
 }
+
+public class BundleWriterAtomicityTests
+{
+    [Fact]
+    public async Task A_build_stopped_midway_leaves_no_bundle_and_no_temp_file()
+    {
+        using var dir = new TempDir();
+        using var cts = new CancellationTokenSource();
+        var files = Enumerable.Range(0, 8)
+            .Select(i => Bundles.File($"images/part{i}.tar", new string((char)('a' + i), 100_000), OfflineKit.Bundle.ArtifactKind.File))
+            .ToList();
+
+        // Stop as the third file starts: the same as a kill, seen from the files left behind.
+        var progress = new Inline(p =>
+        {
+            if (p.Current == "images/part2.tar")
+            {
+                cts.Cancel();
+            }
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            OfflineKit.Bundle.BundleWriter.WriteFileAsync(Bundles.Header, files, dir.Path, OfflineKit.Bundle.BundleFormat.Tar, progress, cts.Token));
+
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir.Path));
+    }
+
+    private sealed class Inline(Action<OfflineKit.IO.ByteProgress> report) : IProgress<OfflineKit.IO.ByteProgress>
+    {
+        public void Report(OfflineKit.IO.ByteProgress value) => report(value);
+    }
+}
