@@ -140,16 +140,10 @@ public sealed class YamlMapReader
     /// <summary>A sequence of strings; a missing key is an empty list unless <paramref name="required"/>.</summary>
     public IReadOnlyList<string> StringList(string key, bool required = false)
     {
-        _known.Add(key);
-        var node = FindValue(key);
-        if (node is null || node is YamlScalarNode { Value: null or "" or "~", Style: ScalarStyle.Plain })
+        var seq = Sequence(key, required);
+        if (seq is null)
         {
-            return required ? throw ErrorHere($"{What}: missing required field '{key}'") : [];
-        }
-
-        if (node is not YamlSequenceNode seq)
-        {
-            throw Error(File, node, $"{Field(key)} must be a list, found {Describe(node)}");
+            return [];
         }
 
         var list = new List<string>(seq.Children.Count);
@@ -165,7 +159,7 @@ public sealed class YamlMapReader
 
         if (required && list.Count == 0)
         {
-            throw Error(File, node, $"{Field(key)} must not be empty");
+            throw Error(File, seq, $"{Field(key)} must not be empty");
         }
 
         return list;
@@ -199,21 +193,20 @@ public sealed class YamlMapReader
         return FromNode(node, File, $"{Field(key)}");
     }
 
-    public IReadOnlyList<YamlMapReader> MapList(string key, bool required = false)
+    public IReadOnlyList<YamlMapReader> MapList(string key, bool required = false) =>
+        Sequence(key, required)?.Children.Select((child, i) => FromNode(child, File, $"{Field(key)}[{i}]")).ToList() ?? [];
+
+    /// <summary>The list under a key; null when the key is absent or empty and not required.</summary>
+    private YamlSequenceNode? Sequence(string key, bool required)
     {
         _known.Add(key);
         var node = FindValue(key);
         if (node is null || node is YamlScalarNode { Value: null or "" or "~", Style: ScalarStyle.Plain })
         {
-            return required ? throw ErrorHere($"{What}: missing required field '{key}'") : [];
+            return required ? throw ErrorHere($"{What}: missing required field '{key}'") : null;
         }
 
-        if (node is not YamlSequenceNode seq)
-        {
-            throw Error(File, node, $"{Field(key)} must be a list, found {Describe(node)}");
-        }
-
-        return seq.Children.Select((child, i) => FromNode(child, File, $"{Field(key)}[{i}]")).ToList();
+        return node as YamlSequenceNode ?? throw Error(File, node, $"{Field(key)} must be a list, found {Describe(node)}");
     }
 
     /// <summary>The keys of a free-form mapping (registry names, URL prefixes), in file order.</summary>
