@@ -10,6 +10,7 @@ public sealed class MirrorConfig
     private readonly Dictionary<string, List<Uri>> _registries = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<(Uri Prefix, Uri Target)> _urls = [];
     private readonly HashSet<string> _insecure = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, string> _caFiles = new(StringComparer.OrdinalIgnoreCase);
 
     public static MirrorConfig Empty => new();
 
@@ -21,6 +22,9 @@ public sealed class MirrorConfig
     /// <summary>Registries that may be spoken to over plain HTTP.</summary>
     public IReadOnlySet<string> InsecureRegistries => _insecure;
 
+    /// <summary>Registry host (or mirror host:port) to a PEM file of the CA that signed its certificate.</summary>
+    public IReadOnlyDictionary<string, string> CaFiles => _caFiles;
+
     /// <summary>
     /// Loads a mirrors file:
     /// <code>
@@ -30,6 +34,8 @@ public sealed class MirrorConfig
     /// urls:
     ///   https://mirrors.aliyun.com/: http://127.0.0.1:8080/aliyun/
     /// insecure: [127.0.0.1:5000]
+    /// ca:
+    ///   harbor.site.local: /etc/offlinekit/harbor-ca.pem
     /// </code>
     /// </summary>
     public static MirrorConfig LoadFile(string path)
@@ -98,6 +104,30 @@ public sealed class MirrorConfig
             }
 
             config._insecure.Add(host);
+        }
+
+        var ca = root.OptionalMap("ca");
+        if (ca is not null)
+        {
+            foreach (var host in ca.Keys())
+            {
+                var hostError = CheckRegistryHost(host);
+                if (hostError is not null)
+                {
+                    throw ca.ErrorAt(host, $"ca: {hostError}");
+                }
+
+                var pem = ca.RequiredString(host);
+                var full = Path.IsPathRooted(pem) ? pem : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".", pem);
+                if (!File.Exists(full))
+                {
+                    throw ca.ErrorAt(host, $"ca.{host}: CA file '{pem}' not found");
+                }
+
+                config._caFiles[host] = full;
+            }
+
+            ca.EnsureNoUnknownKeys();
         }
 
         root.EnsureNoUnknownKeys();

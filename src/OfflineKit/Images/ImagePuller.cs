@@ -1,0 +1,82 @@
+using OfflineKit.IO;
+
+namespace OfflineKit.Images;
+
+/// <summary>One image to pull: where it lives, and the fully qualified name it keeps in the bundle.</summary>
+public sealed record ImagePullRequest(string Registry, string Repository, string Reference, string Name);
+
+/// <summary>An image whose manifest, config and layers are all in the cache, verified.</summary>
+public sealed record PulledImage(string Name, Digest ManifestDigest, string ManifestMediaType, long ManifestSize, Descriptor Config, IReadOnlyList<Descriptor> Layers, Platform Platform)
+{
+    public long Size => ManifestSize + Config.Size + Layers.Sum(l => l.Size);
+
+    public IEnumerable<Digest> Blobs => [ManifestDigest, Config.Digest, .. Layers.Select(l => l.Digest)];
+}
+
+/// <summary>Pulls images for one platform into the blob cache: manifests first, then every missing blob once, in parallel.</summary>
+public sealed class ImagePuller(RegistryClient client, BlobCache cache)
+{
+    public async Task<IReadOnlyList<PulledImage>> PullAsync(
+        IReadOnlyList<ImagePullRequest> requests,
+        Platform platform,
+        int parallel,
+        IProgress<ByteProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var images = new PulledImage?[requests.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, requests.Count), options, async (i, ct) =>
+            images[i] = await ResolveAsync(requests[i], platform, ct).ConfigureAwait(false)).ConfigureAwait(false);
+
+        // Each blob once, however many images share it; the biggest first so the tail is short.
+        var owners = new Dictionary<Digest, (ImagePullRequest Request, long Size)>();
+        for (var i = 0; i < requests.Count; i++)
+        {
+            foreach (var d in new[] { images[i]!.Config }.Concat(images[i]!.Layers))
+            {
+                owners.TryAdd(d.Digest, (requests[i], d.Size));
+            }
+        }
+
+        var missing = owners.Where(kv => !cache.Contains(kv.Key)).OrderByDescending(kv => kv.Value.Size).ToList();
+        var total = missing.Sum(kv => kv.Value.Size);
+        long done = 0;
+        progress?.Report(new ByteProgress(0, total, null));
+        await Parallel.ForEachAsync(missing, options, async (blob, ct) =>
+        {
+            await client.FetchBlobAsync(blob.Value.Request.Registry, blob.Value.Request.Repository, blob.Key, cache,
+                n => progress?.Report(new ByteProgress(Interlocked.Add(ref done, n), total, blob.Value.Request.Name)), ct).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        progress?.Report(new ByteProgress(total, total, null));
+        return images.Select(i => i!).ToList();
+    }
+
+    private async Task<PulledImage> ResolveAsync(ImagePullRequest request, Platform platform, CancellationToken cancellationToken)
+    {
+        var top = await client.GetManifestAsync(request.Registry, request.Repository, request.Reference, cancellationToken).ConfigureAwait(false);
+        var chosen = top;
+        if (MediaTypes.IsIndex(top.MediaType))
+        {
+            var index = Parse(request, () => ImageIndex.Parse(top.Content));
+            var entry = index.Select(platform) ?? throw new OperationFailedException(
+                $"{request.Name}: no image for {platform}; the registry offers {string.Join(", ", index.Offered)}");
+            chosen = await client.GetManifestAsync(request.Registry, request.Repository, entry.Digest.ToString(), cancellationToken).ConfigureAwait(false);
+        }
+
+        var manifest = Parse(request, () => ImageManifest.Parse(chosen.Content, chosen.MediaType));
+        cache.Put(chosen.Digest, chosen.Content);
+        return new PulledImage(request.Name, chosen.Digest, chosen.MediaType, chosen.Content.LongLength, manifest.Config, manifest.Layers, platform);
+    }
+
+    private static T Parse<T>(ImagePullRequest request, Func<T> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (FormatException e)
+        {
+            throw new OperationFailedException($"{request.Name}: {e.Message}", e);
+        }
+    }
+}
