@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OfflineKit.Images;
 
 namespace OfflineKit.Cli.Commands;
 
@@ -17,7 +18,15 @@ internal static class ImagesCommand
             k8s,
             repository,
         };
-        list.SetAction(_ => NotYet("images list"));
+        list.SetAction(parse =>
+        {
+            foreach (var image in KubeadmImages.List(parse.GetValue(k8s)!, parse.GetValue(repository)))
+            {
+                console.OutWriter.WriteLine(image);
+            }
+
+            return 0;
+        });
 
         var bundle = CommonOptions.Bundle("A bundle tarball or extracted directory");
         var role = new Option<string>("--role")
