@@ -417,8 +417,9 @@ public sealed class RegistryClient : IDisposable
                     return true;
                 }
 
-                var host = sender is HttpRequestMessage m ? m.RequestUri?.Authority : (sender as SslStream)?.TargetHostName;
-                var ca = host is null ? null : cas.GetValueOrDefault(host) ?? cas.GetValueOrDefault(host.Split(':')[0]);
+                // The TLS layer knows the host name, not the port: a CA named for host:port serves that host.
+                var host = (sender as SslStream)?.TargetHostName;
+                var ca = host is null ? null : cas.FirstOrDefault(kv => kv.Key == host || kv.Key.Split(':')[0] == host).Value;
                 if (ca is null || certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
                 {
                     return false;

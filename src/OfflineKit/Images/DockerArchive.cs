@@ -1,0 +1,86 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OfflineKit.Bundle;
+using OfflineKit.IO;
+
+namespace OfflineKit.Images;
+
+/// <summary>
+/// Writes images as one archive in the layout Docker 25+ saves: manifest.json (read by `docker load`
+/// of Docker 20.10 and by podman and skopeo's docker-archive) beside an OCI index.json, oci-layout and
+/// blobs/sha256/ (read by `ctr images import`). Each blob is stored once however many images share it;
+/// layers are stored exactly as pulled, and the image manifests too, so every runtime sees the
+/// registry's digests.
+/// </summary>
+public static class DockerArchive
+{
+    public static async Task WriteAsync(IReadOnlyList<PulledImage> images, BlobCache cache, Stream output, CancellationToken cancellationToken = default)
+    {
+        var tar = new TarStreamWriter(output, BundleLayout.FixedMtime);
+        await tar.WriteDirectoryAsync("blobs", BundleLayout.ExecutableMode, cancellationToken).ConfigureAwait(false);
+        await tar.WriteDirectoryAsync("blobs/sha256", BundleLayout.ExecutableMode, cancellationToken).ConfigureAwait(false);
+        foreach (var digest in images.SelectMany(i => i.Blobs).Distinct().OrderBy(d => d.Hex, StringComparer.Ordinal))
+        {
+            await using var blob = cache.OpenRead(digest);
+            await using var hashing = new HashingStream(blob, leaveOpen: true);
+            await tar.WriteFileAsync($"blobs/sha256/{digest.Hex}", blob.Length, BundleLayout.FileMode, hashing, cancellationToken).ConfigureAwait(false);
+            if (hashing.HexDigest != digest.Hex)
+            {
+                // The cache rotted on disk: never ship a blob that is not what its name says.
+                File.Delete(cache.PathOf(digest));
+                throw new OperationFailedException($"cached blob {digest} is corrupt (it was removed from the cache; build again to download it)");
+            }
+        }
+
+        foreach (var (name, content) in Metadata(images))
+        {
+            await tar.WriteFileAsync(name, content.Length, BundleLayout.FileMode, new MemoryStream(content), cancellationToken).ConfigureAwait(false);
+        }
+
+        await tar.FinishAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The names a runtime will show for each image, one a line, for the host script's idempotence check.</summary>
+    public static byte[] NameList(IReadOnlyList<PulledImage> images) =>
+        Encoding.UTF8.GetBytes(string.Concat(images.Select(i => i.Name + "\n")));
+
+    private static IEnumerable<(string Name, byte[] Content)> Metadata(IReadOnlyList<PulledImage> images)
+    {
+        var index = new JsonObject
+        {
+            ["schemaVersion"] = 2,
+            ["mediaType"] = MediaTypes.OciIndex,
+            ["manifests"] = new JsonArray(images.Select(i => (JsonNode)new JsonObject
+            {
+                ["mediaType"] = i.ManifestMediaType,
+                ["digest"] = i.ManifestDigest.ToString(),
+                ["size"] = i.ManifestSize,
+                ["annotations"] = new JsonObject
+                {
+                    // containerd names the image from the first, other OCI readers from the second.
+                    ["io.containerd.image.name"] = i.Name,
+                    ["org.opencontainers.image.ref.name"] = Tag(i.Name),
+                },
+            }).ToArray()),
+        };
+        var manifest = new JsonArray(images.Select(i => (JsonNode)new JsonObject
+        {
+            ["Config"] = $"blobs/sha256/{i.Config.Digest.Hex}",
+            ["RepoTags"] = new JsonArray(JsonValue.Create(i.Name)),
+            ["Layers"] = new JsonArray(i.Layers.Select(l => (JsonNode)JsonValue.Create($"blobs/sha256/{l.Digest.Hex}")).ToArray()),
+        }).ToArray());
+        var compact = new JsonSerializerOptions { WriteIndented = false };
+        yield return ("index.json", Encoding.UTF8.GetBytes(index.ToJsonString(compact)));
+        yield return ("manifest.json", Encoding.UTF8.GetBytes(manifest.ToJsonString(compact)));
+        yield return ("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"u8.ToArray());
+    }
+
+    private static string Tag(string name)
+    {
+        var at = name.IndexOf('@', StringComparison.Ordinal);
+        var path = at < 0 ? name : name[..at];
+        var colon = path.LastIndexOf(':');
+        return colon > path.LastIndexOf('/') ? path[(colon + 1)..] : "latest";
+    }
+}

@@ -1,0 +1,112 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json.Nodes;
+using OfflineKit.Images;
+
+namespace OfflineKit.IntegrationTests.Lab;
+
+/// <summary>A blob of a synthetic image: its bytes and how a manifest names it.</summary>
+public sealed record Blob(byte[] Content, string MediaType)
+{
+    public Digest Digest { get; } = Digest.Of(Content);
+}
+
+/// <summary>A small but real image: gzip layers with correct diff IDs, a config, a schema 2 manifest.</summary>
+public sealed record SyntheticImage(string Repository, string Tag, Blob Config, IReadOnlyList<Blob> Layers, byte[] Manifest, string Architecture)
+{
+    public Digest ManifestDigest => Digest.Of(Manifest);
+}
+
+/// <summary>Makes synthetic images under the real names; sizes are small unless asked.</summary>
+public static class SyntheticImages
+{
+    /// <summary>A layer shared by several images, as real base layers are.</summary>
+    public static Blob SharedBase { get; } = Layer("base", 64 * 1024, seed: 1);
+
+    public static SyntheticImage Make(string repository, string tag, string architecture = "amd64", int layerBytes = 32 * 1024, bool sharedBase = true)
+    {
+        var layers = new List<Blob>();
+        if (sharedBase)
+        {
+            layers.Add(SharedBase);
+        }
+
+        layers.Add(Layer($"{repository}:{tag}:{architecture}", layerBytes, seed: HashCode.Combine(repository, tag, architecture)));
+        var diffIds = layers.Select(l => DiffId(l.Content)).ToList();
+        var config = new JsonObject
+        {
+            ["architecture"] = architecture,
+            ["os"] = "linux",
+            ["config"] = new JsonObject { ["Cmd"] = new JsonArray("/bin/true"), ["Labels"] = new JsonObject { ["offlinekit.lab"] = $"{repository}:{tag}" } },
+            ["rootfs"] = new JsonObject { ["type"] = "layers", ["diff_ids"] = new JsonArray(diffIds.Select(d => (JsonNode)JsonValue.Create(d.ToString())).ToArray()) },
+            ["history"] = new JsonArray(layers.Select(_ => (JsonNode)new JsonObject { ["created_by"] = "offlinekit lab" }).ToArray()),
+        };
+        var configBlob = new Blob(Encoding.UTF8.GetBytes(config.ToJsonString()), MediaTypes.DockerConfig);
+        var manifest = new JsonObject
+        {
+            ["schemaVersion"] = 2,
+            ["mediaType"] = MediaTypes.DockerManifest,
+            ["config"] = Descriptor(configBlob),
+            ["layers"] = new JsonArray(layers.Select(l => (JsonNode)Descriptor(l)).ToArray()),
+        };
+        return new SyntheticImage(repository, tag, configBlob, layers, Encoding.UTF8.GetBytes(manifest.ToJsonString()), architecture);
+    }
+
+    /// <summary>A manifest list naming one image per architecture.</summary>
+    public static byte[] Index(IEnumerable<SyntheticImage> images) => Encoding.UTF8.GetBytes(new JsonObject
+    {
+        ["schemaVersion"] = 2,
+        ["mediaType"] = MediaTypes.DockerManifestList,
+        ["manifests"] = new JsonArray(images.Select(i => (JsonNode)new JsonObject
+        {
+            ["mediaType"] = MediaTypes.DockerManifest,
+            ["digest"] = i.ManifestDigest.ToString(),
+            ["size"] = i.Manifest.Length,
+            ["platform"] = i.Architecture == "arm64"
+                ? new JsonObject { ["architecture"] = "arm64", ["os"] = "linux", ["variant"] = "v8" }
+                : new JsonObject { ["architecture"] = i.Architecture, ["os"] = "linux" },
+        }).ToArray()),
+    }.ToJsonString());
+
+    private static JsonObject Descriptor(Blob b) => new()
+    {
+        ["mediaType"] = b.MediaType,
+        ["size"] = b.Content.Length,
+        ["digest"] = b.Digest.ToString(),
+    };
+
+    /// <summary>A gzip'd tar with one file of pseudo-random bytes (incompressible, like real layers).</summary>
+    public static Blob Layer(string name, int bytes, int seed)
+    {
+        var content = new byte[bytes];
+        new Random(seed).NextBytes(content);
+        using var tarBytes = new MemoryStream();
+        using (var tar = new TarWriter(tarBytes, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            var entry = new PaxTarEntry(TarEntryType.RegularFile, "lab/" + name.Replace('/', '_').Replace(':', '_'))
+            {
+                DataStream = new MemoryStream(content),
+                ModificationTime = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero),
+            };
+            tar.WriteEntry(entry);
+        }
+
+        using var gz = new MemoryStream();
+        using (var z = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            tarBytes.Position = 0;
+            tarBytes.CopyTo(z);
+        }
+
+        return new Blob(gz.ToArray(), MediaTypes.DockerLayerGzip);
+    }
+
+    private static Digest DiffId(byte[] gzipped)
+    {
+        using var z = new GZipStream(new MemoryStream(gzipped), CompressionMode.Decompress);
+        using var plain = new MemoryStream();
+        z.CopyTo(plain);
+        return Digest.Of(plain.ToArray());
+    }
+}
