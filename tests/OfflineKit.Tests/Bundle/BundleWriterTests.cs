@@ -26,7 +26,7 @@ public class BundleWriterTests
     {
         using var dir = new TempDir();
         var path = await Bundles.WriteTarballAsync(dir.Path);
-        var entries = ReadEntries(path);
+        var entries = Bundles.Entries(path);
 
         Assert.Equal(
             [
@@ -76,7 +76,7 @@ public class BundleWriterTests
         var longName = "rpms/" + new string('k', 150) + ".rpm";
         var path = await Bundles.WriteTarballAsync(dir.Path, files: [Bundles.File(longName, "x", ArtifactKind.Rpm)]);
 
-        Assert.Contains(ReadEntries(path), e => e.Name == $"{Bundles.Name}/{longName}");
+        Assert.Contains(Bundles.Entries(path), e => e.Name == $"{Bundles.Name}/{longName}");
         Assert.True((await BundleVerifier.VerifyAsync(path)).Ok);
     }
 
@@ -111,19 +111,6 @@ public class BundleWriterTests
         using var dir = new TempDir();
         await Assert.ThrowsAsync<ArgumentException>(() => Bundles.WriteTarballAsync(dir.Path, files:
             [Bundles.File("images", "x", ArtifactKind.File), Bundles.File("images/a.tar", "y", ArtifactKind.File)]));
-    }
-
-    internal static List<TarEntry> ReadEntries(string path)
-    {
-        using var file = File.OpenRead(path);
-        using var reader = new TarReader(file);
-        var list = new List<TarEntry>();
-        while (reader.GetNextEntry() is { } entry)
-        {
-            list.Add(entry);
-        }
-
-        return list;
     }
 }
 

@@ -28,6 +28,20 @@ public static class Bundles
     public static async Task<string> WriteTarballAsync(string directory, BundleFormat format = BundleFormat.Tar, IReadOnlyList<BundleFile>? files = null) =>
         (await BundleWriter.WriteFileAsync(Header, files ?? SampleFiles(), directory, format)).Path;
 
+    /// <summary>Every entry of a plain tar, in order, as System.Formats.Tar reads it.</summary>
+    public static List<System.Formats.Tar.TarEntry> Entries(string path)
+    {
+        using var file = System.IO.File.OpenRead(path);
+        using var reader = new System.Formats.Tar.TarReader(file);
+        var list = new List<System.Formats.Tar.TarEntry>();
+        while (reader.GetNextEntry() is { } entry)
+        {
+            list.Add(entry);
+        }
+
+        return list;
+    }
+
     /// <summary>Writes a tarball and unpacks it with the safe extractor; returns the bundle folder.</summary>
     public static async Task<string> WriteDirectoryAsync(string directory)
     {
