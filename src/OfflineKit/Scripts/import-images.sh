@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Loads this bundle's container images on this host: the guide's imp_docker_img.sh, for docker or containerd.
+#
+#   bash scripts/import-images.sh --role control-plane     # kube-apiserver, etcd, … and the images every node needs
+#   bash scripts/import-images.sh --role worker            # the images every node needs
+#
+# Options: --runtime docker|containerd (default: docker if its daemon answers, else containerd).
+# docker honours DOCKER_HOST; ctr honours CONTAINERD_ADDRESS. Safe to run again: images already
+# present are not loaded twice.
+set -euo pipefail
+
+bundle_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+role=""
+runtime=""
+
+usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
+say() { echo "import-images: $*"; }
+die() { echo "import-images: $*" >&2; exit 1; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --role) role="${2:-}"; shift 2 ;;
+    --runtime) runtime="${2:-}"; shift 2 ;;
+    -h|--help) usage ;;
+    *) echo "import-images: unknown argument '$1'" >&2; usage ;;
+  esac
+done
+
+case "$role" in
+  control-plane) parts=(control-plane common) ;;
+  worker) parts=(common) ;;
+  *) echo "import-images: --role control-plane or --role worker is required" >&2; usage ;;
+esac
+
+if [[ -z "$runtime" ]]; then
+  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+    runtime=docker
+  elif command -v ctr >/dev/null 2>&1 && ctr version >/dev/null 2>&1; then
+    runtime=containerd
+  else
+    die "neither a docker daemon nor containerd answers on this host; start one (systemctl start docker) or pass --runtime"
+  fi
+fi
+
+present() {
+  case "$runtime" in
+    docker) docker image inspect "$1" >/dev/null 2>&1 ;;
+    containerd) ctr -n k8s.io images ls -q | grep -Fxq "$1" ;;
+    *) die "unknown runtime '$runtime' (docker or containerd)" ;;
+  esac
+}
+
+load() {
+  case "$runtime" in
+    docker) docker load -i "$1" ;;
+    containerd) ctr -n k8s.io images import "$1" ;;
+  esac
+}
+
+cd "$bundle_dir"
+for part in "${parts[@]}"; do
+  archive="images/$part.tar"
+  names="images/$part.images"
+  [[ -f "$archive" && -f "$names" ]] || die "$archive or $names is missing from the bundle"
+
+  # Check the files against the bundle's SHA256SUMS before a runtime reads a byte of them.
+  if ! grep -E "  (images/$part\.tar|images/$part\.images)\$" SHA256SUMS | sha256sum --check --quiet --strict -; then
+    die "$archive does not match SHA256SUMS; the bundle was changed or damaged"
+  fi
+
+  missing=()
+  while IFS= read -r name; do
+    [[ -n "$name" ]] || continue
+    present "$name" || missing+=("$name")
+  done < "$names"
+  total=$(grep -c . "$names")
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    say "$part: all $total images already present in $runtime; nothing to do"
+    continue
+  fi
+
+  say "$part: loading ${#missing[@]} of $total images into $runtime"
+  load "$archive"
+  while IFS= read -r name; do
+    [[ -n "$name" ]] || continue
+    present "$name" || die "$name is still missing after loading $archive"
+  done < "$names"
+  say "$part: loaded"
+done
+say "OK ($runtime, role $role)"
