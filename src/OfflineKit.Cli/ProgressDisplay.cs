@@ -41,6 +41,55 @@ internal static class ProgressDisplay
         return result;
     }
 
+    /// <summary>Progress of a job in stages (a build): one bar, or one log line every 10%, per stage.</summary>
+    public static async Task<T> RunStagesAsync<T>(CliConsole console, Func<IProgress<OfflineKit.Build.StageProgress>, Task<T>> work)
+    {
+        if (!console.Interactive)
+        {
+            var tenths = new Dictionary<string, long>();
+            return await work(new StageReporter(p =>
+            {
+                var tenth = p.Bytes.Total > 0 ? p.Bytes.Done * 10 / p.Bytes.Total : 0;
+                lock (tenths)
+                {
+                    if (p.Bytes.Total >= QuietBelow && (!tenths.TryGetValue(p.Stage, out var last) || last != tenth))
+                    {
+                        tenths[p.Stage] = tenth;
+                        console.ErrorWriter.WriteLine($"{p.Stage}: {tenth * 10}% ({Size(p.Bytes.Done)} of {Size(p.Bytes.Total)})");
+                    }
+                }
+            })).ConfigureAwait(false);
+        }
+
+        T result = default!;
+        await console.Error.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn())
+            .StartAsync(async ctx =>
+            {
+                var tasks = new Dictionary<string, ProgressTask>();
+                result = await work(new StageReporter(p =>
+                {
+                    lock (tasks)
+                    {
+                        if (!tasks.TryGetValue(p.Stage, out var task))
+                        {
+                            tasks[p.Stage] = task = ctx.AddTask(p.Stage, maxValue: 1);
+                        }
+
+                        task.MaxValue = Math.Max(1, p.Bytes.Total);
+                        task.Value = p.Bytes.Done;
+                    }
+                })).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        return result;
+    }
+
+    private sealed class StageReporter(Action<OfflineKit.Build.StageProgress> report) : IProgress<OfflineKit.Build.StageProgress>
+    {
+        public void Report(OfflineKit.Build.StageProgress value) => report(value);
+    }
+
     public static string Size(long bytes) => bytes switch
     {
         >= 1L << 30 => $"{bytes / (double)(1L << 30):0.0} GiB",

@@ -65,7 +65,7 @@ internal static class BuildCommand
                 Parallel = parse.GetValue(parallel),
                 ImageSource = parse.GetValue(imageSource) == "docker" ? ImageSource.Docker : ImageSource.Registry,
             };
-            var written = await ProgressDisplay.RunAsync(console, "packing", p => BundleBuilder.BuildAsync(options, p, ct)).ConfigureAwait(false);
+            var written = await ProgressDisplay.RunStagesAsync(console, p => BundleBuilder.BuildAsync(options, p, ct)).ConfigureAwait(false);
             await console.OutWriter.WriteLineAsync(written.Path).ConfigureAwait(false);
             await console.ErrorWriter.WriteLineAsync(
                 $"wrote {written.Path} ({ProgressDisplay.Size(written.Size)}, {written.Manifest.Files.Count + 2} files) and {Path.GetFileName(written.Path)}{BundleLayout.TarballChecksumSuffix}").ConfigureAwait(false);

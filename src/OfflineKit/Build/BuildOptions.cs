@@ -29,6 +29,9 @@ public sealed record BuildOptions(BundleSpec Spec, MirrorConfig Mirrors, string 
 
     public string? CacheDirectory { get; init; }
 
+    /// <summary>Docker's config.json with registry credentials (default ~/.docker/config.json).</summary>
+    public string? DockerConfig { get; init; }
+
     public int Parallel { get; init; } = 4;
 
     public ImageSource ImageSource { get; init; } = ImageSource.Registry;

@@ -1,7 +1,11 @@
 using OfflineKit.Bundle;
+using OfflineKit.Images;
 using OfflineKit.IO;
 
 namespace OfflineKit.Build;
+
+/// <summary>Progress of one stage of a build ("images", "pack"): bytes done of total.</summary>
+public readonly record struct StageProgress(string Stage, ByteProgress Bytes);
 
 /// <summary>The build pipeline: spec → images + manifests + RPMs + bin + scripts → the bundle writer.</summary>
 public static class BundleBuilder
@@ -9,12 +13,11 @@ public static class BundleBuilder
     /// <summary>The stages later issues fill in; a build that needs one fails before it does any work.</summary>
     private static readonly (BuildStage Stage, string Name)[] Unfinished =
     [
-        (BuildStage.Images, "images"),
         (BuildStage.Rpms, "rpms"),
         (BuildStage.Manifests, "manifests"),
     ];
 
-    public static async Task<WrittenBundle> BuildAsync(BuildOptions options, IProgress<ByteProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static async Task<WrittenBundle> BuildAsync(BuildOptions options, IProgress<StageProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var missing = Unfinished.Where(u => !options.Without.Contains(u.Stage)).Select(u => u.Name).ToList();
         if (missing.Count > 0)
@@ -25,30 +28,60 @@ public static class BundleBuilder
                 $"`{flags}` builds a bundle of what exists");
         }
 
-        var spec = options.Spec;
-        var files = new List<BundleFile>
+        if (options.ImageSource == ImageSource.Docker && !options.Without.Contains(BuildStage.Images))
         {
-            Script(BundleLayout.VerifyScript, "verify.sh"),
-        };
-
-        if (!options.Without.Contains(BuildStage.Bin))
-        {
-            var binary = SelfContainedBinary.Find(spec.Target, options.DistDirectory);
-            files.Add(BundleFile.FromDisk(BundleLayout.Binary, binary) with
-            {
-                Executable = true,
-                Artifact = new ArtifactInfo(ArtifactKind.File, "offlinekit", BundleWriter.CreatedBy.Split(' ')[^1], spec.Target.RuntimeIdentifier),
-            });
+            throw new NotImplementedYetException("build --image-source docker", "images come from registries (--image-source registry) for now");
         }
 
-        var header = new BundleHeader(
-            BundleLayout.BundleName(spec.Kubernetes, spec.Target),
-            spec.Version.ToNormalizedString(),
-            spec.Kubernetes.ToString(),
-            spec.Target.OsName,
-            spec.Target.ArchName);
-        return await BundleWriter.WriteFileAsync(header, files, options.OutputDirectory, options.Format, progress, cancellationToken).ConfigureAwait(false);
+        var spec = options.Spec;
+        var binary = options.Without.Contains(BuildStage.Bin) ? null : SelfContainedBinary.Find(spec.Target, options.DistDirectory);
+        Directory.CreateDirectory(options.OutputDirectory);
+        var work = Directory.CreateDirectory(Path.Combine(options.OutputDirectory, $".offlinekit-build-{Environment.ProcessId}")).FullName;
+        try
+        {
+            var files = new List<BundleFile>
+            {
+                Script(BundleLayout.VerifyScript, "verify.sh"),
+            };
+            var artifacts = new List<Artifact>();
+
+            if (!options.Without.Contains(BuildStage.Images))
+            {
+                var plan = ImagePlan.For(spec, addonImages: []);
+                var (imageFiles, imageArtifacts) = await ImageStage.RunAsync(plan, options, work, Stage(progress, "images"), cancellationToken).ConfigureAwait(false);
+                files.AddRange(imageFiles);
+                artifacts.AddRange(imageArtifacts);
+                files.Add(Script(BundleLayout.ImportImagesScript, "import-images.sh"));
+            }
+
+            if (binary is not null)
+            {
+                files.Add(BundleFile.FromDisk(BundleLayout.Binary, binary) with
+                {
+                    Executable = true,
+                    Artifact = new ArtifactInfo(ArtifactKind.File, "offlinekit", BundleWriter.CreatedBy.Split(' ')[^1], spec.Target.RuntimeIdentifier),
+                });
+            }
+
+            var header = new BundleHeader(
+                BundleLayout.BundleName(spec.Kubernetes, spec.Target),
+                spec.Version.ToNormalizedString(),
+                spec.Kubernetes.ToString(),
+                spec.Target.OsName,
+                spec.Target.ArchName)
+            {
+                ExtraArtifacts = artifacts,
+            };
+            return await BundleWriter.WriteFileAsync(header, files, options.OutputDirectory, options.Format, Stage(progress, "pack"), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
     }
+
+    private static IProgress<ByteProgress>? Stage(IProgress<StageProgress>? progress, string stage) =>
+        progress is null ? null : new StageReporter(progress, stage);
 
     private static BundleFile Script(string path, string resource)
     {
@@ -61,5 +94,10 @@ public static class BundleBuilder
             Executable = true,
             Artifact = new ArtifactInfo(ArtifactKind.Script, Path.GetFileName(path)),
         };
+    }
+
+    private sealed class StageReporter(IProgress<StageProgress> inner, string stage) : IProgress<ByteProgress>
+    {
+        public void Report(ByteProgress value) => inner.Report(new StageProgress(stage, value));
     }
 }

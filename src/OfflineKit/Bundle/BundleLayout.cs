@@ -17,6 +17,7 @@ public static class BundleLayout
     public const string BinDir = "bin";
 
     public const string VerifyScript = "scripts/verify.sh";
+    public const string ImportImagesScript = "scripts/import-images.sh";
     public const string Binary = "bin/offlinekit";
 
     /// <summary>Suffix of the file beside the tarball that covers it whole (sha256sum format).</summary>

@@ -47,6 +47,11 @@ public sealed class BlobCache
             throw new OperationFailedException($"content does not match {digest}");
         }
 
+        if (Contains(digest))
+        {
+            return;
+        }
+
         var tmp = PartialPathOf(digest) + $".{Environment.ProcessId}.{Guid.NewGuid():N}";
         File.WriteAllBytes(tmp, content);
         File.Move(tmp, PathOf(digest), overwrite: true);

@@ -1,0 +1,84 @@
+using OfflineKit.Bundle;
+using OfflineKit.Images;
+using OfflineKit.IO;
+using OfflineKit.Spec;
+
+namespace OfflineKit.Build;
+
+/// <summary>Which images a bundle carries, split by who needs them.</summary>
+public sealed record ImagePlan(IReadOnlyList<ImageReference> ControlPlane, IReadOnlyList<ImageReference> Common)
+{
+    /// <summary>The parts of images/, each an archive plus a list of the names in it.</summary>
+    public const string ControlPlanePart = "control-plane";
+    public const string CommonPart = "common";
+
+    /// <summary>Images only the control plane runs; every other image (kube-proxy, pause, CoreDNS, the addons) goes to every node.</summary>
+    private static readonly string[] ControlPlaneOnly = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
+
+    /// <summary>kubeadm's set for the spec's version and repository, plus the addons' images, each once.</summary>
+    public static ImagePlan For(BundleSpec spec, IEnumerable<ImageReference> addonImages)
+    {
+        var kubeadm = KubeadmImages.List(spec.Kubernetes.ToString(), spec.ImageRepository).Select(ImageReference.Parse).ToList();
+        var controlPlane = kubeadm.Where(IsControlPlaneOnly).ToList();
+        var common = kubeadm.Where(i => !IsControlPlaneOnly(i)).Concat(addonImages).Distinct().ToList();
+        return new ImagePlan(controlPlane, common);
+    }
+
+    private static bool IsControlPlaneOnly(ImageReference image) =>
+        ControlPlaneOnly.Contains(image.Repository[(image.Repository.LastIndexOf('/') + 1)..], StringComparer.Ordinal);
+}
+
+/// <summary>Pulls a plan's images into the cache and writes images/&lt;part&gt;.tar and images/&lt;part&gt;.images.</summary>
+internal static class ImageStage
+{
+    public static async Task<(List<BundleFile> Files, List<Artifact> Artifacts)> RunAsync(
+        ImagePlan plan, BuildOptions options, string workDirectory, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+    {
+        var cache = new BlobCache(Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "images"));
+        var credentials = RegistryCredentials.Load(options.DockerConfig ?? RegistryCredentials.DefaultPath());
+        using var client = new RegistryClient(new RegistryClientOptions(options.Mirrors, credentials));
+        var puller = new ImagePuller(client, cache);
+        var platform = new Platform("linux", options.Spec.Target.ArchName, options.Spec.Target.Arch == TargetArch.Arm64 ? "v8" : null);
+
+        var all = plan.ControlPlane.Concat(plan.Common).Distinct().ToList();
+        var pulled = await puller.PullAsync(
+            all.Select(r => new ImagePullRequest(r.Registry, r.Repository, r.Digest ?? r.Tag ?? "latest", r.ToString())).ToList(),
+            platform,
+            options.Parallel,
+            progress,
+            cancellationToken).ConfigureAwait(false);
+        var byName = pulled.ToDictionary(p => p.Name, StringComparer.Ordinal);
+
+        var files = new List<BundleFile>();
+        var artifacts = new List<Artifact>();
+        foreach (var (part, refs) in new[] { (ImagePlan.ControlPlanePart, plan.ControlPlane), (ImagePlan.CommonPart, plan.Common) })
+        {
+            var images = refs.Select(r => byName[r.ToString()]).ToList();
+            var archivePath = $"{BundleLayout.ImagesDir}/{part}.tar";
+            var disk = Path.Combine(workDirectory, $"{part}.tar");
+            string sha;
+            await using (var file = new FileStream(disk, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                await using var hashing = new HashingStream(file, leaveOpen: true);
+                await DockerArchive.WriteAsync(images, cache, hashing, cancellationToken).ConfigureAwait(false);
+                sha = hashing.HexDigest;
+            }
+
+            files.Add(BundleFile.FromDisk(archivePath, disk) with { Sha256 = sha });
+            files.Add(BundleFile.FromBytes($"{BundleLayout.ImagesDir}/{part}.images", DockerArchive.NameList(images)));
+            artifacts.AddRange(images.Select(i => new Artifact
+            {
+                Kind = ArtifactKind.Image,
+                Name = i.Name,
+                Version = ImageReference.Parse(i.Name).Tag,
+                Digest = i.ManifestDigest.ToString(),
+                Size = i.Size,
+                Origin = i.Name,
+                Path = archivePath,
+                Blobs = i.Blobs.Select(b => b.ToString()).ToList(),
+            }));
+        }
+
+        return (files, artifacts);
+    }
+}

@@ -1,0 +1,119 @@
+using OfflineKit.Bundle;
+using OfflineKit.Cli;
+using OfflineKit.Images;
+using OfflineKit.IntegrationTests.Lab;
+using OfflineKit.IntegrationTests.Support;
+using OfflineKit.Tests.Support;
+
+namespace OfflineKit.IntegrationTests;
+
+/// <summary>`offlinekit build` with the image stage, against the lab registry standing in for registry.aliyuncs.com.</summary>
+public class BuildImagesTests
+{
+    private static async Task<LabRegistry> SeedKubeadmImagesAsync()
+    {
+        var lab = await LabRegistry.StartAsync();
+        foreach (var line in KubeadmImages.List("1.23.0", "registry.aliyuncs.com/google_containers"))
+        {
+            var reference = ImageReference.Parse(line);
+            await lab.PushAsync(SyntheticImages.Make(reference.Repository, reference.Tag!));
+        }
+
+        return lab;
+    }
+
+    private static async Task<(int Code, string Out, string Err)> Cli(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = await CliApp.RunAsync(args, new CliConsole(stdout, stderr, interactive: false));
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Build_puts_kubeadms_images_in_role_archives_that_docker_and_containerd_load_by_script()
+    {
+        await using var lab = await SeedKubeadmImagesAsync();
+        using var dir = new TempDir();
+        var mirrors = dir.Write("mirrors.yaml", $"registries:\n  registry.aliyuncs.com: {lab.BaseUri}\n");
+
+        var build = await Cli("build", "--k8s", "1.23.0", "--mirrors", mirrors, "-o", dir["out"], "--cache", dir["cache"],
+            "--without", "rpms", "--without", "manifests", "--without", "bin");
+        Assert.True(build.Code == 0, build.Err);
+        var tarball = build.Out.Trim();
+        Assert.Empty(Directory.EnumerateDirectories(dir["out"]));
+
+        var report = await BundleVerifier.VerifyAsync(tarball);
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+        var manifest = (await BundleInspector.InspectAsync(tarball)).Manifest;
+        var images = manifest.Artifacts.Where(a => a.Kind == ArtifactKind.Image).ToList();
+        Assert.Equal(7, images.Count);
+        Assert.Equal(4, images.Count(i => i.Path == "images/control-plane.tar"));
+        Assert.Contains(images, i => i.Name == "registry.aliyuncs.com/google_containers/etcd:3.5.1-0" && i.Path == "images/control-plane.tar");
+        Assert.Contains(images, i => i.Name == "registry.aliyuncs.com/google_containers/pause:3.6" && i.Path == "images/common.tar");
+
+        var extracted = (await BundleExtractor.ExtractAsync(tarball, dir["site"])).Directory;
+        var script = Path.Combine(extracted, "scripts/import-images.sh");
+
+        await using (var docker = await LabDaemon.DockerdAsync())
+        {
+            var env = new Dictionary<string, string> { ["DOCKER_HOST"] = "unix://" + docker.Socket };
+            var first = await Tools.RunAsync("/bin/bash", [script, "--role", "control-plane", "--runtime", "docker"], environment: env);
+            Assert.True(first.ExitCode == 0, first.Stdout + first.Stderr);
+            foreach (var image in images)
+            {
+                Assert.Equal(0, (await docker.Docker("image", "inspect", image.Name)).ExitCode);
+            }
+
+            var again = await Tools.RunAsync("/bin/bash", [script, "--role", "control-plane", "--runtime", "docker"], environment: env);
+            Assert.Equal(0, again.ExitCode);
+            Assert.Contains("control-plane: all 4 images already present in docker; nothing to do", again.Stdout);
+            Assert.Contains("common: all 3 images already present in docker; nothing to do", again.Stdout);
+        }
+
+        await using (var containerd = await LabDaemon.ContainerdAsync())
+        {
+            var env = new Dictionary<string, string> { ["CONTAINERD_ADDRESS"] = containerd.Socket };
+            var worker = await Tools.RunAsync("/bin/bash", [script, "--role", "worker", "--runtime", "containerd"], environment: env);
+            Assert.True(worker.ExitCode == 0, worker.Stdout + worker.Stderr);
+            var list = (await containerd.Ctr("images", "ls", "-q")).Stdout.Split('\n');
+            Assert.Contains("registry.aliyuncs.com/google_containers/kube-proxy:v1.23.0", list);
+            Assert.DoesNotContain("registry.aliyuncs.com/google_containers/kube-apiserver:v1.23.0", list);
+        }
+    }
+
+    [Fact]
+    public async Task A_warm_rebuild_downloads_nothing_and_gives_the_same_bytes()
+    {
+        await using var lab = await SeedKubeadmImagesAsync();
+        using var dir = new TempDir();
+        var mirrors = dir.Write("mirrors.yaml", $"registries:\n  registry.aliyuncs.com: {lab.BaseUri}\n");
+        string[] args = ["build", "--k8s", "1.23.0", "--mirrors", mirrors, "--cache", dir["cache"], "--without", "rpms", "--without", "manifests", "--without", "bin"];
+
+        var cold = await Cli([.. args, "-o", dir["a"]]);
+        Assert.True(cold.Code == 0, cold.Err);
+        var blobs = Directory.GetFiles(dir["cache/images/blobs/sha256"]).ToDictionary(f => f, File.GetLastWriteTimeUtc);
+
+        var warm = await Cli([.. args, "-o", dir["b"]]);
+        Assert.True(warm.Code == 0, warm.Err);
+
+        Assert.Equal(blobs, Directory.GetFiles(dir["cache/images/blobs/sha256"]).ToDictionary(f => f, File.GetLastWriteTimeUtc));
+        Assert.Equal(await File.ReadAllBytesAsync(cold.Out.Trim()), await File.ReadAllBytesAsync(warm.Out.Trim()));
+    }
+
+    [Fact]
+    public async Task A_registry_serving_a_corrupt_blob_fails_the_build_and_leaves_nothing()
+    {
+        await using var lab = await SeedKubeadmImagesAsync();
+        lab.CorruptBlob(SyntheticImages.Make("google_containers/etcd", "3.5.1-0").Layers[^1].Digest);
+        using var dir = new TempDir();
+        var mirrors = dir.Write("mirrors.yaml", $"registries:\n  registry.aliyuncs.com: {lab.BaseUri}\n");
+
+        var build = await Cli("build", "--k8s", "1.23.0", "--mirrors", mirrors, "-o", dir["out"], "--cache", dir["cache"],
+            "--without", "rpms", "--without", "manifests", "--without", "bin");
+
+        Assert.Equal(1, build.Code);
+        Assert.Contains("digest mismatch", build.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir["out"]));
+    }
+}
