@@ -145,6 +145,8 @@ record() {  # record KEY LABEL CMD...
 }
 
 echo "== measuring: $RUNS runs each, best wall time kept ($(nproc) CPUs; $(awk -v b="$TAR_BYTES" 'BEGIN { printf "%.2f GiB", b / 2^30 }') tarball, $FILES files)"
+# A shared machine: the load before we start says how much to trust the figures below.
+echo "   load average before measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
 record sums   "sha256sum -c SHA256SUMS"          bash -c 'cd "$1" && sha256sum -c --quiet SHA256SUMS' _ "$EXTRACTED"
 record tarsum "tar -xOf BUNDLE.tar | sha256sum"  bash -c 'set -o pipefail; tar -xOf "$1" | sha256sum' _ "$TARBALL"
 record ok_tar "offlinekit verify BUNDLE.tar"     "$OFFLINEKIT" verify "$TARBALL"
