@@ -109,50 +109,66 @@ find "$EXTRACTED" -type f -exec cat {} + >/dev/null
 
 # --- measuring ----------------------------------------------------------------------------------
 
-# measure LABEL CMD...: runs CMD $RUNS times; keeps the best wall time (noise only ever adds time)
-# and the largest peak RSS (memory should not depend on luck). Sets BEST_S, BEST_CPU_S, PEAK_KB.
-# CMD's own output goes to $WORK/last.out; a non-zero exit aborts the benchmark (an unverified
-# bundle would make the figures meaningless).
-measure() {
-    local label=$1; shift
-    BEST_S= BEST_CPU_S= PEAK_KB=0
-    local run start end wall rss cpu
-    for run in $(seq 1 "$RUNS"); do
-        start=$EPOCHREALTIME
-        if ! /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/last.out" 2>&1; then
-            cat "$WORK/last.out" >&2
-            die "$label: exited non-zero (run $run)"
-        fi
-        end=$EPOCHREALTIME
-        wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
-        rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")
-        cpu=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$WORK/time.txt")
-        printf '   %-34s run %d: %7.3f s  cpu %6.2f s  rss %4d MB\n' "$label" "$run" "$wall" "$cpu" $((rss * 1024 / 1000000))
-        if [[ -z $BEST_S ]] || awk -v w="$wall" -v b="$BEST_S" 'BEGIN { exit !(w < b) }'; then
-            BEST_S=$wall BEST_CPU_S=$cpu
-        fi
-        if ((rss > PEAK_KB)); then PEAK_KB=$rss; fi
-    done
-}
+# The candidates, in report order: KEY, then the label printed for it.
+KEYS=(sums tarsum ok_tar ok_bare ok_dir)
+declare -A LABEL=(
+    [sums]="sha256sum -c SHA256SUMS"
+    [tarsum]="tar -xOf BUNDLE.tar | sha256sum"
+    [ok_tar]="offlinekit verify BUNDLE.tar"
+    [ok_bare]="offlinekit verify (no .sha256)"
+    [ok_dir]="offlinekit verify DIR"
+)
 
+run_candidate() {  # run_candidate KEY: the command itself, output left to the caller
+    case $1 in
+        sums) (cd "$EXTRACTED" && sha256sum -c --quiet SHA256SUMS) ;;
+        tarsum) tar -xOf "$TARBALL" | sha256sum ;;  # pipefail (set above) catches a failing tar
+        ok_tar) "$OFFLINEKIT" verify "$TARBALL" ;;
+        ok_bare) "$OFFLINEKIT" verify "$WORK/nosidecar/$NAME.tar" ;;
+        ok_dir) "$OFFLINEKIT" verify "$EXTRACTED" ;;
+    esac
+}
+export -f run_candidate
+export EXTRACTED TARBALL OFFLINEKIT WORK NAME
+
+# Best wall time per candidate (noise only ever adds time), its CPU time, and the largest peak RSS
+# (memory should not depend on luck).
 declare -A TIME CPU RSS
-LABELS=()
-record() {  # record KEY LABEL CMD...
-    local key=$1 label=$2; shift 2
-    measure "$label" "$@"
-    TIME[$key]=$BEST_S CPU[$key]=$BEST_CPU_S RSS[$key]=$PEAK_KB
-    LABELS+=("$key=$label")
+
+# measure_once KEY RUN: one timed run under GNU time. A non-zero exit aborts the benchmark: an
+# unverified bundle would make every figure meaningless.
+measure_once() {
+    local key=$1 run=$2 start end wall rss cpu
+    start=$EPOCHREALTIME
+    if ! /usr/bin/time -v -o "$WORK/time.txt" bash -c 'run_candidate "$1"' _ "$key" >"$WORK/last.out" 2>&1; then
+        cat "$WORK/last.out" >&2
+        die "${LABEL[$key]}: exited non-zero (run $run)"
+    fi
+    end=$EPOCHREALTIME
+    wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
+    # With bash in between, GNU time reports the largest process it waited for: the candidate.
+    rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")
+    cpu=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$WORK/time.txt")
+    printf '   run %d  %-34s %7.3f s  cpu %6.2f s  rss %4d MB\n' "$run" "${LABEL[$key]}" "$wall" "$cpu" $((rss * 1024 / 1000000))
+    if [[ -z ${TIME[$key]:-} ]] || awk -v w="$wall" -v b="${TIME[$key]}" 'BEGIN { exit !(w < b) }'; then
+        TIME[$key]=$wall CPU[$key]=$cpu
+    fi
+    if ((rss > ${RSS[$key]:-0})); then RSS[$key]=$rss; fi
 }
 
-echo "== measuring: $RUNS runs each, best wall time kept ($(nproc) CPUs; $(awk -v b="$TAR_BYTES" 'BEGIN { printf "%.2f GiB", b / 2^30 }') tarball, $FILES files)"
+echo "== measuring: $RUNS rounds, best wall time kept ($(nproc) CPUs; $(awk -v b="$TAR_BYTES" 'BEGIN { printf "%.2f GiB", b / 2^30 }') tarball, $FILES files)"
 # A shared machine: the load before we start says how much to trust the figures below.
 echo "   load average before measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
-record sums   "sha256sum -c SHA256SUMS"          bash -c 'cd "$1" && sha256sum -c --quiet SHA256SUMS' _ "$EXTRACTED"
-record tarsum "tar -xOf BUNDLE.tar | sha256sum"  bash -c 'set -o pipefail; tar -xOf "$1" | sha256sum' _ "$TARBALL"
-record ok_tar "offlinekit verify BUNDLE.tar"     "$OFFLINEKIT" verify "$TARBALL"
-grep -q 'matches its .sha256' "$WORK/last.out" || die "offlinekit did not check the tarball against its .sha256: $(cat "$WORK/last.out")"
-record ok_bare "offlinekit verify (no .sha256)"  "$OFFLINEKIT" verify "$WORK/nosidecar/$NAME.tar"
-record ok_dir "offlinekit verify DIR"            "$OFFLINEKIT" verify "$EXTRACTED"
+# Rounds, not one candidate's runs back to back: a burst of someone else's work then slows one run
+# of every candidate rather than all runs of one, and best-of-rounds filters it out for all alike.
+for run in $(seq 1 "$RUNS"); do
+    for key in "${KEYS[@]}"; do
+        measure_once "$key" "$run"
+        if [[ $key == ok_tar ]] && ! grep -q 'matches its .sha256' "$WORK/last.out"; then
+            die "offlinekit did not check the tarball against its .sha256: $(cat "$WORK/last.out")"
+        fi
+    done
+done
 
 # --- report -------------------------------------------------------------------------------------
 
@@ -163,8 +179,8 @@ mb() { echo $(( $1 * 1024 / 1000000 )); }
 echo
 echo "== results (best of $RUNS; MB = 10^6 bytes; throughput over the tarball's $(mbps "$TAR_BYTES" 1) MB)"
 printf '%-34s %9s %9s %9s %8s %12s %12s\n' "candidate" "wall s" "cpu s" "MB/s" "RSS MB" "÷ sha256sum" "÷ tar|sha"
-for entry in "${LABELS[@]}"; do
-    key=${entry%%=*} label=${entry#*=}
+for key in "${KEYS[@]}"; do
+    label=${LABEL[$key]}
     printf '%-34s %9.3f %9.2f %9s %8s %12s %12s\n' "$label" "${TIME[$key]}" "${CPU[$key]}" \
         "$(mbps "$TAR_BYTES" "${TIME[$key]}")" "$(mb "${RSS[$key]}")" \
         "$(ratio "${TIME[$key]}" "${TIME[sums]}")" "$(ratio "${TIME[$key]}" "${TIME[tarsum]}")"
@@ -173,7 +189,7 @@ done
 echo
 echo "== targets: offlinekit verify <= ${TARGET_RATIO}x sha256sum -c time; peak RSS <= ${TARGET_RSS_MB} MB"
 for key in ok_tar ok_bare ok_dir; do
-    for entry in "${LABELS[@]}"; do [[ ${entry%%=*} == "$key" ]] && label=${entry#*=}; done
+    label=${LABEL[$key]}
     r=$(ratio "${TIME[$key]}" "${TIME[sums]}")
     verdict=$(awk -v r="$r" -v t="$TARGET_RATIO" 'BEGIN { print (r <= t) ? "PASS" : "MISS" }')
     printf '%-4s  %-34s time  %5sx sha256sum -c  (target <= %s)\n' "$verdict" "$label" "$r" "$TARGET_RATIO"
