@@ -157,8 +157,10 @@ measure_once() {
 }
 
 echo "== measuring: $RUNS rounds, best wall time kept ($(nproc) CPUs; $(awk -v b="$TAR_BYTES" 'BEGIN { printf "%.2f GiB", b / 2^30 }') tarball, $FILES files)"
-# A shared machine: the load before we start says how much to trust the figures below.
-echo "   load average before measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
+# A shared machine: how busy it is says how much to trust the figures below. The load average lags
+# (it still counts our own packing), so also sample how idle the CPUs are right now.
+IDLE=$(vmstat 1 2 2>/dev/null | awk 'END { print $15 }') || true  # vmstat (procps) is optional
+echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg); CPU idle over the last second: ${IDLE:-?}%"
 # Rounds, not one candidate's runs back to back: a burst of someone else's work then slows one run
 # of every candidate rather than all runs of one, and best-of-rounds filters it out for all alike.
 for run in $(seq 1 "$RUNS"); do
