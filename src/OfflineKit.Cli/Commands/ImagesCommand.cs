@@ -39,9 +39,30 @@ internal static class ImagesCommand
             bundle,
             role,
         };
-        load.SetAction(_ => NotYet("images load"));
+        load.SetAction(async (parse, ct) =>
+        {
+            using var docker = new DockerDaemon();
+            var messages = new Relay(m => console.ErrorWriter.WriteLine(m));
+            var result = await BundleImages.LoadAsync(parse.GetRequiredValue(bundle), parse.GetValue(role), docker, messages, ct).ConfigureAwait(false);
+            foreach (var name in result.Loaded)
+            {
+                await console.OutWriter.WriteLineAsync($"loaded {name}").ConfigureAwait(false);
+            }
+
+            foreach (var name in result.AlreadyPresent)
+            {
+                await console.OutWriter.WriteLineAsync($"present {name}").ConfigureAwait(false);
+            }
+
+            return 0;
+        });
 
         return new Command("images", "Container images: kubeadm's image set, and loading a bundle's images") { list, load };
+    }
+
+    private sealed class Relay(Action<string> report) : IProgress<string>
+    {
+        public void Report(string value) => report(value);
     }
 
     /// <summary>A command the contract names whose work arrives with a later issue: exit 2, never a fake success.</summary>

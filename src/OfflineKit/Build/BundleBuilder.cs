@@ -28,11 +28,6 @@ public static class BundleBuilder
                 $"`{flags}` builds a bundle of what exists");
         }
 
-        if (options.ImageSource == ImageSource.Docker && !options.Without.Contains(BuildStage.Images))
-        {
-            throw new NotImplementedYetException("build --image-source docker", "images come from registries (--image-source registry) for now");
-        }
-
         var spec = options.Spec;
         var binary = options.Without.Contains(BuildStage.Bin) ? null : SelfContainedBinary.Find(spec.Target, options.DistDirectory);
         Directory.CreateDirectory(options.OutputDirectory);

@@ -35,18 +35,9 @@ internal static class ImageStage
         ImagePlan plan, BuildOptions options, string workDirectory, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
     {
         var cache = new BlobCache(Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "images"));
-        var credentials = RegistryCredentials.Load(options.DockerConfig ?? RegistryCredentials.DefaultPath());
-        using var client = new RegistryClient(new RegistryClientOptions(options.Mirrors, credentials));
-        var puller = new ImagePuller(client, cache);
         var platform = new Platform("linux", options.Spec.Target.ArchName, options.Spec.Target.Arch == TargetArch.Arm64 ? "v8" : null);
-
         var all = plan.ControlPlane.Concat(plan.Common).Distinct().ToList();
-        var pulled = await puller.PullAsync(
-            all.Select(r => new ImagePullRequest(r.Registry, r.Repository, r.Digest ?? r.Tag ?? "latest", r.ToString())).ToList(),
-            platform,
-            options.Parallel,
-            progress,
-            cancellationToken).ConfigureAwait(false);
+        var pulled = await FetchAsync(all, platform, cache, options, progress, cancellationToken).ConfigureAwait(false);
         var byName = pulled.ToDictionary(p => p.Name, StringComparer.Ordinal);
 
         var files = new List<BundleFile>();
@@ -80,5 +71,25 @@ internal static class ImageStage
         }
 
         return (files, artifacts);
+    }
+
+    /// <summary>The one place that knows where images come from: registries (through mirrors) or the local Docker daemon.</summary>
+    private static async Task<IReadOnlyList<PulledImage>> FetchAsync(
+        List<ImageReference> images, Platform platform, BlobCache cache, BuildOptions options, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (options.ImageSource == ImageSource.Docker)
+        {
+            using var docker = new DockerDaemon();
+            return await docker.SaveAsync(images.Select(i => i.ToString()).ToList(), platform, cache, cancellationToken).ConfigureAwait(false);
+        }
+
+        var credentials = RegistryCredentials.Load(options.DockerConfig ?? RegistryCredentials.DefaultPath());
+        using var client = new RegistryClient(new RegistryClientOptions(options.Mirrors, credentials));
+        return await new ImagePuller(client, cache).PullAsync(
+            images.Select(r => new ImagePullRequest(r.Registry, r.Repository, r.Digest ?? r.Tag ?? "latest", r.ToString())).ToList(),
+            platform,
+            options.Parallel,
+            progress,
+            cancellationToken).ConfigureAwait(false);
     }
 }

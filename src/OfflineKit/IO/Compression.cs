@@ -13,7 +13,7 @@ public static class Compression
         // GZipStream writes a header with no name and mtime 0, so output stays deterministic.
         BundleFormat.TarGz => new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true),
         BundleFormat.TarZst => new ZstdCompressionStream(output, 3, 1 << 20, leaveOpen: true),
-        _ => new NonClosingStream(output),
+        _ => new KeepOpenStream(output),
     };
 
     /// <summary>Wraps <paramref name="input"/> in the decompressor its first bytes call for.</summary>
@@ -101,38 +101,5 @@ public static class Compression
 
             base.Dispose(disposing);
         }
-    }
-
-    private sealed class NonClosingStream(Stream inner) : Stream
-    {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush() => inner.Flush();
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-
-        public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-            inner.WriteAsync(buffer, cancellationToken);
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            inner.WriteAsync(buffer, offset, count, cancellationToken);
     }
 }
