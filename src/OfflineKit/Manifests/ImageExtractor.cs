@@ -1,4 +1,5 @@
 using OfflineKit.Images;
+using YamlDotNet.RepresentationModel;
 
 namespace OfflineKit.Manifests;
 
@@ -12,8 +13,26 @@ public static class ImageExtractor
     /// </summary>
     public static IReadOnlyList<ImageReference> Extract(YamlManifest manifest) =>
         Workloads.Containers(manifest)
-            .Select(c => ManifestPatcher.ImageOf(manifest, c).Image)
+            .Select(c => ImageOf(manifest, c).Image)
             .Distinct()
             .OrderBy(i => i.ToString(), StringComparer.Ordinal)
             .ToList();
+
+    /// <summary>The image scalar of a container and its parsed reference; a missing or invalid image is an error.</summary>
+    internal static (YamlScalarNode Node, ImageReference Image) ImageOf(YamlManifest manifest, ContainerSite container)
+    {
+        if (container.Node.Get("image") is not YamlScalarNode { Value: { Length: > 0 } text } node)
+        {
+            throw new OperationFailedException($"{manifest.Source}:{container.Node.Start.Line}: {container} has no image");
+        }
+
+        try
+        {
+            return (node, ImageReference.Parse(text));
+        }
+        catch (FormatException e)
+        {
+            throw new OperationFailedException($"{manifest.Source}:{node.Start.Line}: {container}: {e.Message}", e);
+        }
+    }
 }

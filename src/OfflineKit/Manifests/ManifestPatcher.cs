@@ -71,7 +71,7 @@ public static class ManifestPatcher
         var changes = new List<PatchChange>();
         foreach (var container in Workloads.Containers(manifest))
         {
-            var (node, image) = ImageOf(manifest, container);
+            var (node, image) = ImageExtractor.ImageOf(manifest, container);
             var moved = image.WithRegistry(registry);
             if (moved.ToString() != node.Value)
             {
@@ -81,24 +81,6 @@ public static class ManifestPatcher
         }
 
         return changes;
-    }
-
-    /// <summary>The image scalar of a container and its parsed reference; a missing or invalid image is an error.</summary>
-    internal static (YamlScalarNode Node, ImageReference Image) ImageOf(YamlManifest manifest, ContainerSite container)
-    {
-        if (container.Node.Get("image") is not YamlScalarNode { Value: { Length: > 0 } text } node)
-        {
-            throw new OperationFailedException($"{manifest.Source}:{container.Node.Start.Line}: {container} has no image");
-        }
-
-        try
-        {
-            return (node, ImageReference.Parse(text));
-        }
-        catch (FormatException e)
-        {
-            throw new OperationFailedException($"{manifest.Source}:{node.Start.Line}: {container}: {e.Message}", e);
-        }
     }
 
     private static PatchChange? SetEnv(string source, ContainerSite container, string name, string value)

@@ -61,6 +61,11 @@ public sealed class YamlManifest
             var message = (e.InnerException as YamlException)?.Message ?? e.Message;
             throw new OperationFailedException($"{source}:{e.Start.Line}: invalid YAML: {message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // Some malformed input makes YamlDotNet's scanner throw without a position (see YamlMapReader).
+            throw new OperationFailedException($"{source}: invalid YAML: {e.Message}", e);
+        }
 
         return new YamlManifest(stream, source);
     }
