@@ -46,6 +46,7 @@ public sealed class AddonManifestsTests : IDisposable
         Assert.Equal(
             ["docker.io/calico/cni:v3.25.2", "docker.io/calico/kube-controllers:v3.25.2", "docker.io/calico/node:v3.25.2"],
             prepared.Images.Select(i => i.ToString()));
+        Assert.Equal(prepared.Images, prepared.ManifestImages);
 
         var yaml = Encoding.UTF8.GetString(prepared.Content.Span);
         var differences = YamlDiff.Compare(Encoding.UTF8.GetString(Fixtures.Bytes(Fixtures.Calico3252)), yaml);
@@ -71,14 +72,21 @@ public sealed class AddonManifestsTests : IDisposable
     }
 
     [Fact]
-    public async Task A_private_registry_moves_the_images_after_the_patches()
+    public async Task A_private_registry_moves_the_manifests_images_after_the_patches_and_the_bundle_keeps_the_origin_names()
     {
         var spec = Fixtures.Spec;
 
-        var prepared = await new AddonManifests(_http).PrepareAsync(spec.Addons.Single(a => a.Name == "metrics-server"), spec.Cluster, _mirrors, "reg.local:5000");
+        var metrics = await new AddonManifests(_http).PrepareAsync(spec.Addons.Single(a => a.Name == "metrics-server"), spec.Cluster, _mirrors, "reg.local:5000");
+        var calico = await new AddonManifests(_http).PrepareAsync(spec.Addons.Single(a => a.Name == "calico"), spec.Cluster, _mirrors, "reg.local:5000");
 
-        Assert.Equal(["reg.local:5000/google_containers/metrics-server:v0.6.3"], prepared.Images.Select(i => i.ToString()));
-        Assert.Contains("image: reg.local:5000/google_containers/metrics-server:v0.6.3\n", Encoding.UTF8.GetString(prepared.Content.Span), StringComparison.Ordinal);
+        Assert.Equal(["registry.cn-hangzhou.aliyuncs.com/google_containers/metrics-server:v0.6.3"], metrics.Images.Select(i => i.ToString()));
+        Assert.Equal(["reg.local:5000/google_containers/metrics-server:v0.6.3"], metrics.ManifestImages.Select(i => i.ToString()));
+        Assert.Contains("image: reg.local:5000/google_containers/metrics-server:v0.6.3\n", Encoding.UTF8.GetString(metrics.Content.Span), StringComparison.Ordinal);
+        Assert.Equal(calico.Images.Select(i => i.WithRegistry("reg.local:5000")), calico.ManifestImages);
+        Assert.All(calico.ManifestImages, i => Assert.Equal("reg.local:5000", i.Registry));
+        Assert.Equal(
+            ImageExtractor.Extract(YamlManifest.Parse(calico.Content.Span, "written")),
+            calico.ManifestImages);
     }
 
     [Fact]
