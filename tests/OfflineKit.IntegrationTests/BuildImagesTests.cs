@@ -10,18 +10,6 @@ namespace OfflineKit.IntegrationTests;
 /// <summary>`offlinekit build` with the image stage, against the lab registry standing in for registry.aliyuncs.com.</summary>
 public class BuildImagesTests
 {
-    private static async Task<LabRegistry> SeedKubeadmImagesAsync()
-    {
-        var lab = await LabRegistry.StartAsync();
-        foreach (var line in KubeadmImages.List("1.23.0", "registry.aliyuncs.com/google_containers"))
-        {
-            var reference = ImageReference.Parse(line);
-            await lab.PushAsync(SyntheticImages.Make(reference.Repository, reference.Tag!));
-        }
-
-        return lab;
-    }
-
     private static async Task<(int Code, string Out, string Err)> Cli(params string[] args)
     {
         var stdout = new StringWriter();
@@ -33,12 +21,11 @@ public class BuildImagesTests
     [Fact]
     public async Task Build_puts_kubeadms_images_in_role_archives_that_docker_and_containerd_load_by_script()
     {
-        await using var lab = await SeedKubeadmImagesAsync();
+        await using var lab = await LabSources.StartAsync();
         using var dir = new TempDir();
-        var mirrors = dir.Write("mirrors.yaml", $"registries:\n  registry.aliyuncs.com: {lab.BaseUri}\n");
 
-        var build = await Cli("build", "--k8s", "1.23.0", "--mirrors", mirrors, "-o", dir["out"], "--cache", dir["cache"],
-            "--without", "rpms", "--without", "manifests", "--without", "bin");
+        var build = await Cli("build", "--k8s", "1.23.0", "--mirrors", lab.MirrorsFile, "-o", dir["out"], "--cache", dir["cache"],
+            "--without", "rpms", "--without", "bin");
         Assert.True(build.Code == 0, build.Err);
         var tarball = build.Out.Trim();
         Assert.Empty(Directory.EnumerateDirectories(dir["out"]));
@@ -47,8 +34,13 @@ public class BuildImagesTests
         Assert.True(report.Ok, string.Join("; ", report.Problems));
         var manifest = (await BundleInspector.InspectAsync(tarball)).Manifest;
         var images = manifest.Artifacts.Where(a => a.Kind == ArtifactKind.Image).ToList();
-        Assert.Equal(7, images.Count);
+        Assert.Equal(lab.Images.Order(), images.Select(i => i.Name).Order());
         Assert.Equal(4, images.Count(i => i.Path == "images/control-plane.tar"));
+        Assert.Contains(images, i => i.Name == "docker.io/calico/node:v3.25.2" && i.Path == "images/common.tar");
+        Assert.Contains(images, i => i.Name == "registry.cn-hangzhou.aliyuncs.com/google_containers/metrics-server:v0.6.3");
+        var manifests = manifest.Artifacts.Where(a => a.Kind == ArtifactKind.Manifest).ToList();
+        Assert.Equal(["calico", "metrics-server"], manifests.Select(m => m.Name).Order());
+        Assert.Equal("https://raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/calico.yaml", manifests.Single(m => m.Name == "calico").Origin);
         Assert.Contains(images, i => i.Name == "registry.aliyuncs.com/google_containers/etcd:3.5.1-0" && i.Path == "images/control-plane.tar");
         Assert.Contains(images, i => i.Name == "registry.aliyuncs.com/google_containers/pause:3.6" && i.Path == "images/common.tar");
 
@@ -68,7 +60,11 @@ public class BuildImagesTests
             var again = await Tools.RunAsync("/bin/bash", [script, "--role", "control-plane", "--runtime", "docker"], environment: env);
             Assert.Equal(0, again.ExitCode);
             Assert.Contains("control-plane: all 4 images already present in docker; nothing to do", again.Stdout);
-            Assert.Contains("common: all 3 images already present in docker; nothing to do", again.Stdout);
+            Assert.Contains("common: all 7 images already present in docker; nothing to do", again.Stdout);
+            var calico = await File.ReadAllTextAsync(Path.Combine(extracted, "manifests/calico.yaml"));
+            Assert.Contains("CALICO_IPV4POOL_CIDR", calico);
+            Assert.Contains("10.244.0.0/16", calico);
+            Assert.Contains("--kubelet-insecure-tls", await File.ReadAllTextAsync(Path.Combine(extracted, "manifests/metrics-server.yaml")));
         }
 
         await using (var containerd = await LabDaemon.ContainerdAsync())
@@ -85,10 +81,9 @@ public class BuildImagesTests
     [Fact]
     public async Task A_warm_rebuild_downloads_nothing_and_gives_the_same_bytes()
     {
-        await using var lab = await SeedKubeadmImagesAsync();
+        await using var lab = await LabSources.StartAsync();
         using var dir = new TempDir();
-        var mirrors = dir.Write("mirrors.yaml", $"registries:\n  registry.aliyuncs.com: {lab.BaseUri}\n");
-        string[] args = ["build", "--k8s", "1.23.0", "--mirrors", mirrors, "--cache", dir["cache"], "--without", "rpms", "--without", "manifests", "--without", "bin"];
+        string[] args = ["build", "--k8s", "1.23.0", "--mirrors", lab.MirrorsFile, "--cache", dir["cache"], "--without", "rpms", "--without", "bin"];
 
         var cold = await Cli([.. args, "-o", dir["a"]]);
         Assert.True(cold.Code == 0, cold.Err);
@@ -104,13 +99,12 @@ public class BuildImagesTests
     [Fact]
     public async Task A_registry_serving_a_corrupt_blob_fails_the_build_and_leaves_nothing()
     {
-        await using var lab = await SeedKubeadmImagesAsync();
-        lab.CorruptBlob(SyntheticImages.Make("google_containers/etcd", "3.5.1-0").Layers[^1].Digest);
+        await using var lab = await LabSources.StartAsync();
+        lab.Registry.CorruptBlob(SyntheticImages.Make("google_containers/etcd", "3.5.1-0").Layers[^1].Digest);
         using var dir = new TempDir();
-        var mirrors = dir.Write("mirrors.yaml", $"registries:\n  registry.aliyuncs.com: {lab.BaseUri}\n");
 
-        var build = await Cli("build", "--k8s", "1.23.0", "--mirrors", mirrors, "-o", dir["out"], "--cache", dir["cache"],
-            "--without", "rpms", "--without", "manifests", "--without", "bin");
+        var build = await Cli("build", "--k8s", "1.23.0", "--mirrors", lab.MirrorsFile, "-o", dir["out"], "--cache", dir["cache"],
+            "--without", "rpms", "--without", "bin");
 
         Assert.Equal(1, build.Code);
         Assert.Contains("digest mismatch", build.Err);

@@ -1,6 +1,7 @@
 using OfflineKit.Bundle;
 using OfflineKit.Images;
 using OfflineKit.IO;
+using OfflineKit.Manifests;
 
 namespace OfflineKit.Build;
 
@@ -14,7 +15,6 @@ public static class BundleBuilder
     private static readonly (BuildStage Stage, string Name)[] Unfinished =
     [
         (BuildStage.Rpms, "rpms"),
-        (BuildStage.Manifests, "manifests"),
     ];
 
     public static async Task<WrittenBundle> BuildAsync(BuildOptions options, IProgress<StageProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -39,10 +39,27 @@ public static class BundleBuilder
                 Script(BundleLayout.VerifyScript, "verify.sh"),
             };
             var artifacts = new List<Artifact>();
+            var addonImages = new List<ImageReference>();
+
+            if (!options.Without.Contains(BuildStage.Manifests))
+            {
+                using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+                var addons = new AddonManifests(http);
+                foreach (var addon in spec.Addons)
+                {
+                    var prepared = await addons.PrepareAsync(addon, spec.Cluster, options.Mirrors, imageRegistry: null, cancellationToken).ConfigureAwait(false);
+                    files.Add(BundleFile.FromBytes(prepared.BundlePath, prepared.Content.ToArray()) with
+                    {
+                        Artifact = new ArtifactInfo(ArtifactKind.Manifest, prepared.Name, prepared.Version, prepared.Origin.AbsoluteUri),
+                    });
+                    addonImages.AddRange(prepared.Images);
+                }
+            }
 
             if (!options.Without.Contains(BuildStage.Images))
             {
-                var plan = ImagePlan.For(spec, addonImages: []);
+                // Without the manifests stage the addons' images are unknown: only kubeadm's set is carried.
+                var plan = ImagePlan.For(spec, addonImages);
                 var (imageFiles, imageArtifacts) = await ImageStage.RunAsync(plan, options, work, Stage(progress, "images"), cancellationToken).ConfigureAwait(false);
                 files.AddRange(imageFiles);
                 artifacts.AddRange(imageArtifacts);

@@ -89,7 +89,7 @@ public class CliProcessTests
         using var dir = new TempDir();
         var (code, _, err) = await Run("build", "--k8s", "1.23.0", "-o", dir.Path);
         Assert.Equal(2, code);
-        Assert.Contains("the rpms, manifests stages: not implemented yet", err);
+        Assert.Contains("the rpms stage: not implemented yet", err);
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
     }
 
