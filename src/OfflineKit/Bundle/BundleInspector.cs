@@ -39,7 +39,7 @@ public static class BundleInspector
             throw new BadInputException($"{path}: no such bundle (expected a bundle tarball or an extracted bundle directory)");
         }
 
-        await using var source = await TarballSource.OpenAsync(path, cancellationToken).ConfigureAwait(false);
+        await using var source = await TarballSource.OpenAsync(path, cancellationToken, wholePass: false).ConfigureAwait(false);
         try
         {
             while (await source.Reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)

@@ -12,14 +12,16 @@ internal sealed class TarballSource : IAsyncDisposable
 {
     private readonly FileStream _file;
     private readonly HashingStream _outer;
+    private readonly Stream _input;
     private readonly Stream _tar;
     private readonly string? _expectedDigest;
 
-    private TarballSource(string path, FileStream file, HashingStream outer, Stream tar, string? expectedDigest)
+    private TarballSource(string path, FileStream file, HashingStream outer, Stream input, Stream tar, string? expectedDigest)
     {
         Path = path;
         _file = file;
         _outer = outer;
+        _input = input;
         _tar = tar;
         _expectedDigest = expectedDigest;
         Reader = new TarReader(tar, leaveOpen: true);
@@ -34,13 +36,18 @@ internal sealed class TarballSource : IAsyncDisposable
     /// <summary>Bytes of the tarball file read so far (for progress).</summary>
     public long Position => _outer.BytesHashed;
 
-    public static async Task<TarballSource> OpenAsync(string path, CancellationToken cancellationToken)
+    /// <param name="wholePass">
+    /// The caller reads the whole tarball (verify, extract): the whole-file hash then runs a chunk ahead on
+    /// another core. Inspect reads only the head and leaves it off.
+    /// </param>
+    public static async Task<TarballSource> OpenAsync(string path, CancellationToken cancellationToken, bool wholePass = true)
     {
         var expected = ReadSidecar(path);
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         var outer = new HashingStream(file, leaveOpen: true, countOnly: expected is null);
-        var (tar, _) = await Compression.DecompressAsync(outer, cancellationToken).ConfigureAwait(false);
-        return new TarballSource(path, file, outer, tar, expected);
+        Stream input = wholePass && expected is not null ? new ReadAheadStream(outer, leaveOpen: true) : outer;
+        var (tar, _) = await Compression.DecompressAsync(input, cancellationToken).ConfigureAwait(false);
+        return new TarballSource(path, file, outer, input, tar, expected);
     }
 
     /// <summary>Reads what follows the end-of-archive marker and judges the whole file against its .sha256.</summary>
@@ -58,7 +65,9 @@ internal sealed class TarballSource : IAsyncDisposable
         }
 
         await _tar.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
-        await _outer.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+
+        // Past the archive's end marker lies padding: the whole file counts.
+        await _input.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
         var actual = _outer.HexDigest;
         if (_expectedDigest == actual)
         {
@@ -76,6 +85,7 @@ internal sealed class TarballSource : IAsyncDisposable
     {
         await Reader.DisposeAsync().ConfigureAwait(false);
         await _tar.DisposeAsync().ConfigureAwait(false);
+        await _input.DisposeAsync().ConfigureAwait(false);
         await _outer.DisposeAsync().ConfigureAwait(false);
         await _file.DisposeAsync().ConfigureAwait(false);
     }

@@ -72,7 +72,7 @@ public static class BundleImages
             return;
         }
 
-        await using var source = await TarballSource.OpenAsync(bundle, cancellationToken).ConfigureAwait(false);
+        await using var source = await TarballSource.OpenAsync(bundle, cancellationToken, wholePass: false).ConfigureAwait(false);
         while (await source.Reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
         {
             if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile
