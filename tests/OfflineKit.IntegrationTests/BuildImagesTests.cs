@@ -2,6 +2,7 @@ using OfflineKit.Bundle;
 using OfflineKit.Cli;
 using OfflineKit.Images;
 using OfflineKit.IntegrationTests.Lab;
+using OfflineKit.Lab;
 using OfflineKit.IntegrationTests.Support;
 using OfflineKit.Tests.Support;
 
@@ -100,7 +101,7 @@ public class BuildImagesTests
     public async Task A_registry_serving_a_corrupt_blob_fails_the_build_and_leaves_nothing()
     {
         await using var lab = await LabSources.StartAsync();
-        lab.Registry.CorruptBlob(SyntheticImages.Make("google_containers/etcd", "3.5.1-0").Layers[^1].Digest);
+        lab.Registry.CorruptBlob(DefaultSpecImages.Make(scale: 0).Single(i => i.Repository == "google_containers/etcd").Layers[^1].Digest);
         using var dir = new TempDir();
 
         var build = await Cli("build", "--k8s", "1.23.0", "--mirrors", lab.MirrorsFile, "-o", dir["out"], "--cache", dir["cache"],

@@ -1,5 +1,6 @@
 using OfflineKit.Images;
 using OfflineKit.IntegrationTests.Lab;
+using OfflineKit.Lab;
 using OfflineKit.IntegrationTests.Support;
 using OfflineKit.Spec;
 using OfflineKit.Tests.Support;

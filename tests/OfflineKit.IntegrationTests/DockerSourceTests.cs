@@ -1,6 +1,7 @@
 using OfflineKit.Bundle;
 using OfflineKit.Images;
 using OfflineKit.IntegrationTests.Lab;
+using OfflineKit.Lab;
 using OfflineKit.IntegrationTests.Support;
 using OfflineKit.Tests.Support;
 

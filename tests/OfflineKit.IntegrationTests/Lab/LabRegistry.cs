@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using OfflineKit.IntegrationTests.Support;
 using OfflineKit.Images;
+using OfflineKit.Lab;
 
 namespace OfflineKit.IntegrationTests.Lab;
 
@@ -104,29 +105,14 @@ public sealed class LabRegistry : IAsyncDisposable
     public async Task PushAsync(SyntheticImage image, string? tag = null)
     {
         using var http = Client();
-        foreach (var blob in new[] { image.Config }.Concat(image.Layers))
-        {
-            await PushBlobAsync(http, image.Repository, blob.Content);
-        }
-
-        await PutManifestAsync(http, image.Repository, tag ?? image.Tag, image.Manifest, MediaTypes.DockerManifest);
+        await new RegistryPusher(http).PushAsync(image, tag);
     }
 
     /// <summary>Pushes the images and a manifest list naming them under repository:tag.</summary>
     public async Task PushIndexAsync(string repository, string tag, params SyntheticImage[] images)
     {
         using var http = Client();
-        foreach (var image in images)
-        {
-            foreach (var blob in new[] { image.Config }.Concat(image.Layers))
-            {
-                await PushBlobAsync(http, repository, blob.Content);
-            }
-
-            await PutManifestAsync(http, repository, image.ManifestDigest.ToString(), image.Manifest, MediaTypes.DockerManifest);
-        }
-
-        await PutManifestAsync(http, repository, tag, SyntheticImages.Index(images), MediaTypes.DockerManifestList);
+        await new RegistryPusher(http).PushIndexAsync(repository, tag, images);
     }
 
     /// <summary>Overwrites a stored blob with other bytes of the same length: the registry then serves a corrupt blob.</summary>
@@ -161,34 +147,6 @@ public sealed class LabRegistry : IAsyncDisposable
         }
 
         return http;
-    }
-
-    private static async Task PushBlobAsync(HttpClient http, string repository, byte[] content)
-    {
-        var digest = Digest.Of(content);
-        using var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"v2/{repository}/blobs/{digest}"));
-        if (head.IsSuccessStatusCode)
-        {
-            return;
-        }
-
-        using var start = await http.PostAsync($"v2/{repository}/blobs/uploads/", null);
-        Assert.True(start.StatusCode == HttpStatusCode.Accepted, $"upload start: {start.StatusCode}");
-        var location = start.Headers.Location!;
-        var upload = location.IsAbsoluteUri ? location : new Uri(http.BaseAddress!, location);
-        var put = new UriBuilder(upload) { Query = (upload.Query.Length > 1 ? upload.Query[1..] + "&" : string.Empty) + "digest=" + Uri.EscapeDataString(digest.ToString()) };
-        using var body = new ByteArrayContent(content);
-        body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using var done = await http.PutAsync(put.Uri, body);
-        Assert.True(done.StatusCode == HttpStatusCode.Created, $"upload of {digest}: {done.StatusCode} {await done.Content.ReadAsStringAsync()}");
-    }
-
-    private static async Task PutManifestAsync(HttpClient http, string repository, string reference, byte[] manifest, string mediaType)
-    {
-        using var body = new ByteArrayContent(manifest);
-        body.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
-        using var response = await http.PutAsync($"v2/{repository}/manifests/{reference}", body);
-        Assert.True(response.StatusCode == HttpStatusCode.Created, $"manifest {repository}:{reference}: {response.StatusCode} {await response.Content.ReadAsStringAsync()}");
     }
 
     private static async Task<string> MakeCertificatesAsync(string dir)

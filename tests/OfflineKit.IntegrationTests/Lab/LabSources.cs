@@ -1,5 +1,6 @@
 using OfflineKit.Images;
 using OfflineKit.IntegrationTests.Support;
+using OfflineKit.Lab;
 using OfflineKit.Spec;
 
 namespace OfflineKit.IntegrationTests.Lab;
@@ -31,7 +32,6 @@ public sealed class LabSources : IAsyncDisposable
 
     public static async Task<LabSources> StartAsync()
     {
-        var spec = BundleSpecLoader.LoadEmbedded("1.23.0");
         var registry = await LabRegistry.StartAsync();
         var dir = Directory.CreateTempSubdirectory("offlinekit-sources-").FullName;
 
@@ -40,13 +40,9 @@ public sealed class LabSources : IAsyncDisposable
         Copy(Path.Combine(testdata, "calico-v3.25.2.yaml"), Path.Combine(dir, "raw", "projectcalico/calico/v3.25.2/manifests/calico.yaml"));
         Copy(Path.Combine(testdata, "metrics-server-v0.6.3-components.yaml"), Path.Combine(dir, "github", "kubernetes-sigs/metrics-server/releases/download/v0.6.3/components.yaml"));
 
-        var images = KubeadmImages.List("1.23.0", spec.ImageRepository).ToList();
-        images.AddRange(["docker.io/calico/cni:v3.25.2", "docker.io/calico/node:v3.25.2", "docker.io/calico/kube-controllers:v3.25.2",
-            "registry.cn-hangzhou.aliyuncs.com/google_containers/metrics-server:v0.6.3"]);
-        foreach (var name in images)
+        foreach (var image in DefaultSpecImages.Make(scale: 0))
         {
-            var reference = ImageReference.Parse(name);
-            await registry.PushAsync(SyntheticImages.Make(reference.Repository, reference.Tag!));
+            await registry.PushAsync(image);
         }
 
         var mirrors = Path.Combine(dir, "mirrors.yaml");
@@ -59,7 +55,7 @@ public sealed class LabSources : IAsyncDisposable
               https://raw.githubusercontent.com/: file://{dir}/raw/
               https://github.com/: file://{dir}/github/
             """);
-        return new LabSources(registry, dir, mirrors, images);
+        return new LabSources(registry, dir, mirrors, DefaultSpecImages.Names());
     }
 
     private static void Copy(string from, string to)

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using OfflineKit.Images;
 
-namespace OfflineKit.IntegrationTests.Lab;
+namespace OfflineKit.Lab;
 
 /// <summary>A blob of a synthetic image: its bytes and how a manifest names it.</summary>
 public sealed record Blob(byte[] Content, string MediaType)
@@ -24,12 +24,15 @@ public static class SyntheticImages
     /// <summary>A layer shared by several images, as real base layers are.</summary>
     public static Blob SharedBase { get; } = Layer("base", 64 * 1024, seed: 1);
 
-    public static SyntheticImage Make(string repository, string tag, string architecture = "amd64", int layerBytes = 32 * 1024, bool sharedBase = true)
+    public static SyntheticImage Make(string repository, string tag, string architecture = "amd64", int layerBytes = 32 * 1024, bool sharedBase = true) =>
+        Make(repository, tag, architecture, layerBytes, sharedBase ? SharedBase : null);
+
+    public static SyntheticImage Make(string repository, string tag, string architecture, int layerBytes, Blob? baseLayer)
     {
         var layers = new List<Blob>();
-        if (sharedBase)
+        if (baseLayer is not null)
         {
-            layers.Add(SharedBase);
+            layers.Add(baseLayer);
         }
 
         layers.Add(Layer($"{repository}:{tag}:{architecture}", layerBytes, seed: HashCode.Combine(repository, tag, architecture)));
