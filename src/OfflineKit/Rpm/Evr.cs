@@ -20,6 +20,9 @@ public sealed class Evr : IComparable<Evr>, IEquatable<Evr>
 
     public int Epoch { get; }
 
+    /// <summary>Whether the text named the epoch; a request without one matches every epoch, as in dnf.</summary>
+    public bool HasExplicitEpoch { get; private init; }
+
     public string Version { get; }
 
     /// <summary>Null when the text named none (a requirement on a version alone).</summary>
@@ -69,7 +72,7 @@ public sealed class Evr : IComparable<Evr>, IEquatable<Evr>
             return false;
         }
 
-        evr = new Evr(epoch, rest, release);
+        evr = new Evr(epoch, rest, release) { HasExplicitEpoch = colon >= 0 };
         return true;
     }
 
