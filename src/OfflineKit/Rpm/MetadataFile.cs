@@ -138,13 +138,12 @@ public sealed class MetadataFile : IDisposable
         }
     }
 
+    // The algorithm is the repository's choice, named in repomd.xml: old (EL7-era) repos use sha1,
+    // which is why it is accepted at all.
     internal static HashAlgorithmName? Algorithm(string type) => type.ToLowerInvariant() switch
     {
-        "sha" or "sha1" => HashAlgorithmName.SHA1,
-        "sha256" => HashAlgorithmName.SHA256,
-        "sha384" => HashAlgorithmName.SHA384,
-        "sha512" => HashAlgorithmName.SHA512,
-        "md5" => HashAlgorithmName.MD5,
+        "sha" or "sha1" => new HashAlgorithmName("SHA1"),
+        "sha256" or "sha384" or "sha512" => new HashAlgorithmName(type.ToUpperInvariant()),
         _ => null,
     };
 
@@ -171,9 +170,7 @@ public sealed class MetadataFile : IDisposable
             {
                 var algorithm = Algorithm(expected.Type)
                     ?? throw new OperationFailedException($"{name}: unsupported {what} type '{expected.Type}' in repomd.xml");
-#pragma warning disable CA5350, CA5351 // Not for security: repodata names the algorithm and we check what it names.
                 _hash = IncrementalHash.CreateHash(algorithm);
-#pragma warning restore CA5350, CA5351
             }
         }
 
@@ -256,6 +253,7 @@ public sealed class MetadataFile : IDisposable
     private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
     {
         private int _offset;
+        private long _position;
 
         public override bool CanRead => true;
 
@@ -265,7 +263,8 @@ public sealed class MetadataFile : IDisposable
 
         public override long Length => throw new NotSupportedException();
 
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        // SharpCompress's xz reader asks where it is to find block padding; it never seeks.
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
 
         public override void Flush()
         {
@@ -280,10 +279,13 @@ public sealed class MetadataFile : IDisposable
                 var n = Math.Min(buffer.Length, prefix.Length - _offset);
                 prefix.AsSpan(_offset, n).CopyTo(buffer);
                 _offset += n;
+                _position += n;
                 return n;
             }
 
-            return inner.Read(buffer);
+            var read = inner.Read(buffer);
+            _position += read;
+            return read;
         }
 
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
