@@ -77,7 +77,9 @@ public class LabRepoTests(LabRepoTests.LabRepos lab) : IClassFixture<LabRepoTest
         new("baseos", "socat", "1.7.4.1-1.el8", "x86_64"),
         new("baseos", "util-linux", "2.32.1-28.el8", "x86_64", ["/bin/sh"]),
         new("baseos", "ethtool", "2:5.8-7.el8", "x86_64"),
-        new("baseos", "iproute", "5.12.0-4.el8", "x86_64"),
+        // Lab-only: a file dependency only filelists can answer (primary lists /etc/*, *bin/* and /usr/lib/sendmail).
+        new("baseos", "iproute", "5.12.0-4.el8", "x86_64", ["/usr/lib/tc/pareto.dist"]),
+        new("baseos", "iproute-tc", "5.12.0-4.el8", "x86_64", Files: ["/usr/lib/tc/pareto.dist"]),
         new("baseos", "libseccomp", "2.5.1-1.el8", "x86_64"),
         new("baseos", "libseccomp", "2.5.2-1.el8", "i686"),
         new("baseos", "libcgroup", "0.41-19.el8", "x86_64", ["/usr/sbin/groupadd"]),
@@ -187,6 +189,8 @@ public class LabRepoTests(LabRepoTests.LabRepos lab) : IClassFixture<LabRepoTest
         Assert.Contains("systemd-selinux-helper-0:239-51.el8.x86_64", installed);
         Assert.Contains("shadow-utils-2:4.6-14.el8.x86_64", installed);
         Assert.Contains("libseccomp-0:2.5.1-1.el8.x86_64", installed);
+        Assert.Contains("iproute-tc-0:5.12.0-4.el8.x86_64", installed);
+        Assert.Equal("requires /usr/lib/tc/pareto.dist", ours.Why("iproute-tc")![^1].Because);
         Assert.Equal(weakDependencies, installed.Contains("docker-compose-plugin-0:2.17.2-3.el8.x86_64"));
     }
 
