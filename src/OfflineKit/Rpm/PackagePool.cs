@@ -17,6 +17,10 @@ internal sealed class PackagePool
     private readonly Dictionary<string, List<RpmPackage>> _files = new(StringComparer.Ordinal);
     private readonly Dictionary<RpmPackage, int> _repoOrder = [];
 
+    // The same requirement (libc.so.6()(64bit), /bin/sh) comes from hundreds of packages, and its
+    // providers never change: the pool is fixed once built.
+    private readonly Dictionary<RpmDependency, List<RpmPackage>> _providersCache = [];
+
     public PackagePool(IReadOnlyList<RpmRepo> repos, ResolveOptions options)
     {
         Repos = repos;
@@ -61,7 +65,17 @@ internal sealed class PackagePool
     public int RepoOrder(RpmPackage p) => _repoOrder[p];
 
     /// <summary>Every eligible package that satisfies <paramref name="dep"/>: by provides, and by files for a path.</summary>
-    public List<RpmPackage> Providers(RpmDependency dep)
+    public IReadOnlyList<RpmPackage> Providers(RpmDependency dep)
+    {
+        if (!_providersCache.TryGetValue(dep, out var cached))
+        {
+            _providersCache[dep] = cached = FindProviders(dep);
+        }
+
+        return cached;
+    }
+
+    private List<RpmPackage> FindProviders(RpmDependency dep)
     {
         var result = new List<RpmPackage>();
         foreach (var (p, provide) in ProvidesNamed(dep.Name))

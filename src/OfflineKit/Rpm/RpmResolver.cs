@@ -140,11 +140,17 @@ public sealed class RpmResolver
                 }
             }
 
-            foreach (var (_, (reqs, candidates)) in byName.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            // Pinned names first, so that an unpinned request can pass over its newest version when
+            // that one needs another version of something pinned (kubeadm vs kubelet-1.23.0).
+            var ordered = byName
+                .OrderBy(kv => kv.Value.Candidates.Select(p => p.Evr.Version).Distinct(StringComparer.Ordinal).Count())
+                .ThenBy(kv => kv.Key, StringComparer.Ordinal);
+            foreach (var (_, (reqs, candidates)) in ordered)
             {
                 if (candidates.Count > 0)
                 {
-                    Add(Best(candidates), null, "requested as " + string.Join(", ", reqs));
+                    var viable = candidates.Where(c => WhyNot(c) is null && LooksInstallable(c)).ToList();
+                    Add(Best(viable.Count > 0 ? viable : candidates), null, "requested as " + string.Join(", ", reqs));
                 }
             }
 
@@ -300,7 +306,7 @@ public sealed class RpmResolver
             }
         }
 
-        private bool Choose(RpmPackage? owner, RpmDependency dep, string wantedName, List<RpmPackage> candidates, string because, bool weak)
+        private bool Choose(RpmPackage? owner, RpmDependency dep, string wantedName, IReadOnlyList<RpmPackage> candidates, string because, bool weak)
         {
             if (candidates.Any(Chosen.Contains))
             {
@@ -448,7 +454,7 @@ public sealed class RpmResolver
                     continue;
                 }
 
-                if (!_pool.Providers(r).Exists(p => WhyNot(p) is null))
+                if (!_pool.Providers(r).Any(p => WhyNot(p) is null))
                 {
                     return false;
                 }
@@ -459,7 +465,7 @@ public sealed class RpmResolver
 
         private bool CanFulfil(RichNode node, bool lookAhead) => node switch
         {
-            RichTerm t => IsChosenSatisfied(t.Dependency) || _pool.Providers(t.Dependency).Exists(p => CanJoin(p, lookAhead)),
+            RichTerm t => IsChosenSatisfied(t.Dependency) || _pool.Providers(t.Dependency).Any(p => CanJoin(p, lookAhead)),
             RichExpression { Operator: RichOperator.And } e => e.Operands.All(o => CanFulfil(o, lookAhead)),
             RichExpression { Operator: RichOperator.Or } e => e.Operands.Any(o => CanFulfil(o, lookAhead)),
             RichExpression { Operator: RichOperator.If or RichOperator.Unless } => true,
@@ -638,7 +644,7 @@ public sealed class RpmResolver
                 dep = new RpmDependency(request);
             }
 
-            var candidates = dep.IsRich ? ProvidersOf(resolver.Rich(dep)).ToList() : _pool.Providers(dep);
+            IReadOnlyList<RpmPackage> candidates = dep.IsRich ? ProvidersOf(resolver.Rich(dep)).ToList() : _pool.Providers(dep);
             if (candidates.Count == 0)
             {
                 Problem(NoSuchPackage(request), [request], badRequest: true);

@@ -231,6 +231,31 @@ public class RpmResolverTests
     }
 
     [Fact]
+    public void An_unpinned_request_passes_over_a_newest_version_that_needs_something_else_than_a_pin()
+    {
+        var repos = El8();
+        repos.Add(Repo("new", Pkg("kubeadm-1.25.0-0.x86_64", ["kubelet >= 1.25.0"]), Pkg("kubelet-1.25.0-0.x86_64", ["conntrack"])));
+
+        var result = new RpmResolver(repos).Resolve(["kubeadm", "kubelet-1.23.0"]);
+
+        Assert.Contains("kubeadm-0:1.24.0-0.x86_64", result.Nevras);
+        Assert.Contains("kubelet-0:1.23.0-0.x86_64", result.Nevras);
+    }
+
+    [Fact]
+    public void A_dependency_on_another_version_of_a_pinned_name_says_what_is_chosen()
+    {
+        var repos = El8();
+        repos.Add(Repo("new", Pkg("kube-extra-1.0-1.x86_64", ["kubelet >= 1.24.0"])));
+
+        var e = Assert.Throws<ResolveException>(() => new RpmResolver(repos).Resolve(["kubelet-1.23.0", "kube-extra"]));
+
+        Assert.Contains(
+            "kube-extra-0:1.0-1.x86_64 requires kubelet >= 1.24.0: every candidate is ruled out: kubelet-0:1.24.0-0.x86_64 (kubelet-0:1.23.0-0.x86_64 is already chosen)",
+            e.Message);
+    }
+
+    [Fact]
     public void An_unsatisfiable_requirement_carries_the_chain_and_the_repos_searched()
     {
         var repos = El8();
