@@ -31,6 +31,7 @@ namespace OfflineKit.Rpm;
 /// <c>kubelet-1.23.0</c> therefore means kubelet at version 1.23.0 (its newest release), never
 /// 1.23.1. Requests naming the same package must agree, or that is an error.
 /// </para>
+/// <para>One instance may resolve many request sets, one at a time: its caches are not thread-safe.</para>
 /// </remarks>
 public sealed class RpmResolver
 {
