@@ -1,0 +1,241 @@
+using OfflineKit.Spec;
+
+namespace OfflineKit.Rpm;
+
+/// <summary>
+/// The packages the resolver may choose from, with the indexes that keep it fast: by name, by
+/// provide name, by file path. Ineligible packages (other arch, a module stream that is neither
+/// default nor enabled) are kept aside only to explain a failure.
+/// </summary>
+internal sealed class PackagePool
+{
+    private static readonly IReadOnlyList<RpmPackage> None = [];
+    private static readonly IReadOnlyList<(RpmPackage, RpmDependency)> NoProvides = [];
+
+    private readonly Dictionary<string, List<RpmPackage>> _byName = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<(RpmPackage Package, RpmDependency Provide)>> _provides = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<RpmPackage>> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<RpmPackage, int> _repoOrder = [];
+
+    // The same requirement (libc.so.6()(64bit), /bin/sh) comes from hundreds of packages, and its
+    // providers never change: the pool is fixed once built.
+    private readonly Dictionary<RpmDependency, List<RpmPackage>> _providersCache = [];
+
+    public PackagePool(IReadOnlyList<RpmRepo> repos, ResolveOptions options)
+    {
+        Repos = repos;
+        NativeArch = options.Arch == TargetArch.Arm64 ? "aarch64" : "x86_64";
+        var modules = new ModuleFilter(repos, options.EnabledModules, NativeArch);
+        for (var r = 0; r < repos.Count; r++)
+        {
+            foreach (var p in repos[r].Packages)
+            {
+                if (p.Arch != NativeArch && p.Arch != "noarch")
+                {
+                    Excluded[p] = $"its arch {p.Arch} is not {NativeArch} or noarch";
+                    continue;
+                }
+
+                if (modules.ExclusionReason(p) is { } why)
+                {
+                    Excluded[p] = why;
+                    continue;
+                }
+
+                _repoOrder[p] = r;
+                Add(p);
+            }
+        }
+    }
+
+    public IReadOnlyList<RpmRepo> Repos { get; }
+
+    public string NativeArch { get; }
+
+    /// <summary>Packages no choice may take, and why (for error messages).</summary>
+    public Dictionary<RpmPackage, string> Excluded { get; } = [];
+
+    public IReadOnlyList<RpmPackage> ByName(string name) => _byName.TryGetValue(name, out var list) ? list : None;
+
+    public IReadOnlyList<(RpmPackage Package, RpmDependency Provide)> ProvidesNamed(string name) =>
+        _provides.TryGetValue(name, out var list) ? list : NoProvides;
+
+    public IReadOnlyList<RpmPackage> OwnersOf(string path) => _files.TryGetValue(path, out var list) ? list : None;
+
+    public int RepoOrder(RpmPackage p) => _repoOrder[p];
+
+    /// <summary>Every eligible package that satisfies <paramref name="dep"/>: by provides, and by files for a path.</summary>
+    public IReadOnlyList<RpmPackage> Providers(RpmDependency dep)
+    {
+        if (!_providersCache.TryGetValue(dep, out var cached))
+        {
+            _providersCache[dep] = cached = FindProviders(dep);
+        }
+
+        return cached;
+    }
+
+    private List<RpmPackage> FindProviders(RpmDependency dep)
+    {
+        var result = new List<RpmPackage>();
+        foreach (var (p, provide) in ProvidesNamed(dep.Name))
+        {
+            if (dep.IsSatisfiedBy(provide) && !result.Contains(p))
+            {
+                result.Add(p);
+            }
+        }
+
+        if (dep.IsFile)
+        {
+            foreach (var p in OwnersOf(dep.Name))
+            {
+                if (!result.Contains(p))
+                {
+                    result.Add(p);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Whether <paramref name="p"/> itself satisfies <paramref name="dep"/> (provides or owns it).</summary>
+    public static bool Satisfies(RpmPackage p, RpmDependency dep)
+    {
+        if (string.Equals(p.Name, dep.Name, StringComparison.Ordinal) && dep.IsSatisfiedBy(p.Evr))
+        {
+            return true;
+        }
+
+        foreach (var provide in p.Provides)
+        {
+            if (dep.IsSatisfiedBy(provide))
+            {
+                return true;
+            }
+        }
+
+        return dep.IsFile && p.Files.Contains(dep.Name);
+    }
+
+    private void Add(RpmPackage p)
+    {
+        AddTo(_byName, p.Name, p);
+
+        // Every package provides its own name at its EVR, whether or not the metadata says so.
+        var self = new RpmDependency(p.Name, DepRelation.Eq, p.Evr);
+        var hasSelf = false;
+        foreach (var provide in p.Provides)
+        {
+            hasSelf |= provide.Name == p.Name && provide.Relation == DepRelation.Eq && provide.Evr == p.Evr;
+            AddTo(_provides, provide.Name, (p, provide));
+        }
+
+        if (!hasSelf)
+        {
+            AddTo(_provides, p.Name, (p, self));
+        }
+
+        foreach (var f in p.Files)
+        {
+            var owners = AddTo(_files, f, p);
+            // A file listed twice (primary and filelists) must not make the package its owner twice.
+            if (owners.Count > 1 && ReferenceEquals(owners[^2], p))
+            {
+                owners.RemoveAt(owners.Count - 1);
+            }
+        }
+    }
+
+    private static List<T> AddTo<T>(Dictionary<string, List<T>> index, string key, T value)
+    {
+        if (!index.TryGetValue(key, out var list))
+        {
+            index[key] = list = [];
+        }
+
+        list.Add(value);
+        return list;
+    }
+
+    /// <summary>
+    /// dnf's modular filtering: a package that is an artifact of some module stream is eligible only
+    /// when that stream is active (enabled, or the module's default); a non-modular package is
+    /// eligible unless an active stream ships a package of the same name (then the stream's wins).
+    /// </summary>
+    private sealed class ModuleFilter
+    {
+        private readonly Dictionary<string, List<string>> _streamsOfNevra = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _active = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string> _activeNames = new(StringComparer.Ordinal);
+
+        public ModuleFilter(IReadOnlyList<RpmRepo> repos, IReadOnlyDictionary<string, string> enabled, string nativeArch)
+        {
+            var defaults = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var repo in repos)
+            {
+                foreach (var (module, stream) in repo.Modules.Defaults)
+                {
+                    defaults.TryAdd(module, stream);
+                }
+            }
+
+            foreach (var repo in repos)
+            {
+                foreach (var build in repo.Modules.Builds)
+                {
+                    if (build.Arch.Length > 0 && build.Arch != nativeArch && build.Arch != "noarch")
+                    {
+                        continue;
+                    }
+
+                    var activeStream = enabled.TryGetValue(build.Name, out var e) ? e : defaults.GetValueOrDefault(build.Name);
+                    var isActive = activeStream == build.Stream;
+                    foreach (var nevra in build.Artifacts)
+                    {
+                        AddTo(_streamsOfNevra, nevra, build.Id);
+                        if (isActive)
+                        {
+                            _active.Add(nevra);
+                            if (!nevra.EndsWith(".src", StringComparison.Ordinal) && NameOf(nevra) is { } name)
+                            {
+                                _activeNames[name] = build.Id;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        public string? ExclusionReason(RpmPackage p)
+        {
+            var nevra = p.Nevra;
+            if (_streamsOfNevra.TryGetValue(nevra, out var streams))
+            {
+                return _active.Contains(nevra)
+                    ? null
+                    : $"it belongs to module stream {string.Join(", ", streams.Distinct())}, which is neither default nor enabled";
+            }
+
+            return _activeNames.TryGetValue(p.Name, out var stream)
+                ? $"it is not modular and the active module stream {stream} ships a package of that name"
+                : null;
+        }
+
+        // name-epoch:version-release.arch → name
+        private static string? NameOf(string nevra)
+        {
+            var dot = nevra.LastIndexOf('.');
+            var rest = dot > 0 ? nevra[..dot] : nevra;
+            var dash = rest.LastIndexOf('-');
+            if (dash <= 0)
+            {
+                return null;
+            }
+
+            dash = rest.LastIndexOf('-', dash - 1);
+            return dash <= 0 ? null : rest[..dash];
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace OfflineKit.Rpm;
+
+/// <summary>A repository's parsed metadata: what the resolver searches.</summary>
+/// <param name="Name">The repository's name in the spec (stamped on its packages).</param>
+/// <param name="Location">Where it was read from, for messages (its base URL).</param>
+public sealed record RpmRepo(string Name, string Location, IReadOnlyList<RpmPackage> Packages, ModuleMetadata Modules)
+{
+    public RpmRepo(string name, string location, IReadOnlyList<RpmPackage> packages)
+        : this(name, location, packages, ModuleMetadata.Empty)
+    {
+    }
+
+    public override string ToString() => $"{Name} ({Location})";
+}

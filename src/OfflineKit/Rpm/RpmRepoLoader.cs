@@ -1,0 +1,65 @@
+namespace OfflineKit.Rpm;
+
+/// <summary>Where one repository's metadata files come from: a name, a location for messages, and an opener.</summary>
+/// <param name="Name">The repository's name in the spec.</param>
+/// <param name="Location">Its base URL or directory, for messages.</param>
+/// <param name="Open">Opens a file of the repository by its href ("repodata/repomd.xml", "repodata/…-primary.xml.gz").</param>
+public sealed record RpmRepoSource(string Name, string Location, Func<string, Stream> Open);
+
+/// <summary>
+/// Reads the metadata of a set of repositories the way the resolver needs it: repomd.xml, primary,
+/// modules.yaml, and from filelists only the file paths some package of any of them requires.
+/// Fetching stays behind <see cref="RpmRepoSource.Open"/> (a cache directory, HTTP, a test folder).
+/// </summary>
+public static class RpmRepoLoader
+{
+    public static List<RpmRepo> Load(IReadOnlyList<RpmRepoSource> sources)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        var loaded = new List<(RpmRepoSource Source, Repomd Repomd, List<RpmPackage> Packages, ModuleMetadata Modules)>();
+        foreach (var s in sources)
+        {
+            Repomd repomd;
+            using (var stream = s.Open("repodata/repomd.xml"))
+            {
+                repomd = Repomd.Parse(stream, $"{s.Location}repodata/repomd.xml");
+            }
+
+            var primary = repomd.Primary ?? throw new OperationFailedException($"{s.Location}repodata/repomd.xml lists no primary metadata");
+            List<RpmPackage> packages;
+            using (var stream = s.Open(primary.Href))
+            {
+                packages = PrimaryReader.Read(stream, primary, s.Location + primary.Href, s.Name);
+            }
+
+            var modules = ModuleMetadata.Empty;
+            if (repomd.Modules is { } m)
+            {
+                using var stream = s.Open(m.Href);
+                modules = ModuleMetadata.Read(stream, m, s.Location + m.Href);
+            }
+
+            loaded.Add((s, repomd, packages, modules));
+        }
+
+        // A file dependency primary's subset does not cover is looked up in filelists, and only it.
+        var required = FilelistsReader.RequiredPaths(loaded.SelectMany(l => l.Packages));
+        var known = loaded.SelectMany(l => l.Packages).SelectMany(p => p.Files).ToHashSet(StringComparer.Ordinal);
+        required.ExceptWith(known);
+        var result = new List<RpmRepo>();
+        foreach (var (source, repomd, packages, modules) in loaded)
+        {
+            var withFiles = packages;
+            if (required.Count > 0 && repomd.Filelists is { } f)
+            {
+                using var stream = source.Open(f.Href);
+                var files = FilelistsReader.Read(stream, f, source.Location + f.Href, required.Contains);
+                withFiles = FilelistsReader.AddFiles(packages, files);
+            }
+
+            result.Add(new RpmRepo(source.Name, source.Location, withFiles, modules));
+        }
+
+        return result;
+    }
+}
