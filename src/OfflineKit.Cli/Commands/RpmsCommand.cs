@@ -1,4 +1,9 @@
 using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OfflineKit.Images;
+using OfflineKit.IO;
+using OfflineKit.Rpm;
 
 namespace OfflineKit.Cli.Commands;
 
@@ -9,13 +14,64 @@ internal static class RpmsCommand
         var sources = new SourceOptions();
         var why = new Option<string>("--why") { Description = "Show the chain of dependencies that pulled PKG in", HelpName = "PKG" };
         var output = CommonOptions.OutputFormat();
+        var arch = new Option<string>("--arch") { Description = "Target architecture (default: the spec's)", HelpName = "amd64|arm64" }.AcceptOnlyFromAmong("amd64", "arm64");
+        var cache = new Option<string>("--cache") { Description = "Metadata cache (default: the user's cache folder)", HelpName = "DIR" };
+        var weak = new Option<bool>("--with-weak-deps") { Description = "Also carry weak dependencies (Recommends), as dnf does with install_weak_deps=True" };
         var resolve = new Command(
             "resolve",
             "Resolve the spec's RPMs and their whole dependency closure; print one NEVRA a line, sorted, as `dnf repoquery` prints it");
         sources.AddTo(resolve);
         resolve.Add(why);
         resolve.Add(output);
-        resolve.SetAction(_ => ImagesCommand.NotYet("rpms resolve"));
+        resolve.Add(arch);
+        resolve.Add(cache);
+        resolve.Add(weak);
+        resolve.SetAction(async (parse, ct) =>
+        {
+            var spec = sources.ResolveSpec(parse, arch: parse.GetValue(arch));
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+            var closure = await RpmClosure.ResolveAsync(
+                spec,
+                sources.ResolveMirrors(parse),
+                Path.Combine(parse.GetValue(cache) ?? BlobCache.DefaultRoot(), "rpm"),
+                new HttpDownloader(http),
+                parse.GetValue(weak),
+                ct).ConfigureAwait(false);
+
+            if (parse.GetValue(why) is { } package)
+            {
+                var chain = closure.Result.Why(package)
+                    ?? throw new OperationFailedException($"{package} is not in the closure of {string.Join(' ', spec.Rpm.Packages)}");
+                foreach (var step in chain)
+                {
+                    await console.OutWriter.WriteLineAsync(step.ToString()).ConfigureAwait(false);
+                }
+
+                return 0;
+            }
+
+            if (parse.GetValue(output) == "json")
+            {
+                var json = new JsonArray(closure.Result.Packages.Select(p => (JsonNode)new JsonObject
+                {
+                    ["nevra"] = p.Nevra,
+                    ["name"] = p.Name,
+                    ["repo"] = p.Repo,
+                    ["size"] = p.Size,
+                    ["checksum"] = p.Checksum?.ToString(),
+                    ["location"] = p.LocationHref,
+                }).ToArray());
+                await console.OutWriter.WriteLineAsync(json.ToJsonString(new JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                return 0;
+            }
+
+            foreach (var nevra in closure.Result.Nevras.Order(StringComparer.Ordinal))
+            {
+                await console.OutWriter.WriteLineAsync(nevra).ConfigureAwait(false);
+            }
+
+            return 0;
+        });
         return new Command("rpms", "OS packages: the exact RPM closure the bundle carries") { resolve };
     }
 }

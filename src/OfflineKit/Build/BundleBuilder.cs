@@ -11,23 +11,8 @@ public readonly record struct StageProgress(string Stage, ByteProgress Bytes);
 /// <summary>The build pipeline: spec → images + manifests + RPMs + bin + scripts → the bundle writer.</summary>
 public static class BundleBuilder
 {
-    /// <summary>The stages later issues fill in; a build that needs one fails before it does any work.</summary>
-    private static readonly (BuildStage Stage, string Name)[] Unfinished =
-    [
-        (BuildStage.Rpms, "rpms"),
-    ];
-
     public static async Task<WrittenBundle> BuildAsync(BuildOptions options, IProgress<StageProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var missing = Unfinished.Where(u => !options.Without.Contains(u.Stage)).Select(u => u.Name).ToList();
-        if (missing.Count > 0)
-        {
-            var flags = string.Join(' ', missing.Select(m => $"--without {m}"));
-            throw new NotImplementedYetException(
-                $"build: the {string.Join(", ", missing)} stage{(missing.Count > 1 ? "s" : string.Empty)}",
-                $"`{flags}` builds a bundle of what exists");
-        }
-
         var spec = options.Spec;
         var binary = options.Without.Contains(BuildStage.Bin) ? null : SelfContainedBinary.Find(spec.Target, options.DistDirectory);
         Directory.CreateDirectory(options.OutputDirectory);
@@ -64,6 +49,12 @@ public static class BundleBuilder
                 files.AddRange(imageFiles);
                 artifacts.AddRange(imageArtifacts);
                 files.Add(Script(BundleLayout.ImportImagesScript, "import-images.sh"));
+            }
+
+            if (!options.Without.Contains(BuildStage.Rpms))
+            {
+                files.AddRange(await RpmStage.RunAsync(options, BundleLayout.BundleName(spec.Kubernetes, spec.Target), Stage(progress, "rpms"), cancellationToken).ConfigureAwait(false));
+                files.Add(Script(BundleLayout.InstallPackagesScript, "install-packages.sh"));
             }
 
             if (binary is not null)

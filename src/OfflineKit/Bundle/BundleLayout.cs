@@ -18,6 +18,7 @@ public static class BundleLayout
 
     public const string VerifyScript = "scripts/verify.sh";
     public const string ImportImagesScript = "scripts/import-images.sh";
+    public const string InstallPackagesScript = "scripts/install-packages.sh";
     public const string Binary = "bin/offlinekit";
 
     /// <summary>Suffix of the file beside the tarball that covers it whole (sha256sum format).</summary>

@@ -73,7 +73,6 @@ public class CliProcessTests
     }
 
     [Theory]
-    [InlineData("rpms", "resolve", "--k8s", "1.23.0")]
     [InlineData("inventory", "init")]
     public async Task Unfinished_commands_say_so_and_exit_2(params string[] args)
     {
@@ -84,13 +83,14 @@ public class CliProcessTests
     }
 
     [Fact]
-    public async Task Build_names_the_unfinished_stages_and_writes_nothing()
+    public async Task Build_with_a_bad_mirrors_file_writes_nothing()
     {
         using var dir = new TempDir();
-        var (code, _, err) = await Run("build", "--k8s", "1.23.0", "-o", dir.Path);
+        var mirrors = dir.Write("mirrors.yaml", "registries:\n  registry.aliyuncs.com: not-a-url\n");
+        var (code, _, err) = await Run("build", "--k8s", "1.23.0", "--mirrors", mirrors, "-o", dir["out"]);
         Assert.Equal(2, code);
-        Assert.Contains("the rpms stage: not implemented yet", err);
-        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+        Assert.Contains("mirrors.yaml:2:", err);
+        Assert.False(Directory.Exists(dir["out"]));
     }
 
     [Fact]

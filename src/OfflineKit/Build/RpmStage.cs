@@ -1,0 +1,107 @@
+using System.Text;
+using OfflineKit.Bundle;
+using OfflineKit.Images;
+using OfflineKit.IO;
+using OfflineKit.Rpm;
+using OfflineKit.Spec;
+
+namespace OfflineKit.Build;
+
+/// <summary>
+/// The RPM stage: the closure resolved, every package downloaded and checked against its repository
+/// checksum, and rpms/ laid out as a yum repository of its own — the RPMs, repodata offlinekit wrote,
+/// the repositories' GPG keys, offlinekit.repo and the list of packages to install.
+/// </summary>
+internal static class RpmStage
+{
+    public const string PackagesList = "rpms/packages.txt";
+    public const string RepoFile = "rpms/offlinekit.repo";
+
+    public static async Task<List<BundleFile>> RunAsync(BuildOptions options, string bundleName, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+    {
+        var spec = options.Spec;
+        var cacheRoot = Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "rpm");
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
+        var downloader = new HttpDownloader(http);
+        var closure = await RpmClosure.ResolveAsync(spec, options.Mirrors, cacheRoot, downloader, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var packages = closure.Result.Packages;
+
+        var total = packages.Sum(p => p.Size);
+        long done = 0;
+        var carried = new CarriedRpm[packages.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Parallel, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, packages.Count), parallel, async (i, ct) =>
+        {
+            var p = packages[i];
+            var checksum = p.Checksum ?? throw new OperationFailedException($"{p.Nevra}: its repository gives no checksum; offlinekit carries only packages it can check");
+            var origin = RpmClosure.PackageUrl(p, spec);
+            var path = Path.Combine(cacheRoot, "packages", $"{checksum.Value}.rpm");
+            await downloader.DownloadAsync(options.Mirrors.Rewrite(origin), $"{p.Nevra} ({origin})", path, checksum.Type, checksum.Value,
+                n => progress?.Report(new ByteProgress(Interlocked.Add(ref done, n), total, p.Name)), ct).ConfigureAwait(false);
+            var sha256 = checksum.Type == "sha256" ? checksum.Value.ToLowerInvariant() : await HttpDownloader.HashFileAsync(path, "sha256", ct).ConfigureAwait(false);
+            carried[i] = new CarriedRpm(p, $"{p.Name}-{p.Evr.Version}-{p.Evr.Release}.{p.Arch}.rpm", sha256, new FileInfo(path).Length);
+        }).ConfigureAwait(false);
+
+        var duplicate = carried.GroupBy(c => c.FileName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new OperationFailedException($"two chosen packages share the file name {duplicate.Key}: {string.Join(", ", duplicate.Select(d => d.Package.Nevra))}");
+        }
+
+        var files = new List<BundleFile>();
+        foreach (var c in carried)
+        {
+            var p = c.Package;
+            files.Add(BundleFile.FromDisk($"{BundleLayout.RpmsDir}/{c.FileName}", Path.Combine(cacheRoot, "packages", $"{p.Checksum!.Value}.rpm")) with
+            {
+                Sha256 = c.Sha256,
+                Artifact = new ArtifactInfo(ArtifactKind.Rpm, p.Name, $"{p.Evr.Epoch}:{p.Evr.Version}-{p.Evr.Release}.{p.Arch}", RpmClosure.PackageUrl(p, spec).AbsoluteUri),
+            });
+        }
+
+        foreach (var (path, content) in RepodataWriter.Write(carried))
+        {
+            files.Add(BundleFile.FromBytes($"{BundleLayout.RpmsDir}/{path}", content));
+        }
+
+        var keys = new List<string>();
+        foreach (var repo in spec.Rpm.Repositories)
+        {
+            for (var i = 0; i < repo.GpgKeys.Count; i++)
+            {
+                var key = await downloader.GetBytesAsync(options.Mirrors.Rewrite(repo.GpgKeys[i]), $"GPG key of {repo.Name}: {repo.GpgKeys[i]}", cancellationToken).ConfigureAwait(false);
+                var name = $"{repo.Name}-{i + 1}.gpg";
+                keys.Add(name);
+                files.Add(BundleFile.FromBytes($"{BundleLayout.RpmsDir}/keys/{name}", key) with
+                {
+                    Artifact = new ArtifactInfo(ArtifactKind.File, name, null, repo.GpgKeys[i].AbsoluteUri),
+                });
+            }
+        }
+
+        // gpgcheck only when every repository that gave a package also gave its keys.
+        var signed = closure.Result.Packages.Select(p => p.Repo).Distinct().All(r => spec.Rpm.Repositories.First(x => x.Name == r).GpgKeys.Count > 0);
+        files.Add(BundleFile.FromBytes(RepoFile, RepoFileText(bundleName, keys, signed)));
+        files.Add(BundleFile.FromBytes(PackagesList, Encoding.UTF8.GetBytes(string.Concat(spec.Rpm.Packages.Select(p => p + "\n")))));
+        return files;
+    }
+
+    /// <summary>The repo file for a host where the bundle lies at /var/lib/offlinekit/NAME; the install script writes it for wherever it really lies.</summary>
+    private static byte[] RepoFileText(string bundleName, IReadOnlyList<string> keys, bool signed)
+    {
+        var root = $"/var/lib/offlinekit/{bundleName}/rpms";
+        var text = new StringBuilder()
+            .Append("# The bundle's own repository; scripts/install-packages.sh installs from it with every other repo disabled.\n")
+            .Append("[offlinekit]\n")
+            .Append($"name=offlinekit bundle {bundleName}\n")
+            .Append($"baseurl=file://{root}\n")
+            .Append("enabled=1\n")
+            .Append(signed && keys.Count > 0 ? "gpgcheck=1\n" : "# A repository of the spec has no GPG key: packages cannot be checked.\ngpgcheck=0\n");
+        if (keys.Count > 0)
+        {
+            text.Append("gpgkey=").Append(string.Join(' ', keys.Select(k => $"file://{root}/keys/{k}"))).Append('\n');
+        }
+
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+}
