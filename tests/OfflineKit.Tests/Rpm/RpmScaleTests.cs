@@ -17,7 +17,7 @@ public class RpmScaleTests(ITestOutputHelper output)
     [Fact]
     public void Ten_thousand_packages_round_trip_through_primary_and_resolve_to_a_closed_set()
     {
-        var generated = Generate(new Random(8), names: 3500, packages: 10_000);
+        var generated = RpmWorld.Generate(new Random(8), names: 3500, packages: 10_000);
         var xml = PrimaryXml(generated);
         var gz = new MemoryStream();
         using (var z = new GZipStream(gz, CompressionLevel.Fastest, leaveOpen: true))
@@ -61,52 +61,6 @@ public class RpmScaleTests(ITestOutputHelper output)
                 Assert.True(alternatives.Any(a => provided[a.Name].Any(a.IsSatisfiedBy)), $"{p.Nevra} requires {r}, unmet in the set");
             }
         }
-    }
-
-    // Names pkgN depend only on lower N (plus a few cycles back up), so every request has a closure
-    // of real depth. Each name has one to four versions; each package provides sonames and files.
-    internal static List<RpmPackage> Generate(Random random, int names, int packages)
-    {
-        var result = new List<RpmPackage>();
-        var versionsOf = new int[names];
-        for (var i = 0; i < packages; i++)
-        {
-            versionsOf[i < names ? i : random.Next(names)]++;
-        }
-
-        for (var n = 0; n < names; n++)
-        {
-            for (var v = 1; v <= versionsOf[n]; v++)
-            {
-                var requires = new List<string>();
-                var count = n == 0 ? 0 : random.Next(0, 8);
-                for (var k = 0; k < count; k++)
-                {
-                    var target = random.Next(Math.Max(0, n - 400), n);
-                    requires.Add(random.Next(4) switch
-                    {
-                        0 => $"libpkg{target}.so.{versionsOf[target]}()(64bit)",
-                        1 => $"/usr/bin/pkg{target}",
-                        2 => $"pkg{target} >= 1.{random.Next(1, versionsOf[target] + 1)}",
-                        _ => $"pkg{target}",
-                    });
-                }
-
-                if (n > 10 && random.Next(50) == 0)
-                {
-                    requires.Add($"(pkg{n - 1} or pkg{n - 2})");
-                }
-
-                var files = Enumerable.Range(0, 40).Select(f => $"/usr/share/pkg{n}/file{f}").Append($"/usr/bin/pkg{n}").Append($"/etc/pkg{n}.conf").ToArray();
-                result.Add(Pkg(
-                    $"pkg{n}-1.{v}-{random.Next(1, 30)}.el8.{(random.Next(5) == 0 ? "noarch" : "x86_64")}",
-                    [.. requires],
-                    provides: [$"libpkg{n}.so.{v}()(64bit)", $"pkg{n}(x86-64) = 1.{v}", $"config(pkg{n}) = 1.{v}"],
-                    files: files));
-            }
-        }
-
-        return result;
     }
 
     internal static byte[] PrimaryXml(IEnumerable<RpmPackage> packages)

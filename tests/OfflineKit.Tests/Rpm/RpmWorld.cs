@@ -152,4 +152,51 @@ internal static class RpmWorld
     /// <summary>The spec's requests (manifests/k8s-1.23.0.yaml) without chrony.</summary>
     public static readonly string[] SpecRequests =
         ["kubelet-1.23.0", "kubeadm-1.23.0", "kubectl-1.23.0", "docker-ce-20.10.24", "docker-ce-cli-20.10.24", "containerd.io"];
+
+    // Names pkgN depend only on lower N (plus a few cycles back up), so every request has a closure
+    // of real depth. Each name has one to four versions; each package provides sonames and files.
+    public static List<RpmPackage> Generate(Random random, int names, int packages)
+    {
+        var result = new List<RpmPackage>();
+        var versionsOf = new int[names];
+        for (var i = 0; i < packages; i++)
+        {
+            versionsOf[i < names ? i : random.Next(names)]++;
+        }
+
+        for (var n = 0; n < names; n++)
+        {
+            for (var v = 1; v <= versionsOf[n]; v++)
+            {
+                var requires = new List<string>();
+                var count = n == 0 ? 0 : random.Next(0, 8);
+                for (var k = 0; k < count; k++)
+                {
+                    var target = random.Next(Math.Max(0, n - 400), n);
+                    requires.Add(random.Next(4) switch
+                    {
+                        0 => $"libpkg{target}.so.{versionsOf[target]}()(64bit)",
+                        1 => $"/usr/bin/pkg{target}",
+                        2 => $"pkg{target} >= 1.{random.Next(1, versionsOf[target] + 1)}",
+                        _ => $"pkg{target}",
+                    });
+                }
+
+                if (n > 10 && random.Next(50) == 0)
+                {
+                    requires.Add($"(pkg{n - 1} or pkg{n - 2})");
+                }
+
+                var files = Enumerable.Range(0, 40).Select(f => $"/usr/share/pkg{n}/file{f}").Append($"/usr/bin/pkg{n}").Append($"/etc/pkg{n}.conf").ToArray();
+                result.Add(Pkg(
+                    $"pkg{n}-1.{v}-{random.Next(1, 30)}.el8.{(random.Next(5) == 0 ? "noarch" : "x86_64")}",
+                    [.. requires],
+                    provides: [$"libpkg{n}.so.{v}()(64bit)", $"pkg{n}(x86-64) = 1.{v}", $"config(pkg{n}) = 1.{v}"],
+                    files: files));
+            }
+        }
+
+        return result;
+    }
+
 }

@@ -3,9 +3,20 @@ using OfflineKit.Lab;
 // labtool seed REGISTRY_URL [--scale S]
 //   Pushes the default spec's images as synthetic images under their real repository names.
 //   --scale 0 (default): a few KiB each; --scale 1: sized like the real images (~460 MB); 2: ~920 MB.
+// labtool gen-rpm-repos DIR [--extra N]
+//   Writes metadata-only yum repos at the spec's URL paths under DIR (map https://mirrors.aliyun.com/
+//   to file://DIR/aliyun/): the real graph of the spec's packages plus N generated packages.
+if (args.Length >= 2 && args[0] == "gen-rpm-repos")
+{
+    var extra = args.Length >= 4 && args[2] == "--extra" ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 10_000;
+    var count = GeneratedRpmRepos.Write(args[1], extra);
+    Console.Error.WriteLine($"wrote {count} packages' metadata under {args[1]}");
+    return 0;
+}
+
 if (args.Length < 2 || args[0] != "seed")
 {
-    Console.Error.WriteLine("usage: labtool seed REGISTRY_URL [--scale S]");
+    Console.Error.WriteLine("usage: labtool seed REGISTRY_URL [--scale S] | labtool gen-rpm-repos DIR [--extra N]");
     return 2;
 }
 
