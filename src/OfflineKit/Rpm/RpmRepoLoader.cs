@@ -16,30 +16,16 @@ public static class RpmRepoLoader
     public static List<RpmRepo> Load(IReadOnlyList<RpmRepoSource> sources)
     {
         ArgumentNullException.ThrowIfNull(sources);
-        var loaded = new List<(RpmRepoSource Source, Repomd Repomd, List<RpmPackage> Packages, ModuleMetadata Modules)>();
-        foreach (var s in sources)
+        // Each repository's primary is parsed on its own core: parsing is most of the time and they share nothing.
+        var loaded = new (RpmRepoSource Source, Repomd Repomd, List<RpmPackage> Packages, ModuleMetadata Modules)[sources.Count];
+        try
         {
-            Repomd repomd;
-            using (var stream = s.Open("repodata/repomd.xml"))
-            {
-                repomd = Repomd.Parse(stream, $"{s.Location}repodata/repomd.xml");
-            }
-
-            var primary = repomd.Primary ?? throw new OperationFailedException($"{s.Location}repodata/repomd.xml lists no primary metadata");
-            List<RpmPackage> packages;
-            using (var stream = s.Open(primary.Href))
-            {
-                packages = PrimaryReader.Read(stream, primary, s.Location + primary.Href, s.Name);
-            }
-
-            var modules = ModuleMetadata.Empty;
-            if (repomd.Modules is { } m)
-            {
-                using var stream = s.Open(m.Href);
-                modules = ModuleMetadata.Read(stream, m, s.Location + m.Href);
-            }
-
-            loaded.Add((s, repomd, packages, modules));
+            Parallel.For(0, sources.Count, i => loaded[i] = LoadOne(sources[i]));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // The first failure, as a sequential load would have thrown it.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
 
         // A file dependency primary's subset does not cover is looked up in filelists, and only it.
@@ -61,5 +47,30 @@ public static class RpmRepoLoader
         }
 
         return result;
+    }
+
+    private static (RpmRepoSource, Repomd, List<RpmPackage>, ModuleMetadata) LoadOne(RpmRepoSource s)
+    {
+        Repomd repomd;
+        using (var stream = s.Open("repodata/repomd.xml"))
+        {
+            repomd = Repomd.Parse(stream, $"{s.Location}repodata/repomd.xml");
+        }
+
+        var primary = repomd.Primary ?? throw new OperationFailedException($"{s.Location}repodata/repomd.xml lists no primary metadata");
+        List<RpmPackage> packages;
+        using (var stream = s.Open(primary.Href))
+        {
+            packages = PrimaryReader.Read(stream, primary, s.Location + primary.Href, s.Name);
+        }
+
+        var modules = ModuleMetadata.Empty;
+        if (repomd.Modules is { } m)
+        {
+            using var stream = s.Open(m.Href);
+            modules = ModuleMetadata.Read(stream, m, s.Location + m.Href);
+        }
+
+        return (s, repomd, packages, modules);
     }
 }
