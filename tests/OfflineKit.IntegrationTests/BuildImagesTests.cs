@@ -111,4 +111,36 @@ public class BuildImagesTests
         Assert.Contains("digest mismatch", build.Err);
         Assert.Empty(Directory.EnumerateFileSystemEntries(dir["out"]));
     }
+
+    [Fact]
+    public async Task Verify_catches_a_blob_changed_inside_an_archive_even_with_every_checksum_rewritten()
+    {
+        await using var lab = await LabSources.StartAsync();
+        using var dir = new TempDir();
+        var build = await Cli("build", "--k8s", "1.23.0", "--mirrors", lab.MirrorsFile, "-o", dir["out"], "--cache", dir["cache"], "--without", "rpms", "--without", "bin");
+        Assert.True(build.Code == 0, build.Err);
+        var bundle = (await BundleExtractor.ExtractAsync(build.Out.Trim(), dir["site"])).Directory;
+
+        // Flip a byte inside the first layer blob of common.tar, then make both file-level records agree with the new file.
+        var archive = Path.Combine(bundle, "images/common.tar");
+        var bytes = await File.ReadAllBytesAsync(archive);
+        var entry = Bundles.Entries(archive).First(e => e.Name.StartsWith("blobs/sha256/", StringComparison.Ordinal) && e.Length > 10_000);
+        var at = bytes.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(entry.Name)) + 512 + 100;
+        bytes[at] ^= 0x01;
+        await File.WriteAllBytesAsync(archive, bytes);
+        var oldSha = (await BundleInspector.InspectAsync(bundle)).Manifest.Files.Single(f => f.Path == "images/common.tar").Sha256;
+        var newSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        var json = Path.Combine(bundle, "bundle.json");
+        await File.WriteAllTextAsync(json, (await File.ReadAllTextAsync(json)).Replace(oldSha, newSha, StringComparison.Ordinal));
+        var sums = Path.Combine(bundle, "SHA256SUMS");
+        var jsonSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(json)));
+        var lines = (await File.ReadAllLinesAsync(sums)).Select(l => l.EndsWith("  bundle.json", StringComparison.Ordinal) ? $"{jsonSha}  bundle.json" : l.Replace(oldSha, newSha, StringComparison.Ordinal));
+        await File.WriteAllLinesAsync(sums, lines);
+
+        var report = await BundleVerifier.VerifyAsync(bundle);
+
+        Assert.False(report.Ok);
+        Assert.All(report.Problems, p => Assert.Equal(ProblemKind.Artifact, p.Kind));
+        Assert.Contains(report.Problems, p => p.Path == "images/common.tar" && p.Detail.Contains("does not hash to its name", StringComparison.Ordinal));
+    }
 }

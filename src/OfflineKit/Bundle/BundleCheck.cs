@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using OfflineKit.IO;
 
 namespace OfflineKit.Bundle;
 
@@ -15,6 +16,8 @@ internal sealed class BundleCheck
     private readonly Dictionary<string, FileDigest> _actual = new(StringComparer.Ordinal);
     private readonly List<VerifyProblem> _problems = [];
     private readonly Lock _lock = new();
+    private readonly HashSet<string> _imageArchives = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ImageArchiveScan.Result> _archiveBlobs = new(StringComparer.Ordinal);
     private byte[]? _manifestBytes;
     private byte[]? _sumsBytes;
     private long _bytes;
@@ -30,32 +33,38 @@ internal sealed class BundleCheck
         var isMetadata = path is BundleLayout.ManifestFile or BundleLayout.SumsFile;
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var kept = isMetadata ? new MemoryStream() : null;
-        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         long size = 0;
-        try
+
+        // One read of the bytes serves every use: the file's hash, the metadata kept, the copy extract writes.
+        await using var tap = new TapStream(data, chunk =>
         {
-            int n;
-            while ((n = await data.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            hash.AppendData(chunk);
+            size += chunk.Length;
+            if (kept is not null && kept.Length + chunk.Length <= MaxMetadataBytes)
             {
-                hash.AppendData(buffer, 0, n);
-                size += n;
-                if (kept is not null && kept.Length + n <= MaxMetadataBytes)
-                {
-                    kept.Write(buffer, 0, n);
-                }
+                kept.Write(chunk);
+            }
 
-                if (copyTo is not null)
-                {
-                    await copyTo.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-                }
+            copyTo?.Write(chunk);
+            onBytes?.Invoke(chunk.Length);
+        });
 
-                onBytes?.Invoke(n);
+        bool isArchive;
+        lock (_lock)
+        {
+            isArchive = _imageArchives.Contains(path);
+        }
+
+        if (isArchive)
+        {
+            var blobs = await ImageArchiveScan.ScanAsync(tap, cancellationToken).ConfigureAwait(false);
+            lock (_lock)
+            {
+                _archiveBlobs[path] = blobs;
             }
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+
+        await tap.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
 
         if (expectedSize is { } expected && size != expected)
         {
@@ -75,6 +84,7 @@ internal sealed class BundleCheck
             if (path == BundleLayout.ManifestFile)
             {
                 _manifestBytes = kept!.ToArray();
+                NoteImageArchives(_manifestBytes);
             }
             else if (path == BundleLayout.SumsFile)
             {
@@ -83,6 +93,25 @@ internal sealed class BundleCheck
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Which files are image archives, from bundle.json as soon as it arrives (it comes first in a
+    /// tarball; a directory verifier reads it first): those files are also read as archives.
+    /// </summary>
+    private void NoteImageArchives(byte[] manifestJson)
+    {
+        try
+        {
+            foreach (var a in BundleManifest.Parse(manifestJson).Artifacts.Where(a => a.Kind == ArtifactKind.Image))
+            {
+                _imageArchives.Add(a.Path);
+            }
+        }
+        catch (JsonException)
+        {
+            // Reported by Finish; without it no archive is looked into.
+        }
     }
 
     public void AddProblem(ProblemKind kind, string path, string detail)
@@ -198,7 +227,7 @@ internal sealed class BundleCheck
     private static Record State(bool have, string? recorded, string actual) =>
         !have ? Record.Unknown : recorded is null ? Record.Absent : recorded == actual ? Record.Matches : Record.Differs;
 
-    private static void CheckArtifacts(List<VerifyProblem> problems, BundleManifest manifest, Dictionary<string, FileDigest> recorded)
+    private void CheckArtifacts(List<VerifyProblem> problems, BundleManifest manifest, Dictionary<string, FileDigest> recorded)
     {
         foreach (var a in manifest.Artifacts)
         {
@@ -210,6 +239,33 @@ internal sealed class BundleCheck
             {
                 problems.Add(new VerifyProblem(ProblemKind.Artifact, a.Path,
                     $"{a.Kind.ToString().ToLowerInvariant()} {a.Name}: recorded digest {a.Digest} does not match the file (sha256:{file.Sha256})"));
+            }
+            else if (!a.IsFileBacked && _archiveBlobs.TryGetValue(a.Path, out var scan))
+            {
+                CheckImage(problems, a, scan);
+            }
+        }
+    }
+
+    /// <summary>An image's manifest and every blob it needs must be in its archive, each hashing to its name.</summary>
+    private static void CheckImage(List<VerifyProblem> problems, Artifact image, ImageArchiveScan.Result scan)
+    {
+        if (scan.Error is not null)
+        {
+            problems.Add(new VerifyProblem(ProblemKind.Artifact, image.Path, $"image {image.Name}: the archive cannot be read: {scan.Error}"));
+            return;
+        }
+
+        foreach (var digest in (image.Blobs ?? []).Prepend(image.Digest).Distinct(StringComparer.Ordinal))
+        {
+            var hex = digest.StartsWith("sha256:", StringComparison.Ordinal) ? digest[7..] : digest;
+            if (!scan.Blobs.TryGetValue(hex, out var intact))
+            {
+                problems.Add(new VerifyProblem(ProblemKind.Artifact, image.Path, $"image {image.Name}: blob {digest} is not in the archive"));
+            }
+            else if (!intact)
+            {
+                problems.Add(new VerifyProblem(ProblemKind.Artifact, image.Path, $"image {image.Name}: blob {digest} in the archive does not hash to its name"));
             }
         }
     }

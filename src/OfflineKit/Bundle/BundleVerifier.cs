@@ -107,13 +107,22 @@ public static class BundleVerifier
         var reporter = new ProgressReporter(progress, files.Sum(f => f.Info.Length));
         long done = 0;
 
-        // sha256sum -c hashes one file at a time; two workers keep both cores of a small machine busy.
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4), CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(files.OrderByDescending(f => f.Info.Length), parallel, async (f, ct) =>
+        async ValueTask HashAsync((string Inner, FileInfo Info) f, CancellationToken ct)
         {
             await using var stream = new FileStream(f.Info.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
             await check.AddFileAsync(f.Inner, stream, null, null, n => reporter.Report(Interlocked.Add(ref done, n), f.Inner), ct).ConfigureAwait(false);
-        }).ConfigureAwait(false);
+        }
+
+        // bundle.json first, as in a tarball: it says which files are image archives to look into.
+        static bool IsMetadata((string Inner, FileInfo Info) f) => f.Inner is BundleLayout.ManifestFile or BundleLayout.SumsFile;
+        foreach (var f in files.Where(IsMetadata))
+        {
+            await HashAsync(f, cancellationToken).ConfigureAwait(false);
+        }
+
+        // sha256sum -c hashes one file at a time; two workers keep both cores of a small machine busy.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Clamp(Environment.ProcessorCount, 1, 4), CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(files.Where(f => !IsMetadata(f)).OrderByDescending(f => f.Info.Length), parallel, HashAsync).ConfigureAwait(false);
 
         reporter.Done();
         return check.Finish(path, TarballChecksumStatus.NotApplicable);

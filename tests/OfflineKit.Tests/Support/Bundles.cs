@@ -34,7 +34,7 @@ public static class Bundles
         using var file = System.IO.File.OpenRead(path);
         using var reader = new System.Formats.Tar.TarReader(file);
         var list = new List<System.Formats.Tar.TarEntry>();
-        while (reader.GetNextEntry() is { } entry)
+        while (reader.GetNextEntry(copyData: true) is { } entry)
         {
             list.Add(entry);
         }
