@@ -124,6 +124,9 @@ public sealed class LabRpmRepos : IAsyncLifetime, IDisposable
         var rpmbuild = Tools.Require("rpmbuild", "rpm");
         Tools.Require("rpmsign", "rpm");
         var gpg = Tools.Require("gpg", "gnupg");
+        // gpg makes and uses secret keys through its agent, which a --no-install-recommends machine may lack.
+        Tools.Require("gpg-agent", "gnupg");
+        Tools.Require("gpgconf", "gnupg");
         Tools.Require("createrepo_c", "createrepo-c");
         Tools.Require("modifyrepo_c", "createrepo-c");
 
