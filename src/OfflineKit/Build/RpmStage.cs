@@ -14,9 +14,6 @@ namespace OfflineKit.Build;
 /// </summary>
 internal static class RpmStage
 {
-    public const string PackagesList = "rpms/packages.txt";
-    public const string RepoFile = "rpms/offlinekit.repo";
-
     public static async Task<List<BundleFile>> RunAsync(BuildOptions options, string bundleName, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
     {
         var spec = options.Spec;
@@ -72,7 +69,7 @@ internal static class RpmStage
                 var key = await downloader.GetBytesAsync(options.Mirrors.Rewrite(repo.GpgKeys[i]), $"GPG key of {repo.Name}: {repo.GpgKeys[i]}", cancellationToken).ConfigureAwait(false);
                 var name = $"{repo.Name}-{i + 1}.gpg";
                 keys.Add(name);
-                files.Add(BundleFile.FromBytes($"{BundleLayout.RpmsDir}/keys/{name}", key) with
+                files.Add(BundleFile.FromBytes($"{BundleLayout.RpmKeysDir}/{name}", key) with
                 {
                     Artifact = new ArtifactInfo(ArtifactKind.File, name, null, repo.GpgKeys[i].AbsoluteUri),
                 });
@@ -81,8 +78,8 @@ internal static class RpmStage
 
         // gpgcheck only when every repository that gave a package also gave its keys.
         var signed = closure.Result.Packages.Select(p => p.Repo).Distinct().All(r => spec.Rpm.Repositories.First(x => x.Name == r).GpgKeys.Count > 0);
-        files.Add(BundleFile.FromBytes(RepoFile, RepoFileText(bundleName, keys, signed)));
-        files.Add(BundleFile.FromBytes(PackagesList, Encoding.UTF8.GetBytes(string.Concat(spec.Rpm.Packages.Select(p => p + "\n")))));
+        files.Add(BundleFile.FromBytes(BundleLayout.RpmRepoFile, RepoFileText(bundleName, keys, signed)));
+        files.Add(BundleFile.FromBytes(BundleLayout.PackagesList, Encoding.UTF8.GetBytes(string.Concat(spec.Rpm.Packages.Select(p => p + "\n")))));
         return files;
     }
 

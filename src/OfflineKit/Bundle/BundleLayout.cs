@@ -19,6 +19,16 @@ public static class BundleLayout
     public const string VerifyScript = "scripts/verify.sh";
     public const string ImportImagesScript = "scripts/import-images.sh";
     public const string InstallPackagesScript = "scripts/install-packages.sh";
+
+    /// <summary>What install-packages.sh installs: the requested package specs (kubelet-1.23.0, …), one a line.</summary>
+    public const string PackagesList = "rpms/packages.txt";
+
+    /// <summary>The repos' GPG public keys, *.gpg; install-packages.sh sets gpgcheck=1 when there is one.</summary>
+    public const string RpmKeysDir = "rpms/keys";
+
+    /// <summary>The bundle's repo file for /etc/yum.repos.d (install-packages.sh writes one for wherever the bundle lies).</summary>
+    public const string RpmRepoFile = "rpms/offlinekit.repo";
+
     public const string Binary = "bin/offlinekit";
 
     /// <summary>Suffix of the file beside the tarball that covers it whole (sha256sum format).</summary>

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Installs this bundle's OS packages (kubelet, kubeadm, kubectl, docker-ce, containerd.io, … with
+# their whole dependency closure) from the bundle's own yum repository, rpms/, and from nowhere else:
+# no network is needed.
+#
+#   bash scripts/install-packages.sh [--role control-plane|worker]
+#
+# Both roles install the same packages today: those listed in rpms/packages.txt. The script writes
+# /etc/yum.repos.d/offlinekit.repo pointing at this bundle's rpms/ folder, imports the bundle's GPG
+# keys (rpms/keys/*.gpg) and runs dnf (yum on EL7) with every other repository disabled. Safe to run
+# again: when every package is installed already it does nothing.
+#
+# Lab seam, not for hosts: OFFLINEKIT_INSTALLROOT=/path installs into that root instead of this
+# host's (dnf --installroot, rpm --root, the repo file under /path/etc/yum.repos.d); tests use it.
+set -euo pipefail
+# (Empty arrays are written ${a[@]+"${a[@]}"}: EL7's bash 4.2 calls "${a[@]}" of an empty array unbound.)
+
+bundle_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rpms_dir="$bundle_dir/rpms"
+role=""
+
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
+say() { echo "install-packages: $*"; }
+die() { echo "install-packages: $*" >&2; exit 1; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --role) role="${2:-}"; shift 2 ;;
+    -h|--help) usage ;;
+    *) echo "install-packages: unknown argument '$1'" >&2; usage ;;
+  esac
+done
+
+case "$role" in
+  control-plane|worker|"") ;;
+  *) echo "install-packages: --role is control-plane or worker, not '$role'" >&2; usage ;;
+esac
+
+[[ -f "$rpms_dir/repodata/repomd.xml" ]] || die "$rpms_dir/repodata/repomd.xml is missing: this bundle carries no package repository"
+[[ -f "$rpms_dir/packages.txt" ]] || die "$rpms_dir/packages.txt is missing: the bundle does not say which packages to install"
+
+# The requested packages, one a line (kubelet-1.23.0, containerd.io, …); blank lines and # comments skipped.
+packages=()
+while IFS= read -r line || [[ -n "$line" ]]; do
+  line="${line%%#*}"
+  line="${line//[[:space:]]/}"
+  [[ -n "$line" ]] && packages+=("$line")
+done < "$rpms_dir/packages.txt"
+[[ ${#packages[@]} -gt 0 ]] || die "$rpms_dir/packages.txt lists no packages"
+
+root="${OFFLINEKIT_INSTALLROOT:-}"
+rpm_args=()
+pm_args=()
+repo_dir=/etc/yum.repos.d
+if [[ -n "$root" ]]; then
+  [[ "$root" == /* ]] || die "OFFLINEKIT_INSTALLROOT must be an absolute path, not '$root'"
+  mkdir -p "$root"
+  repo_dir="$root/etc/yum.repos.d"
+  rpm_args=(--root "$root")
+  # An empty root has no /etc/os-release to give a release version, and the host's repo files and
+  # dnf plugins (Debian's "local" plugin adds a repo of every RPM it ever installed) stay out.
+  pm_args=(--installroot="$root" --releasever=8 --noplugins --setopt=reposdir="$repo_dir")
+  say "lab mode: installing into $root, not into this host"
+fi
+
+installed() { rpm ${rpm_args[@]+"${rpm_args[@]}"} -q "$1" >/dev/null 2>&1 || rpm ${rpm_args[@]+"${rpm_args[@]}"} -q --whatprovides "$1" >/dev/null 2>&1; }
+
+missing=()
+for p in "${packages[@]}"; do
+  installed "$p" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  say "all ${#packages[@]} packages of rpms/packages.txt installed; nothing to do"
+  exit 0
+fi
+say "to install: ${missing[*]} (with their dependencies, from the bundle only)"
+
+# EL7 has yum only; EL8 has dnf (yum there is dnf too).
+pm=""
+version_id="$(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}")" || version_id=""
+if [[ "${version_id%%.*}" == 7 ]] && command -v yum >/dev/null 2>&1; then
+  pm=yum
+elif command -v dnf >/dev/null 2>&1; then
+  pm=dnf
+elif command -v yum >/dev/null 2>&1; then
+  pm=yum
+else
+  die "neither dnf nor yum is installed on this host"
+fi
+
+# file:// URLs: a space in the bundle's path would end the URL.
+url() { local p="${1// /%20}"; echo "file://$p"; }
+
+keys=()
+for k in "$rpms_dir"/keys/*.gpg; do
+  [[ -f "$k" ]] && keys+=("$k")
+done
+
+mkdir -p "$repo_dir"
+repo_file="$repo_dir/offlinekit.repo"
+{
+  echo "# Written by offlinekit's install-packages.sh: the packages of the bundle in $bundle_dir."
+  echo "[offlinekit]"
+  echo "name=offlinekit bundle packages"
+  echo "baseurl=$(url "$rpms_dir")"
+  echo "enabled=1"
+  if [[ ${#keys[@]} -gt 0 ]]; then
+    echo "gpgcheck=1"
+    echo "gpgkey=$(for k in "${keys[@]}"; do url "$k"; done | paste -sd ' ')"
+  else
+    echo "gpgcheck=0"
+  fi
+  # The repo is on disk: read it fresh every time, and fail rather than skip it.
+  echo "metadata_expire=0"
+  echo "skip_if_unavailable=False"
+  # The set was resolved when the bundle was built (module streams included): install it as it is.
+  echo "module_hotfixes=1"
+} > "$repo_file.tmp"
+mv "$repo_file.tmp" "$repo_file"
+say "wrote $repo_file (baseurl $(url "$rpms_dir"))"
+
+if [[ ${#keys[@]} -gt 0 ]]; then
+  for k in "${keys[@]}"; do
+    rpm ${rpm_args[@]+"${rpm_args[@]}"} --import "$k" || die "rpm --import $k failed: the key file is damaged"
+  done
+  say "imported ${#keys[@]} GPG key(s) from rpms/keys/; every package's signature is checked"
+else
+  say "WARNING: the bundle carries no GPG keys (rpms/keys/*.gpg): installing with gpgcheck=0, signatures NOT checked"
+fi
+
+if ! "$pm" -y ${pm_args[@]+"${pm_args[@]}"} --disablerepo='*' --enablerepo=offlinekit install "${missing[@]}"; then
+  die "$pm could not install ${missing[*]} from the bundle's repository $rpms_dir (see its message above): a package or a dependency is missing from the bundle, or a signature did not verify. Check the bundle with scripts/verify.sh or build it again"
+fi
+
+not_installed=()
+for p in "${missing[@]}"; do
+  installed "$p" || not_installed+=("$p")
+done
+[[ ${#not_installed[@]} -eq 0 ]] || die "$pm finished but these are still not installed: ${not_installed[*]}"
+say "installed ${missing[*]} and their dependencies from the bundle"
