@@ -52,7 +52,7 @@ internal static class RpmsCommand
 
             if (parse.GetValue(output) == "json")
             {
-                var json = new JsonArray(closure.Result.Packages.Select(p => (JsonNode)new JsonObject
+                var json = new JsonArray(closure.Carried.Select(p => (JsonNode)new JsonObject
                 {
                     ["nevra"] = p.Nevra,
                     ["name"] = p.Name,
@@ -65,9 +65,15 @@ internal static class RpmsCommand
                 return 0;
             }
 
-            foreach (var nevra in closure.Result.Nevras.Order(StringComparer.Ordinal))
+            foreach (var nevra in closure.Carried.Select(p => p.Nevra).Order(StringComparer.Ordinal))
             {
                 await console.OutWriter.WriteLineAsync(nevra).ConfigureAwait(false);
+            }
+
+            if (closure.LeftOut.Count > 0)
+            {
+                await console.ErrorWriter.WriteLineAsync(
+                    $"left out as the baseline ({string.Join(", ", spec.Rpm.Baseline)}) has them: {closure.LeftOut.Count} packages ({string.Join(" ", closure.LeftOut.Select(p => p.Name))})").ConfigureAwait(false);
             }
 
             return 0;

@@ -21,7 +21,7 @@ internal static class RpmStage
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
         var downloader = new HttpDownloader(http);
         var closure = await RpmClosure.ResolveAsync(spec, options.Mirrors, cacheRoot, downloader, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var packages = closure.Result.Packages;
+        var packages = closure.Carried;
 
         var total = packages.Sum(p => p.Size);
         long done = 0;
@@ -77,7 +77,7 @@ internal static class RpmStage
         }
 
         // gpgcheck only when every repository that gave a package also gave its keys.
-        var signed = closure.Result.Packages.Select(p => p.Repo).Distinct().All(r => spec.Rpm.Repositories.First(x => x.Name == r).GpgKeys.Count > 0);
+        var signed = closure.Carried.Select(p => p.Repo).Distinct().All(r => spec.Rpm.Repositories.First(x => x.Name == r).GpgKeys.Count > 0);
         files.Add(BundleFile.FromBytes(BundleLayout.RpmRepoFile, RepoFileText(bundleName, keys, signed)));
         files.Add(BundleFile.FromBytes(BundleLayout.PackagesList, Encoding.UTF8.GetBytes(string.Concat(spec.Rpm.Packages.Select(p => p + "\n")))));
         return files;

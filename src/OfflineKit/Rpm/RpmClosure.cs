@@ -3,22 +3,61 @@ using OfflineKit.Spec;
 
 namespace OfflineKit.Rpm;
 
-/// <summary>The spec's RPM request resolved against its repositories (fetched through the mirrors): what `rpms resolve` prints and the build carries.</summary>
-public sealed record RpmClosureResult(IReadOnlyList<RpmRepo> Repos, ResolveResult Result);
+/// <summary>
+/// The spec's RPM request resolved against its repositories (fetched through the mirrors): the whole
+/// closure, and what the bundle carries — the closure less the spec's baseline when it names one.
+/// </summary>
+public sealed record RpmClosureResult(IReadOnlyList<RpmRepo> Repos, ResolveResult Result, IReadOnlyList<RpmPackage> Carried, IReadOnlyList<RpmPackage> LeftOut);
 
 public static class RpmClosure
 {
     public static async Task<RpmClosureResult> ResolveAsync(
         BundleSpec spec, MirrorConfig mirrors, string cacheRoot, HttpDownloader http, bool withWeakDependencies = false, CancellationToken cancellationToken = default)
     {
-        if (spec.Rpm.Baseline.Count > 0)
-        {
-            throw new NotImplementedYetException("rpm.baseline (leaving a comps group out of the bundle)", "remove rpm.baseline from the spec to carry the whole closure");
-        }
-
         var repos = await RpmSources.LoadAsync(spec.Rpm.Repositories, mirrors, cacheRoot, http, cancellationToken).ConfigureAwait(false);
         var resolver = new RpmResolver(repos, new ResolveOptions { Arch = spec.Target.Arch, IncludeWeakDependencies = withWeakDependencies });
-        return new RpmClosureResult(repos, resolver.Resolve(spec.Rpm.Packages));
+        var result = resolver.Resolve(spec.Rpm.Packages);
+        if (spec.Rpm.Baseline.Count == 0)
+        {
+            return new RpmClosureResult(repos, result, result.Packages, []);
+        }
+
+        // What every host of the baseline already has: the closure of its groups' default packages.
+        var baseline = resolver.Resolve(BaselinePackages(spec.Rpm.Baseline, repos)).Packages.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var carried = result.Packages.Where(p => !baseline.Contains(p.Name)).ToList();
+        var leftOut = result.Packages.Where(p => baseline.Contains(p.Name)).ToList();
+        return new RpmClosureResult(repos, result, carried, leftOut);
+    }
+
+    /// <summary>
+    /// The package names a baseline stands for: "@core" is the comps group core; a bare word is a
+    /// group when some repository has one of that id, else a package name.
+    /// </summary>
+    public static IReadOnlyList<string> BaselinePackages(IReadOnlyList<string> baseline, IReadOnlyList<RpmRepo> repos)
+    {
+        var names = new List<string>();
+        var known = repos.SelectMany(r => r.Packages).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var entry in baseline)
+        {
+            var id = entry.TrimStart('@');
+            var groups = repos.Where(r => r.Groups.ContainsKey(id)).SelectMany(r => r.Groups[id]).ToList();
+            if (groups.Count > 0)
+            {
+                // A group may name packages of another arch or release: what no repo has, no host of it has either.
+                names.AddRange(groups.Where(known.Contains));
+            }
+            else if (!entry.StartsWith('@') && known.Contains(entry))
+            {
+                names.Add(entry);
+            }
+            else
+            {
+                throw new BadInputException(
+                    $"rpm.baseline: '{entry}' is neither a comps group of {string.Join(", ", repos.Select(r => r.Name))} nor a package they hold");
+            }
+        }
+
+        return names.Distinct(StringComparer.Ordinal).ToList();
     }
 
     /// <summary>Where a package's file is fetched from: its own xml:base, else its repository's base URL.</summary>

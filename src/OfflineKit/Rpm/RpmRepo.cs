@@ -10,5 +10,8 @@ public sealed record RpmRepo(string Name, string Location, IReadOnlyList<RpmPack
     {
     }
 
+    /// <summary>comps groups (id to the packages a group installs by default), for a spec's baseline.</summary>
+    public IReadOnlyDictionary<string, List<string>> Groups { get; init; } = new Dictionary<string, List<string>>();
+
     public override string ToString() => $"{Name} ({Location})";
 }

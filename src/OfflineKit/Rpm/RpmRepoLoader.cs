@@ -17,7 +17,7 @@ public static class RpmRepoLoader
     {
         ArgumentNullException.ThrowIfNull(sources);
         // Each repository's primary is parsed on its own core: parsing is most of the time and they share nothing.
-        var loaded = new (RpmRepoSource Source, Repomd Repomd, List<RpmPackage> Packages, ModuleMetadata Modules)[sources.Count];
+        var loaded = new (RpmRepoSource Source, Repomd Repomd, List<RpmPackage> Packages, ModuleMetadata Modules, Dictionary<string, List<string>> Groups)[sources.Count];
         try
         {
             Parallel.For(0, sources.Count, i => loaded[i] = LoadOne(sources[i]));
@@ -33,7 +33,7 @@ public static class RpmRepoLoader
         var known = loaded.SelectMany(l => l.Packages).SelectMany(p => p.Files).ToHashSet(StringComparer.Ordinal);
         required.ExceptWith(known);
         var result = new List<RpmRepo>();
-        foreach (var (source, repomd, packages, modules) in loaded)
+        foreach (var (source, repomd, packages, modules, groups) in loaded)
         {
             var withFiles = packages;
             if (required.Count > 0 && repomd.Filelists is { } f)
@@ -43,13 +43,13 @@ public static class RpmRepoLoader
                 withFiles = FilelistsReader.AddFiles(packages, files);
             }
 
-            result.Add(new RpmRepo(source.Name, source.Location, withFiles, modules));
+            result.Add(new RpmRepo(source.Name, source.Location, withFiles, modules) { Groups = groups });
         }
 
         return result;
     }
 
-    private static (RpmRepoSource, Repomd, List<RpmPackage>, ModuleMetadata) LoadOne(RpmRepoSource s)
+    private static (RpmRepoSource, Repomd, List<RpmPackage>, ModuleMetadata, Dictionary<string, List<string>>) LoadOne(RpmRepoSource s)
     {
         Repomd repomd;
         using (var stream = s.Open("repodata/repomd.xml"))
@@ -71,6 +71,17 @@ public static class RpmRepoLoader
             modules = ModuleMetadata.Read(stream, m, s.Location + m.Href);
         }
 
-        return (s, repomd, packages, modules);
+        var groups = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        if (GroupRecord(repomd) is { } g)
+        {
+            using var stream = s.Open(g.Href);
+            groups = MetadataFile.Read(stream, g, s.Location + g.Href, CompsReader.Read);
+        }
+
+        return (s, repomd, packages, modules, groups);
     }
+
+    /// <summary>comps, compressed or not: repos publish "group_gz", "group_xz" or plain "group".</summary>
+    public static RepomdRecord? GroupRecord(Repomd repomd) =>
+        repomd.Find("group_gz") ?? repomd.Find("group_xz") ?? repomd.Find("group_zst") ?? repomd.Find("group");
 }

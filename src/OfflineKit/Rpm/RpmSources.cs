@@ -26,7 +26,7 @@ public static class RpmSources
             var local = new Dictionary<string, string>(StringComparer.Ordinal) { ["repodata/repomd.xml"] = Path.Combine(dir, "repomd.xml") };
             await File.WriteAllBytesAsync(local["repodata/repomd.xml"], repomdBytes, cancellationToken).ConfigureAwait(false);
 
-            foreach (var record in new[] { repomd.Primary, repomd.Filelists, repomd.Modules }.OfType<RepomdRecord>())
+            foreach (var record in new[] { repomd.Primary, repomd.Filelists, repomd.Modules, RpmRepoLoader.GroupRecord(repomd) }.OfType<RepomdRecord>())
             {
                 var origin = repo.BaseUrl + record.Href;
                 var checksum = record.Checksum ?? throw new OperationFailedException($"repository {repo.Name}: {repomdOrigin} gives {record.Href} no checksum");

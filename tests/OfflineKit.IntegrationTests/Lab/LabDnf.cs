@@ -30,10 +30,16 @@ public static class LabDnf
     public static async Task<LabDnfInstall> InstallAsync(
         IEnumerable<LabDnfRepo> repos, IEnumerable<string> packages, string? keyFile = null, bool weakDependencies = false)
     {
+        using var dir = new TempDir();
+        return await InstallAsync(repos, packages, dir["root"], keyFile, weakDependencies);
+    }
+
+    /// <summary>The same, into <paramref name="root"/>, which stays: a host prepared for a later step.</summary>
+    public static async Task<LabDnfInstall> InstallAsync(
+        IEnumerable<LabDnfRepo> repos, IEnumerable<string> packages, string root, string? keyFile, bool weakDependencies = false)
+    {
         var dnf = Tools.Require("dnf", "dnf");
         var rpm = Tools.Require("rpm", "rpm");
-        using var dir = new TempDir();
-        var root = dir["root"];
         Directory.CreateDirectory(root);
         if (keyFile is not null)
         {

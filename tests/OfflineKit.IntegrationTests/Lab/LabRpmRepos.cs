@@ -178,9 +178,11 @@ public sealed class LabRpmRepos : IAsyncLifetime, IDisposable
         // Debian's rpm names /usr/bin/gpg2 as %__gpg, which Debian does not ship: name gpg itself.
         script.Append($"rpmsign --addsign --define '__gpg {gpg}' --define '_gpg_path {gnupg}' --define '_gpg_name rpm-lab@offlinekit.invalid' ")
             .Append(string.Join(' ', _files.Select(f => $"'{f.Path}'"))).Append(" </dev/null >/dev/null\n");
+        // BaseOS carries comps with the group `core`, as the real one does, for specs with a baseline.
+        var comps = _dir.Write("comps.xml", CompsXml);
         foreach (var r in _repos)
         {
-            script.Append($"createrepo_c --quiet '{r.Dir}'\n");
+            script.Append($"createrepo_c --quiet {(r.Name == "baseos" ? $"--groupfile '{comps}' " : string.Empty)}'{r.Dir}'\n");
             foreach (var key in r.GpgKeys)
             {
                 var path = LocalPath(key);
@@ -195,6 +197,26 @@ public sealed class LabRpmRepos : IAsyncLifetime, IDisposable
         KeyId = (await File.ReadAllTextAsync(_dir["keyid"])).Trim();
         Assert.Matches("^[0-9a-f]{8}$", KeyId);
     }
+
+    /// <summary>The packages of the comps group `core` in the lab's BaseOS (mandatory and default ones).</summary>
+    public static readonly string[] CorePackages = ["basesystem", "bash", "filesystem", "glibc", "setup", "util-linux", "tar", "xz", "iproute", "shadow-utils", "systemd"];
+
+    private static string CompsXml => $"""
+        <?xml version="1.0" encoding="UTF-8"?>
+        <!DOCTYPE comps PUBLIC "-//CentOS//DTD Comps info//EN" "comps.dtd">
+        <comps>
+          <group>
+            <id>core</id>
+            <name>Core</name>
+            <description>Smallest possible installation</description>
+            <default>false</default>
+            <uservisible>false</uservisible>
+            <packagelist>
+        {string.Concat(CorePackages.Select((p, i) => $"      <packagereq type=\"{(i % 3 == 0 ? "default" : "mandatory")}\">{p}</packagereq>\n"))}      <packagereq type="optional">chrony</packagereq>
+            </packagelist>
+          </group>
+        </comps>
+        """;
 
     public Task DisposeAsync()
     {

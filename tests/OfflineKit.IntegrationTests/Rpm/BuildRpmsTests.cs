@@ -119,4 +119,35 @@ public class BuildRpmsTests(LabRpmRepos lab) : IClassFixture<LabRpmRepos>
             Assert.Contains("conntrack-tools", lines[^1]);
         }
     }
+
+    [Fact]
+    public async Task A_baseline_group_is_left_out_and_the_bundle_installs_on_a_host_that_has_it()
+    {
+        using var dir = new TempDir();
+        var spec = dir.Write("spec.yaml", (await File.ReadAllTextAsync(Path.Combine(Tools.RepoRoot(), "manifests/k8s-1.23.0.yaml")))
+            .Replace("  baseline: []", "  baseline: [core]", StringComparison.Ordinal));
+        var (server, mirrors) = await ServeAsync(dir);
+        string tarball;
+        await using (server)
+        {
+            var build = await Cli("build", "--spec", spec, "--mirrors", mirrors, "-o", dir["out"], "--cache", dir["cache"], "--without", "images", "--without", "manifests", "--without", "bin");
+            Assert.True(build.Code == 0, build.Err);
+            tarball = build.Out.Trim();
+        }
+
+        var carried = (await BundleInspector.InspectAsync(tarball)).Manifest.Artifacts.Where(a => a.Kind == ArtifactKind.Rpm).Select(a => a.Name).ToList();
+        Assert.Contains("kubelet", carried);
+        Assert.DoesNotContain("bash", carried);
+        Assert.DoesNotContain("systemd", carried);
+
+        // A host installed with the core group (from the lab's own repos), then the bundle alone, offline.
+        var root = dir["root"];
+        var core = await LabDnf.InstallAsync(lab.DnfRepos(), LabRpmRepos.CorePackages, root, lab.KeyFile);
+        Assert.True(core.ExitCode == 0, core.Output);
+        var bundle = (await BundleExtractor.ExtractAsync(tarball, dir["site"])).Directory;
+        var install = await Tools.RunAsync(Tools.Require("unshare", "util-linux"), ["--net", "/bin/bash", Path.Combine(bundle, "scripts/install-packages.sh")],
+            environment: new Dictionary<string, string> { ["OFFLINEKIT_INSTALLROOT"] = root });
+        Assert.True(install.ExitCode == 0, install.Stdout + install.Stderr);
+        Assert.Contains(await LabDnf.InstalledAsync(root), n => n.StartsWith("kubelet-0:1.23.0-", StringComparison.Ordinal));
+    }
 }
