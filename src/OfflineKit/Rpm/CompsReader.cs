@@ -23,10 +23,13 @@ public static class CompsReader
     {
         var groups = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         using var xml = XmlReader.Create(content, Settings);
-        while (xml.Read())
+        xml.MoveToContent();
+        while (!xml.EOF)
         {
+            // ForEachChild leaves the reader on what follows the group: read on only past anything else.
             if (xml.NodeType != XmlNodeType.Element || xml.LocalName != "group")
             {
+                xml.Read();
                 continue;
             }
 
