@@ -10,6 +10,8 @@
 #                           cannot append to a docker-archive, so it is 11 archives, not one)
 #   offlinekit build cold   empty --cache: every blob downloaded
 #   offlinekit build warm   the same --cache again, a new -o folder
+#   floor                   dd of the bundle into a new file with fsync: the I/O any rebuild that
+#                           writes a new bundle pays, whatever its cache (no hashing, no tar)
 # Both offlinekit builds carry all 11 images: the Calico and metrics-server manifests come from the
 # repo's testdata behind file:// URL mirrors (as tests/OfflineKit.IntegrationTests/Lab/LabSources.cs
 # does), and the rpms and bin stages are left out.
@@ -28,6 +30,10 @@
 #   RUNS        timed rounds               (default: 3; the best of each candidate is kept)
 #   SCALE       image size × the real ones (default: 2, ~0.9-1 GB of blobs)
 #   PARALLEL    offlinekit build --parallel (default: offlinekit's own default)
+#   LABTOOL     the seeding project        (default: tests/lab/LabTool; for trying a variant of it)
+#   BANDWIDTH_MBPS  if set, the timed candidates reach the registry through a proxy on 127.0.0.1
+#               that caps what the registry sends to that many megabits/s, all connections together
+#               (a real link; on plain loopback "downloading" costs about as much as copying a file)
 set -euo pipefail
 
 # Paths in this script are relative to the repo root, whatever the caller's directory.
@@ -38,6 +44,8 @@ OFFLINEKIT=${OFFLINEKIT:-dist/linux-x64/offlinekit}
 RUNS=${RUNS:-3}
 SCALE=${SCALE:-2}
 PARALLEL=${PARALLEL:-}
+LABTOOL=${LABTOOL:-$REPO/tests/lab/LabTool}
+BANDWIDTH_MBPS=${BANDWIDTH_MBPS:-}
 
 # Targets printed next to the figures (from the issue).
 TARGET_SPEEDUP=2      # skopeo loop time / offlinekit image stage time, at least
@@ -70,13 +78,14 @@ done
 [[ -n ${EPOCHREALTIME:-} ]] || die "bash 5 or later is required (for \$EPOCHREALTIME)"
 
 WORK=$(mktemp -d /tmp/offlinekit-bench-images.XXXXXX)
-REGISTRY_PID=
+REGISTRY_PID= PROXY_PID=
 cleanup() {
-    # Only the registry this script started, by its pid.
-    if [[ -n $REGISTRY_PID ]]; then
-        kill "$REGISTRY_PID" 2>/dev/null || true
-        wait "$REGISTRY_PID" 2>/dev/null || true
-    fi
+    # Only the processes this script started, by their pids.
+    local pid
+    for pid in $PROXY_PID $REGISTRY_PID; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     rm -rf "$WORK"  # ~5 GiB of scratch: registry storage, cache, bundles, skopeo archives
 }
 trap cleanup EXIT
@@ -84,6 +93,12 @@ trap cleanup EXIT
 # --- the registry -------------------------------------------------------------------------------
 
 echo "== preparing (scratch: $WORK)"
+# A copy of the binary: `make publish` may replace dist/ while this runs (a shared checkout), and a
+# single-file app whose file changes under it fails to load its assemblies.
+cp "$OFFLINEKIT" "$WORK/offlinekit"
+echo "   measuring $OFFLINEKIT ($("$WORK/offlinekit" --version 2>/dev/null || echo '?')), copied to the scratch folder"
+OFFLINEKIT_SOURCE=$OFFLINEKIT
+OFFLINEKIT=$WORK/offlinekit
 mkdir -p "$WORK/registry"
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 PORT=
@@ -115,9 +130,9 @@ done
 [[ -n $PORT ]] || { cat "$WORK/registry/log.txt" >&2 2>/dev/null || true; die "could not start docker-registry on 127.0.0.1"; }
 echo "   docker-registry on 127.0.0.1:$PORT (pid $REGISTRY_PID)"
 
-echo "   building tests/lab/LabTool"
-dotnet build "$REPO/tests/lab/LabTool" -c Release -o "$WORK/labtool" -nologo -v quiet >"$WORK/build.log" 2>&1 \
-    || { cat "$WORK/build.log" >&2; die "building tests/lab/LabTool failed"; }
+echo "   building $LABTOOL"
+dotnet build "$LABTOOL" -c Release -o "$WORK/labtool" -nologo -v quiet >"$WORK/build.log" 2>&1 \
+    || { cat "$WORK/build.log" >&2; die "building $LABTOOL failed"; }
 echo "   seeding (scale $SCALE)"
 dotnet "$WORK/labtool/LabTool.dll" seed "http://127.0.0.1:$PORT" --scale "$SCALE" 2>&1 | tail -n 1 | sed 's/^/   /'
 REGISTRY_BYTES=$(du -sb --apparent-size "$WORK/registry/data" | cut -f1)
@@ -131,24 +146,98 @@ mkdir -p "$WORK/sources/raw/projectcalico/calico/v3.25.2/manifests" \
 cp "$TESTDATA/calico-v3.25.2.yaml" "$WORK/sources/raw/projectcalico/calico/v3.25.2/manifests/calico.yaml"
 cp "$TESTDATA/metrics-server-v0.6.3-components.yaml" \
     "$WORK/sources/github/kubernetes-sigs/metrics-server/releases/download/v0.6.3/components.yaml"
-MIRRORS=$WORK/mirrors.yaml
-cat >"$MIRRORS" <<EOF
+write_mirrors() {  # write_mirrors PORT FILE: every origin the default spec names, in the lab
+    cat >"$2" <<EOF
 registries:
-  registry.aliyuncs.com: http://127.0.0.1:$PORT
-  registry.cn-hangzhou.aliyuncs.com: http://127.0.0.1:$PORT
-  docker.io: http://127.0.0.1:$PORT
+  registry.aliyuncs.com: http://127.0.0.1:$1
+  registry.cn-hangzhou.aliyuncs.com: http://127.0.0.1:$1
+  docker.io: http://127.0.0.1:$1
 urls:
   https://raw.githubusercontent.com/: file://$WORK/sources/raw/
   https://github.com/: file://$WORK/sources/github/
 EOF
+}
+MIRRORS=$WORK/mirrors.yaml
+write_mirrors "$PORT" "$MIRRORS"
+# Where the timed candidates pull from: the registry itself, or the capped proxy in front of it.
+SRC_PORT=$PORT
+
+if [[ -n $BANDWIDTH_MBPS ]]; then
+    command -v python3 >/dev/null || die "BANDWIDTH_MBPS needs python3 (for the capping proxy)"
+    # A TCP proxy, 127.0.0.1 to 127.0.0.1 only: what the registry sends goes through one token bucket
+    # shared by all connections; requests pass uncapped.
+    cat >"$WORK/proxy.py" <<'PROXY'
+import asyncio, sys, time
+
+listen_port, target_port, rate = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) * 1e6 / 8
+chunk, burst = 64 * 1024, 0.05
+clock = [0.0]
+
+async def capped(n):
+    now = time.monotonic()
+    clock[0] = max(clock[0], now) + n / rate
+    delay = clock[0] - now - burst
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+async def pump(reader, writer, cap):
+    try:
+        while data := await reader.read(chunk):
+            if cap:
+                await capped(len(data))
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        writer.close()
+
+async def handle(client_reader, client_writer):
+    try:
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", target_port)
+    except OSError:
+        client_writer.close()
+        return
+    tasks = [asyncio.create_task(pump(client_reader, upstream_writer, False)),
+             asyncio.create_task(pump(upstream_reader, client_writer, True))]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for t in tasks:
+        t.cancel()
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", listen_port)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+PROXY
+    for attempt in 1 2 3 4 5; do
+        port=$((20000 + RANDOM % 20000))
+        listening "$port" && continue
+        python3 "$WORK/proxy.py" "$port" "$PORT" "$BANDWIDTH_MBPS" >"$WORK/proxy.log" 2>&1 &
+        PROXY_PID=$!
+        for _ in $(seq 1 50); do
+            listening "$port" && { SRC_PORT=$port; break; }
+            kill -0 "$PROXY_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        [[ $SRC_PORT != "$PORT" ]] && break
+        kill "$PROXY_PID" 2>/dev/null || true
+        wait "$PROXY_PID" 2>/dev/null || true
+        PROXY_PID=
+    done
+    [[ $SRC_PORT != "$PORT" ]] || { cat "$WORK/proxy.log" >&2; die "could not start the capping proxy"; }
+    echo "   capping proxy on 127.0.0.1:$SRC_PORT: $BANDWIDTH_MBPS Mbit/s from the registry (pid $PROXY_PID)"
+fi
 
 # --- the candidates -----------------------------------------------------------------------------
 
-KEYS=(skopeo ok_cold ok_warm)
+KEYS=(skopeo ok_cold ok_warm floor)
 declare -A LABEL=(
     [skopeo]="skopeo copy loop (11 archives)"
     [ok_cold]="offlinekit build, cold cache"
     [ok_warm]="offlinekit build, warm cache"
+    [floor]="floor: dd bundle + fsync"
 )
 
 # Prefixes each line with the time it arrived, to split offlinekit's stages apart.
@@ -171,23 +260,28 @@ run_candidate() {  # run_candidate KEY: the command itself, output left to the c
             while IFS= read -r name; do
                 i=$((i + 1))
                 # The registry holds the name without its host: docker.io/calico/cni:v3.25.2 is calico/cni:v3.25.2.
-                skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$PORT/${name#*/}" \
+                skopeo copy -q --src-tls-verify=false "docker://127.0.0.1:$SRC_PORT/${name#*/}" \
                     "docker-archive:$WORK/skopeo/$i.tar:$name" || return 1
             done <"$WORK/names.txt"
             ;;
         ok_cold) offlinekit_build "$WORK/out-cold" ;;
         ok_warm) offlinekit_build "$WORK/out-warm" ;;
+        floor) dd if="$(ls "$WORK"/out-warm/offlinekit-*.tar | head -n 1)" of="$WORK/floor.tar" bs=1M conv=fsync status=none ;;
     esac
 }
 export -f run_candidate offlinekit_build stamp
-export WORK PORT OFFLINEKIT MIRRORS PARALLEL
+export WORK SRC_PORT OFFLINEKIT MIRRORS PARALLEL
 
 prepare() {  # prepare KEY: untimed set-up before a run
     case $1 in
         skopeo) rm -rf "$WORK/skopeo" && mkdir -p "$WORK/skopeo" ;;
         ok_cold) rm -rf "$WORK/cache" "$WORK/out-cold" ;;
         ok_warm) rm -rf "$WORK/out-warm" ;;
+        floor) rm -f "$WORK/floor.tar" ;;
     esac
+    # Write back what the previous candidate left dirty (skopeo does not fsync its 1 GB; offlinekit
+    # does): otherwise the next candidate's writes queue behind it and it pays for its predecessor.
+    sync -f "$WORK"
 }
 
 bundle_of() { ls "$1"/offlinekit-*.tar 2>/dev/null | head -n 1; }
@@ -207,6 +301,13 @@ tar -xOf "$BUNDLE" --wildcards '*/images/control-plane.images' '*/images/common.
 NIMAGES=$(wc -l <"$WORK/names.txt")
 ((NIMAGES == 11)) || { cat "$WORK/names.txt" >&2; die "the bundle carries $NIMAGES images, not the default spec's 11"; }
 sed 's/^/     /' "$WORK/names.txt"
+
+# From here on the timed candidates pull through the capping proxy, if there is one.
+if [[ $SRC_PORT != "$PORT" ]]; then
+    MIRRORS=$WORK/mirrors-capped.yaml
+    write_mirrors "$SRC_PORT" "$MIRRORS"
+    export MIRRORS
+fi
 
 # Best wall time per candidate (noise only ever adds time), its CPU time, the largest peak RSS
 # (memory should not depend on luck), and for offlinekit the best image-stage time.
@@ -267,7 +368,7 @@ BUNDLE_BYTES=$(stat -c %s "$BUNDLE")
 # The two docker-archives inside the bundle, sized from the tarball's headers.
 read -r CP_BYTES COMMON_BYTES < <(tar -tvf "$BUNDLE" | awk '
     $NF ~ /\/images\/control-plane\.tar$/ { cp = $3 } $NF ~ /\/images\/common\.tar$/ { co = $3 }
-    END { print cp + 0, co + 0 }')
+    END { printf "%.0f %.0f\n", cp, co }')
 OK_BYTES=$((CP_BYTES + COMMON_BYTES))
 SKOPEO_BYTES=$(cat "$WORK"/skopeo/*.tar | wc -c)
 
@@ -284,13 +385,16 @@ esac
 read -r SK_LAYERS SK_UNIQUE SK_ALL SK_UNIQUE_BYTES < <(for f in "$WORK"/skopeo/*.tar; do tar -tvf "$f"; done | awk '
     $NF != "manifest.json" && $NF !~ /\.json$/ && $NF != "repositories" && $3 > 4096 {
         n++; all += $3; if (!seen[$NF]++) { u++; ub += $3 } }
-    END { print n, u, all, ub }')
-# The blobs offlinekit stored: the layers as the registry served them (gzip).
-read -r OK_LAYER_MAGIC < <( (set +o pipefail; tar -xOf "$BUNDLE" --wildcards '*/images/control-plane.tar' | tar -tvf - | sort -k3,3n | tail -n 1 | awk '{ print $NF }' >"$WORK/okbig.txt"
-    tar -xOf "$BUNDLE" --wildcards '*/images/control-plane.tar' | tar -xOf - "$(cat "$WORK/okbig.txt")" 2>/dev/null | od -An -tx1 -N2 | tr -d ' \n'; echo) )
+    END { printf "%d %d %.0f %.0f\n", n, u, all, ub }')
+# The blobs offlinekit stored: the biggest in images/control-plane.tar, and its first two bytes.
+inner() { tar -xOf "$BUNDLE" --wildcards '*/images/control-plane.tar'; }
+OK_BIG=$(inner | tar -tvf - | sort -k3,3n | tail -n 1 | awk '{ print $NF }')
+OK_LAYER_MAGIC=$( (set +o pipefail; inner | tar -xOf - "$OK_BIG" 2>/dev/null | od -An -tx1 -N2 | tr -d ' \n') )
 
 # --- report -------------------------------------------------------------------------------------
 
+LINK="loopback, uncapped"
+[[ -n $BANDWIDTH_MBPS ]] && LINK="capped at $BANDWIDTH_MBPS Mbit/s"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 ratio3() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 mb() { echo $(( $1 * 1024 / 1000000 )); }
@@ -311,7 +415,8 @@ echo "          (sizes from the bundle's tar headers; the whole bundle is $(mbyt
 echo "          skopeo: 11 docker-archives, $(mbytes "$SKOPEO_BYTES") MB in all; its layers are stored $LAYER_FORM;"
 echo "          $SK_LAYERS layer files, $SK_UNIQUE distinct: $(mbytes $((SK_ALL - SK_UNIQUE_BYTES))) MB of it is shared base layers written again per image"
 echo "          offlinekit's layers are stored as the registry served them (first bytes ${OK_LAYER_MAGIC:-?}; 1f8b = gzip)"
-echo "          registry storage: $(mbytes "$REGISTRY_BYTES") MB; the synthetic layers are random bytes, which gzip cannot shrink"
+echo "          distinct layers uncompressed (skopeo) $(mbytes "$SK_UNIQUE_BYTES") MB ÷ the registry's storage $(mbytes "$REGISTRY_BYTES") MB = $(ratio "$SK_UNIQUE_BYTES" "$REGISTRY_BYTES")"
+echo "          (real image layers are ~3x bigger uncompressed; LabTool's are random bytes, which gzip cannot shrink)"
 echo "   warm rebuild's bundle identical to the cold build's: $WARM_SAME"
 
 speed=$(ratio "${TIME[skopeo]}" "${STAGE[ok_cold]}")
@@ -335,9 +440,12 @@ printf '%-4s  (info) image stage alone, warm / cold: %s s / %s s = %s\n' \
     "$(verdict "$warm_stage" "<=" "$TARGET_WARM")" "${STAGE[ok_warm]}" "${STAGE[ok_cold]}" "$warm_stage"
 printf '%-4s  size: offlinekit archives %s MB / skopeo archives %s MB = %s   (target <= %s)\n' \
     "$(verdict "$size" "<=" "$TARGET_SIZE")" "$(mbytes "$OK_BYTES")" "$(mbytes "$SKOPEO_BYTES")" "$size" "$TARGET_SIZE"
+printf '      (info) floor: writing a new bundle alone (dd + fsync) takes %.3f s = %s of the cold build: no warm\n' \
+    "${TIME[floor]}" "$(ratio3 "${TIME[floor]}" "${TIME[ok_cold]}")"
+echo "            rebuild that writes a new bundle gets below that over this link ($LINK)"
 printf '%-4s  peak RSS: offlinekit %s MB (cold and warm)                 (target <= %s MB)\n' \
     "$( ((rss_mb <= TARGET_RSS_MB)) && echo PASS || echo MISS)" "$rss_mb" "$TARGET_RSS_MB"
-echo "(offlinekit: $OFFLINEKIT; skopeo $(skopeo --version | awk '{ print $3 }'); scale $SCALE)"
+echo "(offlinekit: $OFFLINEKIT_SOURCE; skopeo $(skopeo --version | awk '{ print $3 }'); scale $SCALE; registry link: $LINK)"
 
 # A report, not a test: misses are printed above, never turned into a failing exit status.
 exit 0
