@@ -14,12 +14,13 @@ all: build
 build:
 	$(DOTNET) build OfflineKit.sln -c $(CONFIG)
 
-# Self-contained single-file offlinekit for each arch: what a bundle carries under bin/.
+# Self-contained single-file offlinekit for each arch: what a bundle carries under bin/. Not
+# compressed: decompressing it at every start costs more time and memory than its size saves.
 publish: $(addprefix $(DIST)/,$(addsuffix /offlinekit,$(RIDS)))
 
 $(DIST)/%/offlinekit: $(shell find src manifests -type f -not -path '*/bin/*' -not -path '*/obj/*') Directory.Build.props Directory.Packages.props
 	$(DOTNET) publish src/OfflineKit.Cli/OfflineKit.Cli.csproj -c $(CONFIG) -r $* --self-contained \
-	  -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:DebugType=none -o $(DIST)/$*
+	  -p:PublishSingleFile=true -p:DebugType=none -o $(DIST)/$*
 
 # The whole suite: unit tests, then the tests against real tools (they use the published binary).
 test: unit-test integration-test
