@@ -27,7 +27,7 @@ public static class SyntheticImages
     public static SyntheticImage Make(string repository, string tag, string architecture = "amd64", int layerBytes = 32 * 1024, bool sharedBase = true) =>
         Make(repository, tag, architecture, layerBytes, sharedBase ? SharedBase : null);
 
-    public static SyntheticImage Make(string repository, string tag, string architecture, int layerBytes, Blob? baseLayer)
+    public static SyntheticImage Make(string repository, string tag, string architecture, int layerBytes, Blob? baseLayer, bool compressible = false)
     {
         var layers = new List<Blob>();
         if (baseLayer is not null)
@@ -35,7 +35,7 @@ public static class SyntheticImages
             layers.Add(baseLayer);
         }
 
-        layers.Add(Layer($"{repository}:{tag}:{architecture}", layerBytes, seed: HashCode.Combine(repository, tag, architecture)));
+        layers.Add(Layer($"{repository}:{tag}:{architecture}", layerBytes, seed: HashCode.Combine(repository, tag, architecture), compressible));
         var diffIds = layers.Select(l => DiffId(l.Content)).ToList();
         var config = new JsonObject
         {
@@ -80,10 +80,39 @@ public static class SyntheticImages
     };
 
     /// <summary>A gzip'd tar with one file of pseudo-random bytes (incompressible, like real layers).</summary>
-    public static Blob Layer(string name, int bytes, int seed)
+    /// <param name="compressible">
+    /// Make the content compress about 3:1 under gzip, as real layers (binaries, text) do; otherwise
+    /// it is random bytes, which gzip cannot shrink (fast to make, fine for tests).
+    /// </param>
+    public static Blob Layer(string name, int bytes, int seed, bool compressible = false)
     {
         var content = new byte[bytes];
-        new Random(seed).NextBytes(content);
+        var random = new Random(seed);
+        random.NextBytes(content);
+        if (compressible)
+        {
+            // Two of every three 4 KiB blocks are words from a small vocabulary: text-like, gzip packs it tight.
+            string[] words = ["kube", "etcd", "calico", "node", "lib", "usr", "bin", "config", "proxy", "metrics", "server", "pod", "\n", "="];
+            for (var block = 0; block * 4096 < bytes; block++)
+            {
+                if (block % 3 == 0)
+                {
+                    continue;
+                }
+
+                for (var i = block * 4096; i < Math.Min(bytes, (block + 1) * 4096);)
+                {
+                    foreach (var c in words[random.Next(words.Length)])
+                    {
+                        if (i < Math.Min(bytes, (block + 1) * 4096))
+                        {
+                            content[i++] = (byte)c;
+                        }
+                    }
+                }
+            }
+        }
+
         using var tarBytes = new MemoryStream();
         using (var tar = new TarWriter(tarBytes, TarEntryFormat.Pax, leaveOpen: true))
         {
