@@ -185,25 +185,17 @@ public sealed class DockerDaemon : IDisposable
     /// Docker.DotNet's chunked response stream throws EndOfStreamException on a read of zero bytes,
     /// which the tar reader makes at the end of an entry; a Stream answers such a read with 0.
     /// </summary>
-    private sealed class ZeroReadSafeStream(Stream inner) : Stream
+    private sealed class ZeroReadSafeStream(Stream inner) : IO.ReadOnlyStream
     {
         private bool _ended;
 
-        public override bool CanRead => true;
+        public override int Read(Span<byte> buffer) => buffer.Length == 0 || _ended ? 0 : Count(inner.Read(buffer));
 
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush()
+        private int Count(int n)
         {
+            _ended = n == 0;
+            return n;
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -217,14 +209,6 @@ public sealed class DockerDaemon : IDisposable
             return n;
         }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using SharpCompress.Compressors.Xz;
 using ZstdDecompressionStream = SharpCompress.Compressors.ZStandard.DecompressionStream;
 
+using OfflineKit.IO;
+
 namespace OfflineKit.Rpm;
 
 /// <summary>
@@ -148,7 +150,7 @@ public sealed class MetadataFile : IDisposable
     };
 
     /// <summary>Hashes and counts what is read; at the end compares with what repomd said.</summary>
-    private sealed class VerifyingStream : Stream
+    private sealed class VerifyingStream : OfflineKit.IO.ReadOnlyStream
     {
         private readonly Stream _inner;
         private readonly IncrementalHash? _hash;
@@ -174,17 +176,7 @@ public sealed class MetadataFile : IDisposable
             }
         }
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
         public override long Position { get => _count; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -204,15 +196,9 @@ public sealed class MetadataFile : IDisposable
             return n;
         }
 
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        // Metadata is read synchronously by XmlReader; an async caller gets the same path.
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Read(buffer.Span));
 
         protected override void Dispose(bool disposing)
         {
@@ -250,48 +236,4 @@ public sealed class MetadataFile : IDisposable
         }
     }
 
-    private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
-    {
-        private int _offset;
-        private long _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        // SharpCompress's xz reader asks where it is to find block padding; it never seeks.
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (_offset < prefix.Length)
-            {
-                var n = Math.Min(buffer.Length, prefix.Length - _offset);
-                prefix.AsSpan(_offset, n).CopyTo(buffer);
-                _offset += n;
-                _position += n;
-                return n;
-            }
-
-            var read = inner.Read(buffer);
-            _position += read;
-            return read;
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
 }
