@@ -416,7 +416,7 @@ echo "          skopeo: 11 docker-archives, $(mbytes "$SKOPEO_BYTES") MB in all;
 echo "          $SK_LAYERS layer files, $SK_UNIQUE distinct: $(mbytes $((SK_ALL - SK_UNIQUE_BYTES))) MB of it is shared base layers written again per image"
 echo "          offlinekit's layers are stored as the registry served them (first bytes ${OK_LAYER_MAGIC:-?}; 1f8b = gzip)"
 echo "          distinct layers uncompressed (skopeo) $(mbytes "$SK_UNIQUE_BYTES") MB ÷ the registry's storage $(mbytes "$REGISTRY_BYTES") MB = $(ratio "$SK_UNIQUE_BYTES" "$REGISTRY_BYTES")"
-echo "          (LabTool's layers compress about 3:1 under gzip, as real image layers do)"
+echo "          (LabTool's layers compress about 4:1 under gzip, as real image layers roughly do)"
 echo "   warm rebuild's bundle identical to the cold build's: $WARM_SAME"
 
 speed=$(ratio "${TIME[skopeo]}" "${STAGE[ok_cold]}")
