@@ -58,7 +58,11 @@ internal static class InventoryCommand
     public static Command Create(CliConsole console)
     {
         var init = new Command("init", "Print a commented example inventory (the guide's three hosts) to start from");
-        init.SetAction(_ => ImagesCommand.NotYet("inventory init"));
+        init.SetAction(async (_, ct) =>
+        {
+            await console.OutWriter.WriteAsync(OfflineKit.Install.InventoryLoader.ExampleText().AsMemory(), ct).ConfigureAwait(false);
+            return (int)ExitCode.Success;
+        });
         return new Command("inventory", "The inventory: hosts, roles, SSH access, cluster settings") { init };
     }
 }

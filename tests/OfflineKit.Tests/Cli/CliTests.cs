@@ -74,7 +74,6 @@ public class CliProcessTests
 
     [Theory]
     [InlineData("rpms", "resolve", "--k8s", "1.23.0")]
-    [InlineData("inventory", "init")]
     public async Task Unfinished_commands_say_so_and_exit_2(params string[] args)
     {
         var (code, stdout, err) = await Run(args);
