@@ -118,7 +118,7 @@ PrintMotd no
 MaxStartups 50
 MaxSessions 50
 LogLevel INFO
-Subsystem sftp internal-sftp -l INFO
+Subsystem sftp internal-sftp
 EOF
   "$sshd_bin" -t -f "$dir/etc/sshd_config"
   "${run[@]}" "$sshd_bin" -f "$dir/etc/sshd_config" -E "$dir/sshd.log"

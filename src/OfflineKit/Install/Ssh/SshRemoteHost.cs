@@ -227,7 +227,7 @@ internal sealed class SshRemoteHost(InventoryHost host, SshClient ssh, Credentia
         {
             throw new OperationFailedException($"{Host.Name}: a command ran longer than {(command.Timeout ?? options.CommandTimeout).TotalMinutes:0.#} min and was stopped: {command.Script}");
         }
-        catch (SshConnectionException e)
+        catch (Exception e) when (e is SshException or SocketException or ObjectDisposedException or IOException)
         {
             throw new OperationFailedException($"{Host.Name}: the connection was lost: {e.Message}", e);
         }
@@ -272,6 +272,10 @@ internal sealed class SshRemoteHost(InventoryHost host, SshClient ssh, Credentia
         {
             return null;
         }
+        catch (Exception e) when (e is SshException or SocketException or ObjectDisposedException or IOException)
+        {
+            throw new OperationFailedException($"{Host.Name}: the connection was lost: {e.Message}", e);
+        }
     }
 
     public async Task UploadAsync(Stream source, string path, long offset, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
@@ -306,9 +310,9 @@ internal sealed class SshRemoteHost(InventoryHost host, SshClient ssh, Credentia
         {
             throw new OperationFailedException($"{Host.Name}: upload of {path} failed: {e.Message}", e);
         }
-        catch (ObjectDisposedException e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is ObjectDisposedException or SocketException or IOException && !cancellationToken.IsCancellationRequested)
         {
-            throw new OperationFailedException($"{Host.Name}: upload of {path} failed: the connection was lost", e);
+            throw new OperationFailedException($"{Host.Name}: upload of {path} failed: the connection was lost ({e.Message})", e);
         }
     }
 
