@@ -58,7 +58,7 @@ ssh-keygen -q -t ed25519 -N '' -C oklab-wrong -f "$lab/client/id_wrong"
 
 # A login user with a password, and sudo that asks for it.
 if ! id "$lab_user" >/dev/null 2>&1; then
-  useradd --no-create-home --home-dir /nonexistent --shell /bin/sh "$lab_user"
+  useradd --no-create-home --home-dir / --shell /bin/sh "$lab_user"
   touch "$lab/.created-user"
 fi
 echo "$lab_user:$password" | chpasswd
@@ -66,6 +66,9 @@ echo "$lab_user ALL=(ALL:ALL) ALL" > /etc/sudoers.d/offlinekit-lab
 chmod 0440 /etc/sudoers.d/offlinekit-lab
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
+# The lab user writes its hosts' state roots: every folder above them must let it through.
+runuser -u "$lab_user" -- test -x "$lab" \
+  || die "$lab is not reachable by the lab user $lab_user: give its parent folders o+x (mktemp -d makes 0700 ones)"
 
 : > "$lab/known_hosts"
 for i in "${!hosts[@]}"; do

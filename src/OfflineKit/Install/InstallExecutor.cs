@@ -201,7 +201,16 @@ public static class InstallExecutor
                         outcome = HostOutcome.Failed;
                         message = e.Message;
                         Log($"== {step.Id}: FAILED: {message}");
-                        await AppendJournalAsync(remote, step.Id, JournalEntry.Failed, message, cancellationToken).ConfigureAwait(false);
+                        try
+                        {
+                            await AppendJournalAsync(remote, step.Id, JournalEntry.Failed, message, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (OperationFailedException e2)
+                        {
+                            // The step's own failure is the news; a journal that cannot record it is a footnote in the log.
+                            Log(e2.Message);
+                        }
+
                         options.Progress?.Report(new StepFinished(_name, step.Id, StepOutcome.Failed, message));
                         break;
                     }
@@ -370,7 +379,20 @@ public static class InstallExecutor
                 var before = done;
                 await using (var source = bundle.OpenRead(file.Path, offset))
                 {
-                    var bytes = new Progress(n => options.Progress?.Report(new TransferProgress(_name, before + offset + n, total, file.Path)));
+                    // SSH.NET reports each acknowledged write from a pool thread, so reports can arrive out of order: keep the highest.
+                    long highest = 0;
+                    var bytes = new Progress(n =>
+                    {
+                        long seen;
+                        while (n > (seen = Interlocked.Read(ref highest)))
+                        {
+                            if (Interlocked.CompareExchange(ref highest, n, seen) == seen)
+                            {
+                                options.Progress?.Report(new TransferProgress(_name, before + offset + n, total, file.Path));
+                                break;
+                            }
+                        }
+                    });
                     await remote.UploadAsync(source, path, offset, bytes, cancellationToken).ConfigureAwait(false);
                 }
 
