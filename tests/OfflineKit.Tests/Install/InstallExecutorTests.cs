@@ -42,6 +42,18 @@ public sealed class InstallExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task No_more_hosts_work_at_once_than_the_parallel_limit()
+    {
+        var hosts = new FakeHosts { Delay = TimeSpan.FromMilliseconds(30) };
+        var plan = Plan(Enumerable.Range(1, 6).Select(i => (Host($"h{i}", i == 1 ? HostRole.ControlPlane : HostRole.Worker), new[] { Step("one", $"one h{i}"), Step("two", $"two h{i}") })).ToArray());
+
+        var report = await Run(plan, hosts, parallel: 2);
+
+        Assert.True(report.Ok);
+        Assert.Equal(2, hosts.MaxBusy);
+    }
+
+    [Fact]
     public async Task A_failed_step_stops_its_host_and_blocks_the_hosts_waiting_on_it()
     {
         var hosts = new FakeHosts { Fail = "init cp" };
@@ -133,6 +145,12 @@ public sealed class InstallExecutorTests : IDisposable
 
         public string? Fail { get; set; }
 
+        public TimeSpan Delay { get; init; }
+
+        private int _busy;
+
+        public int MaxBusy { get; private set; }
+
         public string? Down { get; init; }
 
         public string JournalText(string host) => _journals.GetValueOrDefault(host, string.Empty);
@@ -148,7 +166,25 @@ public sealed class InstallExecutorTests : IDisposable
 
             public async Task<RemoteResult> RunAsync(RemoteCommand command, CancellationToken cancellationToken = default)
             {
-                await Task.Yield();
+                var busy = Interlocked.Increment(ref all._busy);
+                lock (all)
+                {
+                    all.MaxBusy = Math.Max(all.MaxBusy, busy);
+                }
+
+                try
+                {
+                    await Task.Delay(all.Delay, cancellationToken);
+                    return Answer(command);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref all._busy);
+                }
+            }
+
+            private RemoteResult Answer(RemoteCommand command)
+            {
                 all.Commands.Enqueue(command.Script);
                 if (command.Script.StartsWith("cat -- ", StringComparison.Ordinal))
                 {
