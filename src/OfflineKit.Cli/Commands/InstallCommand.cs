@@ -90,7 +90,7 @@ internal static class HostCommands
                     Markup.Escape(h.Host),
                     InstallPlan.RoleName(h.Role),
                     Markup.Escape(h.Bundle ?? "-"),
-                    Markup.Escape(h.DoneSteps.Count == 0 ? "-" : string.Join(", ", h.DoneSteps)),
+                    Markup.Escape(h.DoneInOrder.Count == 0 ? "-" : string.Join(", ", h.DoneInOrder)),
                     Markup.Escape(state));
             }
 

@@ -234,6 +234,14 @@ public static class InstallExecutor
                 Log($"FAILED{(failedStep is null ? string.Empty : $" at {failedStep}")}: {message}");
                 options.Progress?.Report(new StepFinished(_name, failedStep ?? "connect", StepOutcome.Failed, message));
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A bug or an SSH failure nobody foresaw: it stops this host, not the others, and the log keeps the trace.
+                outcome = HostOutcome.Failed;
+                message = $"internal error (a bug; the log has the details): {e.GetType().Name}: {e.Message}";
+                Log($"FAILED{(failedStep is null ? string.Empty : $" at {failedStep}")}: {e}");
+                options.Progress?.Report(new StepFinished(_name, failedStep ?? "connect", StepOutcome.Failed, message));
+            }
             finally
             {
                 // Whatever did not finish here never will in this run: release the hosts waiting on it.

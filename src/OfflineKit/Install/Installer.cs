@@ -36,6 +36,9 @@ public sealed record HostStatus(string Host, HostRole Role, string Target, IRead
 
     public IReadOnlySet<string> DoneSteps => Bundle is null ? new HashSet<string>() : Install.Journal.DoneSteps(Journal, Bundle);
 
+    /// <summary>The done steps in the order they were first recorded: the install's order.</summary>
+    public IReadOnlyList<string> DoneInOrder => Journal.Where(e => e.Bundle == Bundle).Select(e => e.Step).Distinct().Where(DoneSteps.Contains).ToList();
+
     public JournalEntry? LastFailure => Journal.LastOrDefault(e => e.Bundle == Bundle && e.Status == JournalEntry.Failed && !DoneSteps.Contains(e.Step));
 }
 

@@ -84,8 +84,9 @@ public sealed class SshConnector(HostKeyPolicy hostKeys, SshOptions? options = n
         {
             throw new OperationFailedException($"{host.Name}: no SSH answer from {host.Address}:{host.Port} within {options.ConnectTimeout.TotalSeconds:0}s", e);
         }
-        catch (SshConnectionException e)
+        catch (SshException e)
         {
+            // Includes a server without the sftp subsystem: "Subsystem 'sftp' could not be executed."
             throw new OperationFailedException($"{host.Name}: SSH connection to {host.Address}:{host.Port} failed: {e.Message}", e);
         }
     }
