@@ -9,6 +9,7 @@
 #   bash tests/lab/hosts-up.sh          # state in .lab/hosts, or $OFFLINEKIT_LAB_DIR
 #   bash tests/lab/hosts-down.sh        # stops what this started and removes it all
 #
+# OFFLINEKIT_LAB_TAKEOVER=1 first stops another lab that is up (the tests use it after a killed run).
 # Logins: root with the lab's key (client/id_ed25519, or the encrypted client/id_ed25519_pass), and
 # the user oklab with a password and sudo that asks for it. Running it again restarts the lab.
 # Writes lab.env (addresses, users, secrets for the tests), inventory.yaml and known_hosts.
@@ -35,8 +36,15 @@ for tool in ip sshd ssh-keygen sudo useradd chpasswd; do
 done
 sshd_bin="$(command -v sshd || echo /usr/sbin/sshd)"
 
+# The namespaces, links and lab user have fixed names: one lab at a time on a machine.
 if [[ -f "$owner_file" && "$(cat "$owner_file")" != "$lab" ]]; then
-  die "another lab ($(cat "$owner_file")) is up; stop it first: OFFLINEKIT_LAB_DIR=$(cat "$owner_file") bash tests/lab/hosts-down.sh"
+  if [[ "${OFFLINEKIT_LAB_TAKEOVER:-0}" == 1 ]]; then
+    # The tests' choice: a lab left by a killed run is garbage; stop it (by its recorded PIDs) first.
+    say "stopping the lab left at $(cat "$owner_file")"
+    OFFLINEKIT_LAB_DIR="$(cat "$owner_file")" OFFLINEKIT_LAB_KEEP=1 bash "$repo/tests/lab/hosts-down.sh" >/dev/null
+  else
+    die "another lab ($(cat "$owner_file")) is up; stop it first: OFFLINEKIT_LAB_DIR=$(cat "$owner_file") bash tests/lab/hosts-down.sh"
+  fi
 fi
 
 # Safe to run twice: stop what a previous run of this lab started, then start afresh.

@@ -84,7 +84,7 @@ public sealed class LabHosts : IAsyncLifetime
     private Task<ProcessResult> Script(string name) => Tools.RunAsync(
         "/bin/bash",
         [Path.Combine(Tools.RepoRoot(), "tests", "lab", name)],
-        environment: new Dictionary<string, string> { ["OFFLINEKIT_LAB_DIR"] = Dir });
+        environment: new Dictionary<string, string> { ["OFFLINEKIT_LAB_DIR"] = Dir, ["OFFLINEKIT_LAB_TAKEOVER"] = "1" });
 
     /// <summary>Fails unless `ip route get` sends <paramref name="address"/> to a lab link (or, in the fallback, loopback).</summary>
     public async Task RequireLabRouteAsync(string address)
