@@ -39,6 +39,7 @@ for tool in scp ssh sha256sum awk dotnet; do command -v "$tool" >/dev/null || di
 [[ -n ${EPOCHREALTIME:-} ]] || die "bash 5 or later is required"
 
 WORK=$(mktemp -d /tmp/offlinekit-bench-push.XXXXXX)
+chmod 755 "$WORK"  # the lab user must reach the lab folder inside it
 export OFFLINEKIT_LAB_DIR=$WORK/lab
 cleanup() { bash "$REPO/tests/lab/hosts-down.sh" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -81,17 +82,18 @@ inventory() {  # inventory STATE N: the first N lab hosts as root with the lab k
   done
 }
 
-declare -A TIME RSS PUSH
-measure() {  # measure KEY RUN COMMAND...: wall time and peak RSS of one run
-  local key=$1 run=$2 start end wall rss
+declare -A TIME RSS PUSH CPU
+measure() {  # measure KEY RUN COMMAND...: wall time, CPU time and peak RSS of one run
+  local key=$1 run=$2 start end wall rss cpu
   shift 2
   start=$EPOCHREALTIME
   /usr/bin/time -v -o "$WORK/time.txt" "$@" >"$WORK/last.out" 2>&1 || true
   end=$EPOCHREALTIME
   wall=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
   rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")
-  printf '   run %d  %-36s %7.3f s  rss %4d MB\n' "$run" "$key" "$wall" $((rss * 1024 / 1000000))
-  if [[ -z ${TIME[$key]:-} ]] || awk -v w="$wall" -v b="${TIME[$key]}" 'BEGIN { exit !(w < b) }'; then TIME[$key]=$wall; fi
+  cpu=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$WORK/time.txt")
+  printf '   run %d  %-36s %7.3f s  cpu %6.2f s  rss %4d MB\n' "$run" "$key" "$wall" "$cpu" $((rss * 1024 / 1000000))
+  if [[ -z ${TIME[$key]:-} ]] || awk -v w="$wall" -v b="${TIME[$key]}" 'BEGIN { exit !(w < b) }'; then TIME[$key]=$wall CPU[$key]=$cpu; fi
   if ((rss > ${RSS[$key]:-0})); then RSS[$key]=$rss; fi
 }
 
@@ -117,6 +119,12 @@ for run in $(seq 1 "$RUNS"); do
   measure "scp + ssh sha256sum -c" "$run" bash -c "scp -q $(printf '%q ' "${SSH_OPTS[@]}") -P $LAB_PORT $TARBALL $TARBALL.sha256 root@${ADDR[0]}:$dest/ \
     && ssh $(printf '%q ' "${SSH_OPTS[@]}") -p $LAB_PORT root@${ADDR[0]} 'cd $dest && sha256sum -c --quiet $NAME.tar.sha256'"
   rm -rf "$dest"
+  # The peer for the three-host figure: the same file to the three sshds at once.
+  for i in 0 1 2; do
+    ssh "${SSH_OPTS[@]}" -p "$LAB_PORT" "root@${ADDR[$i]}" "mkdir -p $LAB_DIR/scp3-$run"
+  done
+  measure "scp to three hosts in parallel" "$run" bash -c "for a in ${ADDR[*]}; do scp -q $(printf '%q ' "${SSH_OPTS[@]}") -P $LAB_PORT $TARBALL root@\$a:$LAB_DIR/scp3-$run/\$a.tar & done; wait"
+  rm -rf "$LAB_DIR/scp3-$run"
 
   inventory "one-$run" 1 >"$WORK/one.yaml"
   measure "offlinekit, one host" "$run" "$OFFLINEKIT" install "$TARBALL" --inventory "$WORK/one.yaml" \
@@ -148,11 +156,11 @@ verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r <= t) ? "PASS" : "MISS" }'
 
 echo
 echo "== results (best of $RUNS; MB = 10^6 bytes; MB/s per host over the $(mbps 1) MB bundle)"
-printf '%-38s %9s %9s %8s\n' "candidate" "wall s" "MB/s" "RSS MB"
-for key in "scp" "scp + ssh sha256sum -c" "offlinekit, one host" "offlinekit, one host, again" "offlinekit, three hosts in parallel"; do
-  printf '%-38s %9.3f %9s %8s\n' "$key" "${TIME[$key]}" "$(mbps "${TIME[$key]}")" "$(mb "${RSS[$key]}")"
+printf '%-38s %9s %9s %9s %8s\n' "candidate" "wall s" "cpu s" "MB/s" "RSS MB"
+for key in "scp" "scp + ssh sha256sum -c" "scp to three hosts in parallel" "offlinekit, one host" "offlinekit, one host, again" "offlinekit, three hosts in parallel"; do
+  printf '%-38s %9.3f %9s %9s %8s\n' "$key" "${TIME[$key]}" "${CPU[$key]}" "$(mbps "${TIME[$key]}")" "$(mb "${RSS[$key]}")"
 done
-printf '%-38s %9.3f %9s %8s\n' "  (its push step alone, from its log)" "${PUSH[one]}" "$(mbps "${PUSH[one]}")" "-"
+printf '%-38s %9.3f %9s %9s %8s\n' "  (its push step alone, from its log)" "${PUSH[one]}" "-" "$(mbps "${PUSH[one]}")" "-"
 
 one=${TIME["offlinekit, one host"]}
 r_check=$(ratio "$one" "${TIME["scp + ssh sha256sum -c"]}")
@@ -165,6 +173,7 @@ printf '%-4s  one host, push + on-host check vs scp + ssh sha256sum -c: %5sx  (t
 printf '%-4s  one host, push step alone vs scp:                       %5sx  (target <= %s)\n' "$(verdict "$r_push" $TARGET_ONE)" "$r_push" $TARGET_ONE
 printf '%-4s  one host, whole install vs scp alone:                   %5sx  (target <= %s; offlinekit also hashes on the host)\n' "$(verdict "$r_scp" $TARGET_ONE)" "$r_scp" $TARGET_ONE
 printf '%-4s  three hosts in parallel vs one host:                    %5sx  (target <= %s)\n' "$(verdict "$r_three" $TARGET_THREE)" "$r_three" $TARGET_THREE
+printf '      (the peer on this machine: scp to three hosts at once is %sx one scp; the sshds share its %d CPUs)\n' "$(ratio "${TIME["scp to three hosts in parallel"]}" "${TIME[scp]}")" "$(nproc)"
 for key in "offlinekit, one host" "offlinekit, three hosts in parallel"; do
   rss=$(mb "${RSS[$key]}")
   printf '%-4s  peak RSS, %-44s %5s MB (target <= %s MB)\n' "$( ((rss <= TARGET_RSS_MB)) && echo PASS || echo MISS)" "$key:" "$rss" $TARGET_RSS_MB
