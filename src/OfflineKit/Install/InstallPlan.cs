@@ -18,7 +18,9 @@ public sealed record InstallPlan(string BundleName, long BundleSize, IReadOnlyLi
         {
             var h = host.Host;
             sb.Append('\n').Append(CultureInfo.InvariantCulture, $"{h.Name} ({h.Target}, {string.Join(", ", h.Roles.Select(RoleName))}; login: {h.Auth.Describe()}{SudoText(h)})\n");
-            sb.Append(CultureInfo.InvariantCulture, $"  journal: {host.JournalPath} (a rerun skips steps recorded there as done)\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  journal: {host.JournalPath}, read first, a line added after each step; a rerun skips the steps it records as done\n");
+            sb.Append(CultureInfo.InvariantCulture, $"       $ {Journal.ReadCommand(host.JournalPath).Script}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"       $ printf '%s\\n' '{{\"bundle\":\"{BundleName}\",\"step\":STEP,\"status\":\"done\"|\"failed\",…}}' >> {host.JournalPath}\n");
             for (var i = 0; i < host.Steps.Count; i++)
             {
                 var step = host.Steps[i];
@@ -27,7 +29,7 @@ public sealed record InstallPlan(string BundleName, long BundleSize, IReadOnlyLi
                 sb.Append(CultureInfo.InvariantCulture, $"  {i + 1}. {step.Id}: {step.Title}{needs}{every}\n");
                 foreach (var action in step.Actions)
                 {
-                    foreach (var line in action.Describe())
+                    foreach (var line in action.Describe(h))
                     {
                         sb.Append("       ").Append(line).Append('\n');
                     }
@@ -65,13 +67,17 @@ public sealed record HostStep(string Id, string Title, IReadOnlyList<HostAction>
 /// <summary>Something a step does on its host. Each describes itself, for --dry-run, in the words of what runs.</summary>
 public abstract record HostAction
 {
-    public abstract IEnumerable<string> Describe();
+    public abstract IEnumerable<string> Describe(InventoryHost host);
 }
 
 /// <summary>A command; it fails the step unless it exits 0.</summary>
 public sealed record RunCommand(RemoteCommand Command) : HostAction
 {
-    public override IEnumerable<string> Describe() => [(Command.AsRoot ? "# " : "$ ") + Command.Script];
+    /// <summary>A command that needs root shows the sudo line it is sent as on a host that logs in as another user.</summary>
+    public override IEnumerable<string> Describe(InventoryHost host) =>
+        Command.AsRoot && host.Sudo.Mode != SudoMode.None
+            ? ["$ " + Shell.CommandLine(Command, host) + (host.Sudo.Mode == SudoMode.Password ? "   # the sudo password goes to stdin" : string.Empty)]
+            : ["$ " + Command.Script];
 }
 
 public sealed record PushFile(string Path, long Size, string Sha256);
@@ -87,7 +93,7 @@ public sealed record PushFiles(string RemoteDirectory, IReadOnlyList<PushFile> F
     public RemoteCommand HashCommand(IEnumerable<string> paths) =>
         new($"cd {Shell.Quote(RemoteDirectory)} && sha256sum -- {Shell.Join(paths)}");
 
-    public override IEnumerable<string> Describe()
+    public override IEnumerable<string> Describe(InventoryHost host)
     {
         yield return $"sftp: stat each file under {RemoteDirectory}/";
         yield return $"$ {HashCommand(["FILE..."]).Script}   # files already there at full size: skip those that match";
@@ -109,7 +115,7 @@ public sealed record PushFiles(string RemoteDirectory, IReadOnlyList<PushFile> F
 /// <summary>A small text file written over SFTP (the SHA256SUMS lines of the files a host got).</summary>
 public sealed record WriteFile(string RemotePath, string Content, string What) : HostAction
 {
-    public override IEnumerable<string> Describe() => [$"sftp write {RemotePath} ({What})"];
+    public override IEnumerable<string> Describe(InventoryHost host) => [$"sftp write {RemotePath} ({What})"];
 }
 
 /// <summary><c>sha256sum --check</c> on the host; a mismatch fails the step naming the files.</summary>
@@ -117,11 +123,11 @@ public sealed record CheckSums(string BundleDirectory, string SumsFile) : HostAc
 {
     public RemoteCommand Command => new($"cd {Shell.Quote(BundleDirectory)} && sha256sum --check --strict --quiet {Shell.Quote(SumsFile)}");
 
-    public override IEnumerable<string> Describe() => ["$ " + Command.Script];
+    public override IEnumerable<string> Describe(InventoryHost host) => ["$ " + Command.Script];
 }
 
 /// <summary>A step whose host script is not written yet: it fails saying so, never pretends.</summary>
 public sealed record NotImplementedYet(string What, string Guide) : HostAction
 {
-    public override IEnumerable<string> Describe() => [$"not implemented yet: {What} (the guide: {Guide})"];
+    public override IEnumerable<string> Describe(InventoryHost host) => [$"not implemented yet: {What} (the guide: {Guide})"];
 }

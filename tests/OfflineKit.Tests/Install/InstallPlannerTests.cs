@@ -56,6 +56,19 @@ public class InstallPlannerTests
     }
 
     [Fact]
+    public void Dry_run_shows_the_sudo_line_a_non_root_host_gets_and_never_the_password()
+    {
+        var inventory = InventoryLoader.Parse(
+            "apiVersion: offlinekit/v1\nkind: Inventory\nhosts:\n  - {name: cp, address: 10.0.0.1, roles: [control-plane], user: ops, auth: {password: login-Secret-1}, sudo: {password: sudo-Secret-2}}\n",
+            "inv.yaml",
+            "/");
+        var text = InstallPlanner.Plan(inventory, GuideBundle()).Describe();
+
+        Assert.Contains("$ sudo -k -S -p '' -- sh -c 'exec </dev/null; export LC_ALL=C; install -d -m 0755 -o ops -- /var/lib/offlinekit /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64'   # the sudo password goes to stdin", text);
+        Assert.DoesNotContain("Secret", text);
+    }
+
+    [Fact]
     public void Dry_run_of_the_guides_three_hosts_matches_the_snapshot()
     {
         var actual = GuidePlan().Describe();
