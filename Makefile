@@ -36,6 +36,7 @@ demo: publish
 
 bench: publish
 	bash bench/verify.sh
+	bash bench/push.sh
 
 format:
 	$(DOTNET) format OfflineKit.sln

@@ -3,10 +3,11 @@
 #
 # Real: Debian's docker-registry on 127.0.0.1 holding synthetic images under the real names (kubeadm's
 # set for 1.23.0, Calico v3.25.2, metrics-server v0.6.3), the real upstream Calico and metrics-server
-# manifests behind file:// URL mirrors, offlinekit itself, sha256sum, and a private dockerd that
-# loads the images with the bundle's own script.
+# manifests behind file:// URL mirrors, offlinekit itself, sha256sum, a private dockerd that loads the
+# images with the bundle's own script, and three lab hosts (network namespaces, each with its own sshd)
+# that `install` pushes to and verifies on.
 # Not yet: the RPM stage needs the lab's yum repos served over HTTP (the integration tests build them
-# with rpmbuild), and `install` arrives with the install issues; the demo says so where they would run.
+# with rpmbuild), and the bring-up steps after the push; the demo says so where they would run.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -14,7 +15,9 @@ offlinekit="${OFFLINEKIT:-$repo/dist/linux-x64/offlinekit}"
 out="$repo/bundles"
 lab="$(mktemp -d /tmp/offlinekit-demo.XXXXXX)"
 pids=()
+hosts_up=0
 cleanup() {
+  if [[ $hosts_up -eq 1 ]]; then bash "$repo/tests/lab/hosts-down.sh" >/dev/null 2>&1 || true; fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$lab"
@@ -86,8 +89,26 @@ else
   echo "(no dockerd on this machine: apt-get install docker.io to see the images load)"
 fi
 
-step "install"
-"$offlinekit" install "$tarball" --inventory /dev/null --dry-run || echo "(install is not implemented yet: it arrives with the transport and install-steps issues)"
+step "install onto the lab hosts (three network namespaces with their own sshd)"
+if [[ $EUID -ne 0 ]]; then
+  echo "(the lab hosts need root for network namespaces: skipping install)"
+else
+  export OFFLINEKIT_LAB_DIR="$lab/hosts"
+  chmod 755 "$lab"  # mktemp's 0700 would keep the lab's non-root login user out of its state root
+  hosts_up=1
+  bash "$repo/tests/lab/hosts-up.sh"
+  # shellcheck disable=SC1091
+  source "$OFFLINEKIT_LAB_DIR/lab.env"
+  export OFFLINEKIT_LAB_PASSWORD="$LAB_PASSWORD" OFFLINEKIT_LAB_PASSPHRASE="$LAB_PASSPHRASE"
+  for address in $LAB_ADDRESSES; do ip route get "$address" | head -n 1; done
+  "$offlinekit" install "$tarball" --inventory "$OFFLINEKIT_LAB_DIR/inventory.yaml" --dry-run | head -n 30
+  echo "..."
+  # A fresh known_hosts: the keys are new to us, so accept and record them (like StrictHostKeyChecking=accept-new).
+  "$offlinekit" install "$tarball" --inventory "$OFFLINEKIT_LAB_DIR/inventory.yaml" \
+    --known-hosts "$lab/known_hosts" --accept-new-host-keys --runs-dir "$lab/runs" \
+    || echo "(push and verify done on every host; the bring-up steps after them are not implemented yet and say so)"
+  "$offlinekit" status --inventory "$OFFLINEKIT_LAB_DIR/inventory.yaml" --known-hosts "$lab/known_hosts"
+fi
 
 step "done"
 echo "bundle: $tarball"

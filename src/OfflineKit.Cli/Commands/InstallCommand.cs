@@ -1,4 +1,6 @@
 using System.CommandLine;
+using OfflineKit.Install;
+using Spectre.Console;
 
 namespace OfflineKit.Cli.Commands;
 
@@ -6,18 +8,19 @@ internal static class InstallCommand
 {
     public static Command Create(CliConsole console)
     {
-        var bundle = CommonOptions.Bundle("The bundle tarball or extracted directory to install from");
+        var bundle = CommonOptions.Bundle("The bundle: a plain .tar or an extracted directory");
         var inventory = CommonOptions.Inventory();
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan and every command it would run; connect to nothing" };
         var parallel = CommonOptions.Parallel("hosts", 10);
-        var knownHosts = new Option<string>("--known-hosts")
-        {
-            Description = "OpenSSH known_hosts file to check host keys against (default ~/.ssh/known_hosts)",
-            HelpName = "FILE",
-        };
+        var knownHosts = HostOptions.KnownHosts();
         var acceptNew = new Option<bool>("--accept-new-host-keys")
         {
             Description = "Accept and record keys of hosts not yet known (never a changed key)",
+        };
+        var runsDir = new Option<string>("--runs-dir")
+        {
+            Description = "Where each run's folder of per-host logs goes (default .offlinekit/runs)",
+            HelpName = "DIR",
         };
         var command = new Command(
             "install",
@@ -29,18 +32,71 @@ internal static class InstallCommand
             parallel,
             knownHosts,
             acceptNew,
+            runsDir,
         };
-        command.SetAction(_ => ImagesCommand.NotYet("install"));
+        command.SetAction(async (parse, ct) =>
+        {
+            var bundlePath = parse.GetRequiredValue(bundle);
+            var inventoryPath = parse.GetRequiredValue(inventory).FullName;
+            if (parse.GetValue(dryRun))
+            {
+                var plan = await Installer.PlanAsync(bundlePath, inventoryPath, ct).ConfigureAwait(false);
+                await console.OutWriter.WriteAsync(plan.Describe().AsMemory(), ct).ConfigureAwait(false);
+                return (int)ExitCode.Success;
+            }
+
+            var request = new InstallRequest
+            {
+                Parallel = parse.GetValue(parallel),
+                KnownHosts = parse.GetValue(knownHosts),
+                AcceptNewHostKeys = parse.GetValue(acceptNew),
+                RunsRoot = parse.GetValue(runsDir),
+            };
+            var report = await InstallDisplay.RunAsync(console, p => Installer.InstallAsync(bundlePath, inventoryPath, request with { Progress = p }, ct)).ConfigureAwait(false);
+            InstallDisplay.Summary(console, report);
+            return (int)(report.Ok ? ExitCode.Success : ExitCode.Failed);
+        });
         return command;
     }
+}
+
+internal static class HostOptions
+{
+    public static Option<string> KnownHosts() => new("--known-hosts")
+    {
+        Description = "OpenSSH known_hosts file to check host keys against (default ~/.ssh/known_hosts)",
+        HelpName = "FILE",
+    };
 }
 
 internal static class HostCommands
 {
     public static Command Status(CliConsole console)
     {
-        var command = new Command("status", "Show each host's install steps and the cluster's nodes") { CommonOptions.Inventory() };
-        command.SetAction(_ => ImagesCommand.NotYet("status"));
+        var inventory = CommonOptions.Inventory();
+        var knownHosts = HostOptions.KnownHosts();
+        var parallel = CommonOptions.Parallel("hosts", 10);
+        var command = new Command("status", "Show each host's install steps, read from the journal on the host") { inventory, knownHosts, parallel };
+        command.SetAction(async (parse, ct) =>
+        {
+            var request = new InstallRequest { KnownHosts = parse.GetValue(knownHosts), Parallel = parse.GetValue(parallel) };
+            var hosts = await Installer.StatusAsync(parse.GetRequiredValue(inventory).FullName, request, ct).ConfigureAwait(false);
+            var table = new Table().Border(TableBorder.Simple).AddColumn("host").AddColumn("role").AddColumn("bundle").AddColumn("steps done").AddColumn("state");
+            foreach (var h in hosts)
+            {
+                var state = h.Error ?? (h.Bundle is null ? "nothing installed yet"
+                    : h.LastFailure is { } f ? $"failed at {f.Step}: {f.Message}" : "ok");
+                table.AddRow(
+                    Markup.Escape(h.Host),
+                    InstallPlan.RoleName(h.Role),
+                    Markup.Escape(h.Bundle ?? "-"),
+                    Markup.Escape(h.DoneInOrder.Count == 0 ? "-" : string.Join(", ", h.DoneInOrder)),
+                    Markup.Escape(state));
+            }
+
+            console.Out.Write(table);
+            return (int)(hosts.Any(h => h.Error is not null) ? ExitCode.Failed : ExitCode.Success);
+        });
         return command;
     }
 
@@ -58,7 +114,11 @@ internal static class InventoryCommand
     public static Command Create(CliConsole console)
     {
         var init = new Command("init", "Print a commented example inventory (the guide's three hosts) to start from");
-        init.SetAction(_ => ImagesCommand.NotYet("inventory init"));
+        init.SetAction(async (_, ct) =>
+        {
+            await console.OutWriter.WriteAsync(InventoryLoader.ExampleText().AsMemory(), ct).ConfigureAwait(false);
+            return (int)ExitCode.Success;
+        });
         return new Command("inventory", "The inventory: hosts, roles, SSH access, cluster settings") { init };
     }
 }

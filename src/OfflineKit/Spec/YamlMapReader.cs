@@ -89,6 +89,9 @@ public sealed class YamlMapReader
 
     public BadInputException ErrorHere(string message) => Error(File, _map, message);
 
+    /// <summary>The line of a key's value, or of this mapping when the key is absent.</summary>
+    public int LineOf(string key) => (int)(FindValue(key) ?? _map).Start.Line;
+
     public static BadInputException Error(string file, YamlNode node, string message) =>
         new($"{file}:{node.Start.Line}: {message}");
 

@@ -73,7 +73,7 @@ public class CliProcessTests
     }
 
     [Theory]
-    [InlineData("inventory", "init")]
+    [InlineData("reset", "--inventory", "/dev/null")]
     public async Task Unfinished_commands_say_so_and_exit_2(params string[] args)
     {
         var (code, stdout, err) = await Run(args);

@@ -1,0 +1,109 @@
+using OfflineKit.Install;
+using Spectre.Console;
+
+namespace OfflineKit.Cli;
+
+/// <summary>An install on stderr: a bar per host on a terminal, a line per step (and per quarter of a push) in a log; the summary on stdout.</summary>
+internal static class InstallDisplay
+{
+    public static async Task<InstallReport> RunAsync(CliConsole console, Func<IProgress<InstallProgress>, Task<InstallReport>> work)
+    {
+        if (!console.Interactive)
+        {
+            var quarters = new Dictionary<string, long>();
+            return await work(new Reporter(p =>
+            {
+                lock (quarters)
+                {
+                    switch (p)
+                    {
+                        case StepStarted s:
+                            console.ErrorWriter.WriteLine($"{s.Host}: {s.Step}: {s.Title}");
+                            break;
+                        case StepFinished f:
+                            console.ErrorWriter.WriteLine($"{f.Host}: {f.Step}: {Outcome(f.Outcome)}{(f.Message is null ? string.Empty : ": " + f.Message)}");
+                            break;
+                        case TransferProgress t when t.Total > 0:
+                            var quarter = t.Done * 4 / t.Total;
+                            if (!quarters.TryGetValue(t.Host, out var last) || last != quarter)
+                            {
+                                quarters[t.Host] = quarter;
+                                console.ErrorWriter.WriteLine($"{t.Host}: push {quarter * 25}% ({ProgressDisplay.Size(t.Done)} of {ProgressDisplay.Size(t.Total)})");
+                            }
+
+                            break;
+                    }
+                }
+            })).ConfigureAwait(false);
+        }
+
+        InstallReport report = null!;
+        await console.Error.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn())
+            .StartAsync(async ctx =>
+            {
+                var bars = new Dictionary<string, ProgressTask>();
+                ProgressTask Bar(string host) => bars.TryGetValue(host, out var bar) ? bar : bars[host] = ctx.AddTask(Markup.Escape(host), maxValue: 1);
+                report = await work(new Reporter(p =>
+                {
+                    lock (bars)
+                    {
+                        var bar = Bar(p.Host);
+                        switch (p)
+                        {
+                            case StepStarted s:
+                                bar.Description = Markup.Escape($"{s.Host}: {s.Step}");
+                                break;
+                            case StepFinished f when f.Outcome is StepOutcome.Failed or StepOutcome.Blocked:
+                                bar.Description = $"[red]{Markup.Escape($"{f.Host}: {f.Step} {Outcome(f.Outcome)}")}[/]";
+                                bar.StopTask();
+                                break;
+                            case TransferProgress t:
+                                bar.MaxValue = Math.Max(1, t.Total);
+                                bar.Value = t.Done;
+                                break;
+                        }
+                    }
+                })).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+        return report;
+    }
+
+    public static void Summary(CliConsole console, InstallReport report)
+    {
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumn("host").AddColumn("role").AddColumn("steps done").AddColumn("pushed").AddColumn("status").AddColumn("log");
+        foreach (var h in report.Hosts)
+        {
+            var status = h.Outcome switch
+            {
+                HostOutcome.Done => "done",
+                HostOutcome.Blocked => $"blocked at {h.FailedStep}: {h.Message}",
+                _ => $"FAILED at {h.FailedStep}: {h.Message}",
+            };
+            var p = h.Push;
+            var pushed = $"{p.FilesSent} sent, {p.FilesResumed} continued, {p.FilesSkipped} already there ({ProgressDisplay.Size(p.BytesSent)})";
+            table.AddRow(Markup.Escape(h.Host), InstallPlan.RoleName(h.Role), $"{h.StepsDone}/{h.StepsTotal}", Markup.Escape(pushed), Markup.Escape(status), Markup.Escape(h.LogPath));
+        }
+
+        console.Out.Write(table);
+        var failed = report.Hosts.Count(h => h.Outcome != HostOutcome.Done);
+        console.Out.WriteLine(failed == 0
+            ? $"install: all {report.Hosts.Count} hosts done; logs in {report.RunDirectory}"
+            : $"install: {failed} of {report.Hosts.Count} hosts did not finish; logs in {report.RunDirectory}");
+    }
+
+    private static string Outcome(StepOutcome outcome) => outcome switch
+    {
+        StepOutcome.Done => "done",
+        StepOutcome.DoneEarlier => "done earlier (journal)",
+        StepOutcome.Blocked => "BLOCKED",
+        _ => "FAILED",
+    };
+
+    private sealed class Reporter(Action<InstallProgress> report) : IProgress<InstallProgress>
+    {
+        public void Report(InstallProgress value) => report(value);
+    }
+}

@@ -1,0 +1,133 @@
+using System.Globalization;
+using System.Text;
+using OfflineKit.Install.Ssh;
+
+namespace OfflineKit.Install;
+
+/// <summary>What install does, per host, in order: the output of the pure planner, the input of the executor, and what --dry-run prints.</summary>
+public sealed record InstallPlan(string BundleName, long BundleSize, IReadOnlyList<HostPlan> Hosts)
+{
+    public HostPlan For(string host) => Hosts.Single(h => h.Host.Name == host);
+
+    /// <summary>The plan as text: every host, every step, every command, in the order they run.</summary>
+    public string Describe()
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"plan: install {BundleName} on {Hosts.Count} host{(Hosts.Count == 1 ? string.Empty : "s")}\n");
+        foreach (var host in Hosts)
+        {
+            var h = host.Host;
+            sb.Append('\n').Append(CultureInfo.InvariantCulture, $"{h.Name} ({h.Target}, {string.Join(", ", h.Roles.Select(RoleName))}; login: {h.Auth.Describe()}{SudoText(h)})\n");
+            sb.Append(CultureInfo.InvariantCulture, $"  journal: {host.JournalPath}, read first, a line added after each step; a rerun skips the steps it records as done\n");
+            sb.Append(CultureInfo.InvariantCulture, $"       $ {Journal.ReadCommand(host.JournalPath).Script}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"       $ printf '%s\\n' '{{\"bundle\":\"{BundleName}\",\"step\":STEP,\"status\":\"done\"|\"failed\",…}}' >> {host.JournalPath}\n");
+            for (var i = 0; i < host.Steps.Count; i++)
+            {
+                var step = host.Steps[i];
+                var needs = step.Needs.Count == 0 ? string.Empty : $" [waits for {string.Join(", ", step.Needs)}]";
+                var every = step.RunsEveryRun ? " [every run]" : string.Empty;
+                sb.Append(CultureInfo.InvariantCulture, $"  {i + 1}. {step.Id}: {step.Title}{needs}{every}\n");
+                foreach (var action in step.Actions)
+                {
+                    foreach (var line in action.Describe(h))
+                    {
+                        sb.Append("       ").Append(line).Append('\n');
+                    }
+                }
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    public static string RoleName(HostRole role) => role == HostRole.ControlPlane ? "control-plane" : "worker";
+
+    private static string SudoText(InventoryHost h) => h.Sudo.Mode switch
+    {
+        SudoMode.Password => "; sudo with a password on stdin",
+        SudoMode.NoPassword => "; sudo -n",
+        _ => string.Empty,
+    };
+}
+
+public sealed record HostPlan(InventoryHost Host, string BundleDirectory, string JournalPath, IReadOnlyList<HostStep> Steps);
+
+/// <summary>A step on another host that a step waits for.</summary>
+public sealed record StepRef(string Host, string Step)
+{
+    public override string ToString() => $"{Host}/{Step}";
+}
+
+/// <summary>
+/// One step on one host. <see cref="RunsEveryRun"/> steps (push, verify) run on every run whatever the
+/// journal says: they are cheap when nothing changed and they are the proof the later steps rely on.
+/// </summary>
+public sealed record HostStep(string Id, string Title, IReadOnlyList<HostAction> Actions, IReadOnlyList<StepRef> Needs, bool RunsEveryRun = false);
+
+/// <summary>Something a step does on its host. Each describes itself, for --dry-run, in the words of what runs.</summary>
+public abstract record HostAction
+{
+    public abstract IEnumerable<string> Describe(InventoryHost host);
+}
+
+/// <summary>A command; it fails the step unless it exits 0.</summary>
+public sealed record RunCommand(RemoteCommand Command) : HostAction
+{
+    /// <summary>A command that needs root shows the sudo line it is sent as on a host that logs in as another user.</summary>
+    public override IEnumerable<string> Describe(InventoryHost host) =>
+        Command.AsRoot && host.Sudo.Mode != SudoMode.None
+            ? ["$ " + Shell.CommandLine(Command, host) + (host.Sudo.Mode == SudoMode.Password ? "   # the sudo password goes to stdin" : string.Empty)]
+            : ["$ " + Command.Script];
+}
+
+public sealed record PushFile(string Path, long Size, string Sha256);
+
+/// <summary>
+/// The files into a folder over SFTP: a file whose SHA-256 there already matches is skipped, a shorter
+/// one continues from its length, anything else is written anew.
+/// </summary>
+public sealed record PushFiles(string RemoteDirectory, IReadOnlyList<PushFile> Files) : HostAction
+{
+    public long TotalSize => Files.Sum(f => f.Size);
+
+    public RemoteCommand HashCommand(IEnumerable<string> paths) =>
+        new($"cd {Shell.Quote(RemoteDirectory)} && sha256sum -- {Shell.Join(paths)}");
+
+    public override IEnumerable<string> Describe(InventoryHost host)
+    {
+        yield return $"sftp: stat each file under {RemoteDirectory}/";
+        yield return $"$ {HashCommand(["FILE..."]).Script}   # files already there at full size: skip those that match";
+        foreach (var f in Files)
+        {
+            yield return $"sftp put {f.Path} ({SizeText(f.Size)}, sha256 {f.Sha256[..12]}…) unless it matches; continue it if shorter";
+        }
+    }
+
+    internal static string SizeText(long bytes) => bytes switch
+    {
+        >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.0} GiB"),
+        >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.0} MiB"),
+        >= 1L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KiB"),
+        _ => $"{bytes} B",
+    };
+}
+
+/// <summary>A small text file written over SFTP (the SHA256SUMS lines of the files a host got).</summary>
+public sealed record WriteFile(string RemotePath, string Content, string What) : HostAction
+{
+    public override IEnumerable<string> Describe(InventoryHost host) => [$"sftp write {RemotePath} ({What})"];
+}
+
+/// <summary><c>sha256sum --check</c> on the host; a mismatch fails the step naming the files.</summary>
+public sealed record CheckSums(string BundleDirectory, string SumsFile) : HostAction
+{
+    public RemoteCommand Command => new($"cd {Shell.Quote(BundleDirectory)} && sha256sum --check --strict --quiet {Shell.Quote(SumsFile)}");
+
+    public override IEnumerable<string> Describe(InventoryHost host) => ["$ " + Command.Script];
+}
+
+/// <summary>A step whose host script is not written yet: it fails saying so, never pretends.</summary>
+public sealed record NotImplementedYet(string What, string Guide) : HostAction
+{
+    public override IEnumerable<string> Describe(InventoryHost host) => [$"not implemented yet: {What} (the guide: {Guide})"];
+}

@@ -1,0 +1,108 @@
+using OfflineKit.Install.Ssh;
+
+namespace OfflineKit.Install;
+
+/// <summary>What `offlinekit install` and `status` are asked to do.</summary>
+public sealed record InstallRequest
+{
+    public int Parallel { get; init; } = 10;
+
+    /// <summary>known_hosts to check host keys against (default ~/.ssh/known_hosts).</summary>
+    public string? KnownHosts { get; init; }
+
+    public bool AcceptNewHostKeys { get; init; }
+
+    /// <summary>Where run folders go (default .offlinekit/runs under the current folder).</summary>
+    public string? RunsRoot { get; init; }
+
+    public SshOptions Ssh { get; init; } = new();
+
+    /// <summary>Where secrets named by environment variables are read (tests pass their own).</summary>
+    public Func<string, string?>? Environment { get; init; }
+
+    public IProgress<InstallProgress>? Progress { get; init; }
+
+    internal Func<string, string, CancellationToken, Task>? BeforeStep { get; init; }
+
+    internal IRemoteConnector? Connector { get; init; }
+
+    public HostKeyPolicy HostKeys() => new(KnownHosts ?? HostKeyPolicy.DefaultKnownHosts, AcceptNewHostKeys);
+}
+
+public sealed record HostStatus(string Host, HostRole Role, string Target, IReadOnlyList<JournalEntry> Journal, string? Error)
+{
+    /// <summary>The bundle of the last journal line: what was installed last.</summary>
+    public string? Bundle => Journal.Count == 0 ? null : Journal[^1].Bundle;
+
+    public IReadOnlySet<string> DoneSteps => Bundle is null ? new HashSet<string>() : Install.Journal.DoneSteps(Journal, Bundle);
+
+    /// <summary>The done steps in the order they were first recorded: the install's order.</summary>
+    public IReadOnlyList<string> DoneInOrder => Journal.Where(e => e.Bundle == Bundle).Select(e => e.Step).Distinct().Where(DoneSteps.Contains).ToList();
+
+    public JournalEntry? LastFailure => Journal.LastOrDefault(e => e.Bundle == Bundle && e.Status == JournalEntry.Failed && !DoneSteps.Contains(e.Step));
+}
+
+/// <summary>The library's entry points for install, --dry-run and status: one call each for the CLI.</summary>
+public static class Installer
+{
+    /// <summary>The plan for a bundle and an inventory; connects to nothing.</summary>
+    public static async Task<InstallPlan> PlanAsync(string bundlePath, string inventoryPath, CancellationToken cancellationToken = default)
+    {
+        var inventory = InventoryLoader.LoadFile(inventoryPath);
+        var bundle = await LocalBundle.OpenAsync(bundlePath, cancellationToken).ConfigureAwait(false);
+        return InstallPlanner.Plan(inventory, bundle.Contents);
+    }
+
+    public static async Task<InstallReport> InstallAsync(string bundlePath, string inventoryPath, InstallRequest request, CancellationToken cancellationToken = default)
+    {
+        var inventory = InventoryLoader.LoadFile(inventoryPath);
+        var bundle = await LocalBundle.OpenAsync(bundlePath, cancellationToken).ConfigureAwait(false);
+        var plan = InstallPlanner.Plan(inventory, bundle.Contents);
+        var connector = request.Connector ?? Connector(inventory, request);
+        var runDirectory = InstallExecutor.NewRunDirectory(request.RunsRoot ?? Path.Combine(".offlinekit", "runs"), DateTimeOffset.UtcNow);
+        return await InstallExecutor.RunAsync(
+            plan,
+            bundle,
+            connector,
+            new ExecutorOptions { Parallel = request.Parallel, RunDirectory = Path.GetFullPath(runDirectory), Progress = request.Progress, BeforeStep = request.BeforeStep },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Each host's journal, read over SSH; a host that cannot be reached says why.</summary>
+    public static async Task<IReadOnlyList<HostStatus>> StatusAsync(string inventoryPath, InstallRequest request, CancellationToken cancellationToken = default)
+    {
+        var inventory = InventoryLoader.LoadFile(inventoryPath);
+        var connector = request.Connector ?? Connector(inventory, request);
+        using var turns = new SemaphoreSlim(request.Parallel, request.Parallel);
+        var tasks = inventory.Hosts.Select(async host =>
+        {
+            await turns.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await using var remote = await connector.ConnectAsync(host, cancellationToken).ConfigureAwait(false);
+                var result = await remote.RunAsync(Journal.ReadCommand($"{host.StateDirectory}/{InstallPlanner.JournalFile}"), cancellationToken).ConfigureAwait(false);
+                return new HostStatus(host.Name, host.Role, host.Target, Journal.Parse(result.Stdout), null);
+            }
+            catch (OperationFailedException e)
+            {
+                return new HostStatus(host.Name, host.Role, host.Target, [], e.Message);
+            }
+            finally
+            {
+                turns.Release();
+            }
+        });
+        return await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
+    /// <summary>Checks every secret and key before the first connection, so a missing one is bad input (exit 2), not a failed host.</summary>
+    private static SshConnector Connector(Inventory inventory, InstallRequest request)
+    {
+        foreach (var host in inventory.Hosts)
+        {
+            Credentials.Load(host, request.Environment).Dispose();
+        }
+
+        return new SshConnector(request.HostKeys(), request.Ssh, request.Environment);
+    }
+}

@@ -1,0 +1,121 @@
+using System.Net;
+
+namespace OfflineKit.Install;
+
+/// <summary>
+/// The hosts to install onto and the cluster they form, as loaded from an inventory file.
+/// Secrets are references (<see cref="Secret"/>) resolved only when a connection needs them, so
+/// a dry run works without them.
+/// </summary>
+public sealed record Inventory(string File, IReadOnlyList<InventoryHost> Hosts, ClusterSettings Cluster)
+{
+    /// <summary>The one control-plane host (the loader guarantees there is exactly one).</summary>
+    public InventoryHost ControlPlane => Hosts.Single(h => h.IsControlPlane);
+
+    public IEnumerable<InventoryHost> Workers => Hosts.Where(h => !h.IsControlPlane);
+}
+
+public enum HostRole
+{
+    ControlPlane,
+    Worker,
+}
+
+public sealed record InventoryHost(
+    string Name,
+    string Address,
+    int Port,
+    string User,
+    HostAuth Auth,
+    SudoSettings Sudo,
+    IReadOnlyList<HostRole> Roles,
+    string StateDirectory,
+    int Line)
+{
+    public bool IsControlPlane => Roles.Contains(HostRole.ControlPlane);
+
+    /// <summary>The role that decides what of the bundle the host gets: a control-plane node needs everything.</summary>
+    public HostRole Role => IsControlPlane ? HostRole.ControlPlane : HostRole.Worker;
+
+    /// <summary>user@address, or user@[address]:port off port 22: how messages name the host.</summary>
+    public string Target => Port == 22 ? $"{User}@{Address}" : $"{User}@[{Address}]:{Port}";
+
+    public bool IsRoot => User == "root";
+}
+
+/// <summary>How offlinekit logs in: a private key (optionally encrypted) or a password.</summary>
+public sealed record HostAuth(string? PrivateKeyFile, Secret? Passphrase, Secret? Password)
+{
+    public string Describe() => PrivateKeyFile is not null ? $"key {PrivateKeyFile}" : "password";
+}
+
+/// <summary>
+/// How commands that need root run: not at all through sudo (root logs in), sudo without a password
+/// (<c>sudo -n</c>), or sudo with a password fed on stdin (<c>sudo -S</c>), never on a command line.
+/// </summary>
+public sealed record SudoSettings(SudoMode Mode, Secret? Password)
+{
+    public static readonly SudoSettings None = new(SudoMode.None, null);
+    public static readonly SudoSettings NoPassword = new(SudoMode.NoPassword, null);
+}
+
+public enum SudoMode
+{
+    /// <summary>The login user is root: commands run as they are.</summary>
+    None,
+    NoPassword,
+    Password,
+}
+
+/// <summary>
+/// A secret from the inventory: written in the file (<c>password: …</c>) or, better, named by an
+/// environment variable (<c>passwordEnv: K8S_SSH_PASSWORD</c>). Its text never appears in a message.
+/// </summary>
+public sealed class Secret
+{
+    private readonly string? _inline;
+
+    private Secret(string? inline, string? environmentVariable, string where)
+    {
+        _inline = inline;
+        EnvironmentVariable = environmentVariable;
+        Where = where;
+    }
+
+    public static Secret Inline(string value, string where) => new(value, null, where);
+
+    public static Secret FromEnvironment(string variable, string where) => new(null, variable, where);
+
+    public string? EnvironmentVariable { get; }
+
+    /// <summary>file:line and field of the reference, for messages.</summary>
+    public string Where { get; }
+
+    /// <summary>The secret's text; a missing environment variable is bad input that names the file and line.</summary>
+    public string Reveal(Func<string, string?>? environment = null)
+    {
+        if (_inline is not null)
+        {
+            return _inline;
+        }
+
+        var value = (environment ?? Environment.GetEnvironmentVariable)(EnvironmentVariable!);
+        return string.IsNullOrEmpty(value)
+            ? throw new BadInputException($"{Where}: environment variable {EnvironmentVariable} is not set; export it before running offlinekit")
+            : value;
+    }
+
+    /// <summary>Never the secret itself, so a stray interpolation cannot leak it.</summary>
+    public override string ToString() => EnvironmentVariable is null ? "(secret from the inventory)" : $"${EnvironmentVariable}";
+}
+
+/// <summary>The cluster the hosts form: the guide's kubeadm networking, docker's daemon.json additions, NTP.</summary>
+public sealed record ClusterSettings(
+    IPNetwork PodSubnet,
+    IPNetwork ServiceSubnet,
+    string DnsDomain,
+    string? ControlPlaneEndpoint,
+    string? AdvertiseAddress,
+    IReadOnlyList<string> RegistryMirrors,
+    IReadOnlyList<string> InsecureRegistries,
+    IReadOnlyList<string> NtpServers);

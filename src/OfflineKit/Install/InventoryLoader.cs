@@ -1,0 +1,421 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using OfflineKit.Spec;
+
+namespace OfflineKit.Install;
+
+/// <summary>
+/// Loads an inventory with <c>file:line: message</c> errors: unknown keys, duplicate names or
+/// addresses, no control-plane host, unknown roles, unreadable key files, bad subnets.
+/// </summary>
+public static partial class InventoryLoader
+{
+    public const string DefaultStateDirectory = "/var/lib/offlinekit";
+
+    private const string EmbeddedExample = "OfflineKit.Install.inventory.example.yaml";
+
+    /// <summary>The commented example `offlinekit inventory init` prints: the guide's three hosts.</summary>
+    public static string ExampleText()
+    {
+        using var stream = typeof(InventoryLoader).Assembly.GetManifestResourceStream(EmbeddedExample)
+            ?? throw new InvalidOperationException($"{EmbeddedExample} is not embedded");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    public static Inventory LoadFile(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new BadInputException($"{path}: inventory file not found (`offlinekit inventory init > {Path.GetFileName(path)}` writes an example)");
+        }
+
+        var text = File.ReadAllText(path);
+        return Parse(text, path, Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    /// <summary>Parses an inventory; relative key paths are taken from <paramref name="baseDirectory"/>.</summary>
+    public static Inventory Parse(string text, string file, string baseDirectory)
+    {
+        var root = YamlMapReader.Load(text, file, "inventory");
+        var apiVersion = root.RequiredString("apiVersion");
+        if (apiVersion != "offlinekit/v1")
+        {
+            throw root.ErrorAt("apiVersion", $"apiVersion '{apiVersion}' is not supported (expected offlinekit/v1)");
+        }
+
+        var kind = root.RequiredString("kind");
+        if (kind != "Inventory")
+        {
+            throw root.ErrorAt("kind", $"kind '{kind}' is not an inventory (expected Inventory)");
+        }
+
+        var context = new Context(file, baseDirectory);
+        var defaults = root.OptionalMap("defaults") is { } d ? ReadAccess(d, context, null) : Access.Empty;
+        var hostMaps = root.MapList("hosts", required: true);
+        if (hostMaps.Count == 0)
+        {
+            throw root.ErrorAt("hosts", "hosts must list at least one host");
+        }
+
+        var hosts = hostMaps.Select(h => ReadHost(h, context, defaults)).ToList();
+        var cluster = ReadCluster(root.OptionalMap("cluster"));
+        root.EnsureNoUnknownKeys();
+
+        CheckHosts(root, hosts, cluster, file);
+        var controlPlane = hosts.Single(h => h.IsControlPlane);
+        if (cluster.AdvertiseAddress is null && IPAddress.TryParse(controlPlane.Address, out _))
+        {
+            // kubeadm would otherwise pick the default route's interface, which may not face the workers.
+            cluster = cluster with { AdvertiseAddress = controlPlane.Address };
+        }
+
+        return new Inventory(file, hosts, cluster);
+    }
+
+    private sealed record Context(string File, string BaseDirectory);
+
+    /// <summary>What defaults and hosts share; null fields are "not given here".</summary>
+    private sealed record Access(int? Port, string? User, HostAuth? Auth, SudoSettings? Sudo, string? StateDirectory)
+    {
+        public static readonly Access Empty = new(null, null, null, null, null);
+    }
+
+    private static Access ReadAccess(YamlMapReader map, Context context, YamlMapReader? hostForKeys)
+    {
+        var port = map.OptionalInt("port", 1, 65535);
+        var user = map.OptionalString("user");
+        if (user is not null && !UserName().IsMatch(user))
+        {
+            throw map.ErrorAt("user", $"{map.Field("user")} '{user}' is not a valid user name");
+        }
+
+        var auth = map.OptionalMap("auth") is { } a ? ReadAuth(a, context) : null;
+        var sudo = map.OptionalMap("sudo") is { } s ? ReadSudo(s, context) : null;
+        var stateDir = map.OptionalString("stateDir");
+        if (stateDir is not null && !IsSafeAbsolutePath(stateDir))
+        {
+            throw map.ErrorAt("stateDir", $"{map.Field("stateDir")} '{stateDir}' must be an absolute path without '..', spaces or quotes");
+        }
+
+        if (hostForKeys is null)
+        {
+            map.EnsureNoUnknownKeys();
+        }
+
+        return new Access(port, user, auth, sudo, stateDir?.TrimEnd('/'));
+    }
+
+    private static HostAuth ReadAuth(YamlMapReader map, Context context)
+    {
+        var keyText = map.OptionalString("privateKey");
+        var passphrase = ReadSecret(map, "passphrase", context);
+        var password = ReadSecret(map, "password", context);
+        map.EnsureNoUnknownKeys();
+
+        if (keyText is not null && password is not null)
+        {
+            throw map.ErrorHere($"{map.What}: give privateKey or password, not both");
+        }
+
+        if (keyText is null && password is null)
+        {
+            throw map.ErrorHere($"{map.What}: give privateKey (with passphrase or passphraseEnv if it is encrypted) or password / passwordEnv");
+        }
+
+        if (keyText is null)
+        {
+            if (passphrase is not null)
+            {
+                throw map.ErrorAt(passphrase.EnvironmentVariable is null ? "passphrase" : "passphraseEnv", $"{map.What}: a passphrase goes with a privateKey");
+            }
+
+            return new HostAuth(null, null, password);
+        }
+
+        var keyPath = ResolvePath(keyText, context.BaseDirectory);
+        CheckPrivateKey(map, keyPath);
+        return new HostAuth(keyPath, passphrase, null);
+    }
+
+    private static SudoSettings ReadSudo(YamlMapReader map, Context context)
+    {
+        var password = ReadSecret(map, "password", context);
+        map.EnsureNoUnknownKeys();
+        return password is null ? SudoSettings.NoPassword : new SudoSettings(SudoMode.Password, password);
+    }
+
+    /// <summary>KEY (the secret in the file) or KEYEnv (the name of an environment variable holding it).</summary>
+    private static Secret? ReadSecret(YamlMapReader map, string key, Context context)
+    {
+        var inline = map.OptionalString(key);
+        var env = map.OptionalString(key + "Env");
+        if (inline is not null && env is not null)
+        {
+            throw map.ErrorAt(key + "Env", $"{map.What}: give {key} or {key}Env, not both");
+        }
+
+        if (env is not null)
+        {
+            if (!EnvironmentName().IsMatch(env))
+            {
+                throw map.ErrorAt(key + "Env", $"{map.Field(key + "Env")} '{env}' is not an environment variable name (e.g. K8S_SSH_PASSWORD)");
+            }
+
+            return Secret.FromEnvironment(env, $"{context.File}:{map.LineOf(key + "Env")}: {map.Field(key + "Env")}");
+        }
+
+        return inline is null ? null : Secret.Inline(inline, $"{context.File}:{map.LineOf(key)}: {map.Field(key)}");
+    }
+
+    private static InventoryHost ReadHost(YamlMapReader map, Context context, Access defaults)
+    {
+        var name = map.RequiredString("name");
+        if (!HostName().IsMatch(name) || name.Length > 63)
+        {
+            throw map.ErrorAt("name", $"{map.Field("name")} '{name}' is not a valid node name (lowercase letters, digits and '-', as in k8s-node01)");
+        }
+
+        var address = map.RequiredString("address");
+        if (!IsAddress(address))
+        {
+            throw map.ErrorAt("address", $"{map.Field("address")} '{address}' is not an IP address or a DNS name");
+        }
+
+        var roles = new List<HostRole>();
+        foreach (var role in map.StringList("roles", required: true))
+        {
+            var parsed = role switch
+            {
+                "control-plane" => HostRole.ControlPlane,
+                "worker" => HostRole.Worker,
+                "master" => throw map.ErrorAt("roles", $"{map.Field("roles")}: unknown role 'master' (kubeadm calls it control-plane)"),
+                _ => throw map.ErrorAt("roles", $"{map.Field("roles")}: unknown role '{role}' (expected control-plane or worker)"),
+            };
+            if (roles.Contains(parsed))
+            {
+                throw map.ErrorAt("roles", $"{map.Field("roles")}: '{role}' is listed twice");
+            }
+
+            roles.Add(parsed);
+        }
+
+        var own = ReadAccess(map, context, map);
+        map.EnsureNoUnknownKeys();
+
+        var user = own.User ?? defaults.User ?? "root";
+        var auth = own.Auth ?? defaults.Auth
+            ?? throw map.ErrorHere($"{map.What} ({name}): no auth (give auth here or under defaults: privateKey or passwordEnv)");
+        var sudo = user == "root" ? SudoSettings.None : own.Sudo ?? defaults.Sudo ?? SudoSettings.NoPassword;
+        return new InventoryHost(
+            name,
+            address,
+            own.Port ?? defaults.Port ?? 22,
+            user,
+            auth,
+            sudo,
+            roles,
+            own.StateDirectory ?? defaults.StateDirectory ?? DefaultStateDirectory,
+            map.Line);
+    }
+
+    private static ClusterSettings ReadCluster(YamlMapReader? map)
+    {
+        if (map is null)
+        {
+            return new ClusterSettings(IPNetwork.Parse("10.244.0.0/16"), IPNetwork.Parse("10.96.0.0/12"), "cluster.local", null, null, [], [], []);
+        }
+
+        var pod = ReadSubnet(map, "podSubnet", "10.244.0.0/16");
+        var service = ReadSubnet(map, "serviceSubnet", "10.96.0.0/12");
+        if (Overlaps(pod, service))
+        {
+            throw map.ErrorAt("serviceSubnet", $"cluster.serviceSubnet {service} overlaps cluster.podSubnet {pod}; pods and services need separate ranges");
+        }
+
+        var dnsDomain = map.OptionalString("dnsDomain") ?? "cluster.local";
+        if (!HostName().IsMatch(dnsDomain))
+        {
+            throw map.ErrorAt("dnsDomain", $"cluster.dnsDomain '{dnsDomain}' is not a DNS domain (e.g. cluster.local)");
+        }
+
+        var endpoint = map.OptionalString("controlPlaneEndpoint");
+        if (endpoint is not null && !IsEndpoint(endpoint))
+        {
+            throw map.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint '{endpoint}' must be HOST or HOST:PORT (e.g. 192.168.10.101:6443)");
+        }
+
+        var advertise = map.OptionalString("advertiseAddress");
+        if (advertise is not null && !IPAddress.TryParse(advertise, out _))
+        {
+            throw map.ErrorAt("advertiseAddress", $"cluster.advertiseAddress '{advertise}' must be an IP address of the control-plane host");
+        }
+
+        IReadOnlyList<string> mirrors = [];
+        IReadOnlyList<string> insecure = [];
+        if (map.OptionalMap("docker") is { } docker)
+        {
+            mirrors = docker.StringList("registryMirrors");
+            for (var i = 0; i < mirrors.Count; i++)
+            {
+                if (!Uri.TryCreate(mirrors[i], UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                {
+                    throw docker.ErrorAt("registryMirrors", $"cluster.docker.registryMirrors[{i}] '{mirrors[i]}' is not an http:// or https:// URL");
+                }
+            }
+
+            insecure = docker.StringList("insecureRegistries");
+            foreach (var registry in insecure)
+            {
+                if (!IsEndpoint(registry))
+                {
+                    throw docker.ErrorAt("insecureRegistries", $"cluster.docker.insecureRegistries: '{registry}' must be HOST or HOST:PORT (no scheme)");
+                }
+            }
+
+            docker.EnsureNoUnknownKeys();
+        }
+
+        IReadOnlyList<string> ntp = [];
+        if (map.OptionalMap("ntp") is { } ntpMap)
+        {
+            ntp = ntpMap.StringList("servers");
+            foreach (var server in ntp)
+            {
+                if (!IsAddress(server))
+                {
+                    throw ntpMap.ErrorAt("servers", $"cluster.ntp.servers: '{server}' is not an IP address or a DNS name");
+                }
+            }
+
+            ntpMap.EnsureNoUnknownKeys();
+        }
+
+        map.EnsureNoUnknownKeys();
+        return new ClusterSettings(pod, service, dnsDomain, endpoint, advertise, mirrors, insecure, ntp);
+    }
+
+    private static IPNetwork ReadSubnet(YamlMapReader map, string key, string fallback)
+    {
+        var text = map.OptionalString(key) ?? fallback;
+        // IPNetwork quietly masks 10.244.0.1/16 to 10.244.0.0/16; kubeadm would refuse it, so do we.
+        if (!IPNetwork.TryParse(text, out var network) || !IPAddress.TryParse(text.Split('/')[0], out var given) || !given.Equals(network.BaseAddress))
+        {
+            throw map.ErrorAt(key, $"cluster.{key} '{text}' is not a CIDR subnet such as {fallback} (the address must have no bits set past the prefix)");
+        }
+
+        return network;
+    }
+
+    private static void CheckHosts(YamlMapReader root, List<InventoryHost> hosts, ClusterSettings cluster, string file)
+    {
+        var names = new Dictionary<string, InventoryHost>(StringComparer.Ordinal);
+        var addresses = new Dictionary<string, InventoryHost>(StringComparer.OrdinalIgnoreCase);
+        foreach (var host in hosts)
+        {
+            if (names.TryGetValue(host.Name, out var first))
+            {
+                throw new BadInputException($"{file}:{host.Line}: duplicate host name '{host.Name}' (first at line {first.Line})");
+            }
+
+            names[host.Name] = host;
+            var address = IPAddress.TryParse(host.Address, out var ip) ? ip.ToString() : host.Address;
+            if (addresses.TryGetValue(address, out var same))
+            {
+                throw new BadInputException($"{file}:{host.Line}: {host.Name} has the same address {host.Address} as {same.Name} (line {same.Line}); every host needs its own");
+            }
+
+            addresses[address] = host;
+            if (ip is not null && (cluster.PodSubnet.Contains(ip) || cluster.ServiceSubnet.Contains(ip)))
+            {
+                var subnet = cluster.PodSubnet.Contains(ip) ? $"podSubnet {cluster.PodSubnet}" : $"serviceSubnet {cluster.ServiceSubnet}";
+                throw new BadInputException($"{file}:{host.Line}: {host.Name}'s address {host.Address} lies inside the cluster's {subnet}; pick subnets the hosts are not on");
+            }
+        }
+
+        var controlPlanes = hosts.Where(h => h.IsControlPlane).ToList();
+        if (controlPlanes.Count == 0)
+        {
+            throw root.ErrorAt("hosts", "no host has the control-plane role; give one host roles: [control-plane]");
+        }
+
+        if (controlPlanes.Count > 1)
+        {
+            throw new BadInputException(
+                $"{file}:{controlPlanes[1].Line}: {controlPlanes[1].Name} is a second control-plane host ({controlPlanes[0].Name} at line {controlPlanes[0].Line} is one); offlinekit sets up one control-plane node, as the guide does");
+        }
+    }
+
+    private static void CheckPrivateKey(YamlMapReader map, string path)
+    {
+        string head;
+        try
+        {
+            using var reader = new StreamReader(path);
+            head = reader.ReadLine() ?? string.Empty;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw map.ErrorAt("privateKey", $"{map.Field("privateKey")}: cannot read {path}: {e.Message}");
+        }
+
+        if (head.StartsWith("ssh-", StringComparison.Ordinal) || head.StartsWith("ecdsa-", StringComparison.Ordinal))
+        {
+            throw map.ErrorAt("privateKey", $"{map.Field("privateKey")}: {path} is a public key; give the private key (the file without .pub)");
+        }
+
+        if (!head.StartsWith("-----BEGIN ", StringComparison.Ordinal) || !head.Contains("PRIVATE KEY", StringComparison.Ordinal))
+        {
+            throw map.ErrorAt("privateKey", $"{map.Field("privateKey")}: {path} is not a private key in OpenSSH or PEM format");
+        }
+    }
+
+    internal static string ResolvePath(string path, string baseDirectory)
+    {
+        if (path == "~" || path.StartsWith("~/", StringComparison.Ordinal))
+        {
+            var home = Environment.GetEnvironmentVariable("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            return Path.Combine(home, path.Length > 2 ? path[2..] : string.Empty);
+        }
+
+        return Path.GetFullPath(path, baseDirectory);
+    }
+
+    private static bool Overlaps(IPNetwork a, IPNetwork b) =>
+        a.BaseAddress.AddressFamily == b.BaseAddress.AddressFamily && (a.Contains(b.BaseAddress) || b.Contains(a.BaseAddress));
+
+    private static bool IsAddress(string text) =>
+        IPAddress.TryParse(text, out var ip)
+            ? ip.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
+            : HostName().IsMatch(text) && text.Length <= 253 && !text.All(c => char.IsAsciiDigit(c) || c == '.'); // 192.168.10.300 is a typo, not a name
+
+    private static bool IsEndpoint(string text)
+    {
+        if (IPAddress.TryParse(text, out _) || (IsAddress(text) && !text.Contains(':', StringComparison.Ordinal)))
+        {
+            return true;
+        }
+
+        var colon = text.LastIndexOf(':');
+        var host = text[..Math.Max(colon, 0)];
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+
+        return colon > 0 && IsAddress(host) && int.TryParse(text[(colon + 1)..], out var port) && port is > 0 and < 65536;
+    }
+
+    private static bool IsSafeAbsolutePath(string path) =>
+        path.StartsWith('/') && !path.Split('/').Contains("..") && !path.Any(c => char.IsWhiteSpace(c) || c is '\'' or '"' or '\\' or '$' or '`');
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex HostName();
+
+    [GeneratedRegex("^[a-z_][a-z0-9_.-]{0,31}$")]
+    private static partial Regex UserName();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex EnvironmentName();
+}

@@ -1,0 +1,254 @@
+using System.Formats.Tar;
+using System.Security.Cryptography;
+using OfflineKit.Bundle;
+
+namespace OfflineKit.Install;
+
+/// <summary>One file of the bundle as the installer sees it: where it goes and what its bytes must hash to.</summary>
+public sealed record BundleFileEntry(string Path, long Size, string Sha256);
+
+/// <summary>What the planner needs to know of a bundle: its name and every file with its SHA-256. Pure data.</summary>
+public sealed record BundleContents(string Name, IReadOnlyList<BundleFileEntry> Files)
+{
+    public long Size => Files.Sum(f => f.Size);
+}
+
+/// <summary>
+/// The bundle on this machine, opened for pushing: a plain tarball (each file read in place, at its
+/// offset, so a cut upload continues without re-reading the rest) or an extracted directory. The
+/// expected hashes come from its SHA256SUMS, the lines the hosts check with <c>sha256sum -c</c>.
+/// </summary>
+public sealed class LocalBundle
+{
+    private readonly string? _tarball;
+    private readonly string? _root;
+    private readonly Dictionary<string, (long Offset, long Size)> _tarEntries;
+
+    private LocalBundle(string path, BundleContents contents, string? tarball, string? root, Dictionary<string, (long, long)> tarEntries)
+    {
+        Path = path;
+        Contents = contents;
+        _tarball = tarball;
+        _root = root;
+        _tarEntries = tarEntries;
+    }
+
+    public string Path { get; }
+
+    public BundleContents Contents { get; }
+
+    public static async Task<LocalBundle> OpenAsync(string path, CancellationToken cancellationToken = default)
+    {
+        if (Directory.Exists(path))
+        {
+            var root = BundleVerifier.FindRoot(path);
+            var sums = await ReadSmallAsync(System.IO.Path.Combine(root, BundleLayout.SumsFile), path, cancellationToken).ConfigureAwait(false);
+            var manifest = await ReadSmallAsync(System.IO.Path.Combine(root, BundleLayout.ManifestFile), path, cancellationToken).ConfigureAwait(false);
+            var contents = ReadContents(path, manifest, sums, p => new FileInfo(System.IO.Path.Combine(root, p)) is { Exists: true } f ? f.Length : null);
+            return new LocalBundle(path, contents, null, root, []);
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new BadInputException($"{path}: no such bundle (expected a bundle tarball or an extracted bundle directory)");
+        }
+
+        if (!path.EndsWith(".tar", StringComparison.Ordinal))
+        {
+            throw new BadInputException($"{path}: install reads a plain .tar bundle or an extracted directory (a compressed tarball cannot be read from the middle to continue a cut upload); run `offlinekit extract {path} --to DIR` and install DIR");
+        }
+
+        var entries = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
+        byte[]? sumsBytes = null;
+        byte[]? manifestBytes = null;
+        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+        {
+            try
+            {
+                await using var reader = new TarReader(file, leaveOpen: true);
+                while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
+                {
+                    if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
+                    {
+                        continue;
+                    }
+
+                    // On a seekable stream the reader has already skipped the entry's data and its padding to
+                    // 512 bytes (its DataStream seeks back when read): the data starts that far behind.
+                    var inner = TarballSource.SplitTop(entry.Name).Inner;
+                    var start = file.Position - ((entry.Length + 511) / 512 * 512);
+                    entries[inner] = (start, entry.Length);
+                    if (inner is BundleLayout.SumsFile or BundleLayout.ManifestFile && entry.DataStream is not null)
+                    {
+                        using var buffer = new MemoryStream();
+                        await entry.DataStream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+                        (inner == BundleLayout.SumsFile ? ref sumsBytes : ref manifestBytes) = buffer.ToArray();
+                        await CheckOffsetAsync(file, start, buffer.ToArray(), cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException)
+            {
+                throw new OperationFailedException($"{path}: cannot read the tarball ({e.Message}); `offlinekit verify {path}` tells what is wrong", e);
+            }
+        }
+
+        if (sumsBytes is null || manifestBytes is null)
+        {
+            throw new OperationFailedException($"{path}: the tarball has no {(sumsBytes is null ? BundleLayout.SumsFile : BundleLayout.ManifestFile)}; it is not an offlinekit bundle");
+        }
+
+        var tarContents = ReadContents(path, manifestBytes, sumsBytes, p => entries.TryGetValue(p, out var e) ? e.Item2 : null);
+        return new LocalBundle(path, tarContents, path, null, entries);
+    }
+
+    /// <summary>Proves the offset arithmetic on the files read anyway: a wrong offset would push wrong bytes to every host.</summary>
+    private static async Task CheckOffsetAsync(FileStream file, long start, byte[] expected, CancellationToken cancellationToken)
+    {
+        var position = file.Position;
+        var actual = new byte[expected.Length];
+        file.Seek(start, SeekOrigin.Begin);
+        await file.ReadExactlyAsync(actual, cancellationToken).ConfigureAwait(false);
+        file.Seek(position, SeekOrigin.Begin);
+        if (!actual.AsSpan().SequenceEqual(expected))
+        {
+            throw new InvalidOperationException("the tar reader did not stop where the data of an entry ends; offsets into the tarball would be wrong");
+        }
+    }
+
+    /// <summary>The file's bytes from <paramref name="offset"/> on.</summary>
+    public Stream OpenRead(string innerPath, long offset = 0)
+    {
+        if (_root is not null)
+        {
+            var stream = new FileStream(System.IO.Path.Combine(_root, innerPath), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            stream.Seek(offset, SeekOrigin.Begin);
+            return stream;
+        }
+
+        var (start, size) = _tarEntries[innerPath];
+        var file = new FileStream(_tarball!, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        file.Seek(start + offset, SeekOrigin.Begin);
+        return new SliceStream(file, size - offset);
+    }
+
+    private static BundleContents ReadContents(string path, byte[] manifestBytes, byte[] sumsBytes, Func<string, long?> sizeOf)
+    {
+        BundleManifest manifest;
+        try
+        {
+            manifest = BundleManifest.Parse(manifestBytes);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new OperationFailedException($"{path}: bundle.json cannot be read: {e.Message}", e);
+        }
+
+        var sums = Sha256Sums.Parse(sumsBytes);
+        if (sums.Errors.Count > 0)
+        {
+            throw new OperationFailedException($"{path}: SHA256SUMS is malformed ({sums.Errors[0]}); run `offlinekit verify {path}`");
+        }
+
+        var recorded = manifest.Files.ToDictionary(f => f.Path, f => f.Sha256, StringComparer.Ordinal);
+        var files = new List<BundleFileEntry>
+        {
+            // SHA256SUMS is not listed in itself; the hosts check it against its hash here.
+            new(BundleLayout.SumsFile, sumsBytes.Length, Convert.ToHexStringLower(SHA256.HashData(sumsBytes))),
+        };
+        foreach (var (file, sha) in sums.Entries.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            if (file != BundleLayout.ManifestFile && (!recorded.TryGetValue(file, out var other) || other != sha))
+            {
+                throw new OperationFailedException($"{path}: SHA256SUMS and bundle.json disagree about {file}; the bundle was changed: run `offlinekit verify {path}`");
+            }
+
+            var size = sizeOf(file) ?? throw new OperationFailedException($"{path}: {file} is listed in SHA256SUMS but missing; run `offlinekit verify {path}`");
+            files.Add(new BundleFileEntry(file, size, sha));
+        }
+
+        return new BundleContents(manifest.Name, files);
+    }
+
+    private static async Task<byte[]> ReadSmallAsync(string file, string bundle, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new OperationFailedException($"{bundle}: the bundle has no {System.IO.Path.GetFileName(file)}; `offlinekit verify {bundle}` tells what else is wrong", e);
+        }
+    }
+
+    /// <summary>A window of a tarball: one entry's data, read without copying.</summary>
+    private sealed class SliceStream(Stream inner, long length) : Stream
+    {
+        private readonly long _length = length;
+        private long _left = length;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => _length;
+
+        public override long Position
+        {
+            get => _length - _left;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_left <= 0)
+            {
+                return 0;
+            }
+
+            var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, _left)]);
+            _left -= n;
+            return n;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_left <= 0)
+            {
+                return 0;
+            }
+
+            var n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _left)], cancellationToken).ConfigureAwait(false);
+            _left -= n;
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,212 @@
+using System.Collections.Concurrent;
+using OfflineKit.Install;
+using OfflineKit.Install.Ssh;
+using OfflineKit.Tests.Support;
+
+namespace OfflineKit.Tests.Install;
+
+/// <summary>The executor's order, waiting, blocking and journal, against in-memory hosts (the lab tests cover real SSH).</summary>
+public sealed class InstallExecutorTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static InventoryHost Host(string name, HostRole role) =>
+        new(name, name, 22, "root", new HostAuth(null, null, Secret.Inline("x", "inv:1")), SudoSettings.None, [role], "/state", 1);
+
+    private static HostStep Step(string id, string script, params StepRef[] needs) => new(id, id, [new RunCommand(new RemoteCommand(script))], needs);
+
+    private static InstallPlan Plan(params (InventoryHost Host, HostStep[] Steps)[] hosts) =>
+        new("b", 0, hosts.Select(h => new HostPlan(h.Host, "/state/b", "/state/journal", h.Steps)).ToList());
+
+    private async Task<InstallReport> Run(InstallPlan plan, FakeHosts hosts, int parallel = 10)
+    {
+        var bundle = await LocalBundle.OpenAsync(await Bundles.WriteDirectoryAsync(_dir[Guid.NewGuid().ToString()]));
+        return await InstallExecutor.RunAsync(plan, bundle, hosts, new ExecutorOptions { Parallel = parallel, RunDirectory = InstallExecutor.NewRunDirectory(_dir["runs"], DateTimeOffset.UtcNow) });
+    }
+
+    [Fact]
+    public async Task A_worker_step_waits_for_the_control_plane_step_it_needs_even_with_one_host_at_a_time()
+    {
+        var hosts = new FakeHosts();
+        var plan = Plan(
+            (Host("w1", HostRole.Worker), [Step("prepare", "prepare w1"), Step("join", "join w1", new StepRef("cp", "init"))]),
+            (Host("cp", HostRole.ControlPlane), [Step("prepare", "prepare cp"), Step("init", "init cp")]));
+
+        var report = await Run(plan, hosts, parallel: 1);
+
+        Assert.True(report.Ok, string.Join("; ", report.Hosts.Select(h => h.Message)));
+        var order = hosts.Commands.ToList();
+        Assert.True(order.IndexOf("init cp") < order.IndexOf("join w1"), string.Join(", ", order));
+    }
+
+    [Fact]
+    public async Task No_more_hosts_work_at_once_than_the_parallel_limit()
+    {
+        var hosts = new FakeHosts { Delay = TimeSpan.FromMilliseconds(30) };
+        var plan = Plan(Enumerable.Range(1, 6).Select(i => (Host($"h{i}", i == 1 ? HostRole.ControlPlane : HostRole.Worker), new[] { Step("one", $"one h{i}"), Step("two", $"two h{i}") })).ToArray());
+
+        var report = await Run(plan, hosts, parallel: 2);
+
+        Assert.True(report.Ok);
+        Assert.Equal(2, hosts.MaxBusy);
+    }
+
+    [Fact]
+    public async Task A_failed_step_stops_its_host_and_blocks_the_hosts_waiting_on_it()
+    {
+        var hosts = new FakeHosts { Fail = "init cp" };
+        var plan = Plan(
+            (Host("cp", HostRole.ControlPlane), [Step("init", "init cp"), Step("cni", "cni cp")]),
+            (Host("w1", HostRole.Worker), [Step("prepare", "prepare w1"), Step("join", "join w1", new StepRef("cp", "init"))]));
+
+        var report = await Run(plan, hosts);
+
+        var cp = report.Hosts.Single(h => h.Host == "cp");
+        var w1 = report.Hosts.Single(h => h.Host == "w1");
+        Assert.Equal((HostOutcome.Failed, "init", 0), (cp.Outcome, cp.FailedStep, cp.StepsDone));
+        Assert.Contains("`init cp` exited 1", cp.Message);
+        Assert.Equal((HostOutcome.Blocked, "join", 1), (w1.Outcome, w1.FailedStep, w1.StepsDone));
+        Assert.DoesNotContain("cni cp", hosts.Commands);
+        Assert.DoesNotContain("join w1", hosts.Commands);
+        Assert.False(report.Ok);
+    }
+
+    [Fact]
+    public async Task A_rerun_skips_steps_the_journal_records_as_done_but_runs_every_run_steps_again()
+    {
+        var hosts = new FakeHosts { Fail = "two" };
+        var plan = Plan((Host("cp", HostRole.ControlPlane), [new HostStep("check", "check", [new RunCommand(new RemoteCommand("check"))], [], RunsEveryRun: true), Step("one", "one"), Step("two", "two"), Step("three", "three")]));
+
+        var first = await Run(plan, hosts);
+        Assert.Equal((HostOutcome.Failed, "two", 2), (first.Hosts[0].Outcome, first.Hosts[0].FailedStep, first.Hosts[0].StepsDone));
+
+        hosts.Fail = null;
+        hosts.Commands.Clear();
+        var second = await Run(plan, hosts);
+
+        Assert.True(second.Ok);
+        Assert.Equal(4, second.Hosts[0].StepsDone);
+        Assert.Equal(["check", "two", "three"], hosts.Commands.Where(c => !c.StartsWith("cat ", StringComparison.Ordinal) && !c.StartsWith("printf ", StringComparison.Ordinal)));
+        var journal = Journal.Parse(hosts.JournalText("cp"));
+        Assert.Equal(["check", "one", "two", "check", "two", "three"], journal.Select(e => e.Step));
+        Assert.Equal("failed", journal[2].Status);
+    }
+
+    [Fact]
+    public async Task A_step_not_written_yet_fails_saying_so()
+    {
+        var hosts = new FakeHosts();
+        var plan = Plan((Host("cp", HostRole.ControlPlane), [new HostStep("kubeadm-init", "init", [new NotImplementedYet("kubeadm init", "初始化主节点")], [])]));
+
+        var report = await Run(plan, hosts);
+
+        Assert.Equal(HostOutcome.Failed, report.Hosts[0].Outcome);
+        Assert.StartsWith("not implemented yet: kubeadm init", report.Hosts[0].Message);
+    }
+
+    [Fact]
+    public async Task A_host_that_cannot_be_reached_fails_at_connect_and_the_others_go_on()
+    {
+        var hosts = new FakeHosts { Down = "w1" };
+        var plan = Plan((Host("cp", HostRole.ControlPlane), [Step("one", "one")]), (Host("w1", HostRole.Worker), [Step("one", "one w1")]));
+
+        var report = await Run(plan, hosts);
+
+        Assert.Equal((HostOutcome.Failed, "connect"), (report.Hosts[1].Outcome, report.Hosts[1].FailedStep));
+        Assert.Contains("cannot connect", report.Hosts[1].Message);
+        Assert.Equal(HostOutcome.Done, report.Hosts[0].Outcome);
+        Assert.Contains("cannot connect", File.ReadAllText(report.Hosts[1].LogPath));
+    }
+
+    [Fact]
+    public void A_torn_last_journal_line_is_ignored_and_the_last_record_of_a_step_wins()
+    {
+        var text = """
+            {"at":"2026-01-01T00:00:00+00:00","bundle":"b","step":"push","status":"done","run":"r1"}
+            {"at":"2026-01-01T00:00:01+00:00","bundle":"b","step":"init","status":"failed","run":"r1","message":"x"}
+            {"at":"2026-01-01T00:00:02+00:00","bundle":"other","step":"cni","status":"done","run":"r0"}
+            {"at":"2026-01-01T00:00:03+00:00","bundle":"b","step":"init","status":"done","run":"r2"}
+            {"at":"2026-01-01T00:00:04+00:00","bundle":"b","step":"cni","sta
+            """;
+        var entries = Journal.Parse(text);
+
+        Assert.Equal(4, entries.Count);
+        Assert.Equal(new HashSet<string> { "push", "init" }, Journal.DoneSteps(entries, "b"));
+    }
+
+    /// <summary>In-memory hosts: every command is recorded; the journal is kept per host; one command can be made to fail.</summary>
+    private sealed class FakeHosts : IRemoteConnector
+    {
+        private readonly ConcurrentDictionary<string, string> _journals = new();
+
+        public ConcurrentQueue<string> Commands { get; } = new();
+
+        public string? Fail { get; set; }
+
+        public TimeSpan Delay { get; init; }
+
+        private int _busy;
+
+        public int MaxBusy { get; private set; }
+
+        public string? Down { get; init; }
+
+        public string JournalText(string host) => _journals.GetValueOrDefault(host, string.Empty);
+
+        public Task<IRemoteHost> ConnectAsync(InventoryHost host, CancellationToken cancellationToken = default) =>
+            host.Name == Down
+                ? throw new OperationFailedException($"{host.Name}: cannot connect to {host.Address}:22: Connection refused")
+                : Task.FromResult<IRemoteHost>(new FakeHost(this, host));
+
+        private sealed class FakeHost(FakeHosts all, InventoryHost host) : IRemoteHost
+        {
+            public InventoryHost Host { get; } = host;
+
+            public async Task<RemoteResult> RunAsync(RemoteCommand command, CancellationToken cancellationToken = default)
+            {
+                var busy = Interlocked.Increment(ref all._busy);
+                lock (all)
+                {
+                    all.MaxBusy = Math.Max(all.MaxBusy, busy);
+                }
+
+                try
+                {
+                    await Task.Delay(all.Delay, cancellationToken);
+                    return Answer(command);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref all._busy);
+                }
+            }
+
+            private RemoteResult Answer(RemoteCommand command)
+            {
+                all.Commands.Enqueue(command.Script);
+                if (command.Script.StartsWith("cat -- ", StringComparison.Ordinal))
+                {
+                    return new RemoteResult(0, all.JournalText(Host.Name), string.Empty);
+                }
+
+                if (command.Script.StartsWith("printf ", StringComparison.Ordinal))
+                {
+                    var quoted = command.Script["printf '%s\\n' ".Length..command.Script.LastIndexOf(" >> ", StringComparison.Ordinal)];
+                    var line = quoted[1..^1].Replace("'\\''", "'", StringComparison.Ordinal);
+                    all._journals.AddOrUpdate(Host.Name, line + "\n", (_, text) => text + line + "\n");
+                    return new RemoteResult(0, string.Empty, string.Empty);
+                }
+
+                return command.Script == all.Fail ? new RemoteResult(1, string.Empty, "it broke") : new RemoteResult(0, string.Empty, string.Empty);
+            }
+
+            public Task<RemoteFile?> StatAsync(string path, CancellationToken cancellationToken = default) => Task.FromResult<RemoteFile?>(null);
+
+            public Task UploadAsync(Stream source, string path, long offset, IProgress<long>? progress = null, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Stops the lab hosts that hosts-up.sh started (by the PIDs it recorded) and removes their
+# namespaces, links, lab user and sudoers file. Safe to run twice, or when nothing is up.
+# OFFLINEKIT_LAB_KEEP=1 keeps the lab folder (logs) for a look after a failure.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+lab="${OFFLINEKIT_LAB_DIR:-$repo/.lab/hosts}"
+hosts=(k8s-master k8s-node01 k8s-node02)
+links=(oklab-master oklab-node01 oklab-node02)
+owner_file=/run/offlinekit-lab.owner
+
+stop_sshd() {
+  local dir="$1" pid children
+  [[ -s "$dir/sshd.pid" ]] || return 0
+  pid="$(cat "$dir/sshd.pid")"
+  # Only our sshd: the process must still be the one started with this host's config.
+  if [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$dir/etc/sshd_config"; then
+    # Its sessions are its children; end them too so no connection outlives the lab.
+    children="$(pgrep -P "$pid" || true)"
+    kill "$pid" 2>/dev/null || true
+    for child in $children; do kill "$child" 2>/dev/null || true; done
+    for _ in $(seq 100); do [[ -d "/proc/$pid" ]] || break; sleep 0.05; done
+  fi
+  rm -f "$dir/sshd.pid"
+}
+
+for i in "${!hosts[@]}"; do
+  stop_sshd "$lab/${hosts[$i]}"
+done
+
+# Namespaces and links are ours only while this lab owns them (the owner file says which lab is up).
+if [[ ! -f "$owner_file" || "$(cat "$owner_file")" == "$lab" ]]; then
+  for i in "${!hosts[@]}"; do
+    ip netns del "oklab-${hosts[$i]}" 2>/dev/null || true
+    ip link del "${links[$i]}" 2>/dev/null || true
+  done
+  rm -f "$owner_file" /etc/sudoers.d/offlinekit-lab
+  if [[ -f "$lab/.created-user" ]]; then
+    userdel oklab 2>/dev/null || true
+  fi
+fi
+
+if [[ "${OFFLINEKIT_LAB_KEEP:-0}" != 1 ]]; then
+  rm -rf "$lab"
+fi
+echo "hosts-down: $lab is down"

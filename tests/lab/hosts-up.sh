@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# The lab's three hosts: k8s-master, k8s-node01 and k8s-node02, as in the guide.
+#
+# Each host is a network namespace joined to this machine by a veth pair (10.231.0.101-103, routed
+# only to those veths; the namespaces have no default route, so nothing in them reaches anywhere
+# else), with a real sshd of its own: its own host keys, authorized_keys, log and state root.
+# Where namespaces cannot be made, each sshd listens on 127.0.10.101-103 port 2222 instead.
+#
+#   bash tests/lab/hosts-up.sh          # state in .lab/hosts, or $OFFLINEKIT_LAB_DIR
+#   bash tests/lab/hosts-down.sh        # stops what this started and removes it all
+#
+# OFFLINEKIT_LAB_TAKEOVER=1 first stops another lab that is up (the tests use it after a killed run).
+# Logins: root with the lab's key (client/id_ed25519, or the encrypted client/id_ed25519_pass), and
+# the user oklab with a password and sudo that asks for it. Running it again restarts the lab.
+# Writes lab.env (addresses, users, secrets for the tests), inventory.yaml and known_hosts.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+lab="${OFFLINEKIT_LAB_DIR:-$repo/.lab/hosts}"
+mode="${OFFLINEKIT_LAB_MODE:-auto}"
+hosts=(k8s-master k8s-node01 k8s-node02)
+links=(oklab-master oklab-node01 oklab-node02)
+gateway=10.231.0.1
+lab_user=oklab
+password="${OFFLINEKIT_LAB_PASSWORD:-oklab-Lab-Pa55-7f3a}"
+passphrase="${OFFLINEKIT_LAB_PASSPHRASE:-oklab-Key-Phrase-91c2}"
+owner_file=/run/offlinekit-lab.owner
+
+say() { echo "hosts-up: $*"; }
+die() { echo "hosts-up: $*" >&2; exit 1; }
+
+[[ $EUID -eq 0 ]] || die "needs root (network namespaces, sshd, a lab user)"
+for tool in ip sshd ssh-keygen sudo useradd chpasswd; do
+  command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] \
+    || die "'$tool' is missing: apt-get install iproute2 openssh-server openssh-client sudo passwd"
+done
+sshd_bin="$(command -v sshd || echo /usr/sbin/sshd)"
+
+# The namespaces, links and lab user have fixed names: one lab at a time on a machine.
+if [[ -f "$owner_file" && "$(cat "$owner_file")" != "$lab" ]]; then
+  if [[ "${OFFLINEKIT_LAB_TAKEOVER:-0}" == 1 ]]; then
+    # The tests' choice: a lab left by a killed run is garbage; stop it (by its recorded PIDs) first.
+    say "stopping the lab left at $(cat "$owner_file")"
+    OFFLINEKIT_LAB_DIR="$(cat "$owner_file")" OFFLINEKIT_LAB_KEEP=1 bash "$repo/tests/lab/hosts-down.sh" >/dev/null
+  else
+    die "another lab ($(cat "$owner_file")) is up; stop it first: OFFLINEKIT_LAB_DIR=$(cat "$owner_file") bash tests/lab/hosts-down.sh"
+  fi
+fi
+
+# Safe to run twice: stop what a previous run of this lab started, then start afresh.
+OFFLINEKIT_LAB_DIR="$lab" OFFLINEKIT_LAB_KEEP=0 bash "$repo/tests/lab/hosts-down.sh" >/dev/null
+
+if [[ "$mode" == auto ]]; then
+  if ip netns add oklab-probe 2>/dev/null && ip netns del oklab-probe; then mode=netns; else mode=loopback; fi
+fi
+say "mode: $mode"
+
+mkdir -p "$lab/client"
+chmod 755 "$lab"
+echo "$lab" > "$owner_file"
+
+# Client keys: one authorized, one encrypted and authorized, one that no host accepts.
+ssh-keygen -q -t ed25519 -N '' -C oklab-client -f "$lab/client/id_ed25519"
+ssh-keygen -q -t ed25519 -N "$passphrase" -C oklab-client-pass -f "$lab/client/id_ed25519_pass"
+ssh-keygen -q -t ed25519 -N '' -C oklab-wrong -f "$lab/client/id_wrong"
+
+# A login user with a password, and sudo that asks for it.
+if ! id "$lab_user" >/dev/null 2>&1; then
+  useradd --no-create-home --home-dir / --shell /bin/sh "$lab_user"
+  touch "$lab/.created-user"
+fi
+echo "$lab_user:$password" | chpasswd
+echo "$lab_user ALL=(ALL:ALL) ALL" > /etc/sudoers.d/offlinekit-lab
+chmod 0440 /etc/sudoers.d/offlinekit-lab
+mkdir -p /run/sshd
+chmod 0755 /run/sshd
+# The lab user writes its hosts' state roots: every folder above them must let it through.
+runuser -u "$lab_user" -- test -x "$lab" \
+  || die "$lab is not reachable by the lab user $lab_user: give its parent folders o+x (mktemp -d makes 0700 ones)"
+
+: > "$lab/known_hosts"
+for i in "${!hosts[@]}"; do
+  name="${hosts[$i]}"
+  dir="$lab/$name"
+  mkdir -p "$dir/etc" "$dir/root/var/lib/offlinekit"
+  chmod 755 "$dir" "$dir/root" "$dir/root/var" "$dir/root/var/lib"
+  ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/etc/ssh_host_ed25519_key"
+  ssh-keygen -q -t ecdsa -N '' -C "$name" -f "$dir/etc/ssh_host_ecdsa_key"
+  cat "$lab/client/id_ed25519.pub" "$lab/client/id_ed25519_pass.pub" > "$dir/etc/authorized_keys"
+  chmod 644 "$dir/etc/authorized_keys"
+
+  if [[ "$mode" == netns ]]; then
+    address="10.231.0.$((101 + i))"
+    port=22
+    ns="oklab-$name"
+    link="${links[$i]}"
+    ip netns add "$ns"
+    ip link add "$link" type veth peer name "okpeer$i"
+    ip link set "okpeer$i" netns "$ns"
+    ip -n "$ns" link set "okpeer$i" name eth0
+    ip addr add "$gateway" peer "$address" dev "$link"
+    ip link set "$link" up
+    ip -n "$ns" link set lo up
+    ip -n "$ns" addr add "$address" peer "$gateway" dev eth0
+    ip -n "$ns" link set eth0 up
+    route="$(ip route get "$address")"
+    [[ "$route" == *" dev $link "* ]] || die "$address is not routed to $link: $route"
+    run=(ip netns exec "$ns")
+  else
+    address="127.0.10.$((101 + i))"
+    port=2222
+    run=()
+  fi
+
+  cat > "$dir/etc/sshd_config" <<EOF
+# The lab host $name: everything in $dir.
+ListenAddress $address:$port
+HostKey $dir/etc/ssh_host_ed25519_key
+HostKey $dir/etc/ssh_host_ecdsa_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/etc/authorized_keys
+AllowUsers root $lab_user
+PermitRootLogin yes
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PrintMotd no
+MaxStartups 50
+MaxSessions 50
+LogLevel INFO
+Subsystem sftp internal-sftp
+EOF
+  "$sshd_bin" -t -f "$dir/etc/sshd_config"
+  "${run[@]}" "$sshd_bin" -f "$dir/etc/sshd_config" -E "$dir/sshd.log"
+
+  for _ in $(seq 100); do
+    [[ -s "$dir/sshd.pid" ]] && "${run[@]}" bash -c "exec 3<>/dev/tcp/$address/$port" 2>/dev/null && break
+    sleep 0.05
+  done
+  "${run[@]}" bash -c "exec 3<>/dev/tcp/$address/$port" 2>/dev/null || die "sshd of $name does not answer on $address:$port; see $dir/sshd.log"
+
+  known="$address"
+  [[ $port == 22 ]] || known="[$address]:$port"
+  for key in "$dir"/etc/ssh_host_*_key.pub; do
+    echo "$known $(cut -d' ' -f1,2 "$key")" >> "$lab/known_hosts"
+  done
+  echo "$address" > "$dir/address"
+  echo "$port" > "$dir/port"
+  say "$name: sshd $(cat "$dir/sshd.pid") on $address:$port, state root $dir/root"
+done
+
+cat > "$lab/lab.env" <<EOF
+LAB_DIR=$lab
+LAB_MODE=$mode
+LAB_HOSTS="${hosts[*]}"
+LAB_ADDRESSES="$(for h in "${hosts[@]}"; do printf '%s ' "$(cat "$lab/$h/address")"; done)"
+LAB_PORT=$(cat "$lab/${hosts[0]}/port")
+LAB_USER=$lab_user
+LAB_PASSWORD=$password
+LAB_PASSPHRASE=$passphrase
+LAB_KEY=$lab/client/id_ed25519
+LAB_KEY_PASS=$lab/client/id_ed25519_pass
+LAB_KEY_WRONG=$lab/client/id_wrong
+EOF
+
+# The guide's cluster on the lab: root with a key, oklab with password and sudo, root with an encrypted key.
+cat > "$lab/inventory.yaml" <<EOF
+# The lab's three hosts (tests/lab/hosts-up.sh). Secrets come from the environment:
+#   export OFFLINEKIT_LAB_PASSWORD=... OFFLINEKIT_LAB_PASSPHRASE=...   (see lab.env)
+apiVersion: offlinekit/v1
+kind: Inventory
+defaults:
+  port: $(cat "$lab/${hosts[0]}/port")
+hosts:
+  - name: k8s-master
+    address: $(cat "$lab/k8s-master/address")
+    roles: [control-plane]
+    user: root
+    auth: {privateKey: client/id_ed25519}
+    stateDir: $lab/k8s-master/root/var/lib/offlinekit
+  - name: k8s-node01
+    address: $(cat "$lab/k8s-node01/address")
+    roles: [worker]
+    user: $lab_user
+    auth: {passwordEnv: OFFLINEKIT_LAB_PASSWORD}
+    sudo: {passwordEnv: OFFLINEKIT_LAB_PASSWORD}
+    stateDir: $lab/k8s-node01/root/var/lib/offlinekit
+  - name: k8s-node02
+    address: $(cat "$lab/k8s-node02/address")
+    roles: [worker]
+    user: root
+    auth: {privateKey: client/id_ed25519_pass, passphraseEnv: OFFLINEKIT_LAB_PASSPHRASE}
+    stateDir: $lab/k8s-node02/root/var/lib/offlinekit
+EOF
+say "up: $lab/lab.env, $lab/inventory.yaml, $lab/known_hosts"
