@@ -34,8 +34,14 @@ integration-test: publish
 demo: publish
 	bash tests/lab/demo.sh
 
+# Each prints offlinekit beside its peer and the ratios. images.sh runs twice: on bare loopback (speed,
+# size, memory: where the tools themselves differ) and over a 100 Mbit/s link (a warm rebuild against a
+# cold one: a cache only shows where downloading costs something).
 bench: publish
 	bash bench/verify.sh
+	bash bench/images.sh
+	BANDWIDTH_MBPS=100 RUNS=1 bash bench/images.sh
+	bash bench/rpms.sh
 	bash bench/push.sh
 
 format:
