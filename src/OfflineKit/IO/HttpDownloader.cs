@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -15,6 +14,9 @@ public sealed class HttpDownloader(HttpClient http)
     public int MaxAttempts { get; init; } = 4;
 
     public TimeSpan FirstBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long a download may stay silent before it counts as cut.</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>A small file, whole, into memory (repomd.xml, a key); <paramref name="origin"/> names it in errors.</summary>
     public async Task<byte[]> GetBytesAsync(Uri url, string origin, CancellationToken cancellationToken = default)
@@ -77,32 +79,14 @@ public sealed class HttpDownloader(HttpClient http)
                 }
 
                 Check(response, url, origin);
-                var append = have > 0 && response.StatusCode == HttpStatusCode.PartialContent;
-                await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-                await using var file = new FileStream(partial, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-                if (append)
-                {
-                    onBytes?.Invoke(have);
-                }
-
-                var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
                 try
                 {
-                    int n;
-                    while ((n = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-                    {
-                        await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                        onBytes?.Invoke(n);
-                    }
+                    await PartialDownload.WriteAsync(response, partial, have, StallTimeout, onBytes, ct).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is IOException or HttpRequestException)
+                catch (Exception e) when (e is IOException or HttpRequestException or TimeoutException)
                 {
                     // What arrived stays in the partial file; the next try asks for the rest.
                     throw new RetryableException($"the download was cut: {e.Message}", e);
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
                 }
 
                 return true;

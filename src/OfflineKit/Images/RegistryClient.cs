@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
@@ -6,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using OfflineKit.IO;
 using OfflineKit.Spec;
 
 namespace OfflineKit.Images;
@@ -96,32 +96,14 @@ public sealed class RegistryClient : IDisposable
             var headers = have > 0 ? new RangeHeaderValue(have, null) : null;
             using (var response = await SendAsync(registry, endpoint, repository, HttpMethod.Get, $"v2/{repository}/blobs/{digest}", headers, null, ct).ConfigureAwait(false))
             {
-                var append = have > 0 && response.StatusCode == HttpStatusCode.PartialContent;
-                await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-                await using var file = new FileStream(partial, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-                if (append)
-                {
-                    onBytes?.Invoke(have);
-                }
-
-                var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
                 try
                 {
-                    int n;
-                    while ((n = await ReadWithTimeoutAsync(body, buffer, ct).ConfigureAwait(false)) > 0)
-                    {
-                        await file.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                        onBytes?.Invoke(n);
-                    }
+                    await PartialDownload.WriteAsync(response, partial, have, _options.RequestTimeout, onBytes, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException or TimeoutException)
                 {
                     // The bytes so far stay in the partial file: the retry asks for the rest with Range.
                     throw new EndpointException($"the download of {digest} was cut: {e.Message}", retryHere: true, inner: e);
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
                 }
             }
 
@@ -136,20 +118,6 @@ public sealed class RegistryClient : IDisposable
 
             return true;
         }, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<int> ReadWithTimeoutAsync(Stream body, byte[] buffer, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.RequestTimeout);
-        try
-        {
-            return await body.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new TimeoutException($"no data for {_options.RequestTimeout.TotalSeconds:0} s");
-        }
     }
 
     /// <summary>
