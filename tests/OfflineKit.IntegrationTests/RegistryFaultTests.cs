@@ -107,4 +107,22 @@ public class RegistryFaultTests
         Assert.Contains("docker.io/calico/node:v3.25.2", e.Message);
         Assert.Contains("127.0.0.1", e.Message);
     }
+
+    [Fact]
+    public async Task Blobs_redirected_to_storage_are_fetched_without_the_registry_token()
+    {
+        await using var lab = await LabRegistry.StartAsync();
+        var image = SyntheticImages.Make("calico/node", "v3.25.2");
+        await lab.PushAsync(image);
+        await using var front = new FaultyFront(lab) { RequireBearer = true, RedirectBlobs = true };
+        using var dir = new TempDir();
+        var cache = new BlobCache(dir.Path);
+
+        using var client = Client(front.BaseUri);
+        var pulled = await new ImagePuller(client, cache).PullAsync([Calico], Amd64, 2);
+
+        Assert.Equal(image.ManifestDigest, pulled[0].ManifestDigest);
+        Assert.All(pulled[0].Blobs, d => Assert.True(cache.Contains(d)));
+        Assert.Contains(front.Requests, r => r.StartsWith("GET /storage/v2/calico/node/blobs/", StringComparison.Ordinal));
+    }
 }

@@ -36,6 +36,9 @@ public sealed class FaultyFront : IAsyncDisposable
 
     public bool RequireBearer { get; set; }
 
+    /// <summary>Blob GETs answer 307 to /storage/…, which refuses any Authorization header, as S3 behind Docker Hub does.</summary>
+    public bool RedirectBlobs { get; set; }
+
     public ConcurrentQueue<string> Requests { get; } = new();
 
     private int _tokenRequests;
@@ -93,11 +96,29 @@ public sealed class FaultyFront : IAsyncDisposable
                 return;
             }
 
-            if (RequireBearer && request.Headers["Authorization"] != "Bearer " + _token)
+            if (request.Url.AbsolutePath.StartsWith("/storage/", StringComparison.Ordinal))
+            {
+                if (request.Headers["Authorization"] is not null)
+                {
+                    await Write(response, 400, "{\"error\":\"storage refuses credentials it did not issue\"}");
+                    return;
+                }
+
+                path = "/" + request.Url.AbsolutePath["/storage/".Length..];
+            }
+            else if (RequireBearer && request.Headers["Authorization"] != "Bearer " + _token)
             {
                 var repo = request.Url.AbsolutePath.Split("/manifests/")[0].Split("/blobs/")[0].Replace("/v2/", string.Empty, StringComparison.Ordinal);
                 response.AddHeader("WWW-Authenticate", $"Bearer realm=\"{BaseUri}token\",service=\"lab-registry\",scope=\"repository:{repo}:pull\"");
                 await Write(response, 401, "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}");
+                return;
+            }
+
+            if (RedirectBlobs && request.HttpMethod == "GET" && path.Contains("/blobs/sha256:", StringComparison.Ordinal) && !request.Url.AbsolutePath.StartsWith("/storage/", StringComparison.Ordinal))
+            {
+                response.StatusCode = 307;
+                response.AddHeader("Location", $"{BaseUri}storage{request.Url.AbsolutePath}");
+                response.Close();
                 return;
             }
 
