@@ -211,6 +211,12 @@ public sealed class MirrorConfig
 
     private void AddRegistryMirror(string host, Uri url)
     {
+        // A mirror may live under a path (a Harbor proxy project, say): keep it as a folder, or v2/ would replace it.
+        if (!url.AbsolutePath.EndsWith('/'))
+        {
+            url = new Uri(url.AbsoluteUri + "/");
+        }
+
         if (!_registries.TryGetValue(host, out var list))
         {
             _registries[host] = list = [];

@@ -71,4 +71,12 @@ public class MirrorConfigTests
     [InlineData("registry.aliyuncs.com=ftp://x")]
     public void Bad_registry_mirror_flag_is_bad_input(string flag) =>
         Assert.Throws<BadInputException>(() => MirrorConfig.Empty.AddRegistryMirror(flag));
+
+    [Fact]
+    public void A_mirror_under_a_path_keeps_its_path()
+    {
+        var config = MirrorConfig.Parse("registries:\n  docker.io: https://harbor.site.local/v2-proxy/dockerhub\n", "mirrors.yaml");
+        var endpoint = config.RegistryEndpoints("docker.io")[0];
+        Assert.Equal("https://harbor.site.local/v2-proxy/dockerhub/v2/calico/node/manifests/v3.25.2", new Uri(endpoint, "v2/calico/node/manifests/v3.25.2").AbsoluteUri);
+    }
 }
