@@ -14,6 +14,15 @@ public static class RpmClosure
     public static async Task<RpmClosureResult> ResolveAsync(
         BundleSpec spec, MirrorConfig mirrors, string cacheRoot, HttpDownloader http, bool withWeakDependencies = false, CancellationToken cancellationToken = default)
     {
+        // A repository that names the other architecture outright cannot serve this target: say so rather than find nothing.
+        var other = spec.Target.Arch == TargetArch.Arm64 ? "x86_64" : "aarch64";
+        var wrong = spec.Rpm.Repositories.FirstOrDefault(r => r.BaseUrl.AbsoluteUri.Contains(other, StringComparison.Ordinal));
+        if (wrong is not null)
+        {
+            throw new BadInputException(
+                $"{spec.SourceFile}: repository {wrong.Name} ({wrong.BaseUrl}) is for {other}, not {spec.Target.ArchName}; write $basearch in its baseurl, or give a spec for {spec.Target.ArchName}");
+        }
+
         var repos = await RpmSources.LoadAsync(spec.Rpm.Repositories, mirrors, cacheRoot, http, cancellationToken).ConfigureAwait(false);
         var resolver = new RpmResolver(repos, new ResolveOptions { Arch = spec.Target.Arch, IncludeWeakDependencies = withWeakDependencies });
         var result = resolver.Resolve(spec.Rpm.Packages);

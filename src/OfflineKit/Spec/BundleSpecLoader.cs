@@ -315,18 +315,28 @@ public static class SpecResolver
             throw new BadInputException("give --k8s VERSION (a built-in spec) or --spec FILE");
         }
 
+        TargetPlatform target;
         try
         {
-            var target = spec.Target with
+            target = spec.Target with
             {
                 Os = os is null ? spec.Target.Os : TargetPlatform.ParseOs(os),
                 Arch = arch is null ? spec.Target.Arch : TargetPlatform.ParseArch(arch),
             };
-            return spec with { Target = target };
         }
         catch (FormatException e)
         {
             throw new BadInputException(e.Message, e);
         }
+
+        return spec with { Target = target, Rpm = spec.Rpm with { Repositories = spec.Rpm.Repositories.Select(r => ForTarget(r, target)).ToList() } };
+    }
+
+    /// <summary>A repository's URLs for the target: yum's $basearch and $releasever filled in.</summary>
+    private static RpmRepository ForTarget(RpmRepository repo, TargetPlatform target)
+    {
+        var release = target.Os == TargetOs.El7 ? "7" : "8";
+        Uri Fill(Uri url) => new(url.OriginalString.Replace("$basearch", target.RpmArch, StringComparison.Ordinal).Replace("$releasever", release, StringComparison.Ordinal));
+        return repo with { BaseUrl = Fill(repo.BaseUrl), GpgKeys = repo.GpgKeys.Select(Fill).ToList() };
     }
 }

@@ -146,3 +146,15 @@ public class CliProcessTests
         Assert.Contains("built-in specs: 1.23.0", stdout);
     }
 }
+
+public class RpmArchTests
+{
+    [Fact]
+    public async Task An_arm64_build_of_a_spec_with_x86_64_repositories_is_refused_before_any_download()
+    {
+        var stderr = new StringWriter();
+        var code = await CliApp.RunAsync(["rpms", "resolve", "--k8s", "1.23.0", "--arch", "arm64"], new CliConsole(new StringWriter(), stderr, interactive: false));
+        Assert.Equal(2, code);
+        Assert.Contains("is for x86_64, not arm64; write $basearch in its baseurl", stderr.ToString());
+    }
+}

@@ -132,6 +132,10 @@ public class BundleSpecLoaderTests
         var file = dir.Write("my.yaml", BundleSpecLoader.EmbeddedText(new KubernetesVersion(1, 23, 0)));
 
         Assert.Equal(TargetArch.Arm64, SpecResolver.Resolve(null, file, arch: "arm64").Target.Arch);
+        var generic = dir.Write("generic.yaml", BundleSpecLoader.EmbeddedText(new KubernetesVersion(1, 23, 0)).Replace("x86_64", "$basearch", StringComparison.Ordinal));
+        Assert.Equal(
+            "https://mirrors.aliyun.com/docker-ce/linux/centos/8/aarch64/stable/",
+            SpecResolver.Resolve(null, generic, arch: "arm64").Rpm.Repositories.Single(r => r.Name == "docker-ce-stable").BaseUrl.AbsoluteUri);
         Assert.Equal(TargetOs.El7, SpecResolver.Resolve("1.23.0", null, os: "el7").Target.Os);
         Assert.Contains("does not match", Assert.Throws<BadInputException>(() => SpecResolver.Resolve("1.24.0", file)).Message);
         Assert.Throws<BadInputException>(() => SpecResolver.Resolve(null, null));
