@@ -1,0 +1,130 @@
+using OfflineKit.Build;
+using OfflineKit.Bundle;
+using OfflineKit.Install;
+using OfflineKit.IntegrationTests.Lab;
+using OfflineKit.IntegrationTests.Support;
+using OfflineKit.Tests.Support;
+
+namespace OfflineKit.IntegrationTests;
+
+/// <summary>
+/// install's bring-up steps on the lab's three real sshd hosts: the bundle's own scripts, run as root
+/// (sudo for oklab) with the lab seam hosts-up.sh gives every session (OFFLINEKIT_ROOT, the stand-ins
+/// first on PATH). Packages are installed for real by dnf --installroot into each host's root from the
+/// pushed bundle; systemctl, setenforce, modprobe, sysctl, swapoff and hostnamectl are the stand-ins,
+/// whose record the test reads. The hosts have no dockerd yet, so the images step fails, saying so.
+/// </summary>
+[Collection("lab hosts")]
+public sealed class InstallStepsTests(LabHosts lab, LabRpmRepos rpms) : IClassFixture<LabRpmRepos>, IDisposable
+{
+    private static readonly string[] Scripts = ["prepare-host.sh", "install-packages.sh", "configure-runtime.sh", "import-images.sh", "verify.sh"];
+
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Prepare_packages_and_runtime_run_on_every_host_from_the_bundle_and_a_rerun_changes_nothing()
+    {
+        await lab.RequireLabRoutesAsync();
+        var chosen = await rpms.DnfInstallAsync(rpms.SpecPackages);
+        var bundle = await BundleAsync(chosen);
+        var inventory = lab.WriteInventory(_dir.Path, "steps");
+        await File.AppendAllTextAsync(inventory, "cluster:\n  docker:\n    registryMirrors: [https://docker.m.daocloud.io]\n    insecureRegistries: [10.231.0.1:5000]\n");
+        var machineHosts = await File.ReadAllTextAsync("/etc/hosts");
+
+        var report = await Installer.InstallAsync(bundle, inventory, Request());
+
+        foreach (var host in report.Hosts)
+        {
+            var log = await File.ReadAllTextAsync(host.LogPath);
+            Assert.True(host.StepsDone == 5 && host.FailedStep == InstallPlanner.ImagesStep, $"{host.Host}: {host.StepsDone} done, failed at {host.FailedStep}: {host.Message}\n{log}");
+            Assert.Contains("neither a docker daemon nor containerd answers on this host", host.Message);
+            Assert.Contains("prepare-host: OK: host " + host.Host + " prepared", log);
+            Assert.Contains("configure-runtime: OK: docker configured and running, kubelet enabled", log);
+        }
+
+        var block = "# BEGIN offlinekit (cluster hosts; rewritten by prepare-host.sh)\n"
+            + string.Concat(lab.Hosts.Select(h => $"{h.Address} {h.Name}\n")) + "# END offlinekit\n";
+        foreach (var host in lab.Hosts)
+        {
+            var root = Path.Combine(host.Directory, "root");
+            string Read(string path) => File.ReadAllText(Path.Combine(root, path));
+            Assert.EndsWith("localhost.localdomain\n" + block, Read("etc/hosts"));
+            Assert.Equal(host.Name + "\n", Read("etc/hostname"));
+            Assert.Equal("/dev/mapper/cl-root / xfs defaults 0 0\n#/dev/mapper/cl-swap none swap defaults 0 0\n", Read("etc/fstab"));
+            Assert.Contains("SELINUX=permissive\n", Read("etc/selinux/config"));
+            Assert.EndsWith("net.ipv4.ip_forward=1\nnet.bridge.bridge-nf-call-iptables=1\nnet.bridge.bridge-nf-call-ip6tables=1\n", Read("etc/sysctl.d/k8s.conf"));
+            Assert.Equal(
+                "{\n  \"exec-opts\": [\n    \"native.cgroupdriver=systemd\"\n  ],\n  \"registry-mirrors\": [\n    \"https://docker.m.daocloud.io\"\n  ],\n  \"insecure-registries\": [\n    \"10.231.0.1:5000\"\n  ]\n}\n",
+                Read("etc/docker/daemon.json"));
+            Assert.Equal(chosen, await LabDnf.InstalledAsync(root));
+            var asked = File.ReadAllLines(Path.Combine(root, "var/log/offlinekit-standins.log"));
+            Assert.Contains($"hostnamectl set-hostname {host.Name}", asked);
+            Assert.Contains("systemctl disable firewalld", asked);
+            Assert.Contains("systemctl enable --now docker", asked);
+            Assert.Contains("systemctl enable kubelet", asked);
+        }
+
+        Assert.Equal(machineHosts, await File.ReadAllTextAsync("/etc/hosts"));
+
+        // Again: the journal says prepare, packages and runtime are done; nothing under any root changes.
+        var before = lab.Hosts.ToDictionary(h => h.Name, h => Snapshot(Path.Combine(h.Directory, "root", "etc")));
+        var again = await Installer.InstallAsync(bundle, inventory, Request());
+
+        Assert.All(again.Hosts, h => Assert.True(h.StepsDone == 5 && h.FailedStep == InstallPlanner.ImagesStep, $"{h.Host}: {h.StepsDone} done, failed at {h.FailedStep}: {h.Message}"));
+        Assert.All(lab.Hosts, h => Assert.Equal(before[h.Name], Snapshot(Path.Combine(h.Directory, "root", "etc"))));
+    }
+
+    private InstallRequest Request()
+    {
+        var knownHosts = _dir[$"known_hosts-{Guid.NewGuid():N}"];
+        File.Copy(lab.KnownHosts, knownHosts);
+        return new InstallRequest
+        {
+            KnownHosts = knownHosts,
+            RunsRoot = _dir["runs"],
+            Environment = lab.Environment,
+            Ssh = new Install.Ssh.SshOptions { ConnectTimeout = TimeSpan.FromSeconds(10) },
+        };
+    }
+
+    /// <summary>
+    /// A tarball by the real writer: rpms/ with exactly what the real dnf chose from the lab repos,
+    /// createrepo_c metadata, the lab key and packages.txt; scripts/ as embedded in offlinekit.
+    /// </summary>
+    private async Task<string> BundleAsync(IReadOnlyList<string> nevras)
+    {
+        var source = _dir["bundle-src"];
+        var rpmsDir = Path.Combine(source, "rpms");
+        Directory.CreateDirectory(Path.Combine(rpmsDir, "keys"));
+        foreach (var f in rpms.Files.Where(f => nevras.Contains(f.Nevra)))
+        {
+            File.Copy(f.Path, Path.Combine(rpmsDir, Path.GetFileName(f.Path)));
+        }
+
+        var createrepo = await Tools.RunAsync(Tools.Require("createrepo_c", "createrepo-c"), ["--quiet", rpmsDir]);
+        Assert.True(createrepo.ExitCode == 0, createrepo.Stderr);
+        File.Copy(rpms.KeyFile, Path.Combine(source, BundleLayout.RpmKeysDir, "lab.gpg"));
+        await File.WriteAllLinesAsync(Path.Combine(source, BundleLayout.PackagesList), rpms.SpecPackages);
+
+        var files = Directory.GetFiles(source, "*", SearchOption.AllDirectories)
+            .Select(p => BundleFile.FromDisk(Path.GetRelativePath(source, p), p))
+            .ToList();
+        foreach (var script in Scripts)
+        {
+            await using var embedded = typeof(BundleBuilder).Assembly.GetManifestResourceStream($"OfflineKit.Scripts.{script}");
+            Assert.NotNull(embedded);
+            using var buffer = new MemoryStream();
+            await embedded.CopyToAsync(buffer);
+            files.Add(BundleFile.FromBytes($"{BundleLayout.ScriptsDir}/{script}", buffer.ToArray()) with { Executable = true });
+        }
+
+        return (await BundleWriter.WriteFileAsync(Bundles.Header, files, _dir["bundle"], BundleFormat.Tar)).Path;
+    }
+
+    private static SortedDictionary<string, string> Snapshot(string dir) => new(
+        Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(File.ReadAllBytes(f))),
+        StringComparer.Ordinal);
+}
