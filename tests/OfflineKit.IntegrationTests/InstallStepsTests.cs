@@ -1,3 +1,6 @@
+using System.Formats.Tar;
+using System.Security.Cryptography;
+using System.Text;
 using OfflineKit.Build;
 using OfflineKit.Bundle;
 using OfflineKit.Install;
@@ -12,11 +15,16 @@ namespace OfflineKit.IntegrationTests;
 /// (sudo for oklab) with the lab seam hosts-up.sh gives every session (OFFLINEKIT_ROOT, the stand-ins
 /// first on PATH). Packages are installed for real by dnf --installroot into each host's root from the
 /// pushed bundle; systemctl, setenforce, modprobe, sysctl, swapoff and hostnamectl are the stand-ins,
-/// whose record the test reads. The hosts have no dockerd yet, so the images step fails, saying so.
+/// whose record the test reads; but `systemctl start docker` starts a real private dockerd per host
+/// (vfs, no iptables, no bridge) that reads the merged daemon.json, and the images step loads into it.
 /// </summary>
 [Collection("lab hosts")]
 public sealed class InstallStepsTests(LabHosts lab, LabRpmRepos rpms) : IClassFixture<LabRpmRepos>, IDisposable
 {
+    private static readonly string[] CommonImages = ["docker.io/calico/node:v3.25.2", "registry.aliyuncs.com/google_containers/pause:3.6"];
+
+    private static readonly string[] ControlPlaneImages = ["registry.aliyuncs.com/google_containers/kube-apiserver:v1.23.0"];
+
     private static readonly string[] Scripts = ["prepare-host.sh", "install-packages.sh", "configure-runtime.sh", "import-images.sh", "verify.sh"];
 
     private readonly TempDir _dir = new();
@@ -24,7 +32,7 @@ public sealed class InstallStepsTests(LabHosts lab, LabRpmRepos rpms) : IClassFi
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public async Task Prepare_packages_and_runtime_run_on_every_host_from_the_bundle_and_a_rerun_changes_nothing()
+    public async Task Prepare_packages_runtime_and_images_run_on_every_host_from_the_bundle_and_a_rerun_changes_nothing()
     {
         await lab.RequireLabRoutesAsync();
         var chosen = await rpms.DnfInstallAsync(rpms.SpecPackages);
@@ -38,11 +46,13 @@ public sealed class InstallStepsTests(LabHosts lab, LabRpmRepos rpms) : IClassFi
         foreach (var host in report.Hosts)
         {
             var log = await File.ReadAllTextAsync(host.LogPath);
-            Assert.True(host.StepsDone == 5 && host.FailedStep == InstallPlanner.ImagesStep, $"{host.Host}: {host.StepsDone} done, failed at {host.FailedStep}: {host.Message}\n{log}");
-            Assert.Contains("neither a docker daemon nor containerd answers on this host", host.Message);
+            Assert.True(host.StepsDone == 6 && host.FailedStep == (host.Role == HostRole.ControlPlane ? InstallPlanner.InitStep : InstallPlanner.JoinStep), $"{host.Host}: {host.StepsDone} done, failed at {host.FailedStep}: {host.Message}\n{log}");
             Assert.Contains("prepare-host: OK: host " + host.Host + " prepared", log);
             Assert.Contains("configure-runtime: OK: docker configured and running, kubelet enabled", log);
+            Assert.Contains($"import-images: OK (docker, role {(host.Role == HostRole.ControlPlane ? "control-plane" : "worker")})", log);
         }
+
+        Assert.StartsWith("not implemented yet", report.Hosts.Single(h => h.Host == "k8s-master").Message);
 
         var block = "# BEGIN offlinekit (cluster hosts; rewritten by prepare-host.sh)\n"
             + string.Concat(lab.Hosts.Select(h => $"{h.Address} {h.Name}\n")) + "# END offlinekit\n";
@@ -64,6 +74,16 @@ public sealed class InstallStepsTests(LabHosts lab, LabRpmRepos rpms) : IClassFi
             Assert.Contains("systemctl disable firewalld", asked);
             Assert.Contains("systemctl enable --now docker", asked);
             Assert.Contains("systemctl enable kubelet", asked);
+
+            // The host's own dockerd runs on its daemon.json and holds exactly its role's images.
+            var docker = $"unix://{host.Directory}/docker.sock";
+            var info = await Tools.RunAsync("docker", ["-H", docker, "info", "--format", "{{.CgroupDriver}} {{.RegistryConfig.Mirrors}}"]);
+            Assert.Equal("systemd [https://docker.m.daocloud.io/]", info.Stdout.Trim());
+            var images = await Tools.RunAsync("docker", ["-H", docker, "images", "--format", "{{.Repository}}:{{.Tag}}"]);
+            Assert.Equal(
+                // docker shows docker.io's images without the registry name.
+                (host.Name == "k8s-master" ? [.. CommonImages, .. ControlPlaneImages] : CommonImages).Select(n => n.Replace("docker.io/", string.Empty, StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToArray(),
+                images.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal).ToArray());
         }
 
         Assert.Equal(machineHosts, await File.ReadAllTextAsync("/etc/hosts"));
@@ -72,7 +92,7 @@ public sealed class InstallStepsTests(LabHosts lab, LabRpmRepos rpms) : IClassFi
         var before = lab.Hosts.ToDictionary(h => h.Name, h => Snapshot(Path.Combine(h.Directory, "root", "etc")));
         var again = await Installer.InstallAsync(bundle, inventory, Request());
 
-        Assert.All(again.Hosts, h => Assert.True(h.StepsDone == 5 && h.FailedStep == InstallPlanner.ImagesStep, $"{h.Host}: {h.StepsDone} done, failed at {h.FailedStep}: {h.Message}"));
+        Assert.All(again.Hosts, h => Assert.True(h.StepsDone == 6, $"{h.Host}: {h.StepsDone} done, failed at {h.FailedStep}: {h.Message}"));
         Assert.All(lab.Hosts, h => Assert.Equal(before[h.Name], Snapshot(Path.Combine(h.Directory, "root", "etc"))));
     }
 
@@ -108,6 +128,13 @@ public sealed class InstallStepsTests(LabHosts lab, LabRpmRepos rpms) : IClassFi
         File.Copy(rpms.KeyFile, Path.Combine(source, BundleLayout.RpmKeysDir, "lab.gpg"));
         await File.WriteAllLinesAsync(Path.Combine(source, BundleLayout.PackagesList), rpms.SpecPackages);
 
+        Directory.CreateDirectory(Path.Combine(source, BundleLayout.ImagesDir));
+        foreach (var (part, names) in new[] { ("common", CommonImages), ("control-plane", ControlPlaneImages) })
+        {
+            await File.WriteAllBytesAsync(Path.Combine(source, BundleLayout.ImagesDir, $"{part}.tar"), DockerArchiveOf(names));
+            await File.WriteAllLinesAsync(Path.Combine(source, BundleLayout.ImagesDir, $"{part}.images"), names);
+        }
+
         var files = Directory.GetFiles(source, "*", SearchOption.AllDirectories)
             .Select(p => BundleFile.FromDisk(Path.GetRelativePath(source, p), p))
             .ToList();
@@ -121,6 +148,39 @@ public sealed class InstallStepsTests(LabHosts lab, LabRpmRepos rpms) : IClassFi
         }
 
         return (await BundleWriter.WriteFileAsync(Bundles.Header, files, _dir["bundle"], BundleFormat.Tar)).Path;
+    }
+
+    /// <summary>
+    /// A docker-archive `docker load` reads: one tiny layer per image (a file naming it), its config
+    /// and manifest.json with the fully qualified tag. Real images' bytes are the build tests' business.
+    /// </summary>
+    private static byte[] DockerArchiveOf(IReadOnlyList<string> names)
+    {
+        using var output = new MemoryStream();
+        using (var tar = new TarWriter(output, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            var manifest = new List<string>();
+            foreach (var name in names)
+            {
+                using var layer = new MemoryStream();
+                using (var layerTar = new TarWriter(layer, TarEntryFormat.Pax, leaveOpen: true))
+                {
+                    layerTar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "name") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes(name + "\n")) });
+                }
+
+                var layerBytes = layer.ToArray();
+                var diffId = Convert.ToHexStringLower(SHA256.HashData(layerBytes));
+                var config = Encoding.UTF8.GetBytes($"{{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{{}},\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{diffId}\"]}}}}");
+                var configName = Convert.ToHexStringLower(SHA256.HashData(config)) + ".json";
+                tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, $"{diffId}/layer.tar") { DataStream = new MemoryStream(layerBytes) });
+                tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, configName) { DataStream = new MemoryStream(config) });
+                manifest.Add($"{{\"Config\":\"{configName}\",\"RepoTags\":[\"{name}\"],\"Layers\":[\"{diffId}/layer.tar\"]}}");
+            }
+
+            tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "manifest.json") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes("[" + string.Join(",", manifest) + "]")) });
+        }
+
+        return output.ToArray();
     }
 
     private static SortedDictionary<string, string> Snapshot(string dir) => new(

@@ -242,6 +242,9 @@ public sealed class HostScriptsTests : IDisposable
         start.Environment["OFFLINEKIT_ROOT"] = Root;
         start.Environment["PATH"] = $"{path ?? StandIns()}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
         start.Environment["LC_ALL"] = "C";
+
+        // Without DOCKER_HOST the systemctl stand-in keeps docker as a state file; it starts no dockerd.
+        start.Environment.Remove("DOCKER_HOST");
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEnd();
