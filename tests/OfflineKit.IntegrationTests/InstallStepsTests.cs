@@ -32,7 +32,7 @@ public sealed class InstallStepsTests(LabHosts lab, LabRpmRepos rpms) : IClassFi
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public async Task Prepare_packages_runtime_and_images_run_on_every_host_from_the_bundle_and_a_rerun_changes_nothing()
+    public async Task Prepare_packages_runtime_and_images_run_on_every_host_a_rerun_changes_nothing_and_a_failing_host_stops_alone()
     {
         await lab.RequireLabRoutesAsync();
         var chosen = await rpms.DnfInstallAsync(rpms.SpecPackages);
@@ -94,6 +94,57 @@ public sealed class InstallStepsTests(LabHosts lab, LabRpmRepos rpms) : IClassFi
 
         Assert.All(again.Hosts, h => Assert.True(h.StepsDone == 6, $"{h.Host}: {h.StepsDone} done, failed at {h.FailedStep}: {h.Message}"));
         Assert.All(lab.Hosts, h => Assert.Equal(before[h.Name], Snapshot(Path.Combine(h.Directory, "root", "etc"))));
+
+        await AFailingStandInStopsOneWorkerAndARerunCompletesOnlyWhatIsMissing(bundle);
+    }
+
+    /// <summary>
+    /// On the hosts the first install prepared, with a fresh journal: every script finds its work done
+    /// and says so, except on k8s-node02, whose hostnamectl stand-in is told to fail. The others finish;
+    /// node02 stops at prepare naming it; a rerun completes only what is missing.
+    /// </summary>
+    private async Task AFailingStandInStopsOneWorkerAndARerunCompletesOnlyWhatIsMissing(string bundle)
+    {
+        var inventory = lab.WriteInventory(Directory.CreateDirectory(_dir["fault"]).FullName, "steps-fault");
+        var node02 = lab["k8s-node02"];
+        var fail = Path.Combine(node02.Directory, "root", "var/lib/offlinekit-standins/fail/hostnamectl");
+        Directory.CreateDirectory(Path.GetDirectoryName(fail)!);
+        await File.WriteAllTextAsync(fail, "the lab broke hostnamed on purpose");
+        try
+        {
+            var report = await Installer.InstallAsync(bundle, inventory, Request());
+
+            var failed = report.Hosts.Single(h => h.Host == "k8s-node02");
+            Assert.Equal((HostOutcome.Failed, InstallPlanner.PrepareStep, 2), (failed.Outcome, failed.FailedStep, failed.StepsDone));
+            Assert.Contains("prepare-host: hostnamectl set-hostname k8s-node02 failed", failed.Message);
+            Assert.Contains("told to fail: the lab broke hostnamed on purpose", await File.ReadAllTextAsync(failed.LogPath));
+            foreach (var h in report.Hosts.Where(h => h.Host != "k8s-node02"))
+            {
+                var log = await File.ReadAllTextAsync(h.LogPath);
+                Assert.True(h.StepsDone == 6, $"{h.Host}: {h.StepsDone} done, failed at {h.FailedStep}: {h.Message}\n{log}");
+                Assert.Contains("prepare-host: already prepared; nothing to do", log);
+                Assert.Contains("install-packages: all ", log);
+                Assert.Contains("configure-runtime: already configured; nothing to do", log);
+                Assert.Contains("import-images: common: all 2 images already present in docker; nothing to do", log);
+            }
+        }
+        finally
+        {
+            File.Delete(fail);
+        }
+
+        var again = await Installer.InstallAsync(bundle, inventory, Request());
+
+        Assert.All(again.Hosts, h => Assert.True(h.StepsDone == 6, $"{h.Host}: {h.StepsDone} done, failed at {h.FailedStep}: {h.Message}"));
+        var rerun = await File.ReadAllTextAsync(again.Hosts.Single(h => h.Host == "k8s-node02").LogPath);
+        Assert.Contains(rerun.Split('\n'), l => l.TrimEnd().EndsWith("== prepare: done", StringComparison.Ordinal));
+        var other = await File.ReadAllTextAsync(again.Hosts.Single(h => h.Host == "k8s-node01").LogPath);
+        foreach (var step in new[] { InstallPlanner.PrepareStep, InstallPlanner.PackagesStep, InstallPlanner.RuntimeStep, InstallPlanner.ImagesStep })
+        {
+            Assert.Contains($"== {step}: done in an earlier run (journal)", other);
+        }
+
+        Assert.Equal("k8s-node02\n", await File.ReadAllTextAsync(Path.Combine(node02.Directory, "root", "etc/hostname")));
     }
 
     private InstallRequest Request()
