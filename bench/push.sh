@@ -105,7 +105,7 @@ push_seconds() {  # push_seconds LOG: the push step's duration, from the host lo
 
 check_supplied() {  # every host of the last install pushed and verified, and stopped at the bring-up
   local n=$1
-  [[ $(grep -c "FAILED at prepare: the bundle has no scripts/prepare-host.sh" "$WORK/last.out" || true) -ge "$n" ]] \
+  [[ $(grep -c "FAILED at prepare: the bundle has no" "$WORK/last.out" || true) -ge "$n" ]] \
     || { cat "$WORK/last.out" >&2; die "offlinekit install did not push and verify on $n host(s)"; }
 }
 
