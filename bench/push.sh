@@ -8,7 +8,7 @@
 #   offlinekit install, one host           push + on-host sha256sum --check (its push step alone too)
 #   offlinekit install, three hosts        in parallel
 #   offlinekit install again               nothing to send: remote sha256 + check only
-# Every offlinekit run stops, as it must today, at the first bring-up step ("not implemented yet");
+# Every offlinekit run stops at the first bring-up step (its synthetic bundle has no prepare-host.sh);
 # its push and verify are what is measured. Prints throughput, ratios and offlinekit's peak RSS.
 #
 # A report, not a test: PASS/MISS per target, exit 0 either way (non-zero only when it could not measure).
@@ -105,7 +105,7 @@ push_seconds() {  # push_seconds LOG: the push step's duration, from the host lo
 
 check_supplied() {  # every host of the last install pushed and verified, and stopped at the bring-up
   local n=$1
-  [[ $(grep -c "FAILED at prepare-host: not implemented yet" "$WORK/last.out" || true) -ge "$n" ]] \
+  [[ $(grep -c "FAILED at prepare: the bundle has no" "$WORK/last.out" || true) -ge "$n" ]] \
     || { cat "$WORK/last.out" >&2; die "offlinekit install did not push and verify on $n host(s)"; }
 }
 

@@ -7,7 +7,8 @@
 # images with the bundle's own script, and three lab hosts (network namespaces, each with its own sshd)
 # that `install` pushes to and verifies on.
 # Not yet: the RPM stage needs the lab's yum repos served over HTTP (the integration tests build them
-# with rpmbuild), and the bring-up steps after the push; the demo says so where they would run.
+# with rpmbuild), so the hosts stop at the packages step; init, join, network, addons and time are not
+# written yet. The demo says so where they would run.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -106,7 +107,11 @@ else
   # A fresh known_hosts: the keys are new to us, so accept and record them (like StrictHostKeyChecking=accept-new).
   "$offlinekit" install "$tarball" --inventory "$OFFLINEKIT_LAB_DIR/inventory.yaml" \
     --known-hosts "$lab/known_hosts" --accept-new-host-keys --runs-dir "$lab/runs" \
-    || echo "(push and verify done on every host; the bring-up steps after them are not implemented yet and say so)"
+    || echo "(push, verify and prepare done on every host; packages stops there: this demo's bundle is built --without rpms, and init, join, network, addons and time are not implemented yet)"
+  echo "what prepare did on k8s-master (its root is $OFFLINEKIT_LAB_DIR/k8s-master/root; the system tools are the lab's stand-ins):"
+  cat "$OFFLINEKIT_LAB_DIR/k8s-master/root/etc/hosts"
+  sed 's/^/  asked: /' "$OFFLINEKIT_LAB_DIR/k8s-master/root/var/log/offlinekit-standins.log" | grep -v ' is-\| --static\|getenforce$'
+
   "$offlinekit" status --inventory "$OFFLINEKIT_LAB_DIR/inventory.yaml" --known-hosts "$lab/known_hosts"
 fi
 

@@ -25,7 +25,20 @@ stop_sshd() {
   rm -f "$dir/sshd.pid"
 }
 
+# The private dockerd the systemctl stand-in started for a host (its pidfile under the host's root).
+stop_dockerd() {
+  local pidfile="$1/root/run/docker.pid" pid
+  [[ -s "$pidfile" ]] || return 0
+  pid="$(cat "$pidfile")"
+  if [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == dockerd ]] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "--pidfile $pidfile"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+}
+
 for i in "${!hosts[@]}"; do
+  stop_dockerd "$lab/${hosts[$i]}"
   stop_sshd "$lab/${hosts[$i]}"
 done
 

@@ -13,6 +13,16 @@
 # Logins: root with the lab's key (client/id_ed25519, or the encrypted client/id_ed25519_pass), and
 # the user oklab with a password and sudo that asks for it. Running it again restarts the lab.
 # Writes lab.env (addresses, users, secrets for the tests), inventory.yaml and known_hosts.
+#
+# The lab hosts share this machine's files, so the install steps' scripts must never touch its /etc,
+# kernel or services. Each host's sshd sets, for every session (SetEnv; sudo keeps them for oklab):
+#   OFFLINEKIT_ROOT=<host>/root    the host's root: the scripts read and write /etc/... under it, and
+#                                  install-packages.sh installs into it with dnf --installroot
+#   PATH=tests/lab/standins:...    the stand-ins for systemctl, setenforce, getenforce, modprobe,
+#                                  sysctl, swapoff and hostnamectl (each records what it was asked in
+#                                  <host>/root/var/log/offlinekit-standins.log)
+#   DOCKER_HOST, CONTAINERD_ADDRESS  the host's own sockets under <host>/, never this machine's daemons
+# and the root is seeded like a fresh EL8 host: firewalld on, SELinux enforcing, swap on and in fstab.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -70,7 +80,12 @@ if ! id "$lab_user" >/dev/null 2>&1; then
   touch "$lab/.created-user"
 fi
 echo "$lab_user:$password" | chpasswd
-echo "$lab_user ALL=(ALL:ALL) ALL" > /etc/sudoers.d/offlinekit-lab
+{
+  echo "$lab_user ALL=(ALL:ALL) ALL"
+  # The lab seam (see the top) must survive sudo: keep its variables and the session's PATH.
+  echo "Defaults:$lab_user env_keep += \"OFFLINEKIT_ROOT DOCKER_HOST CONTAINERD_ADDRESS\", !secure_path"
+} > /etc/sudoers.d/offlinekit-lab
+visudo -cf /etc/sudoers.d/offlinekit-lab >/dev/null || die "the lab's sudoers file does not parse"
 chmod 0440 /etc/sudoers.d/offlinekit-lab
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
@@ -84,6 +99,16 @@ for i in "${!hosts[@]}"; do
   dir="$lab/$name"
   mkdir -p "$dir/etc" "$dir/root/var/lib/offlinekit"
   chmod 755 "$dir" "$dir/root" "$dir/root/var" "$dir/root/var/lib"
+  # A fresh EL8 host, as far as the prepare and runtime steps look (the stand-ins keep the rest).
+  root="$dir/root"
+  mkdir -p "$root/etc/selinux" "$root/sys/fs/selinux" "$root/proc" "$root/var/lib/offlinekit-standins/systemd"
+  printf 'SELINUX=enforcing\nSELINUXTYPE=targeted\n' > "$root/etc/selinux/config"
+  echo 1 > "$root/sys/fs/selinux/enforce"
+  printf 'Filename\tType\tSize\tUsed\tPriority\n/dev/dm-1\tpartition\t2097148\t0\t-2\n' > "$root/proc/swaps"
+  printf '/dev/mapper/cl-root / xfs defaults 0 0\n/dev/mapper/cl-swap none swap defaults 0 0\n' > "$root/etc/fstab"
+  printf '127.0.0.1   localhost localhost.localdomain\n::1         localhost localhost.localdomain\n' > "$root/etc/hosts"
+  echo localhost.localdomain > "$root/etc/hostname"
+  touch "$root/var/lib/offlinekit-standins/systemd/firewalld.enabled" "$root/var/lib/offlinekit-standins/systemd/firewalld.active"
   ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/etc/ssh_host_ed25519_key"
   ssh-keygen -q -t ecdsa -N '' -C "$name" -f "$dir/etc/ssh_host_ecdsa_key"
   cat "$lab/client/id_ed25519.pub" "$lab/client/id_ed25519_pass.pub" > "$dir/etc/authorized_keys"
@@ -130,6 +155,8 @@ MaxStartups 50
 MaxSessions 50
 LogLevel INFO
 Subsystem sftp internal-sftp
+# The lab seam (see hosts-up.sh): this host's root and stand-ins, never this machine's.
+SetEnv OFFLINEKIT_ROOT=$dir/root PATH=$repo/tests/lab/standins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOCKER_HOST=unix://$dir/docker.sock CONTAINERD_ADDRESS=$dir/containerd.sock
 EOF
   "$sshd_bin" -t -f "$dir/etc/sshd_config"
   "${run[@]}" "$sshd_bin" -f "$dir/etc/sshd_config" -E "$dir/sshd.log"

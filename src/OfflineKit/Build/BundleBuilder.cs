@@ -22,6 +22,8 @@ public static class BundleBuilder
             var files = new List<BundleFile>
             {
                 Script(BundleLayout.VerifyScript, "verify.sh"),
+                Script(BundleLayout.PrepareHostScript, "prepare-host.sh"),
+                Script(BundleLayout.ConfigureRuntimeScript, "configure-runtime.sh"),
             };
             var artifacts = new List<Artifact>();
             var addonImages = new List<ImageReference>();

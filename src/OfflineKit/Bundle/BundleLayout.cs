@@ -19,6 +19,8 @@ public static class BundleLayout
     public const string VerifyScript = "scripts/verify.sh";
     public const string ImportImagesScript = "scripts/import-images.sh";
     public const string InstallPackagesScript = "scripts/install-packages.sh";
+    public const string PrepareHostScript = "scripts/prepare-host.sh";
+    public const string ConfigureRuntimeScript = "scripts/configure-runtime.sh";
 
     /// <summary>What install-packages.sh installs: the requested package specs (kubelet-1.23.0, …), one a line.</summary>
     public const string PackagesList = "rpms/packages.txt";

@@ -324,6 +324,8 @@ public static class InstallExecutor
                     }
 
                     break;
+                case MissingFromBundle missing:
+                    throw new StepFailedException(missing.Message);
                 case NotImplementedYet todo:
                     throw new StepFailedException($"not implemented yet: {todo.What} (comes with the install-steps issue)");
                 default:

@@ -131,3 +131,11 @@ public sealed record NotImplementedYet(string What, string Guide) : HostAction
 {
     public override IEnumerable<string> Describe(InventoryHost host) => [$"not implemented yet: {What} (the guide: {Guide})"];
 }
+
+/// <summary>A step whose script the bundle does not carry (an older bundle, or one built without that part): it fails saying so.</summary>
+public sealed record MissingFromBundle(string Path) : HostAction
+{
+    public string Message => $"the bundle has no {Path} (built without that part, or by an older offlinekit); build it again with it to run this step";
+
+    public override IEnumerable<string> Describe(InventoryHost host) => [$"cannot run: {Message}"];
+}

@@ -12,6 +12,7 @@
 #
 # Lab seam, not for hosts: OFFLINEKIT_INSTALLROOT=/path installs into that root instead of this
 # host's (dnf --installroot, rpm --root, the repo file under /path/etc/yum.repos.d); tests use it.
+# Without it, OFFLINEKIT_ROOT (the lab host's root, see prepare-host.sh) is the install root.
 set -euo pipefail
 # (Empty arrays are written ${a[@]+"${a[@]}"}: EL7's bash 4.2 calls "${a[@]}" of an empty array unbound.)
 
@@ -48,7 +49,7 @@ while IFS= read -r line || [[ -n "$line" ]]; do
 done < "$rpms_dir/packages.txt"
 [[ ${#packages[@]} -gt 0 ]] || die "$rpms_dir/packages.txt lists no packages"
 
-root="${OFFLINEKIT_INSTALLROOT:-}"
+root="${OFFLINEKIT_INSTALLROOT:-${OFFLINEKIT_ROOT:-}}"
 rpm_args=()
 pm_args=()
 repo_dir=/etc/yum.repos.d

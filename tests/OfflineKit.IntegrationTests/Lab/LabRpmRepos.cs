@@ -261,9 +261,9 @@ public sealed class LabRpmRepos : IAsyncLifetime, IDisposable
     // Recommends, a file dependency only filelists answers, i686 builds newer than x86_64 ones.
     private static readonly LabPackage[] Packages =
     [
-        new("kubernetes", "kubelet", "1.23.0-0", "x86_64", KubeletRequires),
-        new("kubernetes", "kubelet", "1.23.1-0", "x86_64", KubeletRequires),
-        new("kubernetes", "kubelet", "1.24.0-0", "x86_64", KubeletRequires),
+        new("kubernetes", "kubelet", "1.23.0-0", "x86_64", KubeletRequires, Files: ["/usr/lib/systemd/system/kubelet.service"]),
+        new("kubernetes", "kubelet", "1.23.1-0", "x86_64", KubeletRequires, Files: ["/usr/lib/systemd/system/kubelet.service"]),
+        new("kubernetes", "kubelet", "1.24.0-0", "x86_64", KubeletRequires, Files: ["/usr/lib/systemd/system/kubelet.service"]),
         new("kubernetes", "kubeadm", "1.23.0-0", "x86_64", KubeadmRequires),
         new("kubernetes", "kubeadm", "1.23.1-0", "x86_64", KubeadmRequires),
         new("kubernetes", "kubeadm", "1.24.0-0", "x86_64", KubeadmRequires),
@@ -275,9 +275,9 @@ public sealed class LabRpmRepos : IAsyncLifetime, IDisposable
         new("kubernetes", "cri-tools", "1.19.0-0", "x86_64"),
         new("kubernetes", "cri-tools", "1.23.0-0", "x86_64"),
         new("kubernetes", "cri-tools", "1.25.0-0", "x86_64"),
-        new("docker-ce-stable", "docker-ce", "3:20.10.24-3.el8", "x86_64", DockerRequires, Conflicts: DockerConflicts, Obsoletes: ["docker-engine"], Recommends: ["docker-compose-plugin"]),
-        new("docker-ce-stable", "docker-ce", "3:20.10.25-3.el8", "x86_64", DockerRequires, Conflicts: DockerConflicts, Obsoletes: ["docker-engine"], Recommends: ["docker-compose-plugin"]),
-        new("docker-ce-stable", "docker-ce", "3:23.0.1-1.el8", "x86_64", DockerRequires, Conflicts: DockerConflicts, Obsoletes: ["docker-engine"], Recommends: ["docker-compose-plugin"]),
+        new("docker-ce-stable", "docker-ce", "3:20.10.24-3.el8", "x86_64", DockerRequires, Conflicts: DockerConflicts, Obsoletes: ["docker-engine"], Recommends: ["docker-compose-plugin"], Files: ["/usr/lib/systemd/system/docker.service"]),
+        new("docker-ce-stable", "docker-ce", "3:20.10.25-3.el8", "x86_64", DockerRequires, Conflicts: DockerConflicts, Obsoletes: ["docker-engine"], Recommends: ["docker-compose-plugin"], Files: ["/usr/lib/systemd/system/docker.service"]),
+        new("docker-ce-stable", "docker-ce", "3:23.0.1-1.el8", "x86_64", DockerRequires, Conflicts: DockerConflicts, Obsoletes: ["docker-engine"], Recommends: ["docker-compose-plugin"], Files: ["/usr/lib/systemd/system/docker.service"]),
         new("docker-ce-stable", "docker-ce-cli", "1:20.10.24-3.el8", "x86_64", ["/bin/sh", "/usr/sbin/groupadd"]),
         new("docker-ce-stable", "docker-ce-cli", "1:20.10.25-3.el8", "x86_64", ["/bin/sh", "/usr/sbin/groupadd"]),
         new("docker-ce-stable", "docker-ce-cli", "1:23.0.1-1.el8", "x86_64", ["/bin/sh", "/usr/sbin/groupadd"]),

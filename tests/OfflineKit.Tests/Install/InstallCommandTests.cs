@@ -27,7 +27,7 @@ public class InstallCommandTests
         Assert.True(code == 0, stderr);
         Assert.StartsWith($"plan: install {Bundles.Name} on 3 hosts", stdout);
         Assert.Contains("k8s-node02 (root@192.168.10.103, worker; login: password)", stdout);
-        Assert.Contains("7. kubeadm-join: kubeadm join with the control plane's token [waits for k8s-master/kubeadm-init]", stdout);
+        Assert.Contains("7. join: kubeadm join with the control plane's token [waits for k8s-master/init]", stdout);
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path, ".offlinekit", SearchOption.AllDirectories));
     }
 

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Configures and starts docker for kubelet, as the guide does by hand (四、3-4; 五、systemctl enable kubelet):
+#
+#   bash scripts/configure-runtime.sh [--registry-mirror URL]... [--insecure-registry HOST]...
+#
+#   - /etc/docker/daemon.json gets "exec-opts": ["native.cgroupdriver=systemd"] (kubelet 1.23 and
+#     docker must agree on the systemd cgroup driver) and the given registry mirrors and insecure
+#     registries. An existing daemon.json is MERGED, not replaced: its other keys stay, the lists
+#     keep their entries and gain the missing ones, another native.cgroupdriver entry is replaced.
+#   - docker enabled and started (restarted when daemon.json changed while it ran)
+#   - kubelet enabled (it starts for real only after kubeadm init or join)
+#
+# The merge is done by the Python every EL host has (dnf/yum are written in it: EL8's
+# /usr/libexec/platform-python, EL7's python2), so no jq or other package is needed.
+# Safe to run again: when daemon.json already holds all this and both services are enabled, it says
+# so and changes nothing.
+#
+# Lab seam, not for hosts: OFFLINEKIT_ROOT=/path writes /path/etc/docker/daemon.json, and systemctl
+# must then be the lab's stand-in (see prepare-host.sh).
+set -euo pipefail
+
+root="${OFFLINEKIT_ROOT:-}"
+mirrors=()
+insecure=()
+changes=0
+
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
+say() { echo "configure-runtime: $*"; }
+die() { echo "configure-runtime: $*" >&2; exit 1; }
+changed() { changes=$((changes + 1)); say "$*"; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --registry-mirror) [[ "${2:-}" =~ ^https?://[^[:space:]]+$ ]] || die "--registry-mirror '${2:-}' is not an http(s) URL"; mirrors+=("$2"); shift 2 ;;
+    --insecure-registry) [[ "${2:-}" =~ ^[A-Za-z0-9.:/-]+$ ]] || die "--insecure-registry '${2:-}' is not a host[:port] or CIDR"; insecure+=("$2"); shift 2 ;;
+    -h|--help) usage ;;
+    *) echo "configure-runtime: unknown argument '$1'" >&2; usage ;;
+  esac
+done
+
+if [[ -n "$root" ]]; then
+  [[ "$root" == /* && -d "$root" ]] || die "OFFLINEKIT_ROOT must be an existing absolute folder, not '$root'"
+  grep -q 'offlinekit lab stand-in' "$(command -v systemctl 2>/dev/null || echo /nonexistent)" 2>/dev/null \
+    || die "lab mode (OFFLINEKIT_ROOT=$root) but systemctl is not an offlinekit lab stand-in; refusing to change this machine"
+  say "lab mode: files under $root"
+fi
+
+python=""
+for p in /usr/libexec/platform-python python3 python2 python; do
+  if command -v "$p" >/dev/null 2>&1; then python="$p"; break; fi
+done
+[[ -n "$python" ]] || die "no Python on this host (EL8: /usr/libexec/platform-python, EL7: python2) to merge daemon.json"
+
+daemon_json="$root/etc/docker/daemon.json"
+mkdir -p "$(dirname "$daemon_json")"
+tmp="$(mktemp "$daemon_json.offlinekit.XXXXXX")"
+trap 'rm -f "$tmp"' EXIT
+
+# Prints the merged file to stdout; the arguments are the mirrors, "--", the insecure registries.
+"$python" - "$daemon_json" ${mirrors[@]+"${mirrors[@]}"} -- ${insecure[@]+"${insecure[@]}"} > "$tmp" <<'PY' || die "cannot merge $daemon_json (see the message above); fix or remove it and run again"
+import io, json, os, sys
+from collections import OrderedDict
+
+path = sys.argv[1]
+rest = sys.argv[2:]
+split = rest.index("--")
+mirrors, insecure = rest[:split], rest[split + 1:]
+
+config = OrderedDict()
+if os.path.exists(path):
+    text = io.open(path, encoding="utf-8").read()
+    if text.strip():
+        try:
+            config = json.loads(text, object_pairs_hook=OrderedDict)
+        except ValueError as e:
+            sys.stderr.write("configure-runtime: %s is not valid JSON: %s\n" % (path, e))
+            sys.exit(1)
+        if not isinstance(config, dict):
+            sys.stderr.write("configure-runtime: %s is not a JSON object\n" % path)
+            sys.exit(1)
+
+def merge(key, wanted, replace_prefix=None):
+    current = config.get(key, [])
+    if not isinstance(current, list):
+        sys.stderr.write("configure-runtime: \"%s\" in %s is not a list\n" % (key, path))
+        sys.exit(1)
+    if replace_prefix:
+        current = [v for v in current if not (isinstance(v, str) and v.startswith(replace_prefix) and v not in wanted)]
+    for v in wanted:
+        if v not in current:
+            current.append(v)
+    if current or key in config:
+        config[key] = current
+
+merge("exec-opts", ["native.cgroupdriver=systemd"], replace_prefix="native.cgroupdriver=")
+merge("registry-mirrors", mirrors)
+merge("insecure-registries", insecure)
+out = json.dumps(config, indent=2, separators=(",", ": "))
+sys.stdout.write(out + "\n")
+PY
+
+if [[ -f "$daemon_json" ]] && cmp -s "$tmp" "$daemon_json"; then
+  say "/etc/docker/daemon.json already has the systemd cgroup driver and the inventory's registries"
+else
+  if [[ -f "$daemon_json" ]]; then cat "$tmp" > "$daemon_json"; else chmod 0644 "$tmp"; cp "$tmp" "$daemon_json"; fi
+  changed "wrote /etc/docker/daemon.json (merged: cgroup driver systemd, ${#mirrors[@]} registry mirrors, ${#insecure[@]} insecure registries)"
+  if systemctl is-active --quiet docker 2>/dev/null; then
+    systemctl restart docker || die "systemctl restart docker failed; see: journalctl -u docker"
+    changed "docker restarted to read the new daemon.json"
+  fi
+fi
+
+if ! systemctl is-enabled --quiet docker 2>/dev/null || ! systemctl is-active --quiet docker 2>/dev/null; then
+  systemctl enable --now docker || die "systemctl enable --now docker failed; see: journalctl -u docker (is docker-ce installed? run scripts/install-packages.sh first)"
+  changed "docker enabled and started"
+fi
+if ! systemctl is-enabled --quiet kubelet 2>/dev/null; then
+  systemctl enable kubelet || die "systemctl enable kubelet failed (is kubelet installed? run scripts/install-packages.sh first)"
+  changed "kubelet enabled (it starts after kubeadm init or join)"
+fi
+
+if [[ $changes -eq 0 ]]; then
+  say "already configured; nothing to do"
+else
+  say "OK: docker configured and running, kubelet enabled ($changes changes)"
+fi
