@@ -203,6 +203,29 @@ internal sealed class SshRemoteHost(InventoryHost host, SshClient ssh, Credentia
 
     public InventoryHost Host { get; } = host;
 
+    /// <summary>
+    /// The command's stdin. SSH.NET hands it out only while the command runs: a quick command can
+    /// finish first (then it needs no input: null), and the channel may not be open yet (ask again).
+    /// </summary>
+    private static async Task<Stream?> InputStreamAsync(SshCommand cmd, Task run, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return cmd.CreateInputStream();
+            }
+            catch (InvalidOperationException) when (run.IsCompleted)
+            {
+                return null;
+            }
+            catch (InvalidOperationException) when (attempt < 100)
+            {
+                await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
     public async Task<RemoteResult> RunAsync(RemoteCommand command, CancellationToken cancellationToken = default)
     {
         using var cmd = ssh.CreateCommand(Shell.CommandLine(command, Host));
@@ -211,8 +234,8 @@ internal sealed class SshRemoteHost(InventoryHost host, SshClient ssh, Credentia
         var run = cmd.ExecuteAsync(timeout.Token);
         {
             // Open stdin after the channel is requested; closing it sends EOF so nothing waits on it.
-            using var stdin = cmd.CreateInputStream();
-            if (command.AsRoot && Host.Sudo.Mode == SudoMode.Password)
+            using var stdin = await InputStreamAsync(cmd, run, cancellationToken).ConfigureAwait(false);
+            if (stdin is not null && command.AsRoot && Host.Sudo.Mode == SudoMode.Password)
             {
                 var line = Encoding.UTF8.GetBytes(credentials.SudoPassword + "\n");
                 await stdin.WriteAsync(line, cancellationToken).ConfigureAwait(false);
