@@ -87,4 +87,22 @@ public class BundleInteropTests
         Assert.Equal(0, list.ExitCode);
         Assert.Contains($"{Bundles.Name}/{longName}", list.Stdout.Split('\n'));
     }
+
+    [Theory]
+    [InlineData("tar -C '{0}' -cf '{1}' .")]
+    [InlineData("tar -C '{0}' -czf '{1}' ./offlinekit-k8s-1.23.0-el8-amd64")]
+    [InlineData("cd '{0}' && tar -cf '{1}' offlinekit-k8s-1.23.0-el8-amd64/")]
+    public async Task A_bundle_repacked_by_gnu_tar_still_verifies_and_extracts(string pack)
+    {
+        Tools.Require("tar", "tar");
+        using var dir = new TempDir();
+        var bundle = await Bundles.WriteDirectoryAsync(dir["a"]);
+        var repacked = dir["repacked.tar"];
+        var run = await Tools.Bash(string.Format(System.Globalization.CultureInfo.InvariantCulture, pack, Path.GetDirectoryName(bundle), repacked));
+        Assert.True(run.ExitCode == 0, run.Stderr);
+
+        var report = await BundleVerifier.VerifyAsync(repacked);
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+        Assert.True((await BundleExtractor.ExtractAsync(repacked, dir["x"])).Report.Ok);
+    }
 }

@@ -67,6 +67,11 @@ public static class BundleExtractor
             while (await source.Reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
             {
                 last = entry.Name;
+                if (entry.EntryType == TarEntryType.Directory && TarballSource.IsArchiveRoot(entry.Name))
+                {
+                    continue;
+                }
+
                 var relative = SafeRelativePath(entry.Name);
                 var (entryTop, inner) = TarballSource.SplitTop(relative);
                 if (top is null)

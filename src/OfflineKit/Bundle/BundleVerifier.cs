@@ -35,6 +35,11 @@ public static class BundleVerifier
         {
             while (await source.Reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
             {
+                if (entry.EntryType == System.Formats.Tar.TarEntryType.Directory && TarballSource.IsArchiveRoot(entry.Name))
+                {
+                    continue;
+                }
+
                 var (entryTop, inner) = TarballSource.SplitTop(entry.Name);
                 top ??= entryTop;
                 last = entry.Name;

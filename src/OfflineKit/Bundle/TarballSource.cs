@@ -104,6 +104,12 @@ internal sealed class TarballSource : IAsyncDisposable
         return hex.Length == 64 && hex.All(char.IsAsciiHexDigit) ? hex.ToLowerInvariant() : string.Empty;
     }
 
+    /// <summary>
+    /// The archive's own root as `tar -C DIR -cf x.tar .` writes it ("./", "."): no part of the bundle,
+    /// so readers pass over it.
+    /// </summary>
+    public static bool IsArchiveRoot(string name) => name.Trim('/') is "" or ".";
+
     /// <summary>Splits "top/rest" into its parts; refuses what a bundle never holds.</summary>
     public static (string Top, string Inner) SplitTop(string name)
     {
