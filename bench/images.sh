@@ -53,22 +53,14 @@ TARGET_WARM=0.10      # warm rebuild time / cold build time, at most
 TARGET_SIZE=0.5       # offlinekit's image archives / skopeo's archives, at most
 TARGET_RSS_MB=200     # offlinekit peak RSS, in MB (10^6 bytes), at most
 
-die() { echo "bench/images.sh: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh  # the script has cd'd to the repo root
 
 # --- prerequisites ------------------------------------------------------------------------------
 
-[[ -x $OFFLINEKIT ]] || die "$OFFLINEKIT: not found or not executable; run 'make publish' first (or set OFFLINEKIT)"
-OFFLINEKIT=$(cd "$(dirname "$OFFLINEKIT")" && pwd)/$(basename "$OFFLINEKIT")
+need_offlinekit
 
-# GNU time, not the shell keyword: only it reports the peak RSS ("Maximum resident set size").
-if [[ ! -x /usr/bin/time ]]; then
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-        echo "installing GNU time (Debian package 'time') for peak-RSS figures..."
-        apt-get install -y -qq time >/dev/null || die "could not install the Debian package 'time'"
-    else
-        die "/usr/bin/time is missing: install the Debian package 'time' (apt-get install -y time)"
-    fi
-fi
+need_gnu_time
 command -v docker-registry >/dev/null || die "'docker-registry' is required (Debian package 'docker-registry')"
 command -v skopeo >/dev/null || die "'skopeo' is required (Debian package 'skopeo')"
 for tool in dotnet tar awk od sort; do

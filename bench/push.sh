@@ -29,12 +29,12 @@ TARGET_ONE=1.25     # one host: offlinekit time / scp time
 TARGET_THREE=2.0    # three hosts in parallel / one host
 TARGET_RSS_MB=200
 
-die() { echo "bench/push.sh: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh  # the script has cd'd to the repo root
 
 [[ $EUID -eq 0 ]] || die "needs root (the lab hosts are network namespaces)"
-[[ -x $OFFLINEKIT ]] || die "$OFFLINEKIT: not found; run 'make publish' first (or set OFFLINEKIT)"
-OFFLINEKIT=$(cd "$(dirname "$OFFLINEKIT")" && pwd)/$(basename "$OFFLINEKIT")
-[[ -x /usr/bin/time ]] || apt-get install -y -qq time >/dev/null || die "install the Debian package 'time'"
+need_offlinekit
+need_gnu_time
 for tool in scp ssh sha256sum awk dotnet; do command -v "$tool" >/dev/null || die "'$tool' is required"; done
 [[ -n ${EPOCHREALTIME:-} ]] || die "bash 5 or later is required"
 

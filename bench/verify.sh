@@ -35,22 +35,14 @@ SMALL_MIB=${SMALL_MIB:-10}
 TARGET_RATIO=1.1   # offlinekit verify time / sha256sum -c time
 TARGET_RSS_MB=150  # offlinekit peak RSS, in MB (10^6 bytes)
 
-die() { echo "bench/verify.sh: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh  # the script has cd'd to the repo root
 
 # --- prerequisites ------------------------------------------------------------------------------
 
-[[ -x $OFFLINEKIT ]] || die "$OFFLINEKIT: not found or not executable; run 'make publish' first (or set OFFLINEKIT)"
-OFFLINEKIT=$(cd "$(dirname "$OFFLINEKIT")" && pwd)/$(basename "$OFFLINEKIT")
+need_offlinekit
 
-# GNU time, not the shell keyword: only it reports the peak RSS ("Maximum resident set size").
-if [[ ! -x /usr/bin/time ]]; then
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-        echo "installing GNU time (Debian package 'time') for peak-RSS figures..."
-        apt-get install -y -qq time >/dev/null || die "could not install the Debian package 'time'"
-    else
-        die "/usr/bin/time is missing: install the Debian package 'time' (apt-get install -y time)"
-    fi
-fi
+need_gnu_time
 for tool in dotnet tar sha256sum head awk; do
     command -v "$tool" >/dev/null || die "'$tool' is required"
 done

@@ -11,13 +11,7 @@ namespace OfflineKit.IntegrationTests;
 /// <summary>`offlinekit build` with the image stage, against the lab registry standing in for registry.aliyuncs.com.</summary>
 public class BuildImagesTests
 {
-    private static async Task<(int Code, string Out, string Err)> Cli(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await CliApp.RunAsync(args, new CliConsole(stdout, stderr, interactive: false));
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Cli(params string[] args) => CliRunner.RunAsync(args);
 
     [Fact]
     public async Task Build_puts_kubeadms_images_in_role_archives_that_docker_and_containerd_load_by_script()

@@ -12,13 +12,7 @@ namespace OfflineKit.IntegrationTests.Rpm;
 /// </summary>
 public class BuildRpmsTests(LabRpmRepos lab) : IClassFixture<LabRpmRepos>
 {
-    private static async Task<(int Code, string Out, string Err)> Cli(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await CliApp.RunAsync(args, new CliConsole(stdout, stderr, interactive: false));
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Cli(params string[] args) => CliRunner.RunAsync(args);
 
     private async Task<(LabHttpServer Server, string Mirrors)> ServeAsync(TempDir dir)
     {

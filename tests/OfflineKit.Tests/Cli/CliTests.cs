@@ -41,13 +41,7 @@ public class ParserTests
 
 public class CliProcessTests
 {
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await CliApp.RunAsync(args, new CliConsole(stdout, stderr, interactive: false));
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRunner.RunAsync(args);
 
     [Fact]
     public async Task Parse_errors_exit_2_with_a_hint()

@@ -6,13 +6,7 @@ namespace OfflineKit.Tests.Install;
 
 public class InstallCommandTests
 {
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await CliApp.RunAsync(args, new CliConsole(stdout, stderr, interactive: false));
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRunner.RunAsync(args);
 
     [Fact]
     public async Task Dry_run_prints_the_plan_without_secrets_or_connections()
