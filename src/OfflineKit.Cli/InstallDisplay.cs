@@ -23,6 +23,9 @@ internal static class InstallDisplay
                         case StepFinished f:
                             console.ErrorWriter.WriteLine($"{f.Host}: {f.Step}: {Outcome(f.Outcome)}{(f.Message is null ? string.Empty : ": " + f.Message)}");
                             break;
+                        case StepWarning w:
+                            console.ErrorWriter.WriteLine($"{w.Host}: {w.Step}: warning: {w.Message}");
+                            break;
                         case TransferProgress t when t.Total > 0:
                             var quarter = t.Done * 4 / t.Total;
                             if (!quarters.TryGetValue(t.Host, out var last) || last != quarter)
@@ -70,7 +73,8 @@ internal static class InstallDisplay
         return report;
     }
 
-    public static void Summary(CliConsole console, InstallReport report)
+    /// <summary>The table of hosts, then each warning, then the log tail of each host that did not finish.</summary>
+    public static void Summary(CliConsole console, InstallReport report, string verb = "install")
     {
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("host").AddColumn("role").AddColumn("steps done").AddColumn("pushed").AddColumn("status").AddColumn("log");
@@ -88,10 +92,27 @@ internal static class InstallDisplay
         }
 
         console.Out.Write(table);
+        foreach (var h in report.Hosts)
+        {
+            foreach (var warning in h.Warnings)
+            {
+                console.Out.WriteLine($"warning: {h.Host}: {warning}");
+            }
+        }
+
+        foreach (var h in report.Hosts.Where(h => h.Outcome == HostOutcome.Failed && h.LogTail.Count > 0))
+        {
+            console.Out.WriteLine($"--- {h.Host}: the last lines of {h.LogPath}");
+            foreach (var line in h.LogTail)
+            {
+                console.Out.WriteLine("  " + line);
+            }
+        }
+
         var failed = report.Hosts.Count(h => h.Outcome != HostOutcome.Done);
         console.Out.WriteLine(failed == 0
-            ? $"install: all {report.Hosts.Count} hosts done; logs in {report.RunDirectory}"
-            : $"install: {failed} of {report.Hosts.Count} hosts did not finish; logs in {report.RunDirectory}");
+            ? $"{verb}: all {report.Hosts.Count} hosts done; logs in {report.RunDirectory}"
+            : $"{verb}: {failed} of {report.Hosts.Count} hosts did not finish; logs in {report.RunDirectory}");
     }
 
     private static string Outcome(StepOutcome outcome) => outcome switch

@@ -64,8 +64,4 @@ internal static class ImagesCommand
     {
         public void Report(string value) => report(value);
     }
-
-    /// <summary>A command the contract names whose work arrives with a later issue: exit 2, never a fake success.</summary>
-    internal static int NotYet(string command) =>
-        throw new NotImplementedYetException($"offlinekit {command}");
 }

@@ -95,6 +95,12 @@ internal static class HostCommands
             }
 
             console.Out.Write(table);
+            foreach (var h in hosts.Where(h => h.Nodes is not null))
+            {
+                console.Out.WriteLine($"nodes (kubectl get nodes on {h.Host}):");
+                console.Out.WriteLine(h.Nodes!);
+            }
+
             return (int)(hosts.Any(h => h.Error is not null) ? ExitCode.Failed : ExitCode.Success);
         });
         return command;
@@ -102,9 +108,46 @@ internal static class HostCommands
 
     public static Command Reset(CliConsole console)
     {
-        var purge = new Option<bool>("--purge") { Description = "Also remove the pushed bundle from the hosts" };
-        var command = new Command("reset", "Undo an install: kubeadm reset and remove what install added") { CommonOptions.Inventory(), purge };
-        command.SetAction(_ => ImagesCommand.NotYet("reset"));
+        var inventory = CommonOptions.Inventory();
+        var purge = new Option<bool>("--purge") { Description = "Also remove the pushed bundles (and the yum repo file pointing into them) from the hosts" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print what reset would run on each host; connect to nothing" };
+        var parallel = CommonOptions.Parallel("hosts", 10);
+        var knownHosts = HostOptions.KnownHosts();
+        var runsDir = new Option<string>("--runs-dir")
+        {
+            Description = "Where the run's folder of per-host logs goes (default .offlinekit/runs)",
+            HelpName = "DIR",
+        };
+        var command = new Command(
+            "reset",
+            "Undo an install: kubeadm reset -f, CNI config, kubeconfigs and chrony.conf as before, the journal set aside (workers first). Packages, images and the host preparation stay; --purge also removes the pushed bundles")
+        {
+            inventory,
+            purge,
+            dryRun,
+            parallel,
+            knownHosts,
+        };
+        command.Options.Add(runsDir);
+        command.SetAction(async (parse, ct) =>
+        {
+            var inventoryPath = parse.GetRequiredValue(inventory).FullName;
+            if (parse.GetValue(dryRun))
+            {
+                await console.OutWriter.WriteAsync(Installer.PlanReset(inventoryPath, parse.GetValue(purge)).Describe().AsMemory(), ct).ConfigureAwait(false);
+                return (int)ExitCode.Success;
+            }
+
+            var request = new InstallRequest
+            {
+                Parallel = parse.GetValue(parallel),
+                KnownHosts = parse.GetValue(knownHosts),
+                RunsRoot = parse.GetValue(runsDir),
+            };
+            var report = await InstallDisplay.RunAsync(console, p => Installer.ResetAsync(inventoryPath, parse.GetValue(purge), request with { Progress = p }, ct)).ConfigureAwait(false);
+            InstallDisplay.Summary(console, report, "reset");
+            return (int)(report.Ok ? ExitCode.Success : ExitCode.Failed);
+        });
         return command;
     }
 }

@@ -24,6 +24,11 @@ public static class BundleBuilder
                 Script(BundleLayout.VerifyScript, "verify.sh"),
                 Script(BundleLayout.PrepareHostScript, "prepare-host.sh"),
                 Script(BundleLayout.ConfigureRuntimeScript, "configure-runtime.sh"),
+                Script(BundleLayout.PreflightScript, "preflight.sh"),
+                Script(BundleLayout.InitControlPlaneScript, "init-control-plane.sh"),
+                Script(BundleLayout.JoinNodeScript, "join-node.sh"),
+                Script(BundleLayout.ApplyManifestsScript, "apply-manifests.sh"),
+                Script(BundleLayout.ConfigureTimeScript, "configure-time.sh"),
             };
             var artifacts = new List<Artifact>();
             var addonImages = new List<ImageReference>();
@@ -88,18 +93,12 @@ public static class BundleBuilder
     private static IProgress<ByteProgress>? Stage(IProgress<StageProgress>? progress, string stage) =>
         progress is null ? null : new StageReporter(progress, stage);
 
-    private static BundleFile Script(string path, string resource)
-    {
-        using var stream = typeof(BundleBuilder).Assembly.GetManifestResourceStream($"OfflineKit.Scripts.{resource}")
-            ?? throw new InvalidOperationException($"script {resource} is not embedded");
-        using var buffer = new MemoryStream();
-        stream.CopyTo(buffer);
-        return BundleFile.FromBytes(path, buffer.ToArray()) with
+    private static BundleFile Script(string path, string resource) =>
+        BundleFile.FromBytes(path, Scripts.EmbeddedScripts.Read(resource)) with
         {
             Executable = true,
             Artifact = new ArtifactInfo(ArtifactKind.Script, Path.GetFileName(path)),
         };
-    }
 
     private sealed class StageReporter(IProgress<StageProgress> inner, string stage) : IProgress<ByteProgress>
     {

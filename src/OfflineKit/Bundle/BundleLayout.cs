@@ -21,6 +21,14 @@ public static class BundleLayout
     public const string InstallPackagesScript = "scripts/install-packages.sh";
     public const string PrepareHostScript = "scripts/prepare-host.sh";
     public const string ConfigureRuntimeScript = "scripts/configure-runtime.sh";
+    public const string PreflightScript = "scripts/preflight.sh";
+    public const string InitControlPlaneScript = "scripts/init-control-plane.sh";
+    public const string JoinNodeScript = "scripts/join-node.sh";
+    public const string ApplyManifestsScript = "scripts/apply-manifests.sh";
+    public const string ConfigureTimeScript = "scripts/configure-time.sh";
+
+    /// <summary>Not in the bundle: `offlinekit reset` sends it from the binary, so it works on a host whose bundle is gone.</summary>
+    public const string ResetHostScript = "reset-host.sh";
 
     /// <summary>What install-packages.sh installs: the requested package specs (kubelet-1.23.0, …), one a line.</summary>
     public const string PackagesList = "rpms/packages.txt";

@@ -31,6 +31,9 @@ public sealed record StepStarted(string Host, string Step, string Title) : Insta
 
 public sealed record StepFinished(string Host, string Step, StepOutcome Outcome, string? Message) : InstallProgress(Host);
 
+/// <summary>Something a step found worth saying that does not fail it (clocks a few seconds apart).</summary>
+public sealed record StepWarning(string Host, string Step, string Message) : InstallProgress(Host);
+
 /// <summary>Bytes of a host's push so far: done counts skipped files too, so the bar ends full.</summary>
 public sealed record TransferProgress(string Host, long Done, long Total, string? File) : InstallProgress(Host);
 
@@ -48,7 +51,13 @@ public sealed record HostResult(
     string? FailedStep,
     string? Message,
     string LogPath,
-    PushStats Push);
+    PushStats Push)
+{
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>The last lines of the host's log, for a failure's summary.</summary>
+    public IReadOnlyList<string> LogTail { get; init; } = [];
+}
 
 public sealed record InstallReport(string RunDirectory, IReadOnlyList<HostResult> Hosts)
 {
@@ -76,7 +85,8 @@ public sealed record ExecutorOptions
 /// </summary>
 public static class InstallExecutor
 {
-    public static async Task<InstallReport> RunAsync(InstallPlan plan, LocalBundle bundle, IRemoteConnector connector, ExecutorOptions options, CancellationToken cancellationToken = default)
+    /// <summary>Runs <paramref name="plan"/>; <paramref name="bundle"/> is where pushed files are read, null for a plan that pushes none (reset).</summary>
+    public static async Task<InstallReport> RunAsync(InstallPlan plan, LocalBundle? bundle, IRemoteConnector connector, ExecutorOptions options, CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(options.RunDirectory);
         var runId = Path.GetFileName(options.RunDirectory.TrimEnd('/'));
@@ -90,9 +100,10 @@ public static class InstallExecutor
         }
 
         using var turns = new SemaphoreSlim(options.Parallel, options.Parallel);
+        var shared = new SharedState(plan, connector);
         var runs = plan.Hosts.Select(async h =>
         {
-            using var run = new HostRun(plan, h, bundle, connector, options, runId, finished, turns);
+            using var run = new HostRun(plan, h, bundle, connector, options, runId, finished, turns, shared);
             return await run.RunAsync(cancellationToken).ConfigureAwait(false);
         }).ToList();
         var results = await Task.WhenAll(runs).ConfigureAwait(false);
@@ -115,18 +126,104 @@ public static class InstallExecutor
 
     private sealed class StepFailedException(string message) : Exception(message);
 
+    /// <summary>What the hosts of one run share: the facts they are compared on, and the join command, fetched once.</summary>
+    private sealed class SharedState(InstallPlan plan, IRemoteConnector connector)
+    {
+        private readonly Lock _lock = new();
+        private readonly List<(string Host, string MachineId, double Offset)> _facts = [];
+        private readonly Dictionary<string, Lazy<Task<string>>> _joinCommands = new(StringComparer.Ordinal);
+
+        /// <summary>Records a host's facts and compares them with those of the hosts recorded before it.</summary>
+        public (string? Failure, string? Warning) Compare(string host, string machineId, double offset)
+        {
+            lock (_lock)
+            {
+                string? warning = null;
+                foreach (var other in _facts)
+                {
+                    if (machineId != "unknown" && other.MachineId == machineId)
+                    {
+                        return ($"{host} and {other.Host} are the same machine (the same machine-id {machineId}); the inventory names it twice", null);
+                    }
+
+                    var skew = Math.Abs(offset - other.Offset);
+                    if (skew > CompareHosts.MaxSkew.TotalSeconds)
+                    {
+                        return ($"the clocks of {host} and {other.Host} are {skew:0.0} s apart (more than {CompareHosts.MaxSkew.TotalSeconds:0} s): set them (date -s, or chrony from a site server) and run again", null);
+                    }
+
+                    if (skew > CompareHosts.WarnSkew.TotalSeconds)
+                    {
+                        warning ??= $"the clocks of {host} and {other.Host} are {skew:0.0} s apart; the time step makes the workers follow the control plane";
+                    }
+                }
+
+                _facts.Add((host, machineId, offset));
+                return (null, warning);
+            }
+        }
+
+        /// <summary>The control plane's join command: fetched by the first worker that asks, in this run, then shared.</summary>
+        public Task<string> JoinCommandAsync(string controlPlane, Action<string> log, CancellationToken cancellationToken)
+        {
+            Lazy<Task<string>> lazy;
+            lock (_lock)
+            {
+                if (!_joinCommands.TryGetValue(controlPlane, out lazy!))
+                {
+                    lazy = new Lazy<Task<string>>(() => FetchAsync(plan.For(controlPlane).Host, log, cancellationToken));
+                    _joinCommands[controlPlane] = lazy;
+                }
+            }
+
+            return lazy.Value;
+        }
+
+        private async Task<string> FetchAsync(InventoryHost host, Action<string> log, CancellationToken cancellationToken)
+        {
+            log($"on {host.Name}: $ {FetchJoinCommand.Command.Script}   (its output holds a token: not logged)");
+            await using var remote = await connector.ConnectAsync(host, cancellationToken).ConfigureAwait(false);
+            var result = await remote.RunAsync(FetchJoinCommand.Command, cancellationToken).ConfigureAwait(false);
+            var line = result.Stdout.Trim();
+            if (!result.Ok)
+            {
+                throw new StepFailedException($"`{FetchJoinCommand.Command.Script}` on {host.Name} exited {result.ExitStatus}: {Redact(LastLine(result.Stderr))}");
+            }
+
+            if (!KubeadmConfig.IsJoinCommand(line))
+            {
+                throw new StepFailedException($"`{FetchJoinCommand.Command.Script}` on {host.Name} did not print a kubeadm join command");
+            }
+
+            return line;
+        }
+    }
+
+    /// <summary>A bootstrap token in a message or log line, replaced.</summary>
+    internal static string Redact(string text) => KubeadmConfig.RedactTokens(text);
+
+    private static string LastLine(string text)
+    {
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length == 0 ? "(no message)" : lines[^1];
+    }
+
     private sealed class HostRun(
         InstallPlan plan,
         HostPlan hostPlan,
-        LocalBundle bundle,
+        LocalBundle? bundle,
         IRemoteConnector connector,
         ExecutorOptions options,
         string runId,
         ConcurrentDictionary<string, TaskCompletionSource<bool>> finished,
-        SemaphoreSlim turns) : IDisposable
+        SemaphoreSlim turns,
+        SharedState shared) : IDisposable
     {
         private readonly string _name = hostPlan.Host.Name;
         private readonly string _logPath = Path.Combine(options.RunDirectory, hostPlan.Host.Name + ".log");
+        private const int TailLines = 12;
+        private readonly List<string> _warnings = [];
+        private readonly Queue<string> _tail = new();
         private PushStats _push = PushStats.None;
         private StreamWriter? _log;
 
@@ -143,7 +240,7 @@ public static class InstallExecutor
             {
                 await turns.WaitAsync(cancellationToken).ConfigureAwait(false);
                 holding = true;
-                Log($"install {plan.BundleName} on {_name} ({hostPlan.Host.Target}, {InstallPlan.RoleName(hostPlan.Host.Role)}), run {runId}");
+                Log($"{plan.Action} {plan.BundleName} on {_name} ({hostPlan.Host.Target}, {InstallPlan.RoleName(hostPlan.Host.Role)}), run {runId}");
                 failedStep = "connect";
                 remote = await connector.ConnectAsync(hostPlan.Host, cancellationToken).ConfigureAwait(false);
                 Log($"connected to {hostPlan.Host.Target}");
@@ -169,13 +266,13 @@ public static class InstallExecutor
                         turns.Release();
                         holding = false;
                         Log($"== {step.Id}: waiting for {string.Join(", ", step.Needs)}");
-                        var ok = await Task.WhenAll(step.Needs.Select(n => finished[$"{n.Host}/{n.Step}"].Task)).WaitAsync(cancellationToken).ConfigureAwait(false);
+                        var ok = await Task.WhenAll(step.Needs.Select(async n => n.AfterOnly | await finished[$"{n.Host}/{n.Step}"].Task.ConfigureAwait(false))).WaitAsync(cancellationToken).ConfigureAwait(false);
                         await turns.WaitAsync(cancellationToken).ConfigureAwait(false);
                         holding = true;
                         if (!ok.All(x => x))
                         {
                             outcome = HostOutcome.Blocked;
-                            message = $"{step.Id} needs {string.Join(", ", step.Needs)}, which did not finish";
+                            message = $"{step.Id} needs {string.Join(", ", step.Needs.Where(n => !n.AfterOnly))}, which did not finish";
                             Log($"== {step.Id}: BLOCKED: {message}");
                             options.Progress?.Report(new StepFinished(_name, step.Id, StepOutcome.Blocked, message));
                             break;
@@ -193,7 +290,7 @@ public static class InstallExecutor
                     {
                         foreach (var action in step.Actions)
                         {
-                            await RunActionAsync(remote, action, cancellationToken).ConfigureAwait(false);
+                            await RunActionAsync(remote, step, action, cancellationToken).ConfigureAwait(false);
                         }
                     }
                     catch (StepFailedException e)
@@ -264,21 +361,37 @@ public static class InstallExecutor
                 await _log.DisposeAsync().ConfigureAwait(false);
             }
 
-            return new HostResult(_name, hostPlan.Host.Role, done, hostPlan.Steps.Count, outcome, outcome == HostOutcome.Done ? null : failedStep, message, _logPath, _push);
+            return new HostResult(_name, hostPlan.Host.Role, done, hostPlan.Steps.Count, outcome, outcome == HostOutcome.Done ? null : failedStep, message, _logPath, _push)
+            {
+                Warnings = _warnings,
+                LogTail = [.. _tail],
+            };
         }
 
         public void Dispose() => _log?.Dispose();
+
+        private LocalBundle Bundle => bundle ?? throw new InvalidOperationException("a plan that pushes files needs the bundle");
 
         private void Finish(HostStep step, bool ok) => finished[$"{_name}/{step.Id}"].TrySetResult(ok);
 
         private async Task<IReadOnlyList<JournalEntry>> ReadJournalAsync(IRemoteHost remote, CancellationToken cancellationToken)
         {
+            if (hostPlan.JournalPath is null)
+            {
+                return [];
+            }
+
             var result = await RunLoggedAsync(remote, Journal.ReadCommand(hostPlan.JournalPath), cancellationToken, quiet: true).ConfigureAwait(false);
             return Journal.Parse(result.Stdout);
         }
 
         private async Task AppendJournalAsync(IRemoteHost remote, string step, string status, string? message, CancellationToken cancellationToken)
         {
+            if (hostPlan.JournalPath is null)
+            {
+                return;
+            }
+
             var entry = new JournalEntry(DateTimeOffset.UtcNow, plan.BundleName, step, status, runId, message);
             var result = await RunLoggedAsync(remote, Journal.AppendCommand(hostPlan.JournalPath, entry), cancellationToken).ConfigureAwait(false);
             if (!result.Ok)
@@ -287,7 +400,7 @@ public static class InstallExecutor
             }
         }
 
-        private async Task RunActionAsync(IRemoteHost remote, HostAction action, CancellationToken cancellationToken)
+        private async Task RunActionAsync(IRemoteHost remote, HostStep step, HostAction action, CancellationToken cancellationToken)
         {
             switch (action)
             {
@@ -295,7 +408,7 @@ public static class InstallExecutor
                     var result = await RunLoggedAsync(remote, run.Command, cancellationToken).ConfigureAwait(false);
                     if (!result.Ok)
                     {
-                        throw new StepFailedException($"`{run.Command.Script}` exited {result.ExitStatus}: {LastLine(result.Stderr)}");
+                        throw new StepFailedException($"`{run.Command.Script}` exited {result.ExitStatus}: {Redact(LastLine(result.Stderr))}");
                     }
 
                     break;
@@ -303,12 +416,14 @@ public static class InstallExecutor
                     _push = await PushAsync(remote, push, cancellationToken).ConfigureAwait(false);
                     break;
                 case WriteFile write:
-                    Log($"sftp write {write.RemotePath} ({write.What})");
-                    await using (var content = new MemoryStream(Encoding.UTF8.GetBytes(write.Content)))
-                    {
-                        await remote.UploadAsync(content, write.RemotePath, 0, null, cancellationToken).ConfigureAwait(false);
-                    }
-
+                    await WriteAsync(remote, write, cancellationToken).ConfigureAwait(false);
+                    break;
+                case FetchJoinCommand join:
+                    var line = await shared.JoinCommandAsync(join.ControlPlane, Log, cancellationToken).ConfigureAwait(false);
+                    await WriteAsync(remote, new WriteFile(join.RemotePath, line + "\n", $"the join command from {join.ControlPlane}", Secret: true), cancellationToken).ConfigureAwait(false);
+                    break;
+                case CompareHosts compare:
+                    await CompareAsync(remote, step, compare, cancellationToken).ConfigureAwait(false);
                     break;
                 case CheckSums check:
                     var sums = await RunLoggedAsync(remote, check.Command, cancellationToken).ConfigureAwait(false);
@@ -326,10 +441,59 @@ public static class InstallExecutor
                     break;
                 case MissingFromBundle missing:
                     throw new StepFailedException(missing.Message);
-                case NotImplementedYet todo:
-                    throw new StepFailedException($"not implemented yet: {todo.What} (comes with the install-steps issue)");
                 default:
                     throw new InvalidOperationException($"unknown action {action.GetType().Name}");
+            }
+        }
+
+        private async Task WriteAsync(IRemoteHost remote, WriteFile write, CancellationToken cancellationToken)
+        {
+            if (write.Secret)
+            {
+                var made = await RunLoggedAsync(remote, write.PrivateCommand, cancellationToken).ConfigureAwait(false);
+                if (!made.Ok)
+                {
+                    throw new StepFailedException($"cannot make {write.RemotePath} private: {LastLine(made.Stderr)}");
+                }
+            }
+
+            Log($"sftp write {write.RemotePath} ({write.What}{(write.Secret ? "; content not logged" : string.Empty)})");
+            await using var content = new MemoryStream(Encoding.UTF8.GetBytes(write.Content));
+            await remote.UploadAsync(content, write.RemotePath, 0, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>Reads the host's machine-id and clock (the clock against ours, halfway through the round trip) and compares it with the hosts before it.</summary>
+        private async Task CompareAsync(IRemoteHost remote, HostStep step, CompareHosts compare, CancellationToken cancellationToken)
+        {
+            var sent = DateTimeOffset.UtcNow;
+            var result = await RunLoggedAsync(remote, compare.Command, cancellationToken).ConfigureAwait(false);
+            var back = DateTimeOffset.UtcNow;
+            if (!result.Ok)
+            {
+                throw new StepFailedException($"`{compare.Command.Script}` exited {result.ExitStatus}: {LastLine(result.Stderr)}");
+            }
+
+            var facts = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+            if (!facts.TryGetValue("clock", out var clockText) || !double.TryParse(clockText, NumberStyles.Float, CultureInfo.InvariantCulture, out var clock))
+            {
+                throw new StepFailedException($"`{compare.Command.Script}` printed no clock=SECONDS line");
+            }
+
+            var midpoint = (sent.ToUnixTimeMilliseconds() + back.ToUnixTimeMilliseconds()) / 2000.0;
+            var offset = clock - midpoint;
+            Log($"clock {offset:+0.000;-0.000} s from this machine's (round trip {(back - sent).TotalSeconds:0.000} s)");
+            var (failure, warning) = shared.Compare(_name, facts.GetValueOrDefault("machine-id", "unknown"), offset);
+            if (failure is not null)
+            {
+                throw new StepFailedException(failure);
+            }
+
+            if (warning is not null)
+            {
+                Log("warning: " + warning);
+                _warnings.Add(warning);
+                options.Progress?.Report(new StepWarning(_name, step.Id, warning));
             }
         }
 
@@ -387,7 +551,7 @@ public static class InstallExecutor
                     ? $"sftp put {file.Path} -> {path} ({file.Size} bytes)"
                     : $"sftp put {file.Path} -> {path}: continuing at byte {offset} of {file.Size} ({file.Size - offset} to send)");
                 var before = done;
-                await using (var source = bundle.OpenRead(file.Path, offset))
+                await using (var source = Bundle.OpenRead(file.Path, offset))
                 {
                     // SSH.NET reports each acknowledged write from a pool thread, so reports can arrive out of order: keep the highest.
                     long highest = 0;
@@ -428,7 +592,7 @@ public static class InstallExecutor
                 foreach (var file in resumedFiles.Where(f => !check.TryGetValue(f.Path, out var h) || h != f.Sha256))
                 {
                     Log($"{file.Path}: the continued file does not match; sending it whole");
-                    await using var source = bundle.OpenRead(file.Path);
+                    await using var source = Bundle.OpenRead(file.Path);
                     await remote.UploadAsync(source, $"{push.RemoteDirectory}/{file.Path}", 0, null, cancellationToken).ConfigureAwait(false);
                     bytesSent += file.Size;
                 }
@@ -485,16 +649,20 @@ public static class InstallExecutor
 
         private void Log(string line)
         {
-            lock (this)
+            lock (_warnings)
             {
-                _log?.WriteLine($"{DateTimeOffset.UtcNow.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)} {line}");
+                // Scripts print no token; this is the second line of defence for whatever prints one anyway.
+                var text = $"{DateTimeOffset.UtcNow.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)} {Redact(line)}";
+                _log?.WriteLine(text);
+                foreach (var l in text.Split('\n'))
+                {
+                    _tail.Enqueue(l);
+                    if (_tail.Count > TailLines)
+                    {
+                        _tail.Dequeue();
+                    }
+                }
             }
-        }
-
-        private static string LastLine(string text)
-        {
-            var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            return lines.Length == 0 ? "(no message)" : lines[^1];
         }
     }
 

@@ -7,24 +7,34 @@ namespace OfflineKit.Install;
 /// <summary>What install does, per host, in order: the output of the pure planner, the input of the executor, and what --dry-run prints.</summary>
 public sealed record InstallPlan(string BundleName, long BundleSize, IReadOnlyList<HostPlan> Hosts)
 {
+    /// <summary>What the plan does, for its first line: install (a bundle) or reset (the cluster).</summary>
+    public string Action { get; init; } = "install";
+
     public HostPlan For(string host) => Hosts.Single(h => h.Host.Name == host);
 
     /// <summary>The plan as text: every host, every step, every command, in the order they run.</summary>
     public string Describe()
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"plan: install {BundleName} on {Hosts.Count} host{(Hosts.Count == 1 ? string.Empty : "s")}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"plan: {Action} {BundleName} on {Hosts.Count} host{(Hosts.Count == 1 ? string.Empty : "s")}\n");
         foreach (var host in Hosts)
         {
             var h = host.Host;
             sb.Append('\n').Append(CultureInfo.InvariantCulture, $"{h.Name} ({h.Target}, {string.Join(", ", h.Roles.Select(RoleName))}; login: {h.Auth.Describe()}{SudoText(h)})\n");
-            sb.Append(CultureInfo.InvariantCulture, $"  journal: {host.JournalPath}, read first, a line added after each step; a rerun skips the steps it records as done\n");
-            sb.Append(CultureInfo.InvariantCulture, $"       $ {Journal.ReadCommand(host.JournalPath).Script}\n");
-            sb.Append(CultureInfo.InvariantCulture, $"       $ printf '%s\\n' '{{\"bundle\":\"{BundleName}\",\"step\":STEP,\"status\":\"done\"|\"failed\",…}}' >> {host.JournalPath}\n");
+            if (host.JournalPath is { } journal)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"  journal: {journal}, read first, a line added after each step; a rerun skips the steps it records as done\n");
+                sb.Append(CultureInfo.InvariantCulture, $"       $ {Journal.ReadCommand(journal).Script}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"       $ printf '%s\\n' '{{\"bundle\":\"{BundleName}\",\"step\":STEP,\"status\":\"done\"|\"failed\",…}}' >> {journal}\n");
+            }
+
             for (var i = 0; i < host.Steps.Count; i++)
             {
                 var step = host.Steps[i];
-                var needs = step.Needs.Count == 0 ? string.Empty : $" [waits for {string.Join(", ", step.Needs)}]";
+                var hard = step.Needs.Where(n => !n.AfterOnly).ToList();
+                var soft = step.Needs.Where(n => n.AfterOnly).ToList();
+                var needs = (hard.Count == 0 ? string.Empty : $" [waits for {string.Join(", ", hard)}]")
+                    + (soft.Count == 0 ? string.Empty : $" [after {string.Join(", ", soft)}, done or not]");
                 var every = step.RunsEveryRun ? " [every run]" : string.Empty;
                 sb.Append(CultureInfo.InvariantCulture, $"  {i + 1}. {step.Id}: {step.Title}{needs}{every}\n");
                 foreach (var action in step.Actions)
@@ -50,10 +60,15 @@ public sealed record InstallPlan(string BundleName, long BundleSize, IReadOnlyLi
     };
 }
 
-public sealed record HostPlan(InventoryHost Host, string BundleDirectory, string JournalPath, IReadOnlyList<HostStep> Steps);
+/// <summary>One host's steps; <see cref="JournalPath"/> is null for a plan that keeps no journal (reset).</summary>
+public sealed record HostPlan(InventoryHost Host, string BundleDirectory, string? JournalPath, IReadOnlyList<HostStep> Steps);
 
-/// <summary>A step on another host that a step waits for.</summary>
-public sealed record StepRef(string Host, string Step)
+/// <summary>
+/// A step on another host that a step waits for. It must have succeeded, unless <see cref="AfterOnly"/>:
+/// then it only has to be over, done or not (the addons step waits for the workers' joins to end, but a
+/// worker that failed does not stop the cluster from coming up).
+/// </summary>
+public sealed record StepRef(string Host, string Step, bool AfterOnly = false)
 {
     public override string ToString() => $"{Host}/{Step}";
 }
@@ -112,10 +127,50 @@ public sealed record PushFiles(string RemoteDirectory, IReadOnlyList<PushFile> F
     };
 }
 
-/// <summary>A small text file written over SFTP (the SHA256SUMS lines of the files a host got).</summary>
-public sealed record WriteFile(string RemotePath, string Content, string What) : HostAction
+/// <summary>
+/// A small text file written over SFTP (the SHA256SUMS lines of the files a host got, the kubeadm
+/// config). A <see cref="Secret"/> file is made readable by the login user only before its content is
+/// sent, and its content is never shown: not in --dry-run, not in a log.
+/// </summary>
+public sealed record WriteFile(string RemotePath, string Content, string What, bool Secret = false) : HostAction
 {
-    public override IEnumerable<string> Describe(InventoryHost host) => [$"sftp write {RemotePath} ({What})"];
+    public RemoteCommand PrivateCommand => new($"umask 077 && : > {Shell.Quote(RemotePath)} && chmod 600 {Shell.Quote(RemotePath)}");
+
+    public override IEnumerable<string> Describe(InventoryHost host) => Secret
+        ? ["$ " + PrivateCommand.Script, $"sftp write {RemotePath} ({What}; holds a secret, never shown or logged)"]
+        : [$"sftp write {RemotePath} ({What})"];
+}
+
+/// <summary>
+/// The join command for a worker: <c>kubeadm token create --print-join-command</c> run on the control
+/// plane (once per run, shared by the workers), written to <see cref="RemotePath"/> on the worker as a
+/// secret file. The token goes from one host to the other through this process's memory only.
+/// </summary>
+public sealed record FetchJoinCommand(string ControlPlane, string RemotePath) : HostAction
+{
+    public static readonly RemoteCommand Command = new("kubeadm token create --print-join-command", AsRoot: true);
+
+    public override IEnumerable<string> Describe(InventoryHost host) =>
+    [
+        $"on {ControlPlane}: $ {Command.Script}   # once for all workers; its output holds a token: kept in memory, never logged",
+        .. new WriteFile(RemotePath, string.Empty, "the join command", Secret: true).Describe(host),
+    ];
+}
+
+/// <summary>
+/// What the hosts are compared on: <see cref="Command"/> prints <c>machine-id=…</c> and <c>clock=…</c>.
+/// Two hosts with the same machine-id are one machine named twice; clocks further apart than
+/// <see cref="WarnSkew"/> are reported, further than <see cref="MaxSkew"/> fail (certificates and
+/// etcd need agreeing clocks).
+/// </summary>
+public sealed record CompareHosts(RemoteCommand Command) : HostAction
+{
+    public static readonly TimeSpan WarnSkew = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan MaxSkew = TimeSpan.FromSeconds(30);
+
+    public override IEnumerable<string> Describe(InventoryHost host) =>
+        [$"$ {Command.Script}   # machine-id unique among the hosts; clock within {WarnSkew.TotalSeconds:0} s of the others (fails past {MaxSkew.TotalSeconds:0} s)"];
 }
 
 /// <summary><c>sha256sum --check</c> on the host; a mismatch fails the step naming the files.</summary>
@@ -124,12 +179,6 @@ public sealed record CheckSums(string BundleDirectory, string SumsFile) : HostAc
     public RemoteCommand Command => new($"cd {Shell.Quote(BundleDirectory)} && sha256sum --check --strict --quiet {Shell.Quote(SumsFile)}");
 
     public override IEnumerable<string> Describe(InventoryHost host) => ["$ " + Command.Script];
-}
-
-/// <summary>A step whose host script is not written yet: it fails saying so, never pretends.</summary>
-public sealed record NotImplementedYet(string What, string Guide) : HostAction
-{
-    public override IEnumerable<string> Describe(InventoryHost host) => [$"not implemented yet: {What} (the guide: {Guide})"];
 }
 
 /// <summary>A step whose script the bundle does not carry (an older bundle, or one built without that part): it fails saying so.</summary>

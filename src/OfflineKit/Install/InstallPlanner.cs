@@ -1,18 +1,25 @@
+using System.Globalization;
 using OfflineKit.Bundle;
+using OfflineKit.Images;
 using OfflineKit.Install.Ssh;
+using OfflineKit.Spec;
 
 namespace OfflineKit.Install;
 
 /// <summary>
-/// Turns (inventory, bundle) into an ordered plan of steps per host. Pure: no network, no disk, so the
-/// plan is testable and printable as --dry-run. After the supply steps come the guide's bring-up steps:
-/// prepare, packages, runtime and images run the bundle's own scripts (scripts/*.sh, readable and
-/// runnable by hand); init, network, join, addons and time are not written yet and fail saying so.
+/// Turns (inventory, bundle) into an ordered plan of steps per host. Pure: no network, no disk, no
+/// clock, no randomness (the bootstrap token is an input), so the plan is testable and printable as
+/// --dry-run. After the supply steps come the guide's steps, each one of the bundle's own scripts
+/// (scripts/*.sh, readable and runnable by hand):
+///   every host      preflight, prepare, packages, runtime, images, …, time
+///   control plane   … init, network, addons (after the workers' joins, done or not) …
+///   workers         … join (once the control plane is initialised) …
 /// </summary>
 public static class InstallPlanner
 {
     public const string JournalFile = "journal";
 
+    public const string PreflightStep = "preflight";
     public const string PrepareStep = "prepare";
     public const string PackagesStep = "packages";
     public const string RuntimeStep = "runtime";
@@ -23,62 +30,152 @@ public static class InstallPlanner
     public const string AddonsStep = "addons";
     public const string TimeStep = "time";
 
-    public static InstallPlan Plan(Inventory inventory, BundleContents bundle, IHostSupply? supply = null)
+    /// <summary>How long the addons step waits for every node Ready and metrics to answer.</summary>
+    public const int AddonsTimeoutSeconds = 600;
+
+    /// <summary>Addons that are the cluster's pod network: the network step applies them, before the others.</summary>
+    private static readonly HashSet<string> NetworkAddons = new(StringComparer.OrdinalIgnoreCase) { "calico", "flannel", "canal", "cilium", "weave-net", "antrea" };
+
+    public static InstallPlan Plan(Inventory inventory, BundleContents bundle, string bootstrapToken, IHostSupply? supply = null)
     {
         supply ??= new PushedBundle();
-        var controlPlane = inventory.ControlPlane.Name;
+        var controlPlane = inventory.ControlPlane;
+        var manifests = bundle.Artifacts.Where(a => a.Kind == ArtifactKind.Manifest).ToList();
+        var network = manifests.Where(a => NetworkAddons.Contains(a.Name)).Select(a => a.Path).ToList();
+        var addons = manifests.Where(a => !NetworkAddons.Contains(a.Name)).ToList();
+
         var hosts = new List<HostPlan>();
         foreach (var host in inventory.Hosts)
         {
             var directory = supply.BundleDirectory(host, bundle);
+            var journal = $"{host.StateDirectory}/{JournalFile}";
             var role = InstallPlan.RoleName(host.Role);
             var steps = new List<HostStep>(supply.Steps(host, bundle));
+            string Path(string inBundle) => $"{directory}/{inBundle}";
+            HostStep Run(string id, string title, string script, IReadOnlyList<string> arguments, params HostAction[] before) =>
+                Script(bundle, directory, id, title, script, arguments, before);
+
+            var preflight = Run(
+                PreflightStep,
+                $"{bundle.Os.ToUpperInvariant()} on {bundle.Arch}, CPUs and memory, free disk, ports, no other cluster; hosts distinct, clocks agree",
+                BundleLayout.PreflightScript,
+                ["--role", role, "--os", bundle.Os, "--arch", bundle.Arch, "--need-mb", NeededMegabytes(host, bundle).ToString(CultureInfo.InvariantCulture), "--journal", journal]);
+            if (bundle.Has(BundleLayout.PreflightScript))
+            {
+                preflight = preflight with { Actions = [new CompareHosts(new RemoteCommand($"bash {Shell.Quote(Path(BundleLayout.PreflightScript))} --facts")), .. preflight.Actions] };
+            }
+
+            steps.Add(preflight);
 
             // Every host knows every host by name, the guide's /etc/hosts; the hostname is the inventory's name.
             string[] prepare = ["--hostname", host.Name, .. inventory.Hosts.SelectMany(h => new[] { "--host", $"{h.Address}={h.Name}" })];
-            steps.Add(Script(bundle, directory, PrepareStep, "firewalld off, SELinux permissive, swap off, overlay/br_netfilter, sysctl, hostname, /etc/hosts", BundleLayout.PrepareHostScript, prepare));
-            steps.Add(Script(bundle, directory, PackagesStep, "docker-ce, kubelet, kubeadm, kubectl and their closure from the bundle's rpms/ only", BundleLayout.InstallPackagesScript, ["--role", role]));
+            steps.Add(Run(PrepareStep, "firewalld off, SELinux permissive, swap off, overlay/br_netfilter, sysctl, hostname, /etc/hosts", BundleLayout.PrepareHostScript, prepare));
+            steps.Add(Run(PackagesStep, "docker-ce, kubelet, kubeadm, kubectl, chrony and their closure from the bundle's rpms/ only", BundleLayout.InstallPackagesScript, ["--role", role]));
             string[] runtime =
             [
                 .. inventory.Cluster.RegistryMirrors.SelectMany(m => new[] { "--registry-mirror", m }),
                 .. inventory.Cluster.InsecureRegistries.SelectMany(r => new[] { "--insecure-registry", r }),
             ];
-            steps.Add(Script(bundle, directory, RuntimeStep, "/etc/docker/daemon.json merged (systemd cgroup driver, registries); docker enabled and started; kubelet enabled", BundleLayout.ConfigureRuntimeScript, runtime));
-            steps.Add(Script(bundle, directory, ImagesStep, $"the {role} images into docker", BundleLayout.ImportImagesScript, ["--role", role]));
+            steps.Add(Run(RuntimeStep, "/etc/docker/daemon.json merged (systemd cgroup driver, registries); docker enabled and started; kubelet enabled", BundleLayout.ConfigureRuntimeScript, runtime));
+            steps.Add(Run(ImagesStep, $"the {role} images into docker", BundleLayout.ImportImagesScript, ["--role", role]));
+
             if (host.IsControlPlane)
             {
-                steps.Add(Placeholder(InitStep, "kubeadm init --config from the inventory's cluster settings", "初始化主节点"));
-                steps.Add(Placeholder(NetworkStep, "kubectl create -f manifests/calico.yaml", "安装网络插件"));
-                steps.Add(Placeholder(AddonsStep, "kubectl apply -f manifests/metrics-server.yaml", "metrics-server --kubelet-insecure-tls"));
+                steps.Add(Init(inventory, bundle, host, directory, bootstrapToken));
+                steps.Add(network.Count == 0
+                    ? new HostStep(NetworkStep, "the pod network", [new MissingFromBundle("manifest of a pod network (calico)")], [])
+                    : Run(NetworkStep, $"kubectl create -f {string.Join(", ", network)} (Calico's pool CIDR checked against podSubnet {inventory.Cluster.PodSubnet})", BundleLayout.ApplyManifestsScript,
+                        [.. network.SelectMany(m => new[] { "--manifest", Path(m) }), "--pod-subnet", inventory.Cluster.PodSubnet.ToString()]));
+                var wait = new List<string> { "--wait-ready" };
+                if (addons.Any(a => a.Name.Equals("metrics-server", StringComparison.OrdinalIgnoreCase)))
+                {
+                    wait.Add("--wait-metrics");
+                }
+
+                steps.Add(Run(
+                    AddonsStep,
+                    $"kubectl create -f {(addons.Count == 0 ? "(no addons)" : string.Join(", ", addons.Select(a => a.Path)))}; wait for every node Ready{(wait.Count > 1 ? " and kubectl top node" : string.Empty)}",
+                    BundleLayout.ApplyManifestsScript,
+                    [
+                        .. addons.SelectMany(a => new[] { "--manifest", Path(a.Path) }),
+                        .. wait,
+                        .. inventory.Hosts.SelectMany(h => new[] { "--expect-node", h.Name }),
+                        "--timeout", AddonsTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
+                    ]) with
+                {
+                    Needs = [.. inventory.Workers.Select(w => new StepRef(w.Name, JoinStep, AfterOnly: true))],
+                });
             }
             else
             {
-                // A worker joins with the token kubeadm init prints: it waits for that step on the control plane.
-                steps.Add(Placeholder(JoinStep, "kubeadm join with the control plane's token", "node节点加入集群") with
+                // The token travels control plane → this process's memory → a file only the login user reads.
+                var joinFile = $"{host.StateDirectory}/{bundle.Name}.join";
+                steps.Add(Run(
+                    JoinStep,
+                    $"kubeadm join {controlPlane.Name} with a token fresh from it",
+                    BundleLayout.JoinNodeScript,
+                    ["--join-file", joinFile, "--node-name", host.Name],
+                    new FetchJoinCommand(controlPlane.Name, joinFile)) with
                 {
-                    Needs = [new StepRef(controlPlane, InitStep)],
+                    Needs = [new StepRef(controlPlane.Name, InitStep)],
                 });
             }
 
-            steps.Add(Placeholder(TimeStep, "chrony: the control plane serves time, the workers follow it", "七、所有节点配置时间同步"));
-            hosts.Add(new HostPlan(host, directory, $"{host.StateDirectory}/{JournalFile}", steps));
+            string[] time = host.IsControlPlane
+                ? ["--serve", .. inventory.Workers.SelectMany(w => new[] { "--allow", w.Address }), .. inventory.Cluster.NtpServers.SelectMany(s => new[] { "--upstream", s })]
+                : ["--server", controlPlane.Address];
+            steps.Add(Run(
+                TimeStep,
+                host.IsControlPlane ? "chrony: this host serves time to the cluster" : $"chrony: follow {controlPlane.Name}'s clock",
+                BundleLayout.ConfigureTimeScript,
+                time));
+            hosts.Add(new HostPlan(host, directory, journal, steps));
         }
 
         return new InstallPlan(bundle.Name, bundle.Size, hosts);
     }
 
-    /// <summary>A step that runs one of the bundle's scripts as root; a bundle without it (built --without rpms, say) fails the step saying so.</summary>
-    private static HostStep Script(BundleContents bundle, string directory, string id, string title, string script, IReadOnlyList<string> arguments)
+    /// <summary>The kubeadm config, written as a secret file (it holds the token), then the bundle's init script.</summary>
+    private static HostStep Init(Inventory inventory, BundleContents bundle, InventoryHost host, string directory, string token)
     {
-        if (!bundle.Files.Any(f => f.Path == script))
+        const string Title = "kubeadm init --config (from the inventory: a fresh token, advertiseAddress, podSubnet, …); kubeconfig for the login user";
+        var apiServer = bundle.Artifacts.FirstOrDefault(a => a.Kind == ArtifactKind.Image && ImageReference.TryParse(a.Name, out var r) && r.Repository.EndsWith("/kube-apiserver", StringComparison.Ordinal));
+        if (apiServer is null || !KubernetesVersion.TryParse(bundle.KubernetesVersion, out var version))
+        {
+            return new HostStep(InitStep, Title, [new MissingFromBundle("kube-apiserver image (the control-plane images)")], []);
+        }
+
+        var reference = ImageReference.Parse(apiServer.Name);
+        var imageRepository = $"{reference.Registry}/{reference.Repository[..reference.Repository.LastIndexOf('/')]}";
+        var config = $"{host.StateDirectory}/{bundle.Name}.kubeadm-init.yaml";
+        return Script(
+            bundle,
+            directory,
+            InitStep,
+            Title,
+            BundleLayout.InitControlPlaneScript,
+            ["--config", config, "--user", host.User],
+            new WriteFile(config, KubeadmConfig.Render(inventory, version, imageRepository, token), "kubeadm's InitConfiguration and ClusterConfiguration", Secret: true));
+    }
+
+    /// <summary>Room under /var/lib for what the host unpacks: its images loaded (about twice the archives) and its packages installed.</summary>
+    private static long NeededMegabytes(InventoryHost host, BundleContents bundle)
+    {
+        var files = PushedBundle.FilesFor(host.Role, bundle);
+        var images = files.Where(f => f.Path.StartsWith(BundleLayout.ImagesDir + "/", StringComparison.Ordinal)).Sum(f => f.Size);
+        var rpms = files.Where(f => f.Path.StartsWith(BundleLayout.RpmsDir + "/", StringComparison.Ordinal)).Sum(f => f.Size);
+        return ((2 * images) + (3 * rpms) + (1 << 20) - 1) >> 20;
+    }
+
+    /// <summary>A step that runs one of the bundle's scripts as root; a bundle without it (built --without rpms, say) fails the step saying so.</summary>
+    private static HostStep Script(BundleContents bundle, string directory, string id, string title, string script, IReadOnlyList<string> arguments, params HostAction[] before)
+    {
+        if (!bundle.Has(script))
         {
             return new HostStep(id, title, [new MissingFromBundle(script)], []);
         }
 
         var command = new RemoteCommand($"bash {Shell.Quote($"{directory}/{script}")}{(arguments.Count == 0 ? string.Empty : " " + Shell.Join(arguments))}", AsRoot: true);
-        return new HostStep(id, title, [new RunCommand(command)], []);
+        return new HostStep(id, title, [.. before, new RunCommand(command)], []);
     }
-
-    private static HostStep Placeholder(string id, string what, string guide) =>
-        new(id, what, [new NotImplementedYet(what, guide)], []);
 }

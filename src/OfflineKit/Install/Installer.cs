@@ -1,3 +1,4 @@
+using OfflineKit.Bundle;
 using OfflineKit.Install.Ssh;
 
 namespace OfflineKit.Install;
@@ -31,6 +32,9 @@ public sealed record InstallRequest
 
 public sealed record HostStatus(string Host, HostRole Role, string Target, IReadOnlyList<JournalEntry> Journal, string? Error)
 {
+    /// <summary>On the control plane once the cluster is up: <c>kubectl get nodes -o wide</c>, as it printed it.</summary>
+    public string? Nodes { get; init; }
+
     /// <summary>The bundle of the last journal line: what was installed last.</summary>
     public string? Bundle => Journal.Count == 0 ? null : Journal[^1].Bundle;
 
@@ -50,14 +54,29 @@ public static class Installer
     {
         var inventory = InventoryLoader.LoadFile(inventoryPath);
         var bundle = await LocalBundle.OpenAsync(bundlePath, cancellationToken).ConfigureAwait(false);
-        return InstallPlanner.Plan(inventory, bundle.Contents);
+        return InstallPlanner.Plan(inventory, bundle.Contents, KubeadmConfig.NewBootstrapToken());
     }
 
     public static async Task<InstallReport> InstallAsync(string bundlePath, string inventoryPath, InstallRequest request, CancellationToken cancellationToken = default)
     {
         var inventory = InventoryLoader.LoadFile(inventoryPath);
         var bundle = await LocalBundle.OpenAsync(bundlePath, cancellationToken).ConfigureAwait(false);
-        var plan = InstallPlanner.Plan(inventory, bundle.Contents);
+        var plan = InstallPlanner.Plan(inventory, bundle.Contents, KubeadmConfig.NewBootstrapToken());
+        return await RunAsync(plan, bundle, inventory, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The plan of `reset`; connects to nothing.</summary>
+    public static InstallPlan PlanReset(string inventoryPath, bool purge) => ResetPlanner.Plan(InventoryLoader.LoadFile(inventoryPath), purge);
+
+    /// <summary>kubeadm reset and the rest of what install added, on every host: workers first, then the control plane.</summary>
+    public static async Task<InstallReport> ResetAsync(string inventoryPath, bool purge, InstallRequest request, CancellationToken cancellationToken = default)
+    {
+        var inventory = InventoryLoader.LoadFile(inventoryPath);
+        return await RunAsync(ResetPlanner.Plan(inventory, purge), bundle: null, inventory, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<InstallReport> RunAsync(InstallPlan plan, LocalBundle? bundle, Inventory inventory, InstallRequest request, CancellationToken cancellationToken)
+    {
         var connector = request.Connector ?? Connector(inventory, request);
         var runDirectory = InstallExecutor.NewRunDirectory(request.RunsRoot ?? Path.Combine(".offlinekit", "runs"), DateTimeOffset.UtcNow);
         return await InstallExecutor.RunAsync(
@@ -81,7 +100,16 @@ public static class Installer
             {
                 await using var remote = await connector.ConnectAsync(host, cancellationToken).ConfigureAwait(false);
                 var result = await remote.RunAsync(Journal.ReadCommand($"{host.StateDirectory}/{InstallPlanner.JournalFile}"), cancellationToken).ConfigureAwait(false);
-                return new HostStatus(host.Name, host.Role, host.Target, Journal.Parse(result.Stdout), null);
+                var status = new HostStatus(host.Name, host.Role, host.Target, Journal.Parse(result.Stdout), null);
+                if (host.IsControlPlane && status.DoneSteps.Contains(InstallPlanner.InitStep))
+                {
+                    // The bundle's own script knows where the admin kubeconfig is; its answer is shown as kubectl gave it.
+                    var script = $"{host.StateDirectory}/{status.Bundle}/{BundleLayout.ApplyManifestsScript}";
+                    var nodes = await remote.RunAsync(new RemoteCommand($"bash {Shell.Quote(script)} --show-nodes", AsRoot: true), cancellationToken).ConfigureAwait(false);
+                    status = status with { Nodes = nodes.Ok ? nodes.Stdout.TrimEnd() : $"kubectl get nodes failed: {nodes.Stderr.Trim()}" };
+                }
+
+                return status;
             }
             catch (OperationFailedException e)
             {

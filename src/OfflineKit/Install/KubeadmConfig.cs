@@ -25,6 +25,12 @@ public static partial class KubeadmConfig
 
     public static bool IsBootstrapToken(string token) => TokenPattern().IsMatch(token);
 
+    /// <summary>What <c>kubeadm token create --print-join-command</c> prints: kubeadm join HOST:PORT --token T --discovery-token-ca-cert-hash sha256:H.</summary>
+    public static bool IsJoinCommand(string line) => JoinPattern().IsMatch(line);
+
+    /// <summary>Every bootstrap token in <paramref name="text"/> replaced by &lt;token&gt;.</summary>
+    public static string RedactTokens(string text) => AnyToken().Replace(text, "<token>");
+
     /// <summary>The v1beta3 documents for <paramref name="version"/>; other kubeadm API versions are not written yet.</summary>
     public static string Render(Inventory inventory, KubernetesVersion version, string imageRepository, string token, string criSocket = DockerShimSocket)
     {
@@ -105,4 +111,10 @@ public static partial class KubeadmConfig
 
     [GeneratedRegex("^[a-z0-9]{6}\\.[a-z0-9]{16}$")]
     private static partial Regex TokenPattern();
+
+    [GeneratedRegex("(?<![a-z0-9])[a-z0-9]{6}\\.[a-z0-9]{16}(?![a-z0-9])")]
+    private static partial Regex AnyToken();
+
+    [GeneratedRegex("^kubeadm join [^ ]+:[0-9]+ --token [a-z0-9]{6}\\.[a-z0-9]{16} --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}$")]
+    private static partial Regex JoinPattern();
 }

@@ -11,6 +11,18 @@ public sealed record BundleFileEntry(string Path, long Size, string Sha256);
 public sealed record BundleContents(string Name, IReadOnlyList<BundleFileEntry> Files)
 {
     public long Size => Files.Sum(f => f.Size);
+
+    /// <summary>bundle.json's kubernetesVersion, os and arch ("1.23.0", "el8", "amd64").</summary>
+    public string KubernetesVersion { get; init; } = string.Empty;
+
+    public string Os { get; init; } = string.Empty;
+
+    public string Arch { get; init; } = string.Empty;
+
+    /// <summary>bundle.json's artifacts: what the images and manifests are, by name.</summary>
+    public IReadOnlyList<Artifact> Artifacts { get; init; } = [];
+
+    public bool Has(string path) => Files.Any(f => f.Path == path);
 }
 
 /// <summary>
@@ -167,7 +179,13 @@ public sealed class LocalBundle
             files.Add(new BundleFileEntry(file, size, sha));
         }
 
-        return new BundleContents(manifest.Name, files);
+        return new BundleContents(manifest.Name, files)
+        {
+            KubernetesVersion = manifest.KubernetesVersion,
+            Os = manifest.Os,
+            Arch = manifest.Arch,
+            Artifacts = manifest.Artifacts,
+        };
     }
 
     private static async Task<byte[]> ReadSmallAsync(string file, string bundle, CancellationToken cancellationToken)

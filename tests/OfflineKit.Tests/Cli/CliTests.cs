@@ -66,14 +66,18 @@ public class CliProcessTests
         Assert.Contains("at OfflineKit.", err);
     }
 
-    [Theory]
-    [InlineData("reset", "--inventory", "/dev/null")]
-    public async Task Unfinished_commands_say_so_and_exit_2(params string[] args)
+    [Fact]
+    public async Task Reset_dry_run_prints_what_each_host_would_run_and_connects_to_nothing()
     {
-        var (code, stdout, err) = await Run(args);
-        Assert.Equal(2, code);
-        Assert.Contains("not implemented yet", err);
-        Assert.Empty(stdout);
+        using var dir = new TempDir();
+        var inventory = dir.Write("inventory.yaml", OfflineKit.Install.InventoryLoader.ExampleText());
+
+        var (code, stdout, err) = await Run("reset", "--inventory", inventory, "--dry-run", "--purge");
+
+        Assert.True(code == 0, err);
+        Assert.StartsWith("plan: reset the cluster on 3 hosts", stdout);
+        Assert.Contains("$ bash /var/lib/offlinekit/reset-host.sh --state-dir /var/lib/offlinekit --user root --purge", stdout);
+        Assert.Contains("[after k8s-node01/reset, k8s-node02/reset, done or not]", stdout);
     }
 
     [Fact]

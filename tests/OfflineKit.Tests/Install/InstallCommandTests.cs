@@ -21,7 +21,7 @@ public class InstallCommandTests
         Assert.True(code == 0, stderr);
         Assert.StartsWith($"plan: install {Bundles.Name} on 3 hosts", stdout);
         Assert.Contains("k8s-node02 (root@192.168.10.103, worker; login: password)", stdout);
-        Assert.Contains("7. join: kubeadm join with the control plane's token [waits for k8s-master/init]", stdout);
+        Assert.Contains("8. join: kubeadm join k8s-master with a token fresh from it [waits for k8s-master/init]", stdout);
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path, ".offlinekit", SearchOption.AllDirectories));
     }
 

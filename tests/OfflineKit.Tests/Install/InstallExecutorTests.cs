@@ -95,15 +95,90 @@ public sealed class InstallExecutorTests : IDisposable
     }
 
     [Fact]
-    public async Task A_step_not_written_yet_fails_saying_so()
+    public async Task A_step_after_another_hosts_step_runs_even_when_that_step_failed_but_a_step_that_needs_it_is_blocked()
     {
-        var hosts = new FakeHosts();
-        var plan = Plan((Host("cp", HostRole.ControlPlane), [new HostStep("kubeadm-init", "init", [new NotImplementedYet("kubeadm init", "初始化主节点")], [])]));
+        var hosts = new FakeHosts { Fail = "join w1" };
+        var plan = Plan(
+            (Host("cp", HostRole.ControlPlane), [Step("init", "init cp"), Step("addons", "addons cp", new StepRef("w1", "join", AfterOnly: true), new StepRef("w2", "join", AfterOnly: true))]),
+            (Host("w1", HostRole.Worker), [Step("join", "join w1", new StepRef("cp", "init")), Step("time", "time w1")]),
+            (Host("w2", HostRole.Worker), [Step("join", "join w2", new StepRef("cp", "init"))]));
 
         var report = await Run(plan, hosts);
 
-        Assert.Equal(HostOutcome.Failed, report.Hosts[0].Outcome);
-        Assert.StartsWith("not implemented yet: kubeadm init", report.Hosts[0].Message);
+        Assert.Equal(HostOutcome.Done, report.Hosts.Single(h => h.Host == "cp").Outcome);
+        Assert.Equal((HostOutcome.Failed, "join"), (report.Hosts.Single(h => h.Host == "w1").Outcome, report.Hosts.Single(h => h.Host == "w1").FailedStep));
+        var order = hosts.Commands.ToList();
+        Assert.True(order.IndexOf("join w1") < order.IndexOf("addons cp") && order.IndexOf("join w2") < order.IndexOf("addons cp"), string.Join(", ", order));
+        Assert.Contains("it broke", string.Join('\n', report.Hosts.Single(h => h.Host == "w1").LogTail));
+    }
+
+    [Fact]
+    public async Task The_join_command_is_fetched_once_from_the_control_plane_sent_as_a_private_file_and_never_logged()
+    {
+        const string Token = "abcdef.0123456789abcdef";
+        var join = $"kubeadm join 10.0.0.1:6443 --token {Token} --discovery-token-ca-cert-hash sha256:{new string('e', 64)}";
+        var hosts = new FakeHosts { Answers = { [FetchJoinCommand.Command.Script] = join + " \n" } };
+        HostStep JoinStep(string w) => new("join", "join", [new FetchJoinCommand("cp", $"/state/{w}.join"), new RunCommand(new RemoteCommand($"join {w}"))], [new StepRef("cp", "init")]);
+        var plan = Plan(
+            (Host("cp", HostRole.ControlPlane), [Step("init", "init cp")]),
+            (Host("w1", HostRole.Worker), [JoinStep("w1")]),
+            (Host("w2", HostRole.Worker), [JoinStep("w2")]));
+
+        var report = await Run(plan, hosts);
+
+        Assert.True(report.Ok, string.Join("; ", report.Hosts.Select(h => h.Message)));
+        Assert.Single(hosts.Commands, c => c == FetchJoinCommand.Command.Script);
+        Assert.Equal(join + "\n", hosts.Uploads["w1:/state/w1.join"]);
+        Assert.Equal(join + "\n", hosts.Uploads["w2:/state/w2.join"]);
+        Assert.True(hosts.Commands.ToList().IndexOf("umask 077 && : > /state/w1.join && chmod 600 /state/w1.join") >= 0);
+        foreach (var log in Directory.GetFiles(report.RunDirectory))
+        {
+            Assert.DoesNotContain(Token, File.ReadAllText(log));
+        }
+    }
+
+    [Fact]
+    public async Task A_join_command_the_control_plane_does_not_print_fails_the_join_without_showing_what_it_printed()
+    {
+        var hosts = new FakeHosts { Answers = { [FetchJoinCommand.Command.Script] = "something else abcdef.0123456789abcdef\n" } };
+        var plan = Plan(
+            (Host("cp", HostRole.ControlPlane), [Step("init", "init cp")]),
+            (Host("w1", HostRole.Worker), [new HostStep("join", "join", [new FetchJoinCommand("cp", "/state/w1.join")], [new StepRef("cp", "init")])]));
+
+        var report = await Run(plan, hosts);
+
+        var w1 = report.Hosts.Single(h => h.Host == "w1");
+        Assert.Equal((HostOutcome.Failed, "join"), (w1.Outcome, w1.FailedStep));
+        Assert.Contains("did not print a kubeadm join command", w1.Message);
+        Assert.DoesNotContain("abcdef.0123456789abcdef", File.ReadAllText(w1.LogPath));
+    }
+
+    [Theory]
+    [InlineData("machine-id=aaa\nclock={0}\n", "machine-id=aaa\nclock={0}\n", "the same machine")]
+    [InlineData("machine-id=aaa\nclock={0}\n", "machine-id=bbb\nclock={1}\n", "s apart (more than 30 s)")]
+    [InlineData("machine-id=aaa\nclock={0}\n", "machine-id=bbb\nclock={2}\n", null)]
+    public async Task Hosts_that_are_one_machine_or_whose_clocks_disagree_are_caught(string first, string second, string? failure)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+        string Facts(string f) => string.Format(System.Globalization.CultureInfo.InvariantCulture, f, now, now + 45, now + 5);
+        var hosts = new FakeHosts { Answers = { ["facts cp"] = Facts(first), ["facts w1"] = Facts(second) } };
+        var plan = Plan(
+            (Host("cp", HostRole.ControlPlane), [new HostStep("preflight", "preflight", [new CompareHosts(new RemoteCommand("facts cp"))], [])]),
+            (Host("w1", HostRole.Worker), [new HostStep("preflight", "preflight", [new CompareHosts(new RemoteCommand("facts w1"))], [new StepRef("cp", "preflight")])]));
+
+        var report = await Run(plan, hosts);
+
+        var w1 = report.Hosts.Single(h => h.Host == "w1");
+        if (failure is null)
+        {
+            Assert.Equal(HostOutcome.Done, w1.Outcome);
+            Assert.Contains("s apart", Assert.Single(w1.Warnings));
+        }
+        else
+        {
+            Assert.Equal(HostOutcome.Failed, w1.Outcome);
+            Assert.Contains(failure, w1.Message);
+        }
     }
 
     [Fact]
@@ -144,6 +219,12 @@ public sealed class InstallExecutorTests : IDisposable
         public ConcurrentQueue<string> Commands { get; } = new();
 
         public string? Fail { get; set; }
+
+        /// <summary>stdout for a command, by its script.</summary>
+        public Dictionary<string, string> Answers { get; } = [];
+
+        /// <summary>What was uploaded, by "host:path".</summary>
+        public ConcurrentDictionary<string, string> Uploads { get; } = new();
 
         public TimeSpan Delay { get; init; }
 
@@ -199,12 +280,17 @@ public sealed class InstallExecutorTests : IDisposable
                     return new RemoteResult(0, string.Empty, string.Empty);
                 }
 
-                return command.Script == all.Fail ? new RemoteResult(1, string.Empty, "it broke") : new RemoteResult(0, string.Empty, string.Empty);
+                return command.Script == all.Fail ? new RemoteResult(1, string.Empty, "it broke")
+                    : new RemoteResult(0, all.Answers.GetValueOrDefault(command.Script, string.Empty), string.Empty);
             }
 
             public Task<RemoteFile?> StatAsync(string path, CancellationToken cancellationToken = default) => Task.FromResult<RemoteFile?>(null);
 
-            public Task UploadAsync(Stream source, string path, long offset, IProgress<long>? progress = null, CancellationToken cancellationToken = default) => Task.CompletedTask;
+            public Task UploadAsync(Stream source, string path, long offset, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+            {
+                all.Uploads[$"{Host.Name}:{path}"] = new StreamReader(source).ReadToEnd();
+                return Task.CompletedTask;
+            }
 
             public ValueTask DisposeAsync() => ValueTask.CompletedTask;
         }

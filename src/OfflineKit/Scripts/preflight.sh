@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Checks this host can take its part of the cluster before anything on it is changed:
+#
+#   bash scripts/preflight.sh --role control-plane|worker --os el8 --arch amd64 [--need-mb N] [--journal FILE]
+#   bash scripts/preflight.sh --facts      # prints machine-id=… and clock=… (offlinekit compares hosts)
+#
+#   - OS family and release from /etc/os-release (EL: CentOS, RHEL, Rocky, Alma, Oracle) match the bundle's
+#   - the machine (uname -m) matches the bundle's arch
+#   - a control-plane host has at least 2 CPUs and 1700 MB of memory (kubeadm's own minimum)
+#   - at least N MB free under /var/lib, where docker and the packages go
+#   - the ports kubeadm needs are free: 6443, 2379-2380, 10250-10252 on a control plane, 10250 on a worker
+#   - no cluster is installed here already (/etc/kubernetes/admin.conf or kubelet.conf), unless the
+#     journal says offlinekit put it there (a rerun resuming its own install)
+#
+# Every check runs; all failures are listed, then it exits 1. Changes nothing, so it is always safe.
+# Unique host names and clock skew between hosts need every host's answer: offlinekit compares the
+# --facts of all hosts itself (warns at 1 s of skew, fails at 30 s).
+#
+# Lab seam, not for hosts: OFFLINEKIT_ROOT=/path reads /etc/os-release, /etc/kubernetes, /etc/machine-id
+# and /var/lib under /path (and /proc/meminfo when /path has one).
+set -euo pipefail
+
+root="${OFFLINEKIT_ROOT:-}"
+role=""
+os=""
+arch=""
+need_mb=0
+journal=""
+facts=0
+failures=()
+
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
+say() { echo "preflight: $*"; }
+fail() { failures+=("$*"); echo "preflight: FAIL: $*"; }
+ok() { echo "preflight: ok: $*"; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --role) role="${2:-}"; shift 2 ;;
+    --os) os="${2:-}"; shift 2 ;;
+    --arch) arch="${2:-}"; shift 2 ;;
+    --need-mb) need_mb="${2:-}"; shift 2 ;;
+    --journal) journal="${2:-}"; shift 2 ;;
+    --facts) facts=1; shift ;;
+    -h|--help) usage ;;
+    *) echo "preflight: unknown argument '$1'" >&2; usage ;;
+  esac
+done
+
+if [[ $facts == 1 ]]; then
+  # machine-id tells two inventory entries that reach the same machine apart; the clock is read last.
+  id="$(cat "$root/etc/machine-id" 2>/dev/null || cat /sys/class/dmi/id/product_uuid 2>/dev/null || true)"
+  echo "machine-id=${id:-unknown}"
+  echo "clock=$(date +%s.%N)"
+  exit 0
+fi
+
+case "$role" in control-plane|worker) ;; *) echo "preflight: --role is control-plane or worker, not '$role'" >&2; usage ;; esac
+[[ "$os" =~ ^el[0-9]+$ ]] || { echo "preflight: --os is el7, el8, …, not '$os'" >&2; usage; }
+case "$arch" in amd64|arm64) ;; *) echo "preflight: --arch is amd64 or arm64, not '$arch'" >&2; usage ;; esac
+[[ "$need_mb" =~ ^[0-9]+$ ]] || { echo "preflight: --need-mb takes a number of MB, not '$need_mb'" >&2; usage; }
+
+# --- OS family and major release.
+os_release="$root/etc/os-release"
+if [[ ! -f "$os_release" ]]; then
+  fail "no /etc/os-release: cannot tell the OS; the bundle is for ${os^^}"
+else
+  id="$(. "$os_release"; echo "${ID:-}")"
+  like="$(. "$os_release"; echo "${ID_LIKE:-}")"
+  version="$(. "$os_release"; echo "${VERSION_ID:-}")"
+  pretty="$(. "$os_release"; echo "${PRETTY_NAME:-$id $version}")"
+  if [[ " $id $like " != *" rhel "* && " $id $like " != *" centos "* && " $id $like " != *" fedora "* ]]; then
+    fail "this is $pretty, not an Enterprise Linux (CentOS, RHEL, Rocky, Alma, Oracle); the bundle is for ${os^^}"
+  elif [[ "${version%%.*}" != "${os#el}" ]]; then
+    fail "this is $pretty (release ${version%%.*}); the bundle's packages are for ${os^^}: build one with --os el${version%%.*}"
+  else
+    ok "$pretty"
+  fi
+fi
+
+# --- arch.
+machine="$(uname -m)"
+case "$machine" in x86_64) have=amd64 ;; aarch64|arm64) have=arm64 ;; *) have="$machine" ;; esac
+if [[ "$have" != "$arch" ]]; then
+  fail "this machine is $machine; the bundle is for $arch: build one with --arch $have"
+else
+  ok "arch $machine"
+fi
+
+# --- CPUs and memory: kubeadm's own minimum for a control plane.
+if [[ "$role" == control-plane ]]; then
+  cpus="$(nproc)"
+  if [[ "$cpus" -lt 2 ]]; then fail "$cpus CPU; a control-plane host needs at least 2 (kubeadm's NumCPU check)"; else ok "$cpus CPUs"; fi
+  meminfo=/proc/meminfo
+  [[ -f "$root/proc/meminfo" ]] && meminfo="$root/proc/meminfo"
+  mem_mb=$(( $(awk '/^MemTotal:/ { print $2 }' "$meminfo") / 1024 ))
+  if [[ "$mem_mb" -lt 1700 ]]; then fail "$mem_mb MB of memory; a control-plane host needs at least 1700 MB (kubeadm's Mem check)"; else ok "$mem_mb MB of memory"; fi
+fi
+
+# --- free disk where docker and the packages go.
+if [[ "$need_mb" -gt 0 ]]; then
+  dir="$root/var/lib"
+  while [[ ! -d "$dir" && "$dir" != / ]]; do dir="$(dirname "$dir")"; done
+  free_mb="$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')"
+  if [[ "$free_mb" -lt "$need_mb" ]]; then
+    fail "$free_mb MB free under /var/lib; the images and packages need about $need_mb MB"
+  else
+    ok "$free_mb MB free under /var/lib (need about $need_mb)"
+  fi
+fi
+
+# --- an existing cluster: only offlinekit's own install, resumed, may have one.
+resuming=0
+if [[ -n "$journal" && -f "$journal" ]] && grep -Eq '"step":"(init|join)","status":"done"' "$journal"; then
+  resuming=1
+fi
+existing=()
+for f in etc/kubernetes/admin.conf etc/kubernetes/kubelet.conf; do
+  [[ -e "$root/$f" ]] && existing+=("/$f")
+done
+if [[ ${#existing[@]} -gt 0 && $resuming == 0 ]]; then
+  fail "a cluster is installed here already (${existing[*]}); remove it first: offlinekit reset, or kubeadm reset -f"
+elif [[ ${#existing[@]} -gt 0 ]]; then
+  ok "the cluster here is offlinekit's own (journal); resuming"
+else
+  ok "no cluster installed yet"
+fi
+
+# --- ports: free, unless this is offlinekit's own cluster resumed (then kubernetes holds them).
+if [[ $resuming == 0 ]]; then
+  ports=(10250)
+  [[ "$role" == control-plane ]] && ports=(6443 2379 2380 10250 10251 10252)
+  if command -v ss >/dev/null 2>&1; then
+    listening="$(ss -Htln 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u)"
+  else
+    # No iproute: the kernel's own table (local port is hex after the colon; state 0A is LISTEN).
+    listening="$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == "0A" { split($2, a, ":"); print strtonum("0x" a[2]) }' | sort -u)"
+  fi
+  busy=()
+  for p in "${ports[@]}"; do
+    grep -qx "$p" <<< "$listening" && busy+=("$p")
+  done
+  if [[ ${#busy[@]} -gt 0 ]]; then
+    fail "port ${busy[*]} in use; kubernetes needs ${ports[*]} free (ss -tlnp shows which process holds it)"
+  else
+    ok "ports ${ports[*]} free"
+  fi
+fi
+
+if [[ ${#failures[@]} -gt 0 ]]; then
+  echo "preflight: ${#failures[@]} check(s) failed:" >&2
+  printf '  - %s\n' "${failures[@]}" >&2
+  exit 1
+fi
+say "OK: this host can be a $role"
