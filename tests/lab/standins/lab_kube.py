@@ -54,6 +54,15 @@ def under_root(path):
     return ROOT + "/" + path.lstrip("/")
 
 
+def input_path(path):
+    """A file the caller hands in (a config, a manifest): the lab host's copy when it has one, else the path as given
+    (a file the caller made elsewhere, as a bundle's manifests are)."""
+    if path == ROOT or path.startswith(ROOT + "/") or not path.startswith("/"):
+        return path
+    mapped = under_root(path)
+    return mapped if os.path.exists(mapped) else path
+
+
 def run(args, stdin=None):
     p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, input=stdin)
     return p.returncode, p.stdout, p.stderr
@@ -644,7 +653,7 @@ def kubeadm_init(args, version):
     config = one(values, "--config")
     if not config:
         raise Fail(f"{MARK} kubeadm init without --config is unsupported by the lab stand-in", 2)
-    docs, text = load_kubeadm_config(config)
+    docs, text = load_kubeadm_config(input_path(config))
     settings = validate_init(docs, version)
     with Cluster() as cluster:
         if cluster.data is not None:
@@ -814,7 +823,10 @@ def kubeadm_join(args, version):
     with Cluster() as cluster:
         if cluster.data is None or cluster.data["endpoint"] != endpoint:
             raise Fail(f'error execution phase preflight: couldn\'t validate the identity of the API Server: Get "{api_url}": dial tcp {endpoint}: connect: connection refused')
-        if token not in [t["token"] for t in cluster.live_tokens()]:
+        live = [t["token"] for t in cluster.live_tokens()]
+        if token not in live and token.split(".")[0] in [t.split(".")[0] for t in live]:
+            raise Fail("error execution phase preflight: couldn't validate the identity of the API Server: failed to verify JWS signature of received cluster info object, can't trust this API Server")
+        if token not in live:
             raise Fail(f'error execution phase preflight: couldn\'t validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID "{token.split(".")[0]}"')
         if hashes and cluster.data["caCertHash"] not in hashes:
             raise Fail(f'error execution phase preflight: couldn\'t validate the identity of the API Server: cluster CA found in cluster-info ConfigMap is invalid: none of the public keys "{cluster.data["caCertHash"]}" are pinned')
@@ -1053,7 +1065,7 @@ def read_manifests(sources):
                         docs.append((os.path.join(source, f), fh.read()))
         else:
             try:
-                with open(source) as fh:
+                with open(input_path(source)) as fh:
                     docs.append((source, fh.read()))
             except OSError:
                 raise Fail(f'error: the path "{source}" does not exist')
@@ -1088,7 +1100,7 @@ def containers_of(item):
 
 
 def kubectl_apply(data, objects, create):
-    failures, warnings = [], []
+    failures, warnings, checked = [], [], set()
     known_kinds = {(o.get("group"), o.get("crdKind")) for o in data["objects"] if o["kind"] == "CustomResourceDefinition"}
     for source, item in objects:
         api, kind = item["apiVersion"], item["kind"]
@@ -1116,8 +1128,9 @@ def kubectl_apply(data, objects, create):
             record["replicas"] = (item.get("spec") or {}).get("replicas", 1)
             for c in record["containers"]:
                 image = c["image"] or ""
-                if docker_host() and not image_present(image):
+                if docker_host() and image not in checked and not image_present(image):
                     warnings.append(f"{MARK} warning: image {image} is not present on this host; pods would be ErrImagePull offline")
+                checked.add(image)
             if kind == "DaemonSet" and name == "calico-node":
                 pool = next((c["env"]["CALICO_IPV4POOL_CIDR"] for c in record["containers"] if "CALICO_IPV4POOL_CIDR" in c["env"]), None)
                 record["calicoIPv4PoolCIDR"] = pool
@@ -1528,7 +1541,7 @@ def chronyd(args):
     shown = given[len(ROOT):] if given.startswith(ROOT + "/") else given
     printed = []
     try:
-        chrony_read(under_root(given), shown, printed)
+        chrony_read(input_path(given) if "-f" in values else under_root(given), shown, printed)
     except ChronyError as e:
         raise Fail(f"Fatal error : {e}")
     for line in printed:
