@@ -297,7 +297,7 @@ def load_kubeadm_config(path):
         if api.startswith("kubeadm.k8s.io/"):
             if api not in KUBEADM_SCHEMAS:
                 if api in ("kubeadm.k8s.io/v1beta1", "kubeadm.k8s.io/v1alpha3", "kubeadm.k8s.io/v1alpha2", "kubeadm.k8s.io/v1alpha1"):
-                    raise Fail(f"your configuration file uses an old API spec: {api!r}. Please use kubeadm v1.20 instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version.")
+                    raise Fail(f"your configuration file uses an old API spec: \"{api}\". Please use kubeadm v1.20 instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version.")
                 raise Fail(f'no kind "{kind}" is registered for version "{api}" in scheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31"')
             schemas = KUBEADM_SCHEMAS[api]
             if kind not in schemas:
@@ -1436,7 +1436,7 @@ def chrony_check(directive, words):
         rest = words[1:] if words and words[0] == "all" else words
         if len(rest) > 1:
             return "parse"
-        if rest and cidr(rest[0]) is None and not re.fullmatch(r"\d+(\.\d+){0,3}(/\d+)?", rest[0]):
+        if rest and cidr(rest[0]) is None and not re.fullmatch(r"\d+(\.\d+){0,2}", rest[0]):
             return "parse"
     elif directive == "local":
         i = 0
