@@ -19,8 +19,8 @@
 #   OFFLINEKIT_ROOT=<host>/root    the host's root: the scripts read and write /etc/... under it, and
 #                                  install-packages.sh installs into it with dnf --installroot
 #   PATH=tests/lab/standins:...    the stand-ins for systemctl, setenforce, getenforce, modprobe,
-#                                  sysctl, swapoff and hostnamectl (each records what it was asked in
-#                                  <host>/root/var/log/offlinekit-standins.log)
+#                                  sysctl, swapoff, hostnamectl, kubeadm, kubectl and chronyd (each
+#                                  records what it was asked in <host>/root/var/log/offlinekit-standins.log)
 #   DOCKER_HOST, CONTAINERD_ADDRESS  the host's own sockets under <host>/, never this machine's daemons
 #   OFFLINEKIT_LAB_CLUSTER=<lab>/cluster  the cluster the hosts share: the kubeadm and kubectl stand-ins
 #                                  keep in its cluster.json what the API server would hold
