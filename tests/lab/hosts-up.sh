@@ -19,10 +19,14 @@
 #   OFFLINEKIT_ROOT=<host>/root    the host's root: the scripts read and write /etc/... under it, and
 #                                  install-packages.sh installs into it with dnf --installroot
 #   PATH=tests/lab/standins:...    the stand-ins for systemctl, setenforce, getenforce, modprobe,
-#                                  sysctl, swapoff and hostnamectl (each records what it was asked in
-#                                  <host>/root/var/log/offlinekit-standins.log)
+#                                  sysctl, swapoff, hostnamectl, kubeadm, kubectl and chronyd (each
+#                                  records what it was asked in <host>/root/var/log/offlinekit-standins.log)
 #   DOCKER_HOST, CONTAINERD_ADDRESS  the host's own sockets under <host>/, never this machine's daemons
-# and the root is seeded like a fresh EL8 host: firewalld on, SELinux enforcing, swap on and in fstab.
+#   OFFLINEKIT_LAB_CLUSTER=<lab>/cluster  the cluster the hosts share: the kubeadm and kubectl stand-ins
+#                                  keep in its cluster.json what the API server would hold
+# and the root is seeded like a fresh CentOS 8 host: os-release, firewalld on, SELinux enforcing, swap
+# on and in fstab. The namespaces route the lab's /24 to the gateway, so a worker's `ip route get` finds
+# the control plane (the stand-ins check reachability that way) while outside addresses stay unroutable.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -83,7 +87,7 @@ echo "$lab_user:$password" | chpasswd
 {
   echo "$lab_user ALL=(ALL:ALL) ALL"
   # The lab seam (see the top) must survive sudo: keep its variables and the session's PATH.
-  echo "Defaults:$lab_user env_keep += \"OFFLINEKIT_ROOT DOCKER_HOST CONTAINERD_ADDRESS\", !secure_path"
+  echo "Defaults:$lab_user env_keep += \"OFFLINEKIT_ROOT DOCKER_HOST CONTAINERD_ADDRESS OFFLINEKIT_LAB_CLUSTER\", !secure_path"
 } > /etc/sudoers.d/offlinekit-lab
 visudo -cf /etc/sudoers.d/offlinekit-lab >/dev/null || die "the lab's sudoers file does not parse"
 chmod 0440 /etc/sudoers.d/offlinekit-lab
@@ -94,6 +98,10 @@ runuser -u "$lab_user" -- test -x "$lab" \
   || die "$lab is not reachable by the lab user $lab_user: give its parent folders o+x (mktemp -d makes 0700 ones)"
 
 : > "$lab/known_hosts"
+# The shared cluster state of the kubeadm/kubectl stand-ins: empty, as before any kubeadm init.
+rm -rf "$lab/cluster"
+mkdir -p "$lab/cluster"
+chmod 777 "$lab/cluster"
 for i in "${!hosts[@]}"; do
   name="${hosts[$i]}"
   dir="$lab/$name"
@@ -103,6 +111,8 @@ for i in "${!hosts[@]}"; do
   root="$dir/root"
   mkdir -p "$root/etc/selinux" "$root/sys/fs/selinux" "$root/proc" "$root/var/lib/offlinekit-standins/systemd"
   printf 'SELINUX=enforcing\nSELINUXTYPE=targeted\n' > "$root/etc/selinux/config"
+  printf '%s\n' 'NAME="CentOS Linux"' 'VERSION="8"' 'ID="centos"' 'ID_LIKE="rhel fedora"' 'VERSION_ID="8"' \
+    'PLATFORM_ID="platform:el8"' 'PRETTY_NAME="CentOS Linux 8"' 'ANSI_COLOR="0;31"' 'CPE_NAME="cpe:/o:centos:centos:8"' > "$root/etc/os-release"
   echo 1 > "$root/sys/fs/selinux/enforce"
   printf 'Filename\tType\tSize\tUsed\tPriority\n/dev/dm-1\tpartition\t2097148\t0\t-2\n' > "$root/proc/swaps"
   printf '/dev/mapper/cl-root / xfs defaults 0 0\n/dev/mapper/cl-swap none swap defaults 0 0\n' > "$root/etc/fstab"
@@ -128,6 +138,8 @@ for i in "${!hosts[@]}"; do
     ip -n "$ns" link set lo up
     ip -n "$ns" addr add "$address" peer "$gateway" dev eth0
     ip -n "$ns" link set eth0 up
+    # The other lab hosts through the gateway; nothing else (no default route).
+    ip -n "$ns" route add 10.231.0.0/24 via "$gateway" dev eth0
     route="$(ip route get "$address")"
     [[ "$route" == *" dev $link "* ]] || die "$address is not routed to $link: $route"
     run=(ip netns exec "$ns")
@@ -156,7 +168,7 @@ MaxSessions 50
 LogLevel INFO
 Subsystem sftp internal-sftp
 # The lab seam (see hosts-up.sh): this host's root and stand-ins, never this machine's.
-SetEnv OFFLINEKIT_ROOT=$dir/root PATH=$repo/tests/lab/standins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOCKER_HOST=unix://$dir/docker.sock CONTAINERD_ADDRESS=$dir/containerd.sock
+SetEnv OFFLINEKIT_ROOT=$dir/root PATH=$repo/tests/lab/standins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOCKER_HOST=unix://$dir/docker.sock CONTAINERD_ADDRESS=$dir/containerd.sock OFFLINEKIT_LAB_CLUSTER=$lab/cluster
 EOF
   "$sshd_bin" -t -f "$dir/etc/sshd_config"
   "${run[@]}" "$sshd_bin" -f "$dir/etc/sshd_config" -E "$dir/sshd.log"

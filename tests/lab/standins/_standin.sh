@@ -13,9 +13,18 @@ root="${OFFLINEKIT_ROOT:-}"
   || { echo "$standin (offlinekit lab stand-in): OFFLINEKIT_ROOT is not set to the lab host's root; refusing" >&2; exit 3; }
 state="$root/var/lib/offlinekit-standins"
 mkdir -p "$state" "$root/var/log"
-printf '%s\n' "$standin${*:+ $*}" >> "$root/var/log/offlinekit-standins.log"
+# Bootstrap tokens (kubeadm join --token ...) are secrets: the record shows <token> in their place.
+line="$standin${*:+ $*}"
+while [[ "$line" =~ [a-z0-9]{6}\.[a-z0-9]{16} ]]; do line="${line/"${BASH_REMATCH[0]}"/<token>}"; done
+printf '%s\n' "$line" >> "$root/var/log/offlinekit-standins.log"
 if [[ -f "$state/fail/$standin" ]]; then
   echo "$standin (offlinekit lab stand-in): told to fail: $(cat "$state/fail/$standin")" >&2
   exit 1
 fi
 bad() { echo "$standin (offlinekit lab stand-in): $*" >&2; exit 2; }
+# The kubeadm, kubectl and chronyd stand-ins are one python module (Debian's python3 with python3-yaml).
+lab_kube() {
+  local py=/usr/bin/python3
+  [[ -x "$py" ]] || py="$(command -v python3)" || bad "python3 is missing: apt-get install python3 python3-yaml"
+  exec "$py" "$(dirname "$0")/lab_kube.py" "$standin" "$@"
+}
