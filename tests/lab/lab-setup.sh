@@ -15,6 +15,7 @@
 #       step   HOST STEP OUTCOME SECONDS MESSAGE   (OUTCOME: done, journal, failed, blocked)
 #       push   HOST FILES_SENT BYTES_SENT
 #       result HOST OUTCOME STEPS_DONE STEPS_TOTAL
+#       span   HOST SECONDS                        (the host's log from its first line to its last)
 #
 # A caller sets a trap that calls lab_stop. The lab hosts are one per machine (fixed names): run the
 # caller under `flock /tmp/offlinekit-lab.lock ...` when others may use the lab too.
@@ -138,7 +139,10 @@ lab_run_rows() {
   awk '
     function at(ts,  a) { split(ts, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
     function since(h, id, t,  d) { if (!((h, id) in start)) return "-"; d = t - start[h, id]; if (d < 0) d += 86400; return sprintf("%.3f", d) }
-    FNR == 1 { host = FILENAME; sub(/.*\//, "", host); sub(/\.log$/, "", host) }
+    function span(  d) { if (host != "") { d = last - first; if (d < 0) d += 86400; printf "span\t%s\t%.3f\n", host, d } }
+    FNR == 1 { span(); host = FILENAME; sub(/.*\//, "", host); sub(/\.log$/, "", host); first = at($1) }
+    $1 ~ /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9]+$/ { last = at($1) }
+    END { span() }
     $2 == "==" && $3 ~ /:$/ {
       id = substr($3, 1, length($3) - 1); rest = $0; sub(/^[^ ]+ == [^ ]+ /, "", rest); t = at($1)
       if (rest == "done") printf "step\t%s\t%s\tdone\t%s\t\n", host, id, since(host, id, t)
