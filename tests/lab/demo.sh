@@ -98,7 +98,7 @@ step "status: each host's journal"
 
 step "done"
 echo "bundle:   $tarball (+ .sha256)"
-echo "run logs: $run_dir/ ($(cd "$run_dir" && ls -- *.log | tr '\n' ' '))"
+echo "run logs: $run_dir/ ($(cd "$run_dir" && ls -- *.log | paste -sd " "))"
 awk -F'\t' '$1 == "step" && ($4 == "done" || $4 == "journal") { d[$2] = d[$2] (d[$2] == "" ? "" : " ") $3 }
   $1 == "step" && ($4 == "failed" || $4 == "blocked") { s[$2] = "; " $4 " at " $3 ": " $6 }
   $1 == "result" { printf "  %s: %s of %s steps done: %s%s\n", $2, $4, $5, d[$2], s[$2] }' <<<"$rows"
