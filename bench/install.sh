@@ -139,3 +139,12 @@ echo
 echo "== targets"
 printf '%-4s  rerun vs first install: %.3f s / %.3f s = %.3fx  (target <= %s)\n' "$verdict" "${TIME[rerun]}" "${TIME[first]}" "$ratio" "$TARGET_RERUN"
 echo "      (first install $(printf '%.3f' "${TIME[first]}") s for three hosts in parallel; $(total_sent first) bytes pushed first, $(total_sent rerun) on the rerun)"
+# What a rerun still pays for, step by step (mean seconds over the hosts); the rest of its wall time is
+# process start-up, SSH connections and the journal reads.
+awk -F'\t' -v wall="${TIME[rerun]}" '
+  $1 == "step" && ($4 == "done" || $4 == "failed") && $5 != "-" { if (!($3 in s)) order[++n] = $3; s[$3] += $5; c[$3]++ }
+  $1 == "span" { span += $3; hosts++ }
+  END {
+    for (i = 1; i <= n; i++) { k = order[i]; if (s[k] / c[k] >= 0.05) line = line sprintf("%s %.2f s, ", k, s[k] / c[k]) }
+    printf "      (the rerun still spends, per host: %sof %.2f s in its log; %.2f s wall)\n", line, span / hosts, wall
+  }' "$WORK/rerun.rows"
