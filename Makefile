@@ -31,18 +31,21 @@ unit-test:
 integration-test: publish
 	OFFLINEKIT_DIST=$(DIST) $(DOTNET) test tests/OfflineKit.IntegrationTests/OfflineKit.IntegrationTests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
 
+# Needs root: the lab hosts are network namespaces. Sets up the whole lab itself and stops it after.
 demo: publish
 	bash tests/lab/demo.sh
 
 # Each prints offlinekit beside its peer and the ratios. images.sh runs twice: on bare loopback (speed,
 # size, memory: where the tools themselves differ) and over a 100 Mbit/s link (a warm rebuild against a
-# cold one: a cache only shows where downloading costs something).
+# cold one: a cache only shows where downloading costs something). install.sh times the demo's install
+# onto the lab hosts per step, and a rerun against the first install.
 bench: publish
 	bash bench/verify.sh
 	bash bench/images.sh
 	BANDWIDTH_MBPS=100 RUNS=1 bash bench/images.sh
 	bash bench/rpms.sh
 	bash bench/push.sh
+	bash bench/install.sh
 
 format:
 	$(DOTNET) format OfflineKit.sln
