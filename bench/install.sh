@@ -11,8 +11,7 @@
 # a table host x step of seconds, the bytes each host was sent, and the rerun/first ratio.
 # The peer is the first install itself: a rerun must cost a small fraction of it.
 #
-# Works whatever the install does today: when it stops at a step (one not implemented yet, say), it says
-# so and the figures cover the steps that ran. A report, not a test: PASS/MISS, exit 0 either way
+# When the install stops at a step on a host, it says so and the figures cover the steps that ran. A report, not a test: PASS/MISS, exit 0 either way
 # (non-zero only when it could not measure).
 #
 # Usage: bash bench/install.sh    (needs root for the lab; `make publish` first)

@@ -248,10 +248,18 @@ public static class InstallExecutor
                 var journal = await ReadJournalAsync(remote, cancellationToken).ConfigureAwait(false);
                 var doneEarlier = Journal.DoneSteps(journal, plan.BundleName);
 
+                // Push and verify prove the bundle to the steps that use it: when the journal records every
+                // other step done, nothing will, and a rerun of a finished install is a quick look.
+                var finishedEarlier = hostPlan.Steps.Any(s => !s.RunsEveryRun) && hostPlan.Steps.Where(s => !s.RunsEveryRun).All(s => doneEarlier.Contains(s.Id));
+                if (finishedEarlier)
+                {
+                    Log("the journal records every step of this bundle done: nothing to push or check");
+                }
+
                 foreach (var step in hostPlan.Steps)
                 {
                     failedStep = step.Id;
-                    if (!step.RunsEveryRun && doneEarlier.Contains(step.Id))
+                    if ((!step.RunsEveryRun || finishedEarlier) && doneEarlier.Contains(step.Id))
                     {
                         Log($"== {step.Id}: done in an earlier run (journal)");
                         options.Progress?.Report(new StepFinished(_name, step.Id, StepOutcome.DoneEarlier, null));

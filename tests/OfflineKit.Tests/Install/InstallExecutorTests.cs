@@ -182,6 +182,21 @@ public sealed class InstallExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_rerun_of_a_finished_install_runs_nothing_not_even_the_every_run_steps()
+    {
+        var hosts = new FakeHosts();
+        var plan = Plan((Host("cp", HostRole.ControlPlane), [new HostStep("check", "check", [new RunCommand(new RemoteCommand("check"))], [], RunsEveryRun: true), Step("one", "one")]));
+        Assert.True((await Run(plan, hosts)).Ok);
+        hosts.Commands.Clear();
+
+        var second = await Run(plan, hosts);
+
+        Assert.True(second.Ok);
+        Assert.Equal(2, second.Hosts[0].StepsDone);
+        Assert.Equal(["cat -- /state/journal 2>/dev/null || true"], hosts.Commands);
+    }
+
+    [Fact]
     public async Task A_host_that_cannot_be_reached_fails_at_connect_and_the_others_go_on()
     {
         var hosts = new FakeHosts { Down = "w1" };
