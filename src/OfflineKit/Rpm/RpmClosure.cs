@@ -23,9 +23,14 @@ public static class RpmClosure
                 $"{spec.SourceFile}: repository {wrong.Name} ({wrong.BaseUrl}) is for {other}, not {spec.Target.ArchName}; write $basearch in its baseurl, or give a spec for {spec.Target.ArchName}");
         }
 
+        Timing.Mark("rpm closure: start");
         var repos = await RpmSources.LoadAsync(spec.Rpm.Repositories, mirrors, cacheRoot, http, cancellationToken).ConfigureAwait(false);
+        var t = Timing.Start();
         var resolver = new RpmResolver(repos, new ResolveOptions { Arch = spec.Target.Arch, IncludeWeakDependencies = withWeakDependencies });
+        Timing.Mark("package pool built", t);
+        t = Timing.Start();
         var result = resolver.Resolve(spec.Rpm.Packages);
+        Timing.Mark("resolved", t);
         if (spec.Rpm.Baseline.Count == 0)
         {
             return new RpmClosureResult(repos, result, result.Packages, []);

@@ -16,6 +16,7 @@ public static class RpmRepoLoader
     public static List<RpmRepo> Load(IReadOnlyList<RpmRepoSource> sources)
     {
         ArgumentNullException.ThrowIfNull(sources);
+        var t = Timing.Start();
         // Each repository's primary is parsed on its own core: parsing is most of the time and they share nothing.
         var loaded = new (RpmRepoSource Source, Repomd Repomd, List<RpmPackage> Packages, ModuleMetadata Modules, Dictionary<string, List<string>> Groups)[sources.Count];
         try
@@ -28,6 +29,8 @@ public static class RpmRepoLoader
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
 
+        Timing.Mark("metadata parsed (all repos)", t);
+        t = Timing.Start();
         // A file dependency primary's subset does not cover is looked up in filelists, and only it.
         var required = FilelistsReader.RequiredPaths(loaded.SelectMany(l => l.Packages));
         var known = loaded.SelectMany(l => l.Packages).SelectMany(p => p.Files).ToHashSet(StringComparer.Ordinal);
@@ -46,6 +49,7 @@ public static class RpmRepoLoader
             result.Add(new RpmRepo(source.Name, source.Location, withFiles, modules) { Groups = groups });
         }
 
+        Timing.Mark($"filelists ({required.Count} paths wanted)", t);
         return result;
     }
 
@@ -59,10 +63,13 @@ public static class RpmRepoLoader
 
         var primary = repomd.Primary ?? throw new OperationFailedException($"{s.Location}repodata/repomd.xml lists no primary metadata");
         List<RpmPackage> packages;
+        var t = Timing.Start();
         using (var stream = s.Open(primary.Href))
         {
             packages = PrimaryReader.Read(stream, primary, s.Location + primary.Href, s.Name);
         }
+
+        Timing.Mark($"primary of {s.Name}: {packages.Count} packages", t);
 
         var modules = ModuleMetadata.Empty;
         if (repomd.Modules is { } m)

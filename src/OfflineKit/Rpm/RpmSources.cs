@@ -41,6 +41,7 @@ public static class RpmSources
                     : throw new OperationFailedException($"repository {repo.Name}: {href} was not fetched")));
         }
 
+        Timing.Mark("metadata fetched");
         return RpmRepoLoader.Load(sources);
     }
 }
