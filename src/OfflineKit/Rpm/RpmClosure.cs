@@ -24,7 +24,20 @@ public static class RpmClosure
         }
 
         Timing.Mark("rpm closure: start");
-        var repos = await RpmSources.LoadAsync(spec.Rpm.Repositories, mirrors, cacheRoot, http, cancellationToken).ConfigureAwait(false);
+        var load = await RpmSources.LoadAsync(spec.Rpm.Repositories, mirrors, cacheRoot, http, cancellationToken).ConfigureAwait(false);
+        var repos = load.Repos;
+        try
+        {
+            return Resolve(spec, repos, withWeakDependencies);
+        }
+        finally
+        {
+            await load.CacheWrite.ConfigureAwait(false);
+        }
+    }
+
+    private static RpmClosureResult Resolve(BundleSpec spec, List<RpmRepo> repos, bool withWeakDependencies)
+    {
         var t = Timing.Start();
         var resolver = new RpmResolver(repos, new ResolveOptions { Arch = spec.Target.Arch, IncludeWeakDependencies = withWeakDependencies });
         Timing.Mark("package pool built", t);
