@@ -59,7 +59,7 @@ public static class ParsedMetadataCache
                 return null;
             }
 
-            return Read(r);
+            return Read(r, file.Length);
         }
         catch (Exception e) when (e is IOException or EndOfStreamException or FormatException or ArgumentException or UnauthorizedAccessException
             or IndexOutOfRangeException or OverflowException or InvalidDataException)
@@ -214,9 +214,16 @@ public static class ParsedMetadataCache
         b.Write(s(evr.Release));
     }
 
-    private static List<RpmRepo> Read(BinaryReader r)
+    private static List<RpmRepo> Read(BinaryReader r, long fileLength)
     {
-        var strings = new string[r.ReadInt32()];
+        // Every count is checked against the file's size: a damaged count must not allocate gigabytes.
+        int Count()
+        {
+            var n = r.ReadInt32();
+            return n >= 0 && n <= fileLength ? n : throw new InvalidDataException($"a count of {n} in a {fileLength}-byte file");
+        }
+
+        var strings = new string[Count()];
         for (var i = 0; i < strings.Length; i++)
         {
             strings[i] = r.ReadString();
@@ -239,17 +246,17 @@ public static class ParsedMetadataCache
         var plain = new RpmDependency?[strings.Length];
         r.ReadInt64(); // the body's length
         var repos = new List<RpmRepo>();
-        var repoCount = r.ReadInt32();
+        var repoCount = Count();
         for (var ri = 0; ri < repoCount; ri++)
         {
             var name = S();
             var location = S();
             var builds = new List<ModuleBuild>();
-            for (var n = r.ReadInt32(); n > 0; n--)
+            for (var n = Count(); n > 0; n--)
             {
                 var (module, stream, version, context, arch) = (S(), S(), S(), S(), S());
                 var artifacts = new HashSet<string>(StringComparer.Ordinal);
-                for (var a = r.ReadInt32(); a > 0; a--)
+                for (var a = Count(); a > 0; a--)
                 {
                     artifacts.Add(S());
                 }
@@ -258,17 +265,17 @@ public static class ParsedMetadataCache
             }
 
             var defaults = new Dictionary<string, string>(StringComparer.Ordinal);
-            for (var n = r.ReadInt32(); n > 0; n--)
+            for (var n = Count(); n > 0; n--)
             {
                 defaults[S()] = S();
             }
 
             var groups = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-            for (var n = r.ReadInt32(); n > 0; n--)
+            for (var n = Count(); n > 0; n--)
             {
                 var id = S();
                 var names = new List<string>();
-                for (var k = r.ReadInt32(); k > 0; k--)
+                for (var k = Count(); k > 0; k--)
                 {
                     names.Add(S());
                 }
@@ -276,7 +283,7 @@ public static class ParsedMetadataCache
                 groups[id] = names;
             }
 
-            var packages = new List<RpmPackage>(r.ReadInt32());
+            var packages = new List<RpmPackage>(Count());
             for (var n = packages.Capacity; n > 0; n--)
             {
                 var pname = S();
@@ -291,7 +298,7 @@ public static class ParsedMetadataCache
                 var lists = new RpmDependency[5][];
                 for (var l = 0; l < 5; l++)
                 {
-                    var deps = lists[l] = r.ReadInt32() is var c and > 0 ? new RpmDependency[c] : [];
+                    var deps = lists[l] = Count() is var c and > 0 ? new RpmDependency[c] : [];
                     for (var i = 0; i < deps.Length; i++)
                     {
                         var at = r.ReadInt32();
@@ -308,7 +315,7 @@ public static class ParsedMetadataCache
                     }
                 }
 
-                var files = r.ReadInt32() is var fc and > 0 ? new string[fc] : [];
+                var files = Count() is var fc and > 0 ? new string[fc] : [];
                 for (var i = 0; i < files.Length; i++)
                 {
                     files[i] = r.ReadString();
