@@ -36,8 +36,12 @@ public static class CliApp
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
     {
+        var t = Timing.Start();
         var root = CreateRoot(console);
+        Timing.Mark("commands created", t);
+        t = Timing.Start();
         var parse = root.Parse(args);
+        Timing.Mark("arguments parsed", t);
         if (parse.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h"))
         {
             foreach (var error in parse.Errors)

@@ -28,7 +28,9 @@ internal static class RpmsCommand
         resolve.Add(weak);
         resolve.SetAction(async (parse, ct) =>
         {
+            var t = Timing.Start();
             var spec = sources.ResolveSpec(parse, arch: parse.GetValue(arch));
+            Timing.Mark("spec read", t);
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
             var closure = await RpmClosure.ResolveAsync(
                 spec,

@@ -1,5 +1,3 @@
-using System.Xml;
-
 namespace OfflineKit.Rpm;
 
 /// <summary>
@@ -7,6 +5,9 @@ namespace OfflineKit.Rpm;
 /// subset (/etc/*, *bin/*, /usr/lib/sendmail) does not cover. Filelists is the biggest metadata
 /// file by far, so only the paths asked for are kept.
 /// </summary>
+/// <summary>Whether a path is wanted, asked without making a string of it.</summary>
+internal delegate bool PathFilter(ReadOnlySpan<char> path);
+
 public static class FilelistsReader
 {
     /// <summary>
@@ -15,41 +16,62 @@ public static class FilelistsReader
     /// </summary>
     public static Dictionary<string, List<string>> Read(Stream content, Func<string, bool> keep)
     {
-        ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(keep);
+        return ReadPaths(content, path => keep(new string(path)));
+    }
+
+    /// <summary>
+    /// The files of each package that <paramref name="keep"/> wants, asked as chars: no string is
+    /// made of a path that is not kept (filelists holds every file of every package).
+    /// </summary>
+    internal static Dictionary<string, List<string>> ReadPaths(Stream content, PathFilter keep)
+    {
+        ArgumentNullException.ThrowIfNull(content);
         var result = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
-        using var xml = XmlReader.Create(content, MetadataXml.Settings);
-        xml.MoveToContent();
-        if (xml.LocalName != "filelists")
+        var x = new XmlScanner(content);
+        if (!x.Read() || x.Node != XmlNode.StartElement)
         {
-            throw new FormatException($"the root element is <{xml.LocalName}>, expected <filelists>");
+            throw new FormatException("the file has no root element");
         }
 
-        MetadataXml.ForEachChild(xml, p =>
+        if (!x.LocalName.SequenceEqual("filelists"u8))
         {
-            if (p.LocalName != "package")
+            throw new FormatException($"the root element is <{System.Text.Encoding.UTF8.GetString(x.LocalName)}>, expected <filelists>");
+        }
+
+        var root = x.Children();
+        while (x.ReadChild(root))
+        {
+            if (!x.LocalName.SequenceEqual("package"u8))
             {
-                p.Skip();
-                return;
+                x.Skip();
+                continue;
             }
 
-            var pkgid = p.GetAttribute("pkgid") ?? throw new FormatException("a filelists package has no pkgid");
-            List<string>? files = null;
-            MetadataXml.ForEachChild(p, f =>
+            if (!x.TryGetAttribute("pkgid"u8, out var rawPkgid))
             {
-                if (f.LocalName == "file")
+                throw new FormatException("a filelists package has no pkgid");
+            }
+
+            var pkgid = x.DecodeAttribute(rawPkgid);
+            List<string>? files = null;
+            var package = x.Children();
+            while (x.ReadChild(package))
+            {
+                if (x.LocalName.SequenceEqual("file"u8))
                 {
-                    var path = f.ReadElementContentAsString();
+                    var path = x.ReadText();
                     if (keep(path))
                     {
-                        (files ??= []).Add(path);
+                        (files ??= []).Add(new string(path));
                     }
                 }
                 else
                 {
-                    f.Skip();
+                    x.Skip();
                 }
-            });
+            }
+
             if (files is not null)
             {
                 if (result.TryGetValue(pkgid, out var existing))
@@ -61,13 +83,21 @@ public static class FilelistsReader
                     result[pkgid] = files;
                 }
             }
-        });
+        }
+
         return result;
     }
 
     /// <summary>Opens, decompresses, checks against <paramref name="record"/> and reads a filelists file.</summary>
     public static Dictionary<string, List<string>> Read(Stream input, RepomdRecord? record, string name, Func<string, bool> keep) =>
         MetadataFile.Read(input, record, name, content => Read(content, keep));
+
+    /// <summary>Opens, decompresses, checks and reads a filelists file, keeping the paths of <paramref name="wanted"/>.</summary>
+    internal static Dictionary<string, List<string>> Read(Stream input, RepomdRecord? record, string name, HashSet<string> wanted)
+    {
+        var lookup = wanted.GetAlternateLookup<ReadOnlySpan<char>>();
+        return MetadataFile.Read(input, record, name, content => ReadPaths(content, path => lookup.Contains(path)));
+    }
 
     /// <summary>
     /// The packages with the files from filelists added (by pkgid). Packages that gain nothing are

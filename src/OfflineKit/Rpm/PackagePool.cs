@@ -15,6 +15,8 @@ internal sealed class PackagePool
     private readonly Dictionary<string, List<RpmPackage>> _byName = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<(RpmPackage Package, RpmDependency Provide)>> _provides = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<RpmPackage>> _files = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dependedPaths;
+    private readonly List<RpmPackage> _eligible = [];
     private readonly Dictionary<RpmPackage, int> _repoOrder = [];
 
     // The same requirement (libc.so.6()(64bit), /bin/sh) comes from hundreds of packages, and its
@@ -26,6 +28,10 @@ internal sealed class PackagePool
         Repos = repos;
         NativeArch = options.Arch == TargetArch.Arm64 ? "aarch64" : "x86_64";
         var modules = new ModuleFilter(repos, options.EnabledModules, NativeArch);
+
+        // Only the paths some dependency names are indexed: primary lists ~40 files a package, and a
+        // path nothing requires is looked up (by a request) far more rarely than it would be indexed.
+        _dependedPaths = FilelistsReader.RequiredPaths(repos.SelectMany(r => r.Packages));
         for (var r = 0; r < repos.Count; r++)
         {
             foreach (var p in repos[r].Packages)
@@ -60,7 +66,23 @@ internal sealed class PackagePool
     public IReadOnlyList<(RpmPackage Package, RpmDependency Provide)> ProvidesNamed(string name) =>
         _provides.TryGetValue(name, out var list) ? list : NoProvides;
 
-    public IReadOnlyList<RpmPackage> OwnersOf(string path) => _files.TryGetValue(path, out var list) ? list : None;
+    public IReadOnlyList<RpmPackage> OwnersOf(string path)
+    {
+        if (_files.TryGetValue(path, out var list))
+        {
+            return list;
+        }
+
+        if (_dependedPaths.Contains(path))
+        {
+            return None;
+        }
+
+        // A path no dependency names (a request for a file): found once by going through every package.
+        list = [.. _eligible.Where(p => p.Files.Contains(path))];
+        _files[path] = list;
+        return list;
+    }
 
     public int RepoOrder(RpmPackage p) => _repoOrder[p];
 
@@ -121,6 +143,7 @@ internal sealed class PackagePool
 
     private void Add(RpmPackage p)
     {
+        _eligible.Add(p);
         AddTo(_byName, p.Name, p);
 
         // Every package provides its own name at its EVR, whether or not the metadata says so.
@@ -139,6 +162,11 @@ internal sealed class PackagePool
 
         foreach (var f in p.Files)
         {
+            if (!_dependedPaths.Contains(f))
+            {
+                continue;
+            }
+
             var owners = AddTo(_files, f, p);
             // A file listed twice (primary and filelists) must not make the package its owner twice.
             if (owners.Count > 1 && ReferenceEquals(owners[^2], p))
@@ -210,6 +238,11 @@ internal sealed class PackagePool
 
         public string? ExclusionReason(RpmPackage p)
         {
+            if (_streamsOfNevra.Count == 0 && _activeNames.Count == 0)
+            {
+                return null;
+            }
+
             var nevra = p.Nevra;
             if (_streamsOfNevra.TryGetValue(nevra, out var streams))
             {

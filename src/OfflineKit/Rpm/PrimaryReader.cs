@@ -1,40 +1,43 @@
-using System.Globalization;
-using System.Xml;
-
 namespace OfflineKit.Rpm;
 
 /// <summary>
-/// Streams <c>primary.xml</c> package by package with an <see cref="XmlReader"/>, never holding the
-/// document: an EL8 AppStream primary is ~100 MB uncompressed.
+/// Streams <c>primary.xml</c> package by package with an <see cref="XmlScanner"/>, never holding the
+/// document (an EL8 AppStream primary is ~100 MB uncompressed) and making strings only of what the
+/// resolver keeps; names, arches and versions, which repeat, become one string each.
 /// </summary>
 public static class PrimaryReader
 {
-    private const string XmlNamespace = "http://www.w3.org/XML/1998/namespace";
-
     /// <summary>Reads a decompressed primary.xml; <paramref name="repo"/> is stamped on each package.</summary>
     public static List<RpmPackage> Read(Stream content, string repo)
     {
         ArgumentNullException.ThrowIfNull(content);
-        var packages = new List<RpmPackage>();
-        var strings = new StringPool();
-        using var xml = XmlReader.Create(content, MetadataXml.Settings);
-        xml.MoveToContent();
-        if (xml.LocalName != "metadata")
+        var x = new XmlScanner(content);
+        if (!x.Read() || x.Node != XmlNode.StartElement)
         {
-            throw new FormatException($"the root element is <{xml.LocalName}>, expected <metadata>");
+            throw new FormatException("the file has no root element");
         }
 
-        MetadataXml.ForEachChild(xml, x =>
+        if (!x.LocalName.SequenceEqual("metadata"u8))
         {
-            if (x.LocalName == "package" && (x.GetAttribute("type") ?? "rpm") == "rpm")
+            throw new FormatException($"the root element is <{System.Text.Encoding.UTF8.GetString(x.LocalName)}>, expected <metadata>");
+        }
+
+        var count = x.GetNumber("packages"u8);
+        var packages = new List<RpmPackage>((int)Math.Clamp(count, 0, 1 << 20));
+        var reader = new PackageReader(x, repo);
+        var root = x.Children();
+        while (x.ReadChild(root))
+        {
+            if (x.LocalName.SequenceEqual("package"u8) && (!x.TryGetAttribute("type"u8, out var type) || type.SequenceEqual("rpm"u8)))
             {
-                packages.Add(ReadPackage(x, repo, strings));
+                packages.Add(reader.Read());
             }
             else
             {
                 x.Skip();
             }
-        });
+        }
+
         return packages;
     }
 
@@ -42,142 +45,218 @@ public static class PrimaryReader
     public static List<RpmPackage> Read(Stream input, RepomdRecord? record, string name, string repo) =>
         MetadataFile.Read(input, record, name, content => Read(content, repo));
 
-    private static RpmPackage ReadPackage(XmlReader xml, string repo, StringPool strings)
+    // One per file: the pools and scratch lists are reused from package to package.
+    private sealed class PackageReader(XmlScanner x, string repo)
     {
-        string? name = null, arch = null, href = null, xmlBase = null;
-        Evr? evr = null;
-        RpmChecksum? checksum = null;
-        long size = 0;
-        var provides = new List<RpmDependency>();
-        var requires = new List<RpmDependency>();
-        var conflicts = new List<RpmDependency>();
-        var obsoletes = new List<RpmDependency>();
-        var recommends = new List<RpmDependency>();
-        var files = new List<string>();
-        MetadataXml.ForEachChild(xml, x =>
+        private readonly StringPool _strings = new();
+        private readonly Dictionary<string, RpmDependency> _plain = new(ReferenceEqualityComparer.Instance);
+        private readonly List<RpmDependency> _provides = [];
+        private readonly List<RpmDependency> _requires = [];
+        private readonly List<RpmDependency> _conflicts = [];
+        private readonly List<RpmDependency> _obsoletes = [];
+        private readonly List<RpmDependency> _recommends = [];
+        private readonly List<string> _files = [];
+
+        public RpmPackage Read()
         {
-            switch (x.LocalName)
+            string? name = null, arch = null, href = null, xmlBase = null;
+            Evr? evr = null;
+            RpmChecksum? checksum = null;
+            long size = 0;
+            _provides.Clear();
+            _requires.Clear();
+            _conflicts.Clear();
+            _obsoletes.Clear();
+            _recommends.Clear();
+            _files.Clear();
+            var package = x.Children();
+            while (x.ReadChild(package))
             {
-                case "name":
-                    name = strings.Get(x.ReadElementContentAsString().Trim());
-                    break;
-                case "arch":
-                    arch = strings.Get(x.ReadElementContentAsString().Trim());
-                    break;
-                case "version":
-                    evr = ReadEvr(x) ?? throw new FormatException($"package '{name}' has no version");
+                var element = x.LocalName;
+                if (element.SequenceEqual("name"u8))
+                {
+                    name = _strings.Get(x.ReadText().Trim());
+                }
+                else if (element.SequenceEqual("arch"u8))
+                {
+                    arch = _strings.Get(x.ReadText().Trim());
+                }
+                else if (element.SequenceEqual("version"u8))
+                {
+                    evr = ReadEvr(null) ?? throw new FormatException($"package '{name}' has no version");
                     x.Skip();
-                    break;
-                case "checksum":
-                    checksum = Repomd.ReadChecksum(x);
-                    break;
-                case "size":
-                    size = ParseLong(x.GetAttribute("package"));
+                }
+                else if (element.SequenceEqual("checksum"u8))
+                {
+                    var type = x.GetAttribute("type"u8, _strings) ?? "sha256";
+                    checksum = new RpmChecksum(type, ReadChecksumValue());
+                }
+                else if (element.SequenceEqual("size"u8))
+                {
+                    size = x.GetNumber("package"u8);
                     x.Skip();
-                    break;
-                case "location":
-                    href = x.GetAttribute("href");
-                    xmlBase = x.GetAttribute("base", XmlNamespace);
+                }
+                else if (element.SequenceEqual("location"u8))
+                {
+                    href = x.GetAttribute("href"u8);
+                    xmlBase = x.GetAttribute("xml:base"u8);
                     x.Skip();
-                    break;
-                case "format":
-                    MetadataXml.ForEachChild(x, f =>
-                    {
-                        var list = f.LocalName switch
-                        {
-                            "provides" => provides,
-                            "requires" => requires,
-                            "conflicts" => conflicts,
-                            "obsoletes" => obsoletes,
-                            "recommends" => recommends,
-                            _ => null,
-                        };
-                        if (list is not null)
-                        {
-                            ReadEntries(f, list, strings);
-                        }
-                        else if (f.LocalName == "file")
-                        {
-                            files.Add(f.ReadElementContentAsString());
-                        }
-                        else
-                        {
-                            f.Skip();
-                        }
-                    });
-                    break;
-                default:
+                }
+                else if (element.SequenceEqual("format"u8))
+                {
+                    ReadFormat(evr);
+                }
+                else
+                {
                     x.Skip();
-                    break;
-            }
-        });
-
-        if (name is null || arch is null || evr is null)
-        {
-            throw new FormatException($"a package ({name ?? "no name"}) lacks its name, arch or version");
-        }
-
-        if (evr.Release is null)
-        {
-            throw new FormatException($"package '{name}' has no release");
-        }
-
-        return new RpmPackage
-        {
-            Name = name,
-            Arch = arch,
-            Evr = evr,
-            Checksum = checksum,
-            LocationHref = href ?? string.Empty,
-            LocationBase = string.IsNullOrEmpty(xmlBase) ? null : xmlBase,
-            Size = size,
-            Repo = repo,
-            Provides = provides,
-            Requires = requires,
-            Conflicts = conflicts,
-            Obsoletes = obsoletes,
-            Recommends = recommends,
-            Files = files,
-        };
-    }
-
-    private static void ReadEntries(XmlReader xml, List<RpmDependency> into, StringPool strings) =>
-        MetadataXml.ForEachChild(xml, e =>
-        {
-            if (e.LocalName == "entry")
-            {
-                var name = e.GetAttribute("name") ?? throw new FormatException("a dependency entry has no name");
-                var relation = RpmDependency.ParseRepodataRelation(e.GetAttribute("flags"));
-                var evr = relation == DepRelation.Any ? null : ReadEvr(e);
-                var pre = e.GetAttribute("pre") is "1" or "true";
-                into.Add(new RpmDependency(strings.Get(name), evr is null ? DepRelation.Any : relation, evr, pre));
+                }
             }
 
-            e.Skip();
-        });
+            if (name is null || arch is null || evr is null)
+            {
+                throw new FormatException($"a package ({name ?? "no name"}) lacks its name, arch or version");
+            }
 
-    // <version epoch="0" ver="1.23.0" rel="0"/>, also the attributes of a dependency entry.
-    internal static Evr? ReadEvr(XmlReader xml)
-    {
-        var ver = xml.GetAttribute("ver");
-        if (string.IsNullOrEmpty(ver))
-        {
-            return null;
+            if (evr.Release is null)
+            {
+                throw new FormatException($"package '{name}' has no release");
+            }
+
+            return new RpmPackage
+            {
+                Name = name,
+                Arch = arch,
+                Evr = evr,
+                Checksum = checksum,
+                LocationHref = href ?? string.Empty,
+                LocationBase = string.IsNullOrEmpty(xmlBase) ? null : xmlBase,
+                Size = size,
+                Repo = repo,
+                Provides = Array(_provides),
+                Requires = Array(_requires),
+                Conflicts = Array(_conflicts),
+                Obsoletes = Array(_obsoletes),
+                Recommends = Array(_recommends),
+                Files = _files.Count == 0 ? [] : _files.ToArray(),
+            };
         }
 
-        var epochText = xml.GetAttribute("epoch");
-        var epoch = string.IsNullOrEmpty(epochText) ? 0 : int.Parse(epochText, NumberStyles.None, CultureInfo.InvariantCulture);
-        return new Evr(epoch, ver, xml.GetAttribute("rel"));
-    }
+        private static RpmDependency[] Array(List<RpmDependency> list) => list.Count == 0 ? [] : list.ToArray();
 
-    private static long ParseLong(string? text) =>
-        string.IsNullOrEmpty(text) ? 0 : long.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture);
+        // Lower-case hex, as repomd's checksums are compared.
+        private string ReadChecksumValue()
+        {
+            var text = x.ReadText().Trim();
+            Span<char> lower = text.Length <= 256 ? stackalloc char[text.Length] : new char[text.Length];
+            text.ToLowerInvariant(lower);
+            return new string(lower);
+        }
+
+        private void ReadFormat(Evr? own)
+        {
+            var format = x.Children();
+            while (x.ReadChild(format))
+            {
+                var element = x.LocalName;
+                var list = element.SequenceEqual("provides"u8) ? _provides
+                    : element.SequenceEqual("requires"u8) ? _requires
+                    : element.SequenceEqual("conflicts"u8) ? _conflicts
+                    : element.SequenceEqual("obsoletes"u8) ? _obsoletes
+                    : element.SequenceEqual("recommends"u8) ? _recommends
+                    : null;
+                if (list is not null)
+                {
+                    ReadEntries(list, own);
+                }
+                else if (element.SequenceEqual("file"u8))
+                {
+                    _files.Add(new string(x.ReadText()));
+                }
+                else
+                {
+                    x.Skip();
+                }
+            }
+        }
+
+        private void ReadEntries(List<RpmDependency> into, Evr? own)
+        {
+            var entries = x.Children();
+            while (x.ReadChild(entries))
+            {
+                if (x.LocalName.SequenceEqual("entry"u8))
+                {
+                    into.Add(ReadEntry(own));
+                }
+
+                x.Skip();
+            }
+        }
+
+        private RpmDependency ReadEntry(Evr? own)
+        {
+            var name = x.GetAttribute("name"u8, _strings) ?? throw new FormatException("a dependency entry has no name");
+            var relation = x.TryGetAttribute("flags"u8, out var flags) ? Relation(flags) : DepRelation.Any;
+            var pre = x.TryGetAttribute("pre"u8, out var p) && (p.SequenceEqual("1"u8) || p.SequenceEqual("true"u8));
+            var evr = relation == DepRelation.Any ? null : ReadEvr(own);
+            if (evr is null)
+            {
+                if (pre)
+                {
+                    return new RpmDependency(name, DepRelation.Any, null, true);
+                }
+
+                // Unversioned requirements (libc.so.6()(64bit), /bin/sh) repeat in thousands of packages: one object each.
+                if (!_plain.TryGetValue(name, out var plain))
+                {
+                    _plain[name] = plain = new RpmDependency(name);
+                }
+
+                return plain;
+            }
+
+            return new RpmDependency(name, relation, evr, pre);
+        }
+
+        // <version epoch="0" ver="1.23.0" rel="0"/>, also the attributes of a dependency entry; the
+        // package's own EVR object when they are the same (its self-provide).
+        private Evr? ReadEvr(Evr? own)
+        {
+            if (!x.TryGetAttribute("ver"u8, out var rawVer) || rawVer.IsEmpty)
+            {
+                return null;
+            }
+
+            var ver = x.DecodeAttribute(rawVer, _strings);
+            var epoch = (int)Math.Min(x.GetNumber("epoch"u8), int.MaxValue);
+            var rel = x.GetAttribute("rel"u8, _strings);
+            if (own is not null && own.Epoch == epoch && ReferenceEquals(own.Version, ver)
+                && ReferenceEquals(own.Release, string.IsNullOrEmpty(rel) ? null : rel))
+            {
+                return own;
+            }
+
+            return new Evr(epoch, ver, rel);
+        }
+
+        private static DepRelation Relation(ReadOnlySpan<byte> flags) =>
+            flags.IsEmpty ? DepRelation.Any
+            : flags.SequenceEqual("EQ"u8) ? DepRelation.Eq
+            : flags.SequenceEqual("LT"u8) ? DepRelation.Lt
+            : flags.SequenceEqual("LE"u8) ? DepRelation.Le
+            : flags.SequenceEqual("GT"u8) ? DepRelation.Gt
+            : flags.SequenceEqual("GE"u8) ? DepRelation.Ge
+            : throw new FormatException($"unknown dependency flags '{System.Text.Encoding.UTF8.GetString(flags)}'");
+    }
 }
 
-/// <summary>One string instance per distinct dependency name: a big primary repeats them a lot.</summary>
+/// <summary>One string instance per distinct text: a big primary repeats names and versions a lot.</summary>
 internal sealed class StringPool
 {
     private readonly Dictionary<string, string> _pool = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    public StringPool() => _lookup = _pool.GetAlternateLookup<ReadOnlySpan<char>>();
 
     public string Get(string s)
     {
@@ -188,5 +267,17 @@ internal sealed class StringPool
 
         _pool[s] = s;
         return s;
+    }
+
+    public string Get(ReadOnlySpan<char> s)
+    {
+        if (_lookup.TryGetValue(s, out var existing))
+        {
+            return existing;
+        }
+
+        var text = new string(s);
+        _pool[text] = text;
+        return text;
     }
 }

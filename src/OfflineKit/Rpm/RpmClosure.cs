@@ -23,9 +23,27 @@ public static class RpmClosure
                 $"{spec.SourceFile}: repository {wrong.Name} ({wrong.BaseUrl}) is for {other}, not {spec.Target.ArchName}; write $basearch in its baseurl, or give a spec for {spec.Target.ArchName}");
         }
 
-        var repos = await RpmSources.LoadAsync(spec.Rpm.Repositories, mirrors, cacheRoot, http, cancellationToken).ConfigureAwait(false);
+        Timing.Mark("rpm closure: start");
+        var load = await RpmSources.LoadAsync(spec.Rpm.Repositories, mirrors, cacheRoot, http, cancellationToken).ConfigureAwait(false);
+        var repos = load.Repos;
+        try
+        {
+            return Resolve(spec, repos, withWeakDependencies);
+        }
+        finally
+        {
+            await load.CacheWrite.ConfigureAwait(false);
+        }
+    }
+
+    private static RpmClosureResult Resolve(BundleSpec spec, List<RpmRepo> repos, bool withWeakDependencies)
+    {
+        var t = Timing.Start();
         var resolver = new RpmResolver(repos, new ResolveOptions { Arch = spec.Target.Arch, IncludeWeakDependencies = withWeakDependencies });
+        Timing.Mark("package pool built", t);
+        t = Timing.Start();
         var result = resolver.Resolve(spec.Rpm.Packages);
+        Timing.Mark("resolved", t);
         if (spec.Rpm.Baseline.Count == 0)
         {
             return new RpmClosureResult(repos, result, result.Packages, []);

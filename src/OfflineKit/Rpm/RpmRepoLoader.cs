@@ -16,37 +16,56 @@ public static class RpmRepoLoader
     public static List<RpmRepo> Load(IReadOnlyList<RpmRepoSource> sources)
     {
         ArgumentNullException.ThrowIfNull(sources);
-        // Each repository's primary is parsed on its own core: parsing is most of the time and they share nothing.
+        var t = Timing.Start();
         var loaded = new (RpmRepoSource Source, Repomd Repomd, List<RpmPackage> Packages, ModuleMetadata Modules, Dictionary<string, List<string>> Groups)[sources.Count];
-        try
-        {
-            Parallel.For(0, sources.Count, i => loaded[i] = LoadOne(sources[i]));
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            // The first failure, as a sequential load would have thrown it.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
+        Run(sources.Count, i => loaded[i] = LoadOne(sources[i]));
 
+        Timing.Mark("metadata parsed (all repos)", t);
+        t = Timing.Start();
         // A file dependency primary's subset does not cover is looked up in filelists, and only it.
         var required = FilelistsReader.RequiredPaths(loaded.SelectMany(l => l.Packages));
-        var known = loaded.SelectMany(l => l.Packages).SelectMany(p => p.Files).ToHashSet(StringComparer.Ordinal);
-        required.ExceptWith(known);
-        var result = new List<RpmRepo>();
-        foreach (var (source, repomd, packages, modules, groups) in loaded)
+        foreach (var l in loaded)
         {
+            foreach (var p in l.Packages)
+            {
+                foreach (var f in p.Files)
+                {
+                    required.Remove(f);
+                }
+            }
+        }
+
+        var result = new RpmRepo[loaded.Length];
+        Run(loaded.Length, i =>
+        {
+            var (source, repomd, packages, modules, groups) = loaded[i];
             var withFiles = packages;
             if (required.Count > 0 && repomd.Filelists is { } f)
             {
                 using var stream = source.Open(f.Href);
-                var files = FilelistsReader.Read(stream, f, source.Location + f.Href, required.Contains);
+                var files = FilelistsReader.Read(stream, f, source.Location + f.Href, required);
                 withFiles = FilelistsReader.AddFiles(packages, files);
             }
 
-            result.Add(new RpmRepo(source.Name, source.Location, withFiles, modules) { Groups = groups });
-        }
+            result[i] = new RpmRepo(source.Name, source.Location, withFiles, modules) { Groups = groups };
+        });
 
-        return result;
+        Timing.Mark($"filelists ({required.Count} paths wanted)", t);
+        return [.. result];
+    }
+
+    // Each repository on its own core: parsing is most of the time and they share nothing. The
+    // first failure is thrown as a sequential run would have thrown it.
+    private static void Run(int count, Action<int> body)
+    {
+        try
+        {
+            Parallel.For(0, count, body);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
     }
 
     private static (RpmRepoSource, Repomd, List<RpmPackage>, ModuleMetadata, Dictionary<string, List<string>>) LoadOne(RpmRepoSource s)
@@ -59,10 +78,13 @@ public static class RpmRepoLoader
 
         var primary = repomd.Primary ?? throw new OperationFailedException($"{s.Location}repodata/repomd.xml lists no primary metadata");
         List<RpmPackage> packages;
+        var t = Timing.Start();
         using (var stream = s.Open(primary.Href))
         {
             packages = PrimaryReader.Read(stream, primary, s.Location + primary.Href, s.Name);
         }
+
+        Timing.Mark($"primary of {s.Name}: {packages.Count} packages", t);
 
         var modules = ModuleMetadata.Empty;
         if (repomd.Modules is { } m)

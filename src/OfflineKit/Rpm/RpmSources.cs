@@ -12,10 +12,16 @@ namespace OfflineKit.Rpm;
 /// </summary>
 public static class RpmSources
 {
-    public static async Task<List<RpmRepo>> LoadAsync(
+    /// <summary>
+    /// The repositories' parsed metadata: from the parsed cache when their repomd.xml still names the
+    /// same files, else fetched and parsed. <see cref="RpmLoad.CacheWrite"/> is the parsed cache being
+    /// written meanwhile (it never fails: a cache that cannot be written only costs the next run).
+    /// </summary>
+    public static async Task<RpmLoad> LoadAsync(
         IReadOnlyList<RpmRepository> repositories, MirrorConfig mirrors, string cacheRoot, HttpDownloader http, CancellationToken cancellationToken = default)
     {
-        var sources = new List<RpmRepoSource>();
+        // repomd.xml of every repository, fresh: what it says decides whether the parsed cache still holds.
+        var indexes = new List<(RpmRepository Repo, string Dir, string Origin, Repomd Repomd)>();
         foreach (var repo in repositories)
         {
             var dir = Path.Combine(cacheRoot, "repos", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(repo.BaseUrl.AbsoluteUri)))[..16]);
@@ -23,9 +29,22 @@ public static class RpmSources
             var repomdOrigin = repo.BaseUrl + "repodata/repomd.xml";
             var repomdBytes = await http.GetBytesAsync(mirrors.Rewrite(new Uri(repomdOrigin)), $"repository {repo.Name}: {repomdOrigin}", cancellationToken).ConfigureAwait(false);
             var repomd = Repomd.Parse(new MemoryStream(repomdBytes), repomdOrigin);
-            var local = new Dictionary<string, string>(StringComparer.Ordinal) { ["repodata/repomd.xml"] = Path.Combine(dir, "repomd.xml") };
-            await File.WriteAllBytesAsync(local["repodata/repomd.xml"], repomdBytes, cancellationToken).ConfigureAwait(false);
+            await File.WriteAllBytesAsync(Path.Combine(dir, "repomd.xml"), repomdBytes, cancellationToken).ConfigureAwait(false);
+            indexes.Add((repo, dir, repomdOrigin, repomd));
+        }
 
+        var parsedDir = Path.Combine(cacheRoot, "parsed");
+        var key = ParsedMetadataCache.Key(indexes.Select(i => (i.Repo.Name, i.Repo.BaseUrl.AbsoluteUri, i.Repomd)));
+        if (ParsedMetadataCache.TryLoad(parsedDir, key) is { } cached)
+        {
+            Timing.Mark("parsed metadata read from the cache");
+            return new RpmLoad(cached, Task.CompletedTask);
+        }
+
+        var sources = new List<RpmRepoSource>();
+        foreach (var (repo, dir, repomdOrigin, repomd) in indexes)
+        {
+            var local = new Dictionary<string, string>(StringComparer.Ordinal) { ["repodata/repomd.xml"] = Path.Combine(dir, "repomd.xml") };
             foreach (var record in new[] { repomd.Primary, repomd.Filelists, repomd.Modules, RpmRepoLoader.GroupRecord(repomd) }.OfType<RepomdRecord>())
             {
                 var origin = repo.BaseUrl + record.Href;
@@ -41,6 +60,25 @@ public static class RpmSources
                     : throw new OperationFailedException($"repository {repo.Name}: {href} was not fetched")));
         }
 
-        return RpmRepoLoader.Load(sources);
+        Timing.Mark("metadata fetched");
+        var repos = RpmRepoLoader.Load(sources);
+        var write = Task.Run(() =>
+        {
+            var t = Timing.Start();
+            try
+            {
+                ParsedMetadataCache.Save(parsedDir, key, repos);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A cache that cannot be written costs the next run time, not this one its result.
+            }
+
+            Timing.Mark("parsed metadata cached", t);
+        }, CancellationToken.None);
+        return new RpmLoad(repos, write);
     }
 }
+
+/// <summary>What <see cref="RpmSources.LoadAsync"/> gives: the repositories, and the parsed cache's write (await it before exiting).</summary>
+public sealed record RpmLoad(List<RpmRepo> Repos, Task CacheWrite);
