@@ -61,8 +61,8 @@ public sealed class InstallTransportTests(LabHosts lab) : IDisposable
     /// </summary>
     private static void AssertSuppliedAndStoppedAtBringUp(HostResult host)
     {
-        Assert.True(host.StepsDone == 2 && host.FailedStep == InstallPlanner.PrepareStep, $"{host.Host}: {host.StepsDone} done, failed at {host.FailedStep}: {host.Message}");
-        Assert.StartsWith("the bundle has no scripts/prepare-host.sh", host.Message);
+        Assert.True(host.StepsDone == 2 && host.FailedStep == InstallPlanner.PreflightStep, $"{host.Host}: {host.StepsDone} done, failed at {host.FailedStep}: {host.Message}");
+        Assert.StartsWith("the bundle has no scripts/preflight.sh", host.Message);
     }
 
     private static string BundleDir(LabHost host, string state) => Path.Combine(LabHosts.StateDir(host, state), Bundles.Name);
@@ -329,7 +329,7 @@ public sealed class InstallTransportTests(LabHosts lab) : IDisposable
         var output = stdout + "\n" + stderr;
         Assert.Contains($"authentication failed for root@{lab["k8s-master"].Address}", output);
         Assert.Contains($"authentication failed for {lab.User}@{lab["k8s-node01"].Address}", output);
-        Assert.Contains("prepare", output);
+        Assert.Contains("preflight", output);
         var logs = Directory.GetFiles(runs, "*.log", SearchOption.AllDirectories);
         Assert.Equal(3, logs.Length);
         foreach (var text in logs.Select(File.ReadAllText).Append(output))
