@@ -85,7 +85,7 @@ internal static class HostCommands
             foreach (var h in hosts)
             {
                 var state = h.Error ?? (h.Bundle is null ? "nothing installed yet"
-                    : h.LastFailure is { } f ? $"failed at {f.Step}: {f.Message}" : "ok");
+                    : h.LastFailure is { } f ? $"{f.Status} at {f.Step}: {f.Message}" : "ok");
                 table.AddRow(
                     Markup.Escape(h.Host),
                     InstallPlan.RoleName(h.Role),

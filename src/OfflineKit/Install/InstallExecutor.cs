@@ -283,6 +283,15 @@ public static class InstallExecutor
                             message = $"{step.Id} needs {string.Join(", ", step.Needs.Where(n => !n.AfterOnly))}, which did not finish";
                             Log($"== {step.Id}: BLOCKED: {message}");
                             options.Progress?.Report(new StepFinished(_name, step.Id, StepOutcome.Blocked, message));
+                            try
+                            {
+                                await AppendJournalAsync(remote, step.Id, JournalEntry.Blocked, message, cancellationToken).ConfigureAwait(false);
+                            }
+                            catch (OperationFailedException e)
+                            {
+                                Log(e.Message);
+                            }
+
                             break;
                         }
                     }
@@ -551,6 +560,7 @@ public static class InstallExecutor
             }
 
             options.Progress?.Report(new TransferProgress(_name, done, total, null));
+            await CheckRoomAsync(remote, push, plans.Sum(p => p.File.Size - p.Offset), cancellationToken).ConfigureAwait(false);
             var resumedFiles = new List<PushFile>();
             foreach (var (file, offset) in plans.OrderBy(p => push.Files.ToList().IndexOf(p.File)))
             {
@@ -609,6 +619,29 @@ public static class InstallExecutor
             var stats = new PushStats(sent, resumed, skipped, bytesSent);
             Log($"push: {sent} sent, {resumed} continued, {skipped} already there; {bytesSent} bytes sent");
             return stats;
+        }
+
+        /// <summary>Fails the push before the first byte when the host's folder has no room for what is to be sent.</summary>
+        private async Task CheckRoomAsync(IRemoteHost remote, PushFiles push, long toSend, CancellationToken cancellationToken)
+        {
+            if (toSend == 0)
+            {
+                return;
+            }
+
+            var df = await RunLoggedAsync(remote, push.FreeSpaceCommand, cancellationToken).ConfigureAwait(false);
+            var fields = df.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1)?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (!df.Ok || fields is not { Length: >= 4 } || !long.TryParse(fields[3], NumberStyles.None, CultureInfo.InvariantCulture, out var freeKb))
+            {
+                Log("cannot tell the free space there (df gave no answer); pushing anyway");
+                return;
+            }
+
+            if (freeKb * 1024 < toSend + PushFiles.Headroom)
+            {
+                throw new StepFailedException(
+                    $"{push.RemoteDirectory} has {PushFiles.SizeText(freeKb * 1024)} free; the push needs {PushFiles.SizeText(toSend)} (and {PushFiles.SizeText(PushFiles.Headroom)} to spare): free some space there, or set a stateDir on a larger disk");
+            }
         }
 
         private async Task<Dictionary<string, string>> RemoteHashesAsync(IRemoteHost remote, PushFiles push, IEnumerable<string> paths, CancellationToken cancellationToken)

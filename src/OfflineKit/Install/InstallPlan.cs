@@ -105,6 +105,11 @@ public sealed record PushFiles(string RemoteDirectory, IReadOnlyList<PushFile> F
 {
     public long TotalSize => Files.Sum(f => f.Size);
 
+    /// <summary>What a push leaves free at least, beside what it sends: a full disk breaks more than the push.</summary>
+    public const long Headroom = 64L << 20;
+
+    public RemoteCommand FreeSpaceCommand => new($"df -Pk {Shell.Quote(RemoteDirectory)}");
+
     public RemoteCommand HashCommand(IEnumerable<string> paths) =>
         new($"cd {Shell.Quote(RemoteDirectory)} && sha256sum -- {Shell.Join(paths)}");
 
@@ -112,6 +117,7 @@ public sealed record PushFiles(string RemoteDirectory, IReadOnlyList<PushFile> F
     {
         yield return $"sftp: stat each file under {RemoteDirectory}/";
         yield return $"$ {HashCommand(["FILE..."]).Script}   # files already there at full size: skip those that match";
+        yield return $"$ {FreeSpaceCommand.Script}   # room for what is to be sent, {SizeText(Headroom)} to spare, or the push stops before its first byte";
         foreach (var f in Files)
         {
             yield return $"sftp put {f.Path} ({SizeText(f.Size)}, sha256 {f.Sha256[..12]}…) unless it matches; continue it if shorter";

@@ -43,7 +43,8 @@ public sealed record HostStatus(string Host, HostRole Role, string Target, IRead
     /// <summary>The done steps in the order they were first recorded: the install's order.</summary>
     public IReadOnlyList<string> DoneInOrder => Journal.Where(e => e.Bundle == Bundle).Select(e => e.Step).Distinct().Where(DoneSteps.Contains).ToList();
 
-    public JournalEntry? LastFailure => Journal.LastOrDefault(e => e.Bundle == Bundle && e.Status == JournalEntry.Failed && !DoneSteps.Contains(e.Step));
+    /// <summary>The last step that failed or was blocked and has not been done since.</summary>
+    public JournalEntry? LastFailure => Journal.LastOrDefault(e => e.Bundle == Bundle && e.Status != JournalEntry.Done && !DoneSteps.Contains(e.Step));
 }
 
 /// <summary>The library's entry points for install, --dry-run and status: one call each for the CLI.</summary>

@@ -10,6 +10,9 @@ public sealed record JournalEntry(DateTimeOffset At, string Bundle, string Step,
 {
     public const string Done = "done";
     public const string Failed = "failed";
+
+    /// <summary>The step waited for a step on another host that did not finish.</summary>
+    public const string Blocked = "blocked";
 }
 
 /// <summary>

@@ -197,6 +197,36 @@ public sealed class InstallExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_blocked_step_is_recorded_in_the_journal_so_status_shows_it()
+    {
+        var hosts = new FakeHosts { Fail = "init cp" };
+        var plan = Plan(
+            (Host("cp", HostRole.ControlPlane), [Step("init", "init cp")]),
+            (Host("w1", HostRole.Worker), [Step("join", "join w1", new StepRef("cp", "init"))]));
+
+        await Run(plan, hosts);
+
+        var status = new HostStatus("w1", HostRole.Worker, "root@w1", Journal.Parse(hosts.JournalText("w1")), null);
+        Assert.Equal(("join", "blocked"), (status.LastFailure?.Step, status.LastFailure?.Status));
+    }
+
+    [Fact]
+    public async Task A_push_that_does_not_fit_on_the_host_stops_before_its_first_byte()
+    {
+        var dir = await Bundles.WriteDirectoryAsync(_dir["small"]);
+        var bundle = await LocalBundle.OpenAsync(dir);
+        var push = new PushFiles("/state/b", bundle.Contents.Files.Select(f => new PushFile(f.Path, f.Size, f.Sha256)).ToList());
+        var hosts = new FakeHosts { Answers = { [push.FreeSpaceCommand.Script] = "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/sda1 1000000 990000 10000 99% /\n" } };
+        var plan = Plan((Host("cp", HostRole.ControlPlane), [new HostStep("push", "push", [push], [], RunsEveryRun: true)]));
+
+        var report = await InstallExecutor.RunAsync(plan, bundle, hosts, new ExecutorOptions { RunDirectory = InstallExecutor.NewRunDirectory(_dir["runs"], DateTimeOffset.UtcNow) });
+
+        Assert.Equal((HostOutcome.Failed, "push"), (report.Hosts[0].Outcome, report.Hosts[0].FailedStep));
+        Assert.Contains("/state/b has 9.8 MiB free; the push needs", report.Hosts[0].Message);
+        Assert.Empty(hosts.Uploads);
+    }
+
+    [Fact]
     public async Task A_host_that_cannot_be_reached_fails_at_connect_and_the_others_go_on()
     {
         var hosts = new FakeHosts { Down = "w1" };
