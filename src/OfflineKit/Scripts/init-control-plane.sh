@@ -57,7 +57,8 @@ home="$(cut -d: -f6 <<< "$entry")"
 uid="$(cut -d: -f3 <<< "$entry")"
 gid="$(cut -d: -f4 <<< "$entry")"
 kubeconfig="$root${home%/}/.kube/config"
-if [[ -f "$kubeconfig" ]] && cmp -s "$admin" "$kubeconfig"; then
+# (sha256sum, not cmp: diffutils is not on every minimal host.)
+if [[ -f "$kubeconfig" && "$(sha256sum < "$admin")" == "$(sha256sum < "$kubeconfig")" ]]; then
   say "$user's kubeconfig (${home%/}/.kube/config) is up to date"
 else
   install -d -m 0700 -o "$uid" -g "$gid" "$(dirname "$kubeconfig")"
