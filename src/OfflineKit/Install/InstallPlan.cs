@@ -142,8 +142,12 @@ public sealed record WriteFile(string RemotePath, string Content, string What, b
 {
     public RemoteCommand PrivateCommand => new($"umask 077 && : > {Shell.Quote(RemotePath)} && chmod 600 {Shell.Quote(RemotePath)}");
 
+    /// <summary>What --dry-run shows of a secret file: its text with the secret replaced (the kubeadm config, token as &lt;token&gt;).</summary>
+    public string? Preview { get; init; }
+
     public override IEnumerable<string> Describe(InventoryHost host) => Secret
-        ? ["$ " + PrivateCommand.Script, $"sftp write {RemotePath} ({What}; holds a secret, never shown or logged)"]
+        ? ["$ " + PrivateCommand.Script, Preview is null ? $"sftp write {RemotePath} ({What}; holds a secret, never shown or logged)" : $"sftp write {RemotePath} ({What}; the secret in it is never shown or logged):",
+            .. (Preview ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => "  | " + l)]
         : [$"sftp write {RemotePath} ({What})"];
 }
 

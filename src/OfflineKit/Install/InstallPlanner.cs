@@ -155,7 +155,10 @@ public static class InstallPlanner
             Title,
             BundleLayout.InitControlPlaneScript,
             ["--config", config, "--user", host.User],
-            new WriteFile(config, KubeadmConfig.Render(inventory, version, imageRepository, token), "kubeadm's InitConfiguration and ClusterConfiguration", Secret: true));
+            new WriteFile(config, KubeadmConfig.Render(inventory, version, imageRepository, token), "kubeadm's InitConfiguration and ClusterConfiguration", Secret: true)
+            {
+                Preview = KubeadmConfig.RedactTokens(KubeadmConfig.Render(inventory, version, imageRepository, token)),
+            });
     }
 
     /// <summary>Room under /var/lib for what the host unpacks: its images loaded (about twice the archives) and its packages installed.</summary>
