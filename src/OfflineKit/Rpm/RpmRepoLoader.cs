@@ -22,18 +22,8 @@ public static class RpmRepoLoader
 
         Timing.Mark("metadata parsed (all repos)", t);
         t = Timing.Start();
-        // A file dependency primary's subset does not cover is looked up in filelists, and only it.
-        var required = FilelistsReader.RequiredPaths(loaded.SelectMany(l => l.Packages));
-        foreach (var l in loaded)
-        {
-            foreach (var p in l.Packages)
-            {
-                foreach (var f in p.Files)
-                {
-                    required.Remove(f);
-                }
-            }
-        }
+        // A file dependency primary does not cover (see FilelistsReader.PrimaryCovers) is looked up in filelists, and only it.
+        var required = FilelistsReader.PathsOnlyFilelistsAnswer(loaded.SelectMany(l => l.Packages).ToList());
 
         var result = new RpmRepo[loaded.Length];
         Run(loaded.Length, i =>
