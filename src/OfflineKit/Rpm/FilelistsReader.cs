@@ -125,6 +125,42 @@ public static class FilelistsReader
         return result;
     }
 
+    /// <summary>
+    /// Whether primary lists every package's copy of <paramref name="path"/>: createrepo (and createrepo_c,
+    /// and libsolv reading them) put every file under /etc/, every path with "bin/" in it, and
+    /// /usr/lib/sendmail in primary, so filelists can add no owner of such a path.
+    /// </summary>
+    public static bool PrimaryCovers(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return path.StartsWith("/etc/", StringComparison.Ordinal)
+            || path.Contains("bin/", StringComparison.Ordinal)
+            || path == "/usr/lib/sendmail";
+    }
+
+    /// <summary>
+    /// The file paths a dependency of <paramref name="packages"/> names that only filelists can answer:
+    /// not covered by primary's subset (<see cref="PrimaryCovers"/>) and listed by no package's primary entry.
+    /// </summary>
+    public static HashSet<string> PathsOnlyFilelistsAnswer(IReadOnlyCollection<RpmPackage> packages)
+    {
+        ArgumentNullException.ThrowIfNull(packages);
+        var wanted = RequiredPaths(packages);
+        wanted.RemoveWhere(PrimaryCovers);
+        if (wanted.Count > 0)
+        {
+            foreach (var p in packages)
+            {
+                foreach (var f in p.Files)
+                {
+                    wanted.Remove(f);
+                }
+            }
+        }
+
+        return wanted;
+    }
+
     /// <summary>The file paths any of <paramref name="packages"/> requires (or recommends, or conflicts with).</summary>
     public static HashSet<string> RequiredPaths(IEnumerable<RpmPackage> packages)
     {

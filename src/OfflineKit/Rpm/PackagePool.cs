@@ -23,11 +23,17 @@ internal sealed class PackagePool
     // providers never change: the pool is fixed once built.
     private readonly Dictionary<RpmDependency, List<RpmPackage>> _providersCache = [];
 
+    // Repositories read without filelists: a depended path only filelists answers, once looked up,
+    // makes the pool's answers incomplete (FilelistsWanted); the paths already judged.
+    private readonly bool _filelistsMissing;
+    private readonly HashSet<string> _judgedPaths = new(StringComparer.Ordinal);
+
     public PackagePool(IReadOnlyList<RpmRepo> repos, ResolveOptions options)
     {
         Repos = repos;
         NativeArch = options.Arch == TargetArch.Arm64 ? "aarch64" : "x86_64";
         var modules = new ModuleFilter(repos, options.EnabledModules, NativeArch);
+        _filelistsMissing = repos.Any(r => !r.FilelistsRead);
 
         // Only the paths some dependency names are indexed: primary lists ~40 files a package, and a
         // path nothing requires is looked up (by a request) far more rarely than it would be indexed.
@@ -61,6 +67,15 @@ internal sealed class PackagePool
     /// <summary>Packages no choice may take, and why (for error messages).</summary>
     public Dictionary<RpmPackage, string> Excluded { get; } = [];
 
+    /// <summary>
+    /// Whether some answer so far involved a file path only filelists answers (a dependency names it,
+    /// primary does not cover it, no package's primary lists it) while some repository was read
+    /// without filelists: then the answers may be incomplete, and the resolution must be redone with
+    /// filelists read (<see cref="RpmRepoLoader.AddFilelists"/>). Until then, every answer is the one
+    /// a pool with filelists read would give.
+    /// </summary>
+    public bool FilelistsWanted { get; private set; }
+
     public IReadOnlyList<RpmPackage> ByName(string name) => _byName.TryGetValue(name, out var list) ? list : None;
 
     public IReadOnlyList<(RpmPackage Package, RpmDependency Provide)> ProvidesNamed(string name) =>
@@ -68,6 +83,7 @@ internal sealed class PackagePool
 
     public IReadOnlyList<RpmPackage> OwnersOf(string path)
     {
+        Judge(path);
         if (_files.TryGetValue(path, out var list))
         {
             return list;
@@ -123,8 +139,13 @@ internal sealed class PackagePool
     }
 
     /// <summary>Whether <paramref name="p"/> itself satisfies <paramref name="dep"/> (provides or owns it).</summary>
-    public static bool Satisfies(RpmPackage p, RpmDependency dep)
+    public bool Satisfies(RpmPackage p, RpmDependency dep)
     {
+        if (dep.IsFile)
+        {
+            Judge(dep.Name);
+        }
+
         if (string.Equals(p.Name, dep.Name, StringComparison.Ordinal) && dep.IsSatisfiedBy(p.Evr))
         {
             return true;
@@ -139,6 +160,21 @@ internal sealed class PackagePool
         }
 
         return dep.IsFile && p.Files.Contains(dep.Name);
+    }
+
+    // The paths filelists would be read for (FilelistsReader.PathsOnlyFilelistsAnswer): depended,
+    // not covered by primary, listed by no package's primary entry (eligible or not).
+    private void Judge(string path)
+    {
+        if (!_filelistsMissing || FilelistsWanted || !_judgedPaths.Add(path))
+        {
+            return;
+        }
+
+        FilelistsWanted = _dependedPaths.Contains(path)
+            && !FilelistsReader.PrimaryCovers(path)
+            && !_files.ContainsKey(path)
+            && !Excluded.Keys.Any(p => p.Files.Contains(path));
     }
 
     private void Add(RpmPackage p)

@@ -14,7 +14,7 @@ namespace OfflineKit.Rpm;
 public static class ParsedMetadataCache
 {
     private const uint Magic = 0x4d52_4b4f; // "OKRM"
-    private const int FormatVersion = 2;
+    private const int FormatVersion = 3;
     private const uint EndMarker = 0x444e_4521; // "!END"
     private const int KeepFiles = 4;
 
@@ -124,6 +124,7 @@ public static class ParsedMetadataCache
             {
                 b.Write(S(repo.Name));
                 b.Write(S(repo.Location));
+                b.Write(repo.FilelistsRead);
                 b.Write(repo.Modules.Builds.Count);
                 foreach (var m in repo.Modules.Builds)
                 {
@@ -251,6 +252,7 @@ public static class ParsedMetadataCache
         {
             var name = S();
             var location = S();
+            var filelistsRead = r.ReadBoolean();
             var builds = new List<ModuleBuild>();
             for (var n = Count(); n > 0; n--)
             {
@@ -340,7 +342,7 @@ public static class ParsedMetadataCache
                 });
             }
 
-            repos.Add(new RpmRepo(name, location, packages, new ModuleMetadata(builds, defaults)) { Groups = groups });
+            repos.Add(new RpmRepo(name, location, packages, new ModuleMetadata(builds, defaults)) { Groups = groups, FilelistsRead = filelistsRead });
         }
 
         if (r.ReadUInt32() != EndMarker)

@@ -25,10 +25,32 @@ public static class RpmClosure
 
         Timing.Mark("rpm closure: start");
         var load = await RpmSources.LoadAsync(spec.Rpm.Repositories, mirrors, cacheRoot, http, cancellationToken).ConfigureAwait(false);
-        var repos = load.Repos;
         try
         {
-            return Resolve(spec, repos, withWeakDependencies);
+            // Primary first: filelists are read only when a dependency the resolution meets names a
+            // path only they answer, and then the resolution is done again with them.
+            var options = new ResolveOptions { Arch = spec.Target.Arch, IncludeWeakDependencies = withWeakDependencies };
+            var t = Timing.Start();
+            var resolver = new RpmResolver(load.Repos, options);
+            Timing.Mark("package pool built", t);
+            try
+            {
+                var result = Resolve(spec, load.Repos, resolver);
+                if (!resolver.NeedsFilelists)
+                {
+                    return result;
+                }
+            }
+            catch (ResolveException) when (resolver.NeedsFilelists)
+            {
+                // Filelists may hold what was missing.
+            }
+
+            load = await load.AddFilelistsAsync(cancellationToken).ConfigureAwait(false);
+            t = Timing.Start();
+            resolver = new RpmResolver(load.Repos, options);
+            Timing.Mark("package pool built again, with filelists", t);
+            return Resolve(spec, load.Repos, resolver);
         }
         finally
         {
@@ -36,12 +58,9 @@ public static class RpmClosure
         }
     }
 
-    private static RpmClosureResult Resolve(BundleSpec spec, List<RpmRepo> repos, bool withWeakDependencies)
+    private static RpmClosureResult Resolve(BundleSpec spec, List<RpmRepo> repos, RpmResolver resolver)
     {
         var t = Timing.Start();
-        var resolver = new RpmResolver(repos, new ResolveOptions { Arch = spec.Target.Arch, IncludeWeakDependencies = withWeakDependencies });
-        Timing.Mark("package pool built", t);
-        t = Timing.Start();
         var result = resolver.Resolve(spec.Rpm.Packages);
         Timing.Mark("resolved", t);
         if (spec.Rpm.Baseline.Count == 0)

@@ -13,5 +13,11 @@ public sealed record RpmRepo(string Name, string Location, IReadOnlyList<RpmPack
     /// <summary>comps groups (id to the packages a group installs by default), for a spec's baseline.</summary>
     public IReadOnlyDictionary<string, List<string>> Groups { get; init; } = new Dictionary<string, List<string>>();
 
+    /// <summary>
+    /// Whether <see cref="RpmPackage.Files"/> already hold what filelists adds for the paths only it
+    /// answers; false when only primary was read (the resolver then says when it needs filelists).
+    /// </summary>
+    public bool FilelistsRead { get; init; } = true;
+
     public override string ToString() => $"{Name} ({Location})";
 }

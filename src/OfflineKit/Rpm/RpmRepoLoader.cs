@@ -8,46 +8,64 @@ public sealed record RpmRepoSource(string Name, string Location, Func<string, St
 
 /// <summary>
 /// Reads the metadata of a set of repositories the way the resolver needs it: repomd.xml, primary,
-/// modules.yaml, and from filelists only the file paths some package of any of them requires.
+/// modules.yaml, comps, and from filelists only the file paths some package of any of them requires
+/// that primary cannot answer — at once (<see cref="Load"/>) or when the resolver finds it needs them
+/// (<see cref="LoadPrimary"/>, then <see cref="AddFilelists"/>).
 /// Fetching stays behind <see cref="RpmRepoSource.Open"/> (a cache directory, HTTP, a test folder).
 /// </summary>
 public static class RpmRepoLoader
 {
-    public static List<RpmRepo> Load(IReadOnlyList<RpmRepoSource> sources)
+    /// <summary>Every repository's metadata, filelists read for the paths only it answers (see <see cref="AddFilelists"/>).</summary>
+    public static List<RpmRepo> Load(IReadOnlyList<RpmRepoSource> sources) => AddFilelists(LoadPrimary(sources), sources);
+
+    /// <summary>
+    /// Every repository's metadata without filelists (<see cref="RpmRepo.FilelistsRead"/> false): the
+    /// resolver asks for them only when a dependency names a path primary cannot answer.
+    /// </summary>
+    public static List<RpmRepo> LoadPrimary(IReadOnlyList<RpmRepoSource> sources)
     {
         ArgumentNullException.ThrowIfNull(sources);
         var t = Timing.Start();
-        var loaded = new (RpmRepoSource Source, Repomd Repomd, List<RpmPackage> Packages, ModuleMetadata Modules, Dictionary<string, List<string>> Groups)[sources.Count];
-        Run(sources.Count, i => loaded[i] = LoadOne(sources[i]));
-
+        var result = new RpmRepo[sources.Count];
+        Run(sources.Count, i => result[i] = LoadOne(sources[i]));
         Timing.Mark("metadata parsed (all repos)", t);
-        t = Timing.Start();
-        // A file dependency primary's subset does not cover is looked up in filelists, and only it.
-        var required = FilelistsReader.RequiredPaths(loaded.SelectMany(l => l.Packages));
-        foreach (var l in loaded)
+        return [.. result];
+    }
+
+    /// <summary>
+    /// The repositories with what filelists adds for the file paths a dependency names and primary
+    /// does not cover (see <see cref="FilelistsReader.PathsOnlyFilelistsAnswer"/>), and only those.
+    /// <paramref name="sources"/> are the repositories' sources, in the same order.
+    /// </summary>
+    public static List<RpmRepo> AddFilelists(IReadOnlyList<RpmRepo> repos, IReadOnlyList<RpmRepoSource> sources)
+    {
+        ArgumentNullException.ThrowIfNull(repos);
+        ArgumentNullException.ThrowIfNull(sources);
+        var t = Timing.Start();
+        var required = FilelistsReader.PathsOnlyFilelistsAnswer(repos.SelectMany(r => r.Packages).ToList());
+        var result = new RpmRepo[repos.Count];
+        Run(repos.Count, i =>
         {
-            foreach (var p in l.Packages)
+            var repo = repos[i];
+            var withFiles = repo.Packages;
+            if (required.Count > 0 && !repo.FilelistsRead)
             {
-                foreach (var f in p.Files)
+                var source = sources[i];
+                Repomd repomd;
+                using (var stream = source.Open("repodata/repomd.xml"))
                 {
-                    required.Remove(f);
+                    repomd = Repomd.Parse(stream, $"{source.Location}repodata/repomd.xml");
+                }
+
+                if (repomd.Filelists is { } f)
+                {
+                    using var stream = source.Open(f.Href);
+                    var files = FilelistsReader.Read(stream, f, source.Location + f.Href, required);
+                    withFiles = FilelistsReader.AddFiles(repo.Packages, files);
                 }
             }
-        }
 
-        var result = new RpmRepo[loaded.Length];
-        Run(loaded.Length, i =>
-        {
-            var (source, repomd, packages, modules, groups) = loaded[i];
-            var withFiles = packages;
-            if (required.Count > 0 && repomd.Filelists is { } f)
-            {
-                using var stream = source.Open(f.Href);
-                var files = FilelistsReader.Read(stream, f, source.Location + f.Href, required);
-                withFiles = FilelistsReader.AddFiles(packages, files);
-            }
-
-            result[i] = new RpmRepo(source.Name, source.Location, withFiles, modules) { Groups = groups };
+            result[i] = repo with { Packages = withFiles, FilelistsRead = true };
         });
 
         Timing.Mark($"filelists ({required.Count} paths wanted)", t);
@@ -68,7 +86,7 @@ public static class RpmRepoLoader
         }
     }
 
-    private static (RpmRepoSource, Repomd, List<RpmPackage>, ModuleMetadata, Dictionary<string, List<string>>) LoadOne(RpmRepoSource s)
+    private static RpmRepo LoadOne(RpmRepoSource s)
     {
         Repomd repomd;
         using (var stream = s.Open("repodata/repomd.xml"))
@@ -100,7 +118,7 @@ public static class RpmRepoLoader
             groups = MetadataFile.Read(stream, g, s.Location + g.Href, CompsReader.Read);
         }
 
-        return (s, repomd, packages, modules, groups);
+        return new RpmRepo(s.Name, s.Location, packages, modules) { Groups = groups, FilelistsRead = false };
     }
 
     /// <summary>comps, compressed or not: repos publish "group_gz", "group_xz" or plain "group".</summary>

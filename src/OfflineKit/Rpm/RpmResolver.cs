@@ -49,6 +49,14 @@ public sealed class RpmResolver
         _pool = new PackagePool(repos, _options);
     }
 
+    /// <summary>
+    /// Whether a resolution so far looked up a file path only filelists answers while some repository
+    /// was read without them (<see cref="RpmRepo.FilelistsRead"/>): its outcome, result or error, may
+    /// differ from the one with filelists, so read them and resolve again. False means every outcome
+    /// so far is the one filelists would have given.
+    /// </summary>
+    public bool NeedsFilelists => _pool.FilelistsWanted;
+
     /// <summary>Resolves the requests; throws <see cref="ResolveException"/> listing every problem.</summary>
     public ResolveResult Resolve(IEnumerable<string> requests)
     {
@@ -364,7 +372,7 @@ public sealed class RpmResolver
         {
             // Say so when the provider exists but was ruled out (wrong arch, inactive module stream).
             var excluded = _pool.Excluded
-                .Where(kv => PackagePool.Satisfies(kv.Key, dep))
+                .Where(kv => _pool.Satisfies(kv.Key, dep))
                 .Select(kv => $"{kv.Key.Nevra} is not eligible: {kv.Value}")
                 .Take(3)
                 .ToList();
@@ -450,7 +458,7 @@ public sealed class RpmResolver
         {
             foreach (var r in c.Requires)
             {
-                if (r.IsRich || PackagePool.Satisfies(c, r) || IsChosenSatisfied(r))
+                if (r.IsRich || _pool.Satisfies(c, r) || IsChosenSatisfied(r))
                 {
                     continue;
                 }

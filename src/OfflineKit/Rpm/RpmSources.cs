@@ -35,50 +35,82 @@ public static class RpmSources
 
         var parsedDir = Path.Combine(cacheRoot, "parsed");
         var key = ParsedMetadataCache.Key(indexes.Select(i => (i.Repo.Name, i.Repo.BaseUrl.AbsoluteUri, i.Repomd)));
+        // Filelists only when the resolver asks for them (RpmLoad.AddFilelistsAsync): it is the biggest file by far.
+        async Task<List<RpmRepoSource>> Fetch(bool filelists)
+        {
+            var sources = new List<RpmRepoSource>();
+            foreach (var (repo, dir, repomdOrigin, repomd) in indexes)
+            {
+                var local = new Dictionary<string, string>(StringComparer.Ordinal) { ["repodata/repomd.xml"] = Path.Combine(dir, "repomd.xml") };
+                var records = filelists ? [repomd.Filelists] : new[] { repomd.Primary, repomd.Modules, RpmRepoLoader.GroupRecord(repomd) };
+                foreach (var record in records.OfType<RepomdRecord>())
+                {
+                    var origin = repo.BaseUrl + record.Href;
+                    var checksum = record.Checksum ?? throw new OperationFailedException($"repository {repo.Name}: {repomdOrigin} gives {record.Href} no checksum");
+                    var path = Path.Combine(dir, $"{checksum.Value}-{Path.GetFileName(record.Href)}");
+                    await http.DownloadAsync(mirrors.Rewrite(new Uri(origin)), $"repository {repo.Name}: {origin}", path, checksum.Type, checksum.Value, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    local[record.Href] = path;
+                }
+
+                sources.Add(new RpmRepoSource(repo.Name, repo.BaseUrl.AbsoluteUri, href =>
+                    local.TryGetValue(href, out var file)
+                        ? File.OpenRead(file)
+                        : throw new OperationFailedException($"repository {repo.Name}: {href} was not fetched")));
+            }
+
+            return sources;
+        }
+
+        Task Save(List<RpmRepo> repos, Task after) => Task.Run(
+            async () =>
+            {
+                await after.ConfigureAwait(false);
+                var t = Timing.Start();
+                try
+                {
+                    ParsedMetadataCache.Save(parsedDir, key, repos);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // A cache that cannot be written costs the next run time, not this one its result.
+                }
+
+                Timing.Mark("parsed metadata cached", t);
+            },
+            CancellationToken.None);
+
+        RpmLoad Loaded(List<RpmRepo> repos, Task write) => new(repos, write)
+        {
+            AddFilelistsAsync = async ct =>
+            {
+                ct.ThrowIfCancellationRequested();
+                var t = Timing.Start();
+                var sources = await Fetch(filelists: true).ConfigureAwait(false);
+                Timing.Mark("filelists fetched", t);
+                var all = RpmRepoLoader.AddFilelists(repos, sources);
+                return Loaded(all, Save(all, write));
+            },
+        };
+
         if (ParsedMetadataCache.TryLoad(parsedDir, key) is { } cached)
         {
             Timing.Mark("parsed metadata read from the cache");
-            return new RpmLoad(cached, Task.CompletedTask);
+            return Loaded(cached, Task.CompletedTask);
         }
 
-        var sources = new List<RpmRepoSource>();
-        foreach (var (repo, dir, repomdOrigin, repomd) in indexes)
-        {
-            var local = new Dictionary<string, string>(StringComparer.Ordinal) { ["repodata/repomd.xml"] = Path.Combine(dir, "repomd.xml") };
-            foreach (var record in new[] { repomd.Primary, repomd.Filelists, repomd.Modules, RpmRepoLoader.GroupRecord(repomd) }.OfType<RepomdRecord>())
-            {
-                var origin = repo.BaseUrl + record.Href;
-                var checksum = record.Checksum ?? throw new OperationFailedException($"repository {repo.Name}: {repomdOrigin} gives {record.Href} no checksum");
-                var path = Path.Combine(dir, $"{checksum.Value}-{Path.GetFileName(record.Href)}");
-                await http.DownloadAsync(mirrors.Rewrite(new Uri(origin)), $"repository {repo.Name}: {origin}", path, checksum.Type, checksum.Value, cancellationToken: cancellationToken).ConfigureAwait(false);
-                local[record.Href] = path;
-            }
-
-            sources.Add(new RpmRepoSource(repo.Name, repo.BaseUrl.AbsoluteUri, href =>
-                local.TryGetValue(href, out var file)
-                    ? File.OpenRead(file)
-                    : throw new OperationFailedException($"repository {repo.Name}: {href} was not fetched")));
-        }
-
+        var primaries = await Fetch(filelists: false).ConfigureAwait(false);
         Timing.Mark("metadata fetched");
-        var repos = RpmRepoLoader.Load(sources);
-        var write = Task.Run(() =>
-        {
-            var t = Timing.Start();
-            try
-            {
-                ParsedMetadataCache.Save(parsedDir, key, repos);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A cache that cannot be written costs the next run time, not this one its result.
-            }
-
-            Timing.Mark("parsed metadata cached", t);
-        }, CancellationToken.None);
-        return new RpmLoad(repos, write);
+        var loaded = RpmRepoLoader.LoadPrimary(primaries);
+        return Loaded(loaded, Save(loaded, Task.CompletedTask));
     }
 }
 
 /// <summary>What <see cref="RpmSources.LoadAsync"/> gives: the repositories, and the parsed cache's write (await it before exiting).</summary>
-public sealed record RpmLoad(List<RpmRepo> Repos, Task CacheWrite);
+public sealed record RpmLoad(List<RpmRepo> Repos, Task CacheWrite)
+{
+    /// <summary>
+    /// Fetches and reads filelists for the paths only they answer (when <see cref="RpmResolver.NeedsFilelists"/>),
+    /// and caches the result after <see cref="CacheWrite"/>: the repositories with filelists read, and their cache write.
+    /// </summary>
+    public Func<CancellationToken, Task<RpmLoad>> AddFilelistsAsync { get; init; } = _ => throw new InvalidOperationException("no filelists to add");
+}

@@ -306,6 +306,54 @@ public class RepoMetadataTests
     }
 
     [Fact]
+    public void Filelists_read_later_answer_what_primary_alone_could_not_as_an_eager_read_does()
+    {
+        const string primary = """
+            <metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="2">
+            <package type="rpm"><name>app</name><arch>x86_64</arch><version epoch="0" ver="1" rel="1"/>
+              <checksum type="sha256" pkgid="YES">aa</checksum><location href="app.rpm"/>
+              <format><rpm:requires><rpm:entry name="/usr/share/app/data"/><rpm:entry name="/bin/sh"/></rpm:requires></format></package>
+            <package type="rpm"><name>app-data</name><arch>noarch</arch><version epoch="0" ver="1" rel="1"/>
+              <checksum type="sha256" pkgid="YES">dd</checksum><location href="app-data.rpm"/>
+              <format><file>/bin/sh</file></format></package>
+            </metadata>
+            """;
+        const string filelists = """
+            <filelists xmlns="http://linux.duke.edu/metadata/filelists" packages="1">
+            <package pkgid="dd" name="app-data" arch="noarch"><version epoch="0" ver="1" rel="1"/>
+              <file>/bin/sh</file><file>/usr/share/app/data</file><file>/usr/share/app/other</file></package>
+            </filelists>
+            """;
+        var (p, f) = (Encoding.UTF8.GetBytes(primary), Encoding.UTF8.GetBytes(filelists));
+        var files = new Dictionary<string, byte[]>
+        {
+            ["repodata/repomd.xml"] = RepomdXml(("primary", "repodata/p.xml", p, p), ("filelists", "repodata/f.xml", f, f)),
+            ["repodata/p.xml"] = p,
+            ["repodata/f.xml"] = f,
+        };
+        var opened = new List<string>();
+        RpmRepoSource[] sources = [new("r", "http://127.0.0.1/r/", href =>
+        {
+            opened.Add(href);
+            return new MemoryStream(files[href]);
+        })];
+
+        var primaryOnly = RpmRepoLoader.LoadPrimary(sources);
+        Assert.DoesNotContain("repodata/f.xml", opened);
+        var resolver = new RpmResolver(primaryOnly);
+        Assert.Throws<ResolveException>(() => resolver.Resolve(["app"]));
+        Assert.True(resolver.NeedsFilelists);
+
+        var later = RpmRepoLoader.AddFilelists(primaryOnly, sources);
+        var eager = RpmRepoLoader.Load(sources);
+        var result = new RpmResolver(later).Resolve(["app"]);
+        Assert.Equal(["app-0:1-1.x86_64", "app-data-0:1-1.noarch"], result.Nevras);
+        Assert.Equal(result.Nevras, new RpmResolver(eager).Resolve(["app"]).Nevras);
+        // Only the path a dependency names and primary cannot answer is kept.
+        Assert.Equal(["/bin/sh", "/usr/share/app/data"], later[0].Packages.Single(x => x.Name == "app-data").Files);
+    }
+
+    [Fact]
     public void Modules_yaml_gives_streams_artifacts_and_defaults()
     {
         var stored = Compress(Encoding.UTF8.GetBytes(Modules), Codec.Gzip);

@@ -437,6 +437,43 @@ public class RpmResolverTests
         Assert.Equal(["app-0:1-1.x86_64", "app-data-0:1-1.noarch"], result.Nevras);
     }
 
+    [Fact]
+    public void Read_without_filelists_the_resolver_asks_for_them_only_when_a_path_only_they_answer_is_looked_up()
+    {
+        // Primary covers /etc/*, *bin/* and /usr/lib/sendmail: /bin/sh is answered, and a path no dependency
+        // of the closure names (/usr/share/other/data, required by a package not chosen) is never looked up.
+        var shell = Pkg("bash-4-1.x86_64", files: ["/usr/bin/bash", "/bin/sh"]);
+        var tool = Pkg("tool-1-1.x86_64", ["/bin/sh"]);
+        var other = Pkg("other-1-1.x86_64", ["/usr/share/other/data"]);
+        var primaryOnly = new RpmRepo("r", "http://127.0.0.1/r/", [shell, tool, other]) { FilelistsRead = false };
+
+        var resolver = new RpmResolver([primaryOnly]);
+        var result = resolver.Resolve(["tool"]);
+
+        Assert.Equal(["bash-0:4-1.x86_64", "tool-0:1-1.x86_64"], result.Nevras);
+        Assert.False(resolver.NeedsFilelists);
+
+        // Asked for the package that names a path only filelists answers, it fails for want of them, and says so.
+        Assert.Throws<ResolveException>(() => resolver.Resolve(["other"]));
+        Assert.True(resolver.NeedsFilelists);
+
+        // Read with filelists (nothing owns it in primary), the same request is not flagged.
+        var withFilelists = new RpmResolver([primaryOnly with { FilelistsRead = true }]);
+        Assert.Throws<ResolveException>(() => withFilelists.Resolve(["other"]));
+        Assert.False(withFilelists.NeedsFilelists);
+    }
+
+    [Theory]
+    [InlineData("/etc/passwd", true)]
+    [InlineData("/bin/sh", true)]
+    [InlineData("/usr/sbin/groupadd", true)]
+    [InlineData("/usr/lib/sendmail", true)]
+    [InlineData("/usr/lib/tc/pareto.dist", false)]
+    [InlineData("/usr/share/app/data", false)]
+    [InlineData("/etc", false)]
+    public void Primary_covers_what_createrepo_puts_in_it(string path, bool covered) =>
+        Assert.Equal(covered, FilelistsReader.PrimaryCovers(path));
+
     // The closure property itself, checked independently of the resolver's bookkeeping.
     private static void AssertClosed(ResolveResult result)
     {
