@@ -184,18 +184,14 @@ public static class InstallExecutor
             log($"on {host.Name}: $ {FetchJoinCommand.Command.Script}   (its output holds a token: not logged)");
             await using var remote = await connector.ConnectAsync(host, cancellationToken).ConfigureAwait(false);
             var result = await remote.RunAsync(FetchJoinCommand.Command, cancellationToken).ConfigureAwait(false);
-            var line = result.Stdout.Trim();
             if (!result.Ok)
             {
                 throw new StepFailedException($"`{FetchJoinCommand.Command.Script}` on {host.Name} exited {result.ExitStatus}: {Redact(LastLine(result.Stderr))}");
             }
 
-            if (!KubeadmConfig.IsJoinCommand(line))
-            {
-                throw new StepFailedException($"`{FetchJoinCommand.Command.Script}` on {host.Name} did not print a kubeadm join command");
-            }
-
-            return line;
+            // The join line, whatever else a kubeadm version prints around it (warnings go to stderr, but not always).
+            return result.Stdout.Split('\n', StringSplitOptions.TrimEntries).LastOrDefault(KubeadmConfig.IsJoinCommand)
+                ?? throw new StepFailedException($"`{FetchJoinCommand.Command.Script}` on {host.Name} did not print a kubeadm join command");
         }
     }
 

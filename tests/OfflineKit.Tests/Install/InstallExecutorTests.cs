@@ -117,7 +117,7 @@ public sealed class InstallExecutorTests : IDisposable
     {
         const string Token = "abcdef.0123456789abcdef";
         var join = $"kubeadm join 10.0.0.1:6443 --token {Token} --discovery-token-ca-cert-hash sha256:{new string('e', 64)}";
-        var hosts = new FakeHosts { Answers = { [FetchJoinCommand.Command.Script] = join + " \n" } };
+        var hosts = new FakeHosts { Answers = { [FetchJoinCommand.Command.Script] = "W1126 22:00:00.000000 1 warnings.go:70] a warning on stdout\n" + join + " \n" } };
         HostStep JoinStep(string w) => new("join", "join", [new FetchJoinCommand("cp", $"/state/{w}.join"), new RunCommand(new RemoteCommand($"join {w}"))], [new StepRef("cp", "init")]);
         var plan = Plan(
             (Host("cp", HostRole.ControlPlane), [Step("init", "init cp")]),
