@@ -81,7 +81,13 @@ public static class ParsedMetadataCache
         // to it, and precedes them in the file), then written in one go.
         var strings = new ChunkedBuffer();
         var body = new ChunkedBuffer();
-        var table = new StringTable(strings, repos.Sum(r => r.Packages.Count) * 4);
+        var packages = 0;
+        foreach (var repo in repos)
+        {
+            packages += repo.Packages.Count;
+        }
+
+        var table = new StringTable(strings, packages * 4);
         WriteBody(body, repos, table);
         using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
         {
@@ -174,9 +180,19 @@ public static class ParsedMetadataCache
                 // Paths are nearly all distinct: inline, not through the table.
                 var files = p.Files;
                 b.Int(files.Count);
-                for (var i = 0; i < files.Count; i++)
+                if (files is PackedPaths packed)
                 {
-                    b.String(files[i]);
+                    foreach (var f in packed.Segments)
+                    {
+                        b.String(f);
+                    }
+                }
+                else
+                {
+                    for (var i = 0; i < files.Count; i++)
+                    {
+                        b.String(files[i]);
+                    }
                 }
             }
         }
@@ -266,7 +282,7 @@ public static class ParsedMetadataCache
             Take(1)[0] = value;
         }
 
-        public void String(string value)
+        public void String(ReadOnlySpan<char> value)
         {
             var count = Encoding.UTF8.GetByteCount(value);
             var span = Take(Prefix(count) + count);
