@@ -12,13 +12,13 @@ internal sealed class PackagePool
     private static readonly IReadOnlyList<RpmPackage> None = [];
     private static readonly IReadOnlyList<(RpmPackage, RpmDependency)> NoProvides = [];
 
-    private readonly Dictionary<string, List<RpmPackage>> _byName = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<(RpmPackage Package, RpmDependency Provide)>> _provides = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<RpmPackage>> _byName;
+    private readonly Dictionary<string, List<(RpmPackage Package, RpmDependency Provide)>> _provides;
     private readonly Dictionary<string, List<RpmPackage>> _files = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dependedPaths;
     private PathLookup? _dependedLookup;
-    private readonly List<RpmPackage> _eligible = [];
-    private readonly Dictionary<RpmPackage, int> _repoOrder = [];
+    private readonly List<RpmPackage> _eligible;
+    private readonly Dictionary<RpmPackage, int> _repoOrder;
 
     // The same requirement (libc.so.6()(64bit), /bin/sh) comes from hundreds of packages, and its
     // providers never change: the pool is fixed once built.
@@ -35,6 +35,18 @@ internal sealed class PackagePool
         NativeArch = options.Arch == TargetArch.Arm64 ? "aarch64" : "x86_64";
         var modules = new ModuleFilter(repos, options.EnabledModules, NativeArch);
         _filelistsMissing = repos.Any(r => !r.FilelistsRead);
+
+        // Sized for every package up front (a few provides each): no rehashing while they are added.
+        var total = 0;
+        foreach (var repo in repos)
+        {
+            total += repo.Packages.Count;
+        }
+
+        _byName = new(total, StringComparer.Ordinal);
+        _provides = new(total * 4, StringComparer.Ordinal);
+        _eligible = new(total);
+        _repoOrder = new(total);
 
         // Only the paths some dependency names are indexed: primary lists ~40 files a package, and a
         // path nothing requires is looked up (by a request) far more rarely than it would be indexed.

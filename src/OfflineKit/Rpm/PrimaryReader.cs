@@ -179,6 +179,13 @@ public static class PrimaryReader
             while (x.ReadChild(format))
             {
                 var element = x.LocalName;
+                if (element.SequenceEqual("file"u8))
+                {
+                    // By far the most frequent child: tested first.
+                    AddFile(x.ReadText());
+                    continue;
+                }
+
                 var list = element.SequenceEqual("provides"u8) ? _provides
                     : element.SequenceEqual("requires"u8) ? _requires
                     : element.SequenceEqual("conflicts"u8) ? _conflicts
@@ -188,10 +195,6 @@ public static class PrimaryReader
                 if (list is not null)
                 {
                     ReadEntries(list, own);
-                }
-                else if (element.SequenceEqual("file"u8))
-                {
-                    AddFile(x.ReadText());
                 }
                 else
                 {
