@@ -12,12 +12,13 @@ internal sealed class PackagePool
     private static readonly IReadOnlyList<RpmPackage> None = [];
     private static readonly IReadOnlyList<(RpmPackage, RpmDependency)> NoProvides = [];
 
-    private readonly Dictionary<string, List<RpmPackage>> _byName = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<(RpmPackage Package, RpmDependency Provide)>> _provides = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<RpmPackage>> _byName;
+    private readonly Dictionary<string, List<(RpmPackage Package, RpmDependency Provide)>> _provides;
     private readonly Dictionary<string, List<RpmPackage>> _files = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dependedPaths;
-    private readonly List<RpmPackage> _eligible = [];
-    private readonly Dictionary<RpmPackage, int> _repoOrder = [];
+    private PathLookup? _dependedLookup;
+    private readonly List<RpmPackage> _eligible;
+    private readonly Dictionary<RpmPackage, int> _repoOrder;
 
     // The same requirement (libc.so.6()(64bit), /bin/sh) comes from hundreds of packages, and its
     // providers never change: the pool is fixed once built.
@@ -34,6 +35,18 @@ internal sealed class PackagePool
         NativeArch = options.Arch == TargetArch.Arm64 ? "aarch64" : "x86_64";
         var modules = new ModuleFilter(repos, options.EnabledModules, NativeArch);
         _filelistsMissing = repos.Any(r => !r.FilelistsRead);
+
+        // Sized for every package up front (a few provides each): no rehashing while they are added.
+        var total = 0;
+        foreach (var repo in repos)
+        {
+            total += repo.Packages.Count;
+        }
+
+        _byName = new(total, StringComparer.Ordinal);
+        _provides = new(total * 4, StringComparer.Ordinal);
+        _eligible = new(total);
+        _repoOrder = new(total);
 
         // Only the paths some dependency names are indexed: primary lists ~40 files a package, and a
         // path nothing requires is looked up (by a request) far more rarely than it would be indexed.
@@ -196,20 +209,77 @@ internal sealed class PackagePool
             AddTo(_provides, p.Name, (p, self));
         }
 
-        foreach (var f in p.Files)
+        if (p.Files is PackedPaths packed)
         {
-            if (!_dependedPaths.Contains(f))
+            // Looked up as spans: only the few depended paths become strings (the set's own).
+            _dependedLookup ??= new PathLookup(_dependedPaths);
+            foreach (var f in packed.Segments)
             {
-                continue;
+                if (_dependedLookup.Find(f) is { } path)
+                {
+                    AddOwner(path, p);
+                }
             }
 
-            var owners = AddTo(_files, f, p);
-            // A file listed twice (primary and filelists) must not make the package its owner twice.
-            if (owners.Count > 1 && ReferenceEquals(owners[^2], p))
+            return;
+        }
+
+        foreach (var f in p.Files)
+        {
+            if (_dependedPaths.Contains(f))
             {
-                owners.RemoveAt(owners.Count - 1);
+                AddOwner(f, p);
             }
         }
+    }
+
+    private void AddOwner(string path, RpmPackage p)
+    {
+        var owners = AddTo(_files, path, p);
+        // A file listed twice (primary and filelists) must not make the package its owner twice.
+        if (owners.Count > 1 && ReferenceEquals(owners[^2], p))
+        {
+            owners.RemoveAt(owners.Count - 1);
+        }
+    }
+
+    /// <summary>
+    /// A fixed set of paths looked up by span (what HashSet's alternate lookup does, but in code compiled
+    /// ahead of time: that generic instantiation is left to the JIT, at its slowest tier on a short run).
+    /// </summary>
+    private sealed class PathLookup
+    {
+        private readonly string[] _paths;
+        private readonly int[] _buckets; // index + 1 into _paths; 0 = empty
+        private readonly int[] _next;    // index + 1 of the next path in the same bucket
+
+        public PathLookup(IReadOnlyCollection<string> paths)
+        {
+            _paths = [.. paths];
+            _buckets = new int[Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)_paths.Length * 2))];
+            _next = new int[_paths.Length];
+            for (var i = 0; i < _paths.Length; i++)
+            {
+                ref var bucket = ref _buckets[Bucket(_paths[i])];
+                _next[i] = bucket;
+                bucket = i + 1;
+            }
+        }
+
+        public string? Find(ReadOnlySpan<char> path)
+        {
+            for (var i = _buckets[Bucket(path)]; i > 0; i = _next[i - 1])
+            {
+                if (path.SequenceEqual(_paths[i - 1]))
+                {
+                    return _paths[i - 1];
+                }
+            }
+
+            return null;
+        }
+
+        private int Bucket(ReadOnlySpan<char> path) => string.GetHashCode(path) & (_buckets.Length - 1);
     }
 
     private static List<T> AddTo<T>(Dictionary<string, List<T>> index, string key, T value)

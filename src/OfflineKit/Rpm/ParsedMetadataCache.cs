@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -76,13 +77,33 @@ public static class ParsedMetadataCache
         Directory.CreateDirectory(directory);
         var path = PathFor(directory, key);
         var partial = $"{path}.{Environment.ProcessId}.partial";
-        using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-        using (var w = new BinaryWriter(file, Encoding.UTF8))
+        // The string table and the packages are built in memory (the table fills as the packages refer
+        // to it, and precedes them in the file), then written in one go.
+        var strings = new ChunkedBuffer();
+        var body = new ChunkedBuffer();
+        var packages = 0;
+        foreach (var repo in repos)
         {
-            w.Write(Magic);
-            w.Write(FormatVersion);
-            w.Write(key);
-            Write(w, repos);
+            packages += repo.Packages.Count;
+        }
+
+        var table = new StringTable(strings, packages * 4);
+        WriteBody(body, repos, table);
+        using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+        {
+            Span<byte> header = stackalloc byte[12 + key.Length];
+            BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
+            BinaryPrimitives.WriteInt32LittleEndian(header[4..], FormatVersion);
+            key.CopyTo(header[8..]);
+            BinaryPrimitives.WriteInt32LittleEndian(header[(8 + key.Length)..], table.Count);
+            file.Write(header);
+            strings.CopyTo(file);
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(length, body.Length);
+            file.Write(length);
+            body.CopyTo(file);
+            BinaryPrimitives.WriteUInt32LittleEndian(length, EndMarker);
+            file.Write(length[..4]);
         }
 
         File.Move(partial, path, overwrite: true);
@@ -94,125 +115,215 @@ public static class ParsedMetadataCache
         }
     }
 
-    private static void Write(BinaryWriter w, IReadOnlyList<RpmRepo> repos)
+    // The body: every string by its index in the table. Laid out as BinaryReader reads it (Read).
+    private static void WriteBody(ChunkedBuffer b, IReadOnlyList<RpmRepo> repos, StringTable s)
     {
-        // Every string once, in a table; the packages refer to it by index.
-        var table = new Dictionary<string, int>(StringComparer.Ordinal);
-        var strings = new List<string>();
-        int S(string? s)
+        b.Int(repos.Count);
+        foreach (var repo in repos)
         {
-            if (s is null)
+            b.Int(s[repo.Name]);
+            b.Int(s[repo.Location]);
+            b.Byte(repo.FilelistsRead ? (byte)1 : (byte)0);
+            b.Int(repo.Modules.Builds.Count);
+            foreach (var m in repo.Modules.Builds)
             {
-                return -1;
+                b.Int(s[m.Name]);
+                b.Int(s[m.Stream]);
+                b.Int(s[m.Version]);
+                b.Int(s[m.Context]);
+                b.Int(s[m.Arch]);
+                b.Int(m.Artifacts.Count);
+                foreach (var a in m.Artifacts)
+                {
+                    b.Int(s[a]);
+                }
             }
 
-            if (!table.TryGetValue(s, out var i))
+            b.Int(repo.Modules.Defaults.Count);
+            foreach (var (module, stream) in repo.Modules.Defaults)
             {
-                table[s] = i = strings.Count;
-                strings.Add(s);
+                b.Int(s[module]);
+                b.Int(s[stream]);
             }
 
-            return i;
-        }
-
-        // The packages first into a buffer (filling the table), then the table, then the buffer.
-        using var body = new MemoryStream();
-        using (var b = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
-        {
-            b.Write(repos.Count);
-            foreach (var repo in repos)
+            b.Int(repo.Groups.Count);
+            foreach (var (id, names) in repo.Groups)
             {
-                b.Write(S(repo.Name));
-                b.Write(S(repo.Location));
-                b.Write(repo.FilelistsRead);
-                b.Write(repo.Modules.Builds.Count);
-                foreach (var m in repo.Modules.Builds)
+                b.Int(s[id]);
+                b.Int(names.Count);
+                foreach (var n in names)
                 {
-                    b.Write(S(m.Name));
-                    b.Write(S(m.Stream));
-                    b.Write(S(m.Version));
-                    b.Write(S(m.Context));
-                    b.Write(S(m.Arch));
-                    b.Write(m.Artifacts.Count);
-                    foreach (var a in m.Artifacts)
+                    b.Int(s[n]);
+                }
+            }
+
+            var packages = repo.Packages;
+            b.Int(packages.Count);
+            for (var k = 0; k < packages.Count; k++)
+            {
+                var p = packages[k];
+                b.Int(s[p.Name]);
+                b.Int(s[p.Arch]);
+                WriteEvr(b, p.Evr, s);
+                b.Int(s[p.Checksum?.Type]);
+                b.Int(s[p.Checksum?.Value]);
+                b.Int(s[p.LocationHref]);
+                b.Int(s[p.LocationBase]);
+                b.Long(p.Size);
+                b.Int(s[p.Repo]);
+                WriteDependencies(b, p.Provides, p.Evr, s);
+                WriteDependencies(b, p.Requires, p.Evr, s);
+                WriteDependencies(b, p.Conflicts, p.Evr, s);
+                WriteDependencies(b, p.Obsoletes, p.Evr, s);
+                WriteDependencies(b, p.Recommends, p.Evr, s);
+
+                // Paths are nearly all distinct: inline, not through the table.
+                var files = p.Files;
+                b.Int(files.Count);
+                if (files is PackedPaths packed)
+                {
+                    foreach (var f in packed.Segments)
                     {
-                        b.Write(S(a));
+                        b.String(f);
                     }
                 }
-
-                b.Write(repo.Modules.Defaults.Count);
-                foreach (var (module, stream) in repo.Modules.Defaults)
+                else
                 {
-                    b.Write(S(module));
-                    b.Write(S(stream));
-                }
-
-                b.Write(repo.Groups.Count);
-                foreach (var (id, names) in repo.Groups)
-                {
-                    b.Write(S(id));
-                    b.Write(names.Count);
-                    foreach (var n in names)
+                    for (var i = 0; i < files.Count; i++)
                     {
-                        b.Write(S(n));
-                    }
-                }
-
-                b.Write(repo.Packages.Count);
-                foreach (var p in repo.Packages)
-                {
-                    b.Write(S(p.Name));
-                    b.Write(S(p.Arch));
-                    WriteEvr(b, p.Evr, S);
-                    b.Write(S(p.Checksum?.Type));
-                    b.Write(S(p.Checksum?.Value));
-                    b.Write(S(p.LocationHref));
-                    b.Write(S(p.LocationBase));
-                    b.Write(p.Size);
-                    b.Write(S(p.Repo));
-                    foreach (var deps in new[] { p.Provides, p.Requires, p.Conflicts, p.Obsoletes, p.Recommends })
-                    {
-                        b.Write(deps.Count);
-                        foreach (var d in deps)
-                        {
-                            b.Write(S(d.Name));
-                            // Relation and pre in one byte; then the EVR: none, the package's own, or its own.
-                            var evrKind = d.Evr is null ? 0 : ReferenceEquals(d.Evr, p.Evr) ? 1 : 2;
-                            b.Write((byte)((int)d.Relation | (d.Pre ? 0x10 : 0) | (evrKind << 5)));
-                            if (evrKind == 2)
-                            {
-                                WriteEvr(b, d.Evr!, S);
-                            }
-                        }
-                    }
-
-                    // Paths are nearly all distinct: inline, not through the table.
-                    b.Write(p.Files.Count);
-                    foreach (var f in p.Files)
-                    {
-                        b.Write(f);
+                        b.String(files[i]);
                     }
                 }
             }
         }
-
-        w.Write(strings.Count);
-        foreach (var s in strings)
-        {
-            w.Write(s);
-        }
-
-        w.Write(body.Length);
-        body.Position = 0;
-        body.CopyTo(w.BaseStream);
-        w.Write(EndMarker);
     }
 
-    private static void WriteEvr(BinaryWriter b, Evr evr, Func<string?, int> s)
+    private static void WriteDependencies(ChunkedBuffer b, IReadOnlyList<RpmDependency> deps, Evr own, StringTable s)
     {
-        b.Write(evr.Epoch);
-        b.Write(s(evr.Version));
-        b.Write(s(evr.Release));
+        b.Int(deps.Count);
+        for (var i = 0; i < deps.Count; i++)
+        {
+            var d = deps[i];
+            b.Int(s[d.Name]);
+            // Relation and pre in one byte; then the EVR: none, the package's own, or its own.
+            var evrKind = d.Evr is null ? 0 : ReferenceEquals(d.Evr, own) ? 1 : 2;
+            b.Byte((byte)((int)d.Relation | (d.Pre ? 0x10 : 0) | (evrKind << 5)));
+            if (evrKind == 2)
+            {
+                WriteEvr(b, d.Evr!, s);
+            }
+        }
+    }
+
+    private static void WriteEvr(ChunkedBuffer b, Evr evr, StringTable s)
+    {
+        b.Int(evr.Epoch);
+        b.Int(s[evr.Version]);
+        b.Int(s[evr.Release]);
+    }
+
+    /// <summary>
+    /// Every string once, by instance: the parser already made one instance of each repeated text (per
+    /// file), so telling instances apart costs a few duplicates and saves hashing every string's text.
+    /// </summary>
+    private sealed class StringTable(ChunkedBuffer into, int capacity)
+    {
+        private readonly Dictionary<string, int> _index = new(capacity, ReferenceEqualityComparer.Instance);
+
+        public int Count { get; private set; }
+
+        /// <summary>The string's index (added to the table the first time), -1 for null.</summary>
+        public int this[string? s]
+        {
+            get
+            {
+                if (s is null)
+                {
+                    return -1;
+                }
+
+                ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_index, s, out var exists);
+                if (!exists)
+                {
+                    slot = Count++;
+                    into.String(s);
+                }
+
+                return slot;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Bytes in 1 MB chunks, written as BinaryWriter writes them (little-endian numbers; strings as a
+    /// 7-bit-encoded UTF-8 length, then the bytes): no doubling copies of one big buffer.
+    /// </summary>
+    private sealed class ChunkedBuffer
+    {
+        private const int ChunkSize = 1 << 20;
+        private readonly List<(byte[] Data, int Length)> _full = [];
+        private byte[] _chunk = new byte[ChunkSize];
+        private int _pos;
+
+        public long Length { get; private set; }
+
+        public void Int(int value)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(Take(4), value);
+        }
+
+        public void Long(long value)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(Take(8), value);
+        }
+
+        public void Byte(byte value)
+        {
+            Take(1)[0] = value;
+        }
+
+        public void String(ReadOnlySpan<char> value)
+        {
+            var count = Encoding.UTF8.GetByteCount(value);
+            var span = Take(Prefix(count) + count);
+            var at = 0;
+            var n = (uint)count;
+            while (n >= 0x80)
+            {
+                span[at++] = (byte)(n | 0x80);
+                n >>= 7;
+            }
+
+            span[at++] = (byte)n;
+            Encoding.UTF8.GetBytes(value, span[at..]);
+        }
+
+        public void CopyTo(Stream stream)
+        {
+            foreach (var (data, length) in _full)
+            {
+                stream.Write(data, 0, length);
+            }
+
+            stream.Write(_chunk, 0, _pos);
+        }
+
+        private static int Prefix(int count) => count < 1 << 7 ? 1 : count < 1 << 14 ? 2 : count < 1 << 21 ? 3 : count < 1 << 28 ? 4 : 5;
+
+        private Span<byte> Take(int count)
+        {
+            if (_pos + count > _chunk.Length)
+            {
+                _full.Add((_chunk, _pos));
+                _chunk = new byte[Math.Max(ChunkSize, count)];
+                _pos = 0;
+            }
+
+            var span = _chunk.AsSpan(_pos, count);
+            _pos += count;
+            Length += count;
+            return span;
+        }
     }
 
     private static List<RpmRepo> Read(BinaryReader r, long fileLength)

@@ -55,7 +55,9 @@ public static class PrimaryReader
         private readonly List<RpmDependency> _conflicts = [];
         private readonly List<RpmDependency> _obsoletes = [];
         private readonly List<RpmDependency> _recommends = [];
-        private readonly List<string> _files = [];
+        private char[] _fileChars = new char[4096];
+        private int _fileLength;
+        private int _fileCount;
 
         public RpmPackage Read()
         {
@@ -68,7 +70,8 @@ public static class PrimaryReader
             _conflicts.Clear();
             _obsoletes.Clear();
             _recommends.Clear();
-            _files.Clear();
+            _fileLength = 0;
+            _fileCount = 0;
             var package = x.Children();
             while (x.ReadChild(package))
             {
@@ -137,8 +140,26 @@ public static class PrimaryReader
                 Conflicts = Array(_conflicts),
                 Obsoletes = Array(_obsoletes),
                 Recommends = Array(_recommends),
-                Files = _files.Count == 0 ? [] : _files.ToArray(),
+                Files = _fileCount == 0 ? [] : new PackedPaths(new string(_fileChars, 0, _fileLength), _fileCount),
             };
+        }
+
+        // Appends a path to the package's packed list (PackedPaths): NUL before each but the first.
+        private void AddFile(ReadOnlySpan<char> path)
+        {
+            var needed = _fileLength + path.Length + 1;
+            if (needed > _fileChars.Length)
+            {
+                System.Array.Resize(ref _fileChars, Math.Max(needed, _fileChars.Length * 2));
+            }
+
+            if (_fileCount++ > 0)
+            {
+                _fileChars[_fileLength++] = '\0';
+            }
+
+            path.CopyTo(_fileChars.AsSpan(_fileLength));
+            _fileLength += path.Length;
         }
 
         private static RpmDependency[] Array(List<RpmDependency> list) => list.Count == 0 ? [] : list.ToArray();
@@ -158,6 +179,13 @@ public static class PrimaryReader
             while (x.ReadChild(format))
             {
                 var element = x.LocalName;
+                if (element.SequenceEqual("file"u8))
+                {
+                    // By far the most frequent child: tested first.
+                    AddFile(x.ReadText());
+                    continue;
+                }
+
                 var list = element.SequenceEqual("provides"u8) ? _provides
                     : element.SequenceEqual("requires"u8) ? _requires
                     : element.SequenceEqual("conflicts"u8) ? _conflicts
@@ -167,10 +195,6 @@ public static class PrimaryReader
                 if (list is not null)
                 {
                     ReadEntries(list, own);
-                }
-                else if (element.SequenceEqual("file"u8))
-                {
-                    _files.Add(new string(x.ReadText()));
                 }
                 else
                 {
