@@ -133,8 +133,13 @@ public sealed class ManifestFetcherTests : IDisposable
     [Fact]
     public async Task The_callers_cancellation_is_not_mistaken_for_a_timeout()
     {
-        _server.Route("hang/x.yaml", _ => new Answer(200, [1], Delay: TimeSpan.FromSeconds(10)));
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        // Cancelled once the request is in (not on a timer, which a loaded machine can beat to the server).
+        using var cancel = new CancellationTokenSource();
+        _server.Route("hang/x.yaml", _ =>
+        {
+            cancel.CancelAfter(TimeSpan.FromMilliseconds(100));
+            return new Answer(200, [1], Delay: TimeSpan.FromSeconds(10));
+        });
         var patient = new FetchRetryPolicy(4, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
