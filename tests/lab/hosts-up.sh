@@ -118,6 +118,10 @@ for i in "${!hosts[@]}"; do
   printf '/dev/mapper/cl-root / xfs defaults 0 0\n/dev/mapper/cl-swap none swap defaults 0 0\n' > "$root/etc/fstab"
   printf '127.0.0.1   localhost localhost.localdomain\n::1         localhost localhost.localdomain\n' > "$root/etc/hosts"
   echo localhost.localdomain > "$root/etc/hostname"
+  # Its own DMI product_uuid and machine-id, as every EL host has: preflight tells hosts apart by them.
+  mkdir -p "$root/sys/class/dmi/id"
+  cat /proc/sys/kernel/random/uuid > "$root/sys/class/dmi/id/product_uuid"
+  tr -d '-' < /proc/sys/kernel/random/uuid > "$root/etc/machine-id"
   touch "$root/var/lib/offlinekit-standins/systemd/firewalld.enabled" "$root/var/lib/offlinekit-standins/systemd/firewalld.active"
   ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/etc/ssh_host_ed25519_key"
   ssh-keygen -q -t ecdsa -N '' -C "$name" -f "$dir/etc/ssh_host_ecdsa_key"

@@ -130,36 +130,46 @@ public static class InstallExecutor
     private sealed class SharedState(InstallPlan plan, IRemoteConnector connector)
     {
         private readonly Lock _lock = new();
-        private readonly List<(string Host, string MachineId, double Offset)> _facts = [];
+        private readonly List<(string Host, string ProductUuid, string MachineId, double Offset)> _facts = [];
         private readonly Dictionary<string, Lazy<Task<string>>> _joinCommands = new(StringComparer.Ordinal);
 
-        /// <summary>Records a host's facts and compares them with those of the hosts recorded before it.</summary>
-        public (string? Failure, string? Warning) Compare(string host, string machineId, double offset)
+        /// <summary>
+        /// Records a host's facts and compares them with those of the hosts recorded before it. The same
+        /// product_uuid twice is one machine named twice, or clones Kubernetes cannot tell apart (its docs
+        /// ask for a unique one per node): a failure. The same /etc/machine-id is clones of one template:
+        /// a warning, it breaks nothing in the cluster.
+        /// </summary>
+        public (string? Failure, IReadOnlyList<string> Warnings) Compare(string host, string productUuid, string machineId, double offset)
         {
             lock (_lock)
             {
-                string? warning = null;
+                var warnings = new List<string>();
                 foreach (var other in _facts)
                 {
-                    if (machineId != "unknown" && other.MachineId == machineId)
+                    if (productUuid != Unknown && other.ProductUuid == productUuid)
                     {
-                        return ($"{host} and {other.Host} are the same machine (the same machine-id {machineId}); the inventory names it twice", null);
+                        return ($"{host} and {other.Host} have the same product_uuid {productUuid}: one machine named twice in the inventory, or VM clones Kubernetes cannot tell apart (give each VM its own UUID)", []);
+                    }
+
+                    if (machineId != Unknown && other.MachineId == machineId)
+                    {
+                        warnings.Add($"{host} and {other.Host} have the same /etc/machine-id (VM clones?): give each its own (rm /etc/machine-id && systemd-machine-id-setup)");
                     }
 
                     var skew = Math.Abs(offset - other.Offset);
                     if (skew > CompareHosts.MaxSkew.TotalSeconds)
                     {
-                        return ($"the clocks of {host} and {other.Host} are {skew:0.0} s apart (more than {CompareHosts.MaxSkew.TotalSeconds:0} s): set them (date -s, or chrony from a site server) and run again", null);
+                        return ($"the clocks of {host} and {other.Host} are {skew:0.0} s apart (more than {CompareHosts.MaxSkew.TotalSeconds:0} s): set them (date -s, or chrony from a site server) and run again", []);
                     }
 
                     if (skew > CompareHosts.WarnSkew.TotalSeconds)
                     {
-                        warning ??= $"the clocks of {host} and {other.Host} are {skew:0.0} s apart; the time step makes the workers follow the control plane";
+                        warnings.Add($"the clocks of {host} and {other.Host} are {skew:0.0} s apart; the time step makes the workers follow the control plane");
                     }
                 }
 
-                _facts.Add((host, machineId, offset));
-                return (null, warning);
+                _facts.Add((host, productUuid, machineId, offset));
+                return (null, warnings);
             }
         }
 
@@ -194,6 +204,9 @@ public static class InstallExecutor
                 ?? throw new StepFailedException($"`{FetchJoinCommand.Command.Script}` on {host.Name} did not print a kubeadm join command");
         }
     }
+
+    /// <summary>What preflight.sh --facts prints for a fact it cannot read.</summary>
+    private const string Unknown = "unknown";
 
     /// <summary>A bootstrap token in a message or log line, replaced.</summary>
     internal static string Redact(string text) => KubeadmConfig.RedactTokens(text);
@@ -496,13 +509,13 @@ public static class InstallExecutor
             var midpoint = (sent.ToUnixTimeMilliseconds() + back.ToUnixTimeMilliseconds()) / 2000.0;
             var offset = clock - midpoint;
             Log($"clock {offset:+0.000;-0.000} s from this machine's (round trip {(back - sent).TotalSeconds:0.000} s)");
-            var (failure, warning) = shared.Compare(_name, facts.GetValueOrDefault("machine-id", "unknown"), offset);
+            var (failure, warnings) = shared.Compare(_name, facts.GetValueOrDefault("product-uuid", Unknown), facts.GetValueOrDefault("machine-id", Unknown), offset);
             if (failure is not null)
             {
                 throw new StepFailedException(failure);
             }
 
-            if (warning is not null)
+            foreach (var warning in warnings)
             {
                 Log("warning: " + warning);
                 _warnings.Add(warning);

@@ -168,8 +168,9 @@ public sealed record FetchJoinCommand(string ControlPlane, string RemotePath) : 
 }
 
 /// <summary>
-/// What the hosts are compared on: <see cref="Command"/> prints <c>machine-id=…</c> and <c>clock=…</c>.
-/// Two hosts with the same machine-id are one machine named twice; clocks further apart than
+/// What the hosts are compared on: <see cref="Command"/> (run as root: product_uuid is root's to read)
+/// prints <c>product-uuid=…</c>, <c>machine-id=…</c> and <c>clock=…</c>. The same product_uuid twice
+/// fails, the same machine-id twice warns (see the executor); clocks further apart than
 /// <see cref="WarnSkew"/> are reported, further than <see cref="MaxSkew"/> fail (certificates and
 /// etcd need agreeing clocks).
 /// </summary>
@@ -180,7 +181,7 @@ public sealed record CompareHosts(RemoteCommand Command) : HostAction
     public static readonly TimeSpan MaxSkew = TimeSpan.FromSeconds(30);
 
     public override IEnumerable<string> Describe(InventoryHost host) =>
-        [$"$ {Command.Script}   # machine-id unique among the hosts; clock within {WarnSkew.TotalSeconds:0} s of the others (fails past {MaxSkew.TotalSeconds:0} s)"];
+        [$"$ {Command.Script}   # product_uuid unique among the hosts (machine-id: a warning); clock within {WarnSkew.TotalSeconds:0} s of the others (fails past {MaxSkew.TotalSeconds:0} s)"];
 }
 
 /// <summary><c>sha256sum --check</c> on the host; a mismatch fails the step naming the files.</summary>

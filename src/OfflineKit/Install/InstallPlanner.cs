@@ -62,7 +62,7 @@ public static class InstallPlanner
                 ["--role", role, "--os", bundle.Os, "--arch", bundle.Arch, "--need-mb", NeededMegabytes(host, bundle).ToString(CultureInfo.InvariantCulture), "--journal", journal]);
             if (bundle.Has(BundleLayout.PreflightScript))
             {
-                preflight = preflight with { Actions = [new CompareHosts(new RemoteCommand($"bash {Shell.Quote(Path(BundleLayout.PreflightScript))} --facts")), .. preflight.Actions] };
+                preflight = preflight with { Actions = [new CompareHosts(new RemoteCommand($"bash {Shell.Quote(Path(BundleLayout.PreflightScript))} --facts", AsRoot: true)), .. preflight.Actions] };
             }
 
             steps.Add(preflight);

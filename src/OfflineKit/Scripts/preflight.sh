@@ -2,7 +2,7 @@
 # Checks this host can take its part of the cluster before anything on it is changed:
 #
 #   bash scripts/preflight.sh --role control-plane|worker --os el8 --arch amd64 [--need-mb N] [--journal FILE]
-#   bash scripts/preflight.sh --facts      # prints machine-id=… and clock=… (offlinekit compares hosts)
+#   bash scripts/preflight.sh --facts      # prints product-uuid=…, machine-id=… and clock=… (offlinekit compares hosts)
 #
 #   - OS family and release from /etc/os-release (EL: CentOS, RHEL, Rocky, Alma, Oracle) match the bundle's
 #   - the machine (uname -m) matches the bundle's arch
@@ -13,11 +13,12 @@
 #     journal says offlinekit put it there (a rerun resuming its own install)
 #
 # Every check runs; all failures are listed, then it exits 1. Changes nothing, so it is always safe.
-# Unique host names and clock skew between hosts need every host's answer: offlinekit compares the
-# --facts of all hosts itself (warns at 1 s of skew, fails at 30 s).
+# Distinct machines and clock skew between hosts need every host's answer: offlinekit compares the
+# --facts of all hosts itself (the same product_uuid twice fails, as Kubernetes asks for a unique one
+# per node; the same machine-id warns; clocks warn at 1 s apart and fail at 30 s).
 #
-# Lab seam, not for hosts: OFFLINEKIT_ROOT=/path reads /etc/os-release, /etc/kubernetes, /etc/machine-id
-# and /var/lib under /path (and /proc/meminfo when /path has one).
+# Lab seam, not for hosts: OFFLINEKIT_ROOT=/path reads /etc/os-release, /etc/kubernetes, /etc/machine-id,
+# /sys/class/dmi/id/product_uuid and /var/lib under /path (and /proc/meminfo when /path has one).
 set -euo pipefail
 
 root="${OFFLINEKIT_ROOT:-}"
@@ -48,8 +49,10 @@ while [[ $# -gt 0 ]]; do
 done
 
 if [[ $facts == 1 ]]; then
-  # machine-id tells two inventory entries that reach the same machine apart; the clock is read last.
-  id="$(cat "$root/etc/machine-id" 2>/dev/null || cat /sys/class/dmi/id/product_uuid 2>/dev/null || true)"
+  # The DMI product_uuid (root may read it) tells machines apart as Kubernetes does; the clock is read last.
+  uuid="$(tr 'A-F' 'a-f' < "$root/sys/class/dmi/id/product_uuid" 2>/dev/null || true)"
+  id="$(cat "$root/etc/machine-id" 2>/dev/null || true)"
+  echo "product-uuid=${uuid:-unknown}"
   echo "machine-id=${id:-unknown}"
   echo "clock=$(date +%s.%N)"
   exit 0

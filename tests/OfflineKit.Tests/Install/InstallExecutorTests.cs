@@ -154,10 +154,11 @@ public sealed class InstallExecutorTests : IDisposable
     }
 
     [Theory]
-    [InlineData("machine-id=aaa\nclock={0}\n", "machine-id=aaa\nclock={0}\n", "the same machine")]
-    [InlineData("machine-id=aaa\nclock={0}\n", "machine-id=bbb\nclock={1}\n", "s apart (more than 30 s)")]
-    [InlineData("machine-id=aaa\nclock={0}\n", "machine-id=bbb\nclock={2}\n", null)]
-    public async Task Hosts_that_are_one_machine_or_whose_clocks_disagree_are_caught(string first, string second, string? failure)
+    [InlineData("product-uuid=u1\nmachine-id=aaa\nclock={0}\n", "product-uuid=u1\nmachine-id=bbb\nclock={0}\n", "have the same product_uuid u1", null)]
+    [InlineData("product-uuid=u1\nmachine-id=aaa\nclock={0}\n", "product-uuid=u2\nmachine-id=bbb\nclock={1}\n", "s apart (more than 30 s)", null)]
+    [InlineData("product-uuid=u1\nmachine-id=aaa\nclock={0}\n", "product-uuid=u2\nmachine-id=bbb\nclock={2}\n", null, "s apart; the time step")]
+    [InlineData("product-uuid=unknown\nmachine-id=aaa\nclock={0}\n", "product-uuid=unknown\nmachine-id=aaa\nclock={0}\n", null, "the same /etc/machine-id (VM clones?)")]
+    public async Task Hosts_that_are_one_machine_or_whose_clocks_disagree_are_caught(string first, string second, string? failure, string? warning)
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
         string Facts(string f) => string.Format(System.Globalization.CultureInfo.InvariantCulture, f, now, now + 45, now + 5);
@@ -172,7 +173,7 @@ public sealed class InstallExecutorTests : IDisposable
         if (failure is null)
         {
             Assert.Equal(HostOutcome.Done, w1.Outcome);
-            Assert.Contains("s apart", Assert.Single(w1.Warnings));
+            Assert.Contains(warning!, Assert.Single(w1.Warnings));
         }
         else
         {
