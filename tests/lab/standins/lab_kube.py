@@ -82,6 +82,14 @@ def routable(address):
     return code == 0
 
 
+def is_local(address):
+    """An address of this host: one `ip -o addr show` lists, or one the kernel routes as local (127.0.10.x on lo)."""
+    if address in host_addresses():
+        return True
+    code, stdout, _ = run(["ip", "route", "get", address])
+    return code == 0 and stdout.startswith("local ")
+
+
 def host_addresses():
     code, stdout, _ = run(["ip", "-o", "addr", "show"])
     found = set()
@@ -391,7 +399,7 @@ def validate_init(docs, version):
     except ValueError:
         ip = None
         field_error(errors, "localAPIEndpoint.advertiseAddress", address, "must be a valid IP address")
-    if ip is not None and str(ip) not in host_addresses():
+    if ip is not None and not is_local(str(ip)):
         field_error(errors, "localAPIEndpoint.advertiseAddress", address, f"is not an address of this host (`ip -o addr show`) {MARK}")
     port = endpoint.get("bindPort", 6443)
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
