@@ -139,15 +139,18 @@ public static class InstallPlanner
     private static HostStep Init(Inventory inventory, BundleContents bundle, InventoryHost host, string directory, string token)
     {
         const string Title = "kubeadm init --config (from the inventory: a fresh token, advertiseAddress, podSubnet, …); kubeconfig for the login user";
-        var apiServer = bundle.Artifacts.FirstOrDefault(a => a.Kind == ArtifactKind.Image && ImageReference.TryParse(a.Name, out var r) && r.Repository.EndsWith("/kube-apiserver", StringComparison.Ordinal));
+        var apiServer = bundle.Artifacts
+            .Where(a => a.Kind == ArtifactKind.Image)
+            .Select(a => ImageReference.TryParse(a.Name, out var r) ? r : null)
+            .FirstOrDefault(r => r is not null && r.Repository.EndsWith("/kube-apiserver", StringComparison.Ordinal));
         if (apiServer is null || !KubernetesVersion.TryParse(bundle.KubernetesVersion, out var version))
         {
             return new HostStep(InitStep, Title, [new MissingFromBundle("kube-apiserver image (the control-plane images)")], []);
         }
 
-        var reference = ImageReference.Parse(apiServer.Name);
-        var imageRepository = $"{reference.Registry}/{reference.Repository[..reference.Repository.LastIndexOf('/')]}";
+        var imageRepository = $"{apiServer.Registry}/{apiServer.Repository[..apiServer.Repository.LastIndexOf('/')]}";
         var config = $"{host.StateDirectory}/{bundle.Name}.kubeadm-init.yaml";
+        var content = KubeadmConfig.Render(inventory, version, imageRepository, token);
         return Script(
             bundle,
             directory,
@@ -155,10 +158,7 @@ public static class InstallPlanner
             Title,
             BundleLayout.InitControlPlaneScript,
             ["--config", config, "--user", host.User],
-            new WriteFile(config, KubeadmConfig.Render(inventory, version, imageRepository, token), "kubeadm's InitConfiguration and ClusterConfiguration", Secret: true)
-            {
-                Preview = KubeadmConfig.RedactTokens(KubeadmConfig.Render(inventory, version, imageRepository, token)),
-            });
+            new WriteFile(config, content, "kubeadm's InitConfiguration and ClusterConfiguration", Secret: true) { Preview = KubeadmConfig.RedactTokens(content) });
     }
 
     /// <summary>Room under /var/lib for what the host unpacks: its images loaded (about twice the archives) and its packages installed.</summary>

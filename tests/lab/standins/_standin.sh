@@ -26,5 +26,5 @@ bad() { echo "$standin (offlinekit lab stand-in): $*" >&2; exit 2; }
 lab_kube() {
   local py=/usr/bin/python3
   [[ -x "$py" ]] || py="$(command -v python3)" || bad "python3 is missing: apt-get install python3 python3-yaml"
-  exec "$py" "$(dirname "$0")/lab_kube.py" "$standin" "$@"
+  exec "$py" -B "$(dirname "$0")/lab_kube.py" "$standin" "$@"
 }
