@@ -87,7 +87,8 @@ for m in ${manifests[@]+"${manifests[@]}"}; do
   else
     printf '%s\n' "$out"
     # Only "already exists" errors: a rerun, or objects created by hand. Anything else fails the step.
-    if grep -q '^Error' <<< "$out" && ! grep '^Error' <<< "$out" | grep -vq 'AlreadyExists'; then
+    # (No -q after a pipe: an early exit there SIGPIPEs the writer and pipefail turns that into a failure.)
+    if grep -q '^Error' <<< "$out" && ! grep '^Error' <<< "$out" | grep -v 'AlreadyExists' >/dev/null; then
       say "$(grep -c '^Error' <<< "$out") object(s) of $m exist already; kept as they are"
     else
       die "kubectl create -f $m failed: $(grep -m1 -E '^(Error|error)' <<< "$out" || tail -n 1 <<< "$out")"

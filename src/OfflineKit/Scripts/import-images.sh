@@ -45,7 +45,9 @@ fi
 present() {
   case "$runtime" in
     docker) docker image inspect "$1" >/dev/null 2>&1 ;;
-    containerd) ctr -n k8s.io images ls -q | grep -Fxq "$1" ;;
+    # grep without -q reads the whole list: with -q it stops at the match, and under pipefail the
+    # SIGPIPE that ctr then gets (a long list) would make a present image look missing.
+    containerd) ctr -n k8s.io images ls -q | grep -Fx "$1" >/dev/null ;;
     *) die "unknown runtime '$runtime' (docker or containerd)" ;;
   esac
 }
