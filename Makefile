@@ -7,7 +7,7 @@ RIDS := linux-x64 linux-arm64
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build publish test unit-test integration-test demo bench clean format
+.PHONY: all build publish prerequisites test unit-test integration-test demo bench clean format
 
 all: build
 
@@ -22,24 +22,32 @@ $(DIST)/%/offlinekit: $(shell find src manifests -type f -not -path '*/bin/*' -n
 	$(DOTNET) publish src/OfflineKit.Cli/OfflineKit.Cli.csproj -c $(CONFIG) -r $* --self-contained \
 	  -p:PublishSingleFile=true -p:DebugType=none -o $(DIST)/$*
 
-# The whole suite: unit tests, then the tests against real tools (they use the published binary).
-test: unit-test integration-test
+# The Debian packages the demo, the tests and the benchmarks use (tests/lab/prerequisites.sh holds
+# the one list): installs what is missing, says so in one line when nothing is.
+prerequisites:
+	@bash tests/lab/prerequisites.sh
 
-unit-test:
+# The whole suite: unit tests, then the tests against real tools (they use the published binary).
+test: prerequisites
+	@start=$$(date +%s); status=0; \
+	$(MAKE) --no-print-directory unit-test integration-test || status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s"; exit $$status
+
+unit-test: prerequisites
 	$(DOTNET) test tests/OfflineKit.Tests/OfflineKit.Tests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
 
-integration-test: publish
+integration-test: prerequisites publish
 	OFFLINEKIT_DIST=$(DIST) $(DOTNET) test tests/OfflineKit.IntegrationTests/OfflineKit.IntegrationTests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
 
 # Needs root: the lab hosts are network namespaces. Sets up the whole lab itself and stops it after.
-demo: publish
+demo: prerequisites publish
 	bash tests/lab/demo.sh
 
 # Each prints offlinekit beside its peer and the ratios. images.sh runs twice: on bare loopback (speed,
 # size, memory: where the tools themselves differ) and over a 100 Mbit/s link (a warm rebuild against a
 # cold one: a cache only shows where downloading costs something). install.sh times the demo's install
 # onto the lab hosts per step, and a rerun against the first install.
-bench: publish
+bench: prerequisites publish
 	bash bench/verify.sh
 	bash bench/images.sh
 	BANDWIDTH_MBPS=100 RUNS=1 bash bench/images.sh

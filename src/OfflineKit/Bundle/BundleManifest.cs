@@ -22,6 +22,18 @@ public sealed record BundleManifest
 
     public required string CreatedBy { get; init; }
 
+    /// <summary>
+    /// The container runtime the bundle was built for: "docker" or "containerd". Absent in bundles
+    /// made before the version catalog, which were all the guide's docker cluster.
+    /// </summary>
+    public string? Runtime { get; init; }
+
+    /// <summary>The kubeadm config API the bundle was built for, e.g. "kubeadm.k8s.io/v1beta3"; absent = v1beta3.</summary>
+    public string? KubeadmConfigApi { get; init; }
+
+    /// <summary>The revision of the embedded version catalog the spec was derived from; absent for a hand-written spec.</summary>
+    public string? CatalogRevision { get; init; }
+
     /// <summary>What is inside, each with its own digest (image manifest digest, RPM checksum, file SHA-256).</summary>
     public required IReadOnlyList<Artifact> Artifacts { get; init; }
 
