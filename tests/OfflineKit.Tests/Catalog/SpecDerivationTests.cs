@@ -185,6 +185,34 @@ public class SpecDerivationTests
     }
 
     [Fact]
+    public void Every_minor_derives_for_every_os_arch_and_runtime_it_allows_and_loads_back_unchanged()
+    {
+        var count = 0;
+        foreach (var minor in ReleaseCatalog.Embedded.Minors)
+        {
+            var last = VersionCatalog.Embedded.Releases.Single(r => r.Minor == minor.Minor).Last;
+            foreach (var os in new[] { TargetOs.El8, TargetOs.El9 })
+            {
+                foreach (var arch in new[] { TargetArch.Amd64, TargetArch.Arm64 })
+                {
+                    foreach (var runtime in minor.Runtimes)
+                    {
+                        var spec = SpecDerivation.Derive(last, os, arch, runtime).Spec;
+                        var yaml = BundleSpecWriter.ToYaml(spec);
+                        Assert.Equal(yaml, BundleSpecWriter.ToYaml(BundleSpecLoader.Parse(yaml, "shown.yaml")));
+                        Assert.DoesNotContain("$", string.Join(' ', spec.Rpm.Repositories.SelectMany(r => r.GpgKeys.Append(r.BaseUrl))), StringComparison.Ordinal);
+                        Assert.DoesNotContain(arch == TargetArch.Arm64 ? "x86_64" : "aarch64", yaml, StringComparison.Ordinal);
+                        count++;
+                    }
+                }
+            }
+        }
+
+        // 15 minors x 2 OS x 2 arches, 1.23 with both runtimes.
+        Assert.Equal(64, count);
+    }
+
+    [Fact]
     public void The_catalogs_cover_the_same_minors()
     {
         Assert.Equal(
