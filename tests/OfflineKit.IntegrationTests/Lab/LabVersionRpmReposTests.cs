@@ -9,8 +9,11 @@ namespace OfflineKit.IntegrationTests.Lab;
 /// catalog's URLs, signed per vendor, metadata in the shapes real repos use, closed, and
 /// installable with exact pins on each target.
 /// </summary>
-public class LabVersionRpmReposTests(LabVersionRpmRepos lab) : IClassFixture<LabVersionRpmRepos>
+[Collection(VersionLab.Collection)]
+public class LabVersionRpmReposTests(VersionLab versionLab)
 {
+    private readonly LabVersionRpmRepos _lab = versionLab.Repos;
+
     private static Uri Url(string path) => new(LabRepoCatalog.Origin + path);
 
     /// <summary>The repos a host of each target uses (DESIGN.md "Default repositories").</summary>
@@ -34,37 +37,37 @@ public class LabVersionRpmReposTests(LabVersionRpmRepos lab) : IClassFixture<Lab
     {
         foreach (var minor in new[] { 30, 31 })
         {
-            var repo = lab.Repositories.Single(r => r.BaseUrl == Url($"kubernetes-new/core/stable/v1.{minor}/rpm/"));
+            var repo = _lab.Repositories.Single(r => r.BaseUrl == Url($"kubernetes-new/core/stable/v1.{minor}/rpm/"));
             // pkgs.k8s.io: the key beside repomd.xml, one repo for every arch, zstd metadata.
             Assert.Equal(await File.ReadAllTextAsync(repo.KeyFile), await File.ReadAllTextAsync(Path.Combine(repo.Dir, "repodata/repomd.xml.key")));
             Assert.Single(Directory.GetFiles(Path.Combine(repo.Dir, "repodata"), "*-primary.xml.zst"));
-            Assert.Contains(lab.Files, f => f.Repo == repo.Name && f.Arch == "aarch64");
-            Assert.Contains(lab.Files, f => f.Repo == repo.Name && f.Arch == "x86_64");
-            Assert.Contains(lab.Files, f => f.Repo == repo.Name && f.Nevra == $"kubelet-0:1.{minor}.10-150500.1.1.x86_64");
+            Assert.Contains(_lab.Files, f => f.Repo == repo.Name && f.Arch == "aarch64");
+            Assert.Contains(_lab.Files, f => f.Repo == repo.Name && f.Arch == "x86_64");
+            Assert.Contains(_lab.Files, f => f.Repo == repo.Name && f.Nevra == $"kubelet-0:1.{minor}.10-150500.1.1.x86_64");
         }
 
         foreach (var arch in LabRepoCatalog.El9Arches)
         {
-            var appstream = lab.At(Url($"rockylinux/9/AppStream/{arch}/os/"));
+            var appstream = _lab.At(Url($"rockylinux/9/AppStream/{arch}/os/"));
             Assert.Single(Directory.GetFiles(Path.Combine(appstream.Dir, "repodata"), "*-primary.xml.xz"));
             Assert.Single(Directory.GetFiles(Path.Combine(appstream.Dir, "repodata"), "*-modules.yaml.xz"));
-            Assert.Single(Directory.GetFiles(Path.Combine(lab.At(Url($"docker-ce/linux/centos/9/{arch}/stable/")).Dir, "repodata"), "*-primary.xml.gz"));
+            Assert.Single(Directory.GetFiles(Path.Combine(_lab.At(Url($"docker-ce/linux/centos/9/{arch}/stable/")).Dir, "repodata"), "*-primary.xml.gz"));
         }
 
-        Assert.Single(Directory.GetFiles(Path.Combine(lab["appstream"].Dir, "repodata"), "*-modules.yaml.xz"));
-        Assert.True(File.Exists(Path.Combine(lab.Root, "aliyun/rockylinux/RPM-GPG-KEY-Rocky-9")));
-        Assert.True(File.Exists(Path.Combine(lab.Root, "aliyun/docker-ce/linux/centos/gpg")));
-        Assert.Equal(5, lab.Keys.Select(k => k.Id).Distinct().Count());
+        Assert.Single(Directory.GetFiles(Path.Combine(_lab["appstream"].Dir, "repodata"), "*-modules.yaml.xz"));
+        Assert.True(File.Exists(Path.Combine(_lab.Root, "aliyun/rockylinux/RPM-GPG-KEY-Rocky-9")));
+        Assert.True(File.Exists(Path.Combine(_lab.Root, "aliyun/docker-ce/linux/centos/gpg")));
+        Assert.Equal(5, _lab.Keys.Select(k => k.Id).Distinct().Count());
 
         // The aarch64 RPMs say so in their headers, and every RPM's signature checks against its vendor's key.
         var rpm = Tools.Require("rpm", "rpm");
-        var arm = lab.Files.First(f => f.Arch == "aarch64" && f.Name == "kubelet");
+        var arm = _lab.Files.First(f => f.Arch == "aarch64" && f.Name == "kubelet");
         Assert.Equal("aarch64", (await Tools.RunAsync(rpm, ["-qp", "--qf", "%{ARCH}", arm.Path])).Stdout);
-        foreach (var key in lab.Keys)
+        foreach (var key in _lab.Keys)
         {
             using var db = new TempDir();
             Assert.Equal(0, (await Tools.RunAsync(rpm, ["--dbpath", db.Path, "--import", key.File])).ExitCode);
-            var files = lab.Files.Where(f => lab[f.Repo].KeyFile == key.File).Select(f => f.Path).ToList();
+            var files = _lab.Files.Where(f => _lab[f.Repo].KeyFile == key.File).Select(f => f.Path).ToList();
             var check = await Tools.RunAsync(rpm, ["--dbpath", db.Path, "--checksig", .. files]);
             Assert.True(check.ExitCode == 0, check.Stdout + check.Stderr);
             Assert.Equal(files.Count, check.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.EndsWith(": digests signatures OK", StringComparison.Ordinal)));
@@ -75,7 +78,7 @@ public class LabVersionRpmReposTests(LabVersionRpmRepos lab) : IClassFixture<Lab
     [MemberData(nameof(Targets))]
     public async Task Each_target_s_repos_pass_real_dnf_repoclosure(string k8s, int releasever, string arch, string basePattern)
     {
-        var closure = await LabDnf.RepoclosureAsync(lab.DnfRepos(Repos(k8s, releasever, arch, basePattern)), new LabDnfTarget(releasever, arch));
+        var closure = await LabDnf.RepoclosureAsync(_lab.DnfRepos(Repos(k8s, releasever, arch, basePattern)), new LabDnfTarget(releasever, arch));
 
         Assert.True(closure.ExitCode == 0, closure.Stdout + closure.Stderr);
     }
@@ -84,9 +87,9 @@ public class LabVersionRpmReposTests(LabVersionRpmRepos lab) : IClassFixture<Lab
     [MemberData(nameof(Targets))]
     public async Task Real_dnf_installs_each_target_into_an_empty_root_with_exact_pins_and_the_right_arch(string k8s, int releasever, string arch, string basePattern)
     {
-        var installed = await lab.DnfInstallAsync(
+        var installed = await _lab.DnfInstallAsync(
             [$"kubelet-{k8s}", $"kubeadm-{k8s}", $"kubectl-{k8s}", "containerd.io", "chrony"],
-            repos: lab.DnfRepos(Repos(k8s, releasever, arch, basePattern)), target: new LabDnfTarget(releasever, arch));
+            repos: _lab.DnfRepos(Repos(k8s, releasever, arch, basePattern)), target: new LabDnfTarget(releasever, arch));
 
         // kubelet-1.X.1 is not 1.X.10; cri-tools and kubernetes-cni come as dependencies from the same repo.
         Assert.Contains($"kubelet-0:{k8s}-150500.1.1.{arch}", installed);
