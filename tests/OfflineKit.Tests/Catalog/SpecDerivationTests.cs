@@ -234,6 +234,37 @@ public class SpecDerivationTests
         Assert.Equal(["kubelet-0:1.30.2-150500.1.1.x86_64"], result.Nevras);
     }
 
+    [Theory]
+    [InlineData("1.31.14", "containerd.io-1.7.20-3.1.el8.x86_64", null)]
+    [InlineData("1.31.14", "containerd.io-1.6.34-3.1.el8.x86_64", null)]
+    [InlineData("1.31.14", "containerd.io-1.6.20-3.1.el8.x86_64", "containerd.io 1.6.20 (docker-ce-stable) is older than Kubernetes 1.31 supports (containerd 1.6.34 or newer")]
+    [InlineData("1.35.0", "containerd.io-1.7.27-3.1.el9.x86_64", "older than Kubernetes 1.35 supports (containerd 1.7.28 or newer")]
+    [InlineData("1.35.0", "containerd.io-2.1.5-1.el9.x86_64", null)]
+    public void A_containerd_bundle_needs_a_containerd_the_minor_supports(string version, string containerd, string? error)
+    {
+        var spec = Derive(version, TargetOs.El8, TargetArch.Amd64, ContainerRuntime.Containerd);
+        RpmPackage[] carried = [Pkg(containerd, repo: "docker-ce-stable"), Pkg("cri-tools-1.31.1-150500.1.1.x86_64", repo: "kubernetes")];
+
+        if (error is null)
+        {
+            RuntimeRequirement.Check(spec, carried);
+        }
+        else
+        {
+            Assert.Contains(error, Assert.Throws<OperationFailedException>(() => RuntimeRequirement.Check(spec, carried)).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_containerd_bundle_without_crictl_or_containerd_is_refused_and_docker_bundles_are_not_checked()
+    {
+        var spec = Derive("1.30.2", TargetOs.El9, TargetArch.Amd64, ContainerRuntime.Containerd);
+
+        Assert.Contains("cri-tools (crictl)", Assert.Throws<OperationFailedException>(() => RuntimeRequirement.Check(spec, [Pkg("containerd.io-1.7.20-3.1.el9.x86_64")])).Message, StringComparison.Ordinal);
+        Assert.Contains("must carry containerd.io", Assert.Throws<OperationFailedException>(() => RuntimeRequirement.Check(spec, [Pkg("cri-tools-1.30.1-150500.1.1.x86_64")])).Message, StringComparison.Ordinal);
+        RuntimeRequirement.Check(Derive("1.23.0"), [Pkg("containerd.io-1.6.20-3.1.el8.x86_64")]);
+    }
+
     private static string ReplaceFirst(string text, string old, string replacement)
     {
         var i = text.IndexOf(old, StringComparison.Ordinal);
