@@ -270,6 +270,8 @@ public class SpecDerivationTests
     [InlineData("1.31.14", "containerd.io-1.6.20-3.1.el8.x86_64", "containerd.io 1.6.20 (docker-ce-stable) is older than Kubernetes 1.31 supports (containerd 1.6.34 or newer")]
     [InlineData("1.35.0", "containerd.io-1.7.27-3.1.el9.x86_64", "older than Kubernetes 1.35 supports (containerd 1.7.28 or newer")]
     [InlineData("1.35.0", "containerd.io-2.1.5-1.el9.x86_64", null)]
+    [InlineData("1.36.5", "containerd.io-1.7.30-1.el9.x86_64", "older than Kubernetes 1.36 supports (containerd 2.2.0 or newer")]
+    [InlineData("1.37.1", "containerd.io-2.2.1-1.el9.x86_64", null)]
     public void A_containerd_bundle_needs_a_containerd_the_minor_supports(string version, string containerd, string? error)
     {
         var spec = Derive(version, TargetOs.El8, TargetArch.Amd64, ContainerRuntime.Containerd);
