@@ -59,9 +59,4 @@ internal static class ImagesCommand
 
         return new Command("images", "Container images: kubeadm's image set, and loading a bundle's images") { list, load };
     }
-
-    private sealed class Relay(Action<string> report) : IProgress<string>
-    {
-        public void Report(string value) => report(value);
-    }
 }
