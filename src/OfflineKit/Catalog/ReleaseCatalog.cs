@@ -22,8 +22,7 @@ public sealed record MinorFacts(
     IReadOnlyDictionary<ContainerRuntime, string> Refused,
     string ContainerdMinimum,
     string KubeadmConfigApi,
-    string Calico,
-    string MetricsServer)
+    IReadOnlyDictionary<string, string> AddonVersions)
 {
     public string Name => $"{Major}.{Minor}";
 }
@@ -108,7 +107,7 @@ public sealed class ReleaseCatalog
         var runtimes = root.MapList("runtimes", required: true).Select(r => ReadRuntime(r, file)).ToList();
         var hostPackages = root.StringList("hostPackages", required: true);
         var addons = root.MapList("addons", required: true).Select(ReadAddon).ToList();
-        var minors = root.MapList("minors", required: true).Select(m => ReadMinor(m, kubernetesRepositories, runtimes)).ToList();
+        var minors = root.MapList("minors", required: true).Select(m => ReadMinor(m, kubernetesRepositories, runtimes, addons)).ToList();
         for (var i = 1; i < minors.Count; i++)
         {
             if (minors[i].Major != minors[i - 1].Major || minors[i].Minor != minors[i - 1].Minor + 1)
@@ -179,7 +178,7 @@ public sealed class ReleaseCatalog
         return addon;
     }
 
-    private static MinorFacts ReadMinor(YamlMapReader map, Dictionary<string, RpmRepository> repositories, List<RuntimePackages> runtimes)
+    private static MinorFacts ReadMinor(YamlMapReader map, Dictionary<string, RpmRepository> repositories, List<RuntimePackages> runtimes, List<AddonTemplate> addons)
     {
         var text = map.RequiredString("minor");
         if (!VersionCatalog.TryParseMinor(text, out var major, out var minor))
@@ -222,6 +221,11 @@ public sealed class ReleaseCatalog
             throw map.ErrorAt("kubeadmConfigApi", $"{map.Field("kubeadmConfigApi")}: '{configApi}' is not a kubeadm config API offlinekit writes (kubeadm.k8s.io/v1beta3 or v1beta4)");
         }
 
+        // Every addon gets a version on every minor: a derived spec never lacks one.
+        var addonMap = map.RequiredMap("addons");
+        var addonVersions = addons.ToDictionary(a => a.Name, a => addonMap.RequiredString(a.Name), StringComparer.Ordinal);
+        addonMap.EnsureNoUnknownKeys();
+
         var facts = new MinorFacts(
             major,
             minor,
@@ -230,8 +234,7 @@ public sealed class ReleaseCatalog
             refused,
             map.RequiredString("containerdMinimum"),
             configApi,
-            map.RequiredString("calico"),
-            map.RequiredString("metricsServer"));
+            addonVersions);
         map.EnsureNoUnknownKeys();
         return facts;
     }

@@ -84,12 +84,7 @@ public static class SpecDerivation
 
     private static AddonSpec Addon(AddonTemplate template, MinorFacts minor)
     {
-        var version = template.Name switch
-        {
-            "calico" => minor.Calico,
-            "metrics-server" => minor.MetricsServer,
-            _ => throw new InvalidOperationException($"the version catalog names no version of addon '{template.Name}' per minor"),
-        };
+        var version = minor.AddonVersions[template.Name];
         var values = new Dictionary<string, string>(StringComparer.Ordinal) { ["{version}"] = version };
         return new AddonSpec(
             template.Name,
