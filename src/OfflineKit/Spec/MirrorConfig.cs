@@ -45,7 +45,7 @@ public sealed class MirrorConfig
             throw new BadInputException($"{path}: mirrors file not found");
         }
 
-        return Parse(File.ReadAllText(path), path);
+        return Parse(IO.InputFile.ReadAllText(path, IO.InputFile.YamlCap, "mirrors file"), path);
     }
 
     public static MirrorConfig Parse(string text, string file)
@@ -243,8 +243,15 @@ public sealed class MirrorConfig
             : (flag[..eq], flag[(eq + 1)..]);
     }
 
+    /// <summary>
+    /// A mirror is a plain URL: http(s) with a host (or file:// where allowed), no credentials (they would
+    /// be printed and journalled), no query or fragment, nothing a shell or a terminal reads specially.
+    /// </summary>
     private static Uri? ParseUrl(string text, bool allowFile) =>
-        Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme is "http" or "https" || (allowFile && uri.Scheme == "file"))
+        !text.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c is '"' or '\'' or '`' or '$' or '\\' or '<' or '>')
+        && Uri.TryCreate(text, UriKind.Absolute, out var uri)
+        && ((uri.Scheme is "http" or "https" && uri.Host.Length > 0) || (allowFile && uri.Scheme == "file"))
+        && uri.UserInfo.Length == 0 && uri.Query.Length == 0 && uri.Fragment.Length == 0
             ? uri
             : null;
 
