@@ -207,7 +207,8 @@ internal sealed class BundleCheck
 
     /// <summary>Compares what was seen with what SHA256SUMS and bundle.json record.</summary>
     /// <param name="top">The tarball's top folder, which must be the bundle's name; null for a directory.</param>
-    public VerifyReport Finish(string bundle, TarballChecksumStatus tarball, string? top = null)
+    /// <param name="only">Judge this one file (and bundle.json, which vouches for it) rather than the whole bundle.</param>
+    public VerifyReport Finish(string bundle, TarballChecksumStatus tarball, string? top = null, string? only = null)
     {
         var problems = new List<VerifyProblem>(_problems);
         var manifest = ReadManifest(problems);
@@ -226,6 +227,12 @@ internal sealed class BundleCheck
         if (sums is not null)
         {
             paths.UnionWith(sums.Keys);
+        }
+
+        if (only is not null)
+        {
+            paths.IntersectWith([BundleLayout.ManifestFile, only]);
+            paths.UnionWith([BundleLayout.ManifestFile, only]);
         }
 
         foreach (var path in paths)
@@ -249,7 +256,7 @@ internal sealed class BundleCheck
 
         if (manifest is not null)
         {
-            CheckArtifacts(problems, manifest, recorded);
+            CheckArtifacts(problems, only is null ? manifest.Artifacts : manifest.Artifacts.Where(a => a.Path == only), recorded);
         }
 
         if (Stopped)
@@ -315,9 +322,9 @@ internal sealed class BundleCheck
     private static Record State(bool have, string? recorded, string actual) =>
         !have ? Record.Unknown : recorded is null ? Record.Absent : recorded == actual ? Record.Matches : Record.Differs;
 
-    private void CheckArtifacts(List<VerifyProblem> problems, BundleManifest manifest, Dictionary<string, FileDigest> recorded)
+    private void CheckArtifacts(List<VerifyProblem> problems, IEnumerable<Artifact> artifacts, Dictionary<string, FileDigest> recorded)
     {
-        foreach (var a in manifest.Artifacts)
+        foreach (var a in artifacts)
         {
             if (!recorded.TryGetValue(a.Path, out var file))
             {
@@ -340,7 +347,7 @@ internal sealed class BundleCheck
     {
         if (scan.Error is not null)
         {
-            problems.Add(new VerifyProblem(ProblemKind.Artifact, image.Path, $"image {image.Name}: the archive cannot be read: {scan.Error}"));
+            problems.Add(new VerifyProblem(ProblemKind.Artifact, image.Path, $"image {image.Name}: {scan.Error}"));
             return;
         }
 
