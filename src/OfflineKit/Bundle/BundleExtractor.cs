@@ -61,15 +61,15 @@ public static class BundleExtractor
     /// </summary>
     private static string PrepareTarget(string to)
     {
-        var kind = FileKinds.Of(to);
-        if (kind is not (FileKind.Missing or FileKind.Directory))
-        {
-            throw new BadInputException($"--to {to}: exists and is {FileKinds.Describe(kind)}, not a folder");
-        }
-
         var staging = Path.Combine(to, $"{StagingPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
+            var kind = FileKinds.Of(to);
+            if (kind is not (FileKind.Missing or FileKind.Directory))
+            {
+                throw new BadInputException($"--to {to}: exists and is {FileKinds.Describe(kind)}, not a folder");
+            }
+
             Directory.CreateDirectory(to);
             RemoveStaleStaging(to);
             Directory.CreateDirectory(staging, (UnixFileMode)BundleLayout.ExecutableMode);

@@ -131,7 +131,7 @@ public static class BundleVerifier
 
             if (kind != FileKind.Regular)
             {
-                check.AddProblem(ProblemKind.UnexpectedEntry, inner, $"{FileKinds.Describe(kind)}; bundles hold only files and folders");
+                check.Refuse(ProblemKind.UnexpectedEntry, inner, $"{FileKinds.Describe(kind)}; bundles hold only files and folders");
             }
             else if (!BundleLayout.IsValidRelativePath(inner))
             {
