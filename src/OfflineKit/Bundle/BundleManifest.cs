@@ -49,6 +49,15 @@ public sealed record BundleManifest
             throw new JsonException($"schemaVersion {manifest.SchemaVersion} is not supported (this offlinekit reads {BundleLayout.SchemaVersion})");
         }
 
+        // System.Text.Json lets a required property be null: a crafted file gets no further than here.
+        if (manifest.Name is null || manifest.BundleVersion is null || manifest.KubernetesVersion is null || manifest.Os is null
+            || manifest.Arch is null || manifest.CreatedBy is null || manifest.Artifacts is null || manifest.Files is null
+            || manifest.Files.Any(f => f?.Path is null || f.Sha256 is null)
+            || manifest.Artifacts.Any(a => a?.Name is null || a.Digest is null || a.Path is null || (a.Blobs?.Any(b => b is null) ?? false)))
+        {
+            throw new JsonException("a required field is null");
+        }
+
         // Every name here becomes a path (the top folder, host paths under the state folder, files to
         // open): each is checked against its grammar before anything uses it.
         if (!BundleLayout.IsValidBundleName(manifest.Name))

@@ -259,7 +259,7 @@ public static partial class InventoryLoader
             mirrors = docker.StringList("registryMirrors");
             for (var i = 0; i < mirrors.Count; i++)
             {
-                if (!Uri.TryCreate(mirrors[i], UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                if (Spec.PlainUrl.TryParse(mirrors[i]) is null)
                 {
                     throw docker.ErrorAt("registryMirrors", $"cluster.docker.registryMirrors[{i}] '{mirrors[i]}' is not an http:// or https:// URL");
                 }

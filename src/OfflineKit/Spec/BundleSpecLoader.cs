@@ -260,8 +260,9 @@ public static class BundleSpecLoader
 
     internal static Uri Url(YamlMapReader map, string key, string text, bool directory, bool allowFile = false)
     {
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri)
-            || !(uri.Scheme is "http" or "https" || (allowFile && uri.Scheme == "file")))
+        // dnf's $basearch and $releasever are filled in per target later; the rest must be a plain URL.
+        var checkedText = text.Replace("$basearch", "basearch", StringComparison.Ordinal).Replace("$releasever", "releasever", StringComparison.Ordinal);
+        if (PlainUrl.TryParse(checkedText, allowFile) is null || !Uri.TryCreate(text, UriKind.Absolute, out var uri))
         {
             var schemes = allowFile ? "http://, https:// or file://" : "http:// or https://";
             throw map.ErrorAt(key, $"{map.Field(key)}: '{text}' is not an absolute {schemes} URL");

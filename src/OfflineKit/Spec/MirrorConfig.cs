@@ -243,17 +243,7 @@ public sealed class MirrorConfig
             : (flag[..eq], flag[(eq + 1)..]);
     }
 
-    /// <summary>
-    /// A mirror is a plain URL: http(s) with a host (or file:// where allowed), no credentials (they would
-    /// be printed and journalled), no query or fragment, nothing a shell or a terminal reads specially.
-    /// </summary>
-    private static Uri? ParseUrl(string text, bool allowFile) =>
-        !text.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c is '"' or '\'' or '`' or '$' or '\\' or '<' or '>')
-        && Uri.TryCreate(text, UriKind.Absolute, out var uri)
-        && ((uri.Scheme is "http" or "https" && uri.Host.Length > 0) || (allowFile && uri.Scheme == "file"))
-        && uri.UserInfo.Length == 0 && uri.Query.Length == 0 && uri.Fragment.Length == 0
-            ? uri
-            : null;
+    private static Uri? ParseUrl(string text, bool allowFile) => PlainUrl.TryParse(text, allowFile);
 
     /// <summary>A registry is named as host[:port], the way image references name it.</summary>
     internal static string? CheckRegistryHost(string host)
