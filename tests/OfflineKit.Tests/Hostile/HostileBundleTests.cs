@@ -294,6 +294,87 @@ public class HostileBundleTests
         Assert.Contains("a\\rb\\x1b[2J.rpm", line);
     }
 
+    public static TheoryData<string, string> UnverifiedArchives => new()
+    {
+        { "flipped-byte", "recorded" },
+        { "layer-path-upwards", "'../../etc/passwd'" },
+        { "index-digest-upwards", "'sha256:../../x'" },
+    };
+
+    /// <summary>What images load hands the daemon: only bytes proven against both lists and the archive's own index.</summary>
+    [Theory]
+    [MemberData(nameof(UnverifiedArchives))]
+    public async Task A_bundle_file_is_handed_out_only_when_verified(string attack, string words)
+    {
+        using var dir = new TempDir();
+        var bundle = new CraftedBundle();
+        var image = attack switch
+        {
+            "layer-path-upwards" => CraftedBundle.ImageArchive("images/common.tar", editManifestJson: j => j.Replace("\"Layers\":[", "\"Layers\":[\"../../etc/passwd\",", StringComparison.Ordinal)),
+            "index-digest-upwards" => CraftedBundle.ImageArchive("images/common.tar", editIndexJson: j => j.Replace("\"manifests\":[", "\"manifests\":[{\"digest\":\"sha256:../../x\"},", StringComparison.Ordinal)),
+            _ => CraftedBundle.ImageArchive("images/common.tar"),
+        };
+        bundle.Files.Add(("images/common.tar", image.Archive));
+        bundle.Artifacts.Add(image.Artifact);
+        var bytes = bundle.ToBytes();
+        if (attack == "flipped-byte")
+        {
+            // A byte of the layer blob, SHA256SUMS and bundle.json left as they were.
+            var at = bytes.AsSpan().IndexOf("llllllllll"u8);
+            bytes[at] = (byte)'L';
+        }
+
+        var tarball = dir["bundle.tar"];
+        await File.WriteAllBytesAsync(tarball, bytes);
+        var before = Directory.GetFiles(Path.GetTempPath(), ".offlinekit-verified-*").Length;
+
+        var e = await Assert.ThrowsAsync<OperationFailedException>(() => VerifiedFile.OpenAsync(tarball, "images/common.tar"));
+
+        Assert.Contains("images/common.tar", e.Message);
+        Assert.Contains(words, e.Message);
+        Assert.Contains("nothing was used", e.Message);
+        Assert.Equal(before, Directory.GetFiles(Path.GetTempPath(), ".offlinekit-verified-*").Length);
+    }
+
+    [Fact]
+    public async Task A_verified_file_is_the_bytes_that_were_hashed_from_a_tarball_or_a_folder()
+    {
+        using var dir = new TempDir();
+        var bundle = new CraftedBundle();
+        var image = CraftedBundle.ImageArchive("images/common.tar");
+        bundle.Files.Add(("images/common.tar", image.Archive));
+        bundle.Artifacts.Add(image.Artifact);
+        var tarball = bundle.WriteTo(dir["bundle.tar"]);
+        var folder = (await BundleExtractor.ExtractAsync(tarball, dir["x"])).Directory;
+
+        foreach (var source in new[] { tarball, folder })
+        {
+            await using var verified = await VerifiedFile.OpenAsync(source, "images/common.tar");
+            using var copy = new MemoryStream();
+            await verified.Content.CopyToAsync(copy);
+            Assert.Equal(image.Archive, copy.ToArray());
+        }
+    }
+
+    [Fact]
+    public async Task A_flipped_byte_in_an_extracted_archive_is_caught_before_use()
+    {
+        using var dir = new TempDir();
+        var bundle = new CraftedBundle();
+        var image = CraftedBundle.ImageArchive("images/common.tar");
+        bundle.Files.Add(("images/common.tar", image.Archive));
+        bundle.Artifacts.Add(image.Artifact);
+        var folder = (await BundleExtractor.ExtractAsync(bundle.WriteTo(dir["bundle.tar"]), dir["x"])).Directory;
+        var archive = Path.Combine(folder, "images/common.tar");
+        var bytes = await File.ReadAllBytesAsync(archive);
+        bytes[bytes.AsSpan().IndexOf("llllllllll"u8)] = (byte)'L';
+        await File.WriteAllBytesAsync(archive, bytes);
+
+        var e = await Assert.ThrowsAsync<OperationFailedException>(() => VerifiedFile.OpenAsync(folder, "images/common.tar"));
+
+        Assert.Contains("images/common.tar", e.Message);
+    }
+
     private static int Mkfifo(string path)
     {
         using var process = System.Diagnostics.Process.Start("mkfifo", [path]);
