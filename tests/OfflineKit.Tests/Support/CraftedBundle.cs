@@ -19,6 +19,9 @@ public sealed class CraftedBundle
 
     public List<(string Path, byte[] Content)> Files { get; } = [("rpms/a.rpm", Encoding.UTF8.GetBytes(new string('r', 3000))), ("scripts/x.sh", "#!/bin/sh\necho hi\n"u8.ToArray())];
 
+    /// <summary>Files listed in both lists whose entries the caller writes itself (too big to hold here).</summary>
+    public List<(string Path, string Sha256, long Size)> Listed { get; } = [];
+
     /// <summary>Artifacts as JSON objects, added to bundle.json as they are.</summary>
     public List<JsonObject> Artifacts { get; } = [];
 
@@ -43,7 +46,9 @@ public sealed class CraftedBundle
             ["arch"] = "amd64",
             ["createdBy"] = "crafted",
             ["artifacts"] = new JsonArray([.. Artifacts.Select(a => (JsonNode)a.DeepClone())]),
-            ["files"] = new JsonArray([.. Files.Select(f => (JsonNode)new JsonObject { ["path"] = f.Path, ["sha256"] = Sha(f.Content), ["size"] = f.Content.Length })]),
+            ["files"] = new JsonArray([
+                .. Files.Select(f => (JsonNode)new JsonObject { ["path"] = f.Path, ["sha256"] = Sha(f.Content), ["size"] = f.Content.Length }),
+                .. Listed.Select(f => (JsonNode)new JsonObject { ["path"] = f.Path, ["sha256"] = f.Sha256, ["size"] = f.Size })]),
         };
         manifest = EditManifest?.Invoke(manifest) ?? manifest;
         return Encoding.UTF8.GetBytes(manifest.ToJsonString() + "\n");
@@ -57,6 +62,11 @@ public sealed class CraftedBundle
         foreach (var (path, content) in Files)
         {
             sums.Append(Sha(content)).Append("  ").Append(path).Append('\n');
+        }
+
+        foreach (var (path, sha, _) in Listed)
+        {
+            sums.Append(sha).Append("  ").Append(path).Append('\n');
         }
 
         using var output = new MemoryStream();
