@@ -194,6 +194,22 @@ public class ImagesPushTests(LabBundle bundle) : IClassFixture<LabBundle>
         Assert.All(secrets, s => Assert.DoesNotContain(s, ok.Stdout + ok.Stderr));
     }
 
+    [Theory]
+    [InlineData(404, HarborStandin.ProjectNotFound, "the registry has no project 'k8s' (404 NOT_FOUND: project k8s not found); on Harbor, create the project 'k8s' first")]
+    [InlineData(401, HarborStandin.PushUnauthorized, "the project 'k8s' may not exist (on Harbor, create it first) or the account may lack push rights in it (401 UNAUTHORIZED: unauthorized to access repository")]
+    public async Task A_missing_harbor_project_is_named_with_the_registrys_answer(int status, string body, string message)
+    {
+        await using var harbor = new HarborStandin(status, body);
+        var mirrors = MirrorConfig.Empty;
+        mirrors.AddInsecureRegistry(harbor.Host);
+        var options = new ImagePushOptions(bundle.Tarball, PushTarget.Parse($"{harbor.Host}/k8s"), new RegistryClientOptions(mirrors, RegistryCredentials.None) { MaxAttempts = 1 });
+
+        var e = await Assert.ThrowsAsync<OperationFailedException>(() => BundlePusher.PushAsync(options));
+
+        Assert.Contains(message, e.Message);
+        Assert.Matches(@"^\S+:\S+ -> " + harbor.Host.Replace(".", "\\.", StringComparison.Ordinal) + "/k8s/", e.Message);
+    }
+
     private sealed class Sync(Action<ByteProgress> report) : IProgress<ByteProgress>
     {
         public void Report(ByteProgress value) => report(value);

@@ -99,26 +99,39 @@ public sealed partial class RegistryClient
         }, cancellationToken, originOnly: true);
 
     /// <summary>
-    /// A write. A registry that has no such project or namespace says so in many ways (Harbor: 404
-    /// NOT_FOUND "project k8s not found"; older Harbor: 401/403 on the push scope; distribution: 404
-    /// NAME_UNKNOWN); each becomes one error naming the first path segment.
+    /// A write. A registry without the project or namespace says so in several ways, each made one
+    /// error naming the path's first segment: Harbor 2 answers 404 NOT_FOUND "project k8s not found"
+    /// from its project lookup, or, when its token service granted no push because there is no such
+    /// project, 401 UNAUTHORIZED "unauthorized to access repository: k8s/…, action: push" (also what an
+    /// account without push rights gets: both are named); distribution answers 404 NAME_UNKNOWN.
+    /// A plain "authentication required" stays an authentication failure (a wrong password).
+    /// Sources: goharbor/harbor issues #966, #13988, #20544, #21373.
     /// </summary>
     private async Task<HttpResponseMessage> SendPushAsync(
         string registry, Uri endpoint, string repository, HttpMethod method, string path, Access access, Func<Action, HttpContent>? content, CancellationToken cancellationToken)
     {
+        var project = repository.Split('/')[0];
         try
         {
             return await SendAsync(registry, endpoint, repository, method, path, null, null, cancellationToken, access, content).ConfigureAwait(false);
         }
-        catch (EndpointException e) when (e.Status == 404 || (e.Body is { } body && body.Contains("project", StringComparison.OrdinalIgnoreCase) && body.Contains("not found", StringComparison.OrdinalIgnoreCase)))
+        catch (EndpointException e) when (e.Status == 404 || (Says(e.Body, "project") && Says(e.Body, "not found")))
         {
-            var project = repository.Split('/')[0];
             throw new EndpointException(
-                $"the registry has no project '{project}' ({e.Status} {e.Body}); on Harbor, create the project '{project}' first (or push under an existing one: --registry {registry}/PROJECT)",
+                $"the registry has no project '{project}' ({e.Status} {e.Body}); on Harbor, create the project '{project}' first, or push under one that exists: --registry {registry}/PROJECT",
+                fatal: true,
+                inner: e);
+        }
+        catch (EndpointException e) when (e.Status is 401 or 403 && (Says(e.Body, "action: push") || Says(e.Body, "denied")))
+        {
+            throw new EndpointException(
+                $"the registry refused this account a push to {repository}: the project '{project}' may not exist (on Harbor, create it first) or the account may lack push rights in it ({e.Status} {e.Body})",
                 fatal: true,
                 inner: e);
         }
     }
+
+    private static bool Says(string? body, string what) => body is not null && body.Contains(what, StringComparison.OrdinalIgnoreCase);
 
     private static T? Find<T>(Exception? e)
         where T : Exception
