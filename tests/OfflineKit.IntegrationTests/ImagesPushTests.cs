@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using OfflineKit.Bundle;
 using OfflineKit.Images;
+using OfflineKit.Install;
 using OfflineKit.IntegrationTests.Lab;
 using OfflineKit.IntegrationTests.Support;
 using OfflineKit.IO;
@@ -158,7 +159,8 @@ public class ImagesPushTests(LabBundle bundle) : IClassFixture<LabBundle>
         long SizeInRegistrySource(string digest)
         {
             // bundle.json lists blobs, not their sizes: the archive index knows them.
-            var blobs = ImageArchiveBlobs.OpenAsync(bundle.Tarball, bundle.Images.Select(i => i.Path).Distinct().ToList()).GetAwaiter().GetResult();
+            var local = LocalBundle.OpenAsync(bundle.Tarball).GetAwaiter().GetResult();
+            var blobs = ImageArchiveBlobs.OpenAsync(local, bundle.Images.Select(i => i.Path).Distinct().ToList()).GetAwaiter().GetResult();
             return blobs.SizeOf(Digest.Parse(digest));
         }
     }

@@ -1,72 +1,62 @@
 using System.Formats.Tar;
 using System.Security.Cryptography;
-using Microsoft.Win32.SafeHandles;
 using OfflineKit.Images;
+using OfflineKit.Install;
+using OfflineKit.IO;
 
 namespace OfflineKit.Bundle;
 
 /// <summary>
-/// The blobs of a bundle's image archives, read in place: from the extracted folder's images/*.tar or
-/// from inside a plain bundle tarball, never copied to disk. A blob is a window of one file, found by
-/// one pass over the tar headers; every read of it is checked against its digest.
+/// The blobs of a bundle's image archives, read in place through <see cref="LocalBundle"/> (an extracted
+/// folder's images/*.tar, or the same files inside a plain bundle tarball), never copied to disk. A
+/// blob is a window of its archive, found by one pass over the archive's tar headers; every read of it
+/// is checked against its digest.
 /// </summary>
 public sealed class ImageArchiveBlobs
 {
     private const string BlobPrefix = "blobs/sha256/";
 
-    private readonly Dictionary<string, (string File, long Offset, long Length)> _blobs;
+    private readonly LocalBundle _bundle;
+    private readonly Dictionary<string, (string Archive, long Offset, long Length)> _blobs;
 
-    private ImageArchiveBlobs(Dictionary<string, (string File, long Offset, long Length)> blobs) => _blobs = blobs;
+    private ImageArchiveBlobs(LocalBundle bundle, Dictionary<string, (string, long, long)> blobs)
+    {
+        _bundle = bundle;
+        _blobs = blobs;
+    }
 
-    /// <summary>Indexes the named archives (images/common.tar …) of a bundle folder or uncompressed bundle tarball.</summary>
-    public static async Task<ImageArchiveBlobs> OpenAsync(string bundle, IReadOnlyCollection<string> archives, CancellationToken cancellationToken = default)
+    /// <summary>Indexes the named archives (images/common.tar …) of a bundle.</summary>
+    public static async Task<ImageArchiveBlobs> OpenAsync(LocalBundle bundle, IReadOnlyCollection<string> archives, CancellationToken cancellationToken = default)
     {
         var blobs = new Dictionary<string, (string, long, long)>(StringComparer.Ordinal);
-        var found = new HashSet<string>(StringComparer.Ordinal);
-        try
+        foreach (var archive in archives)
         {
-            if (Directory.Exists(bundle))
+            if (!bundle.Contents.Has(archive))
             {
-                var root = BundleVerifier.FindRoot(bundle);
-                foreach (var archive in archives)
-                {
-                    var file = Path.Combine(root, archive);
-                    if (File.Exists(file))
-                    {
-                        await IndexArchiveAsync(file, 0, blobs, cancellationToken).ConfigureAwait(false);
-                        found.Add(archive);
-                    }
-                }
+                throw new OperationFailedException($"{bundle.Path}: {archive} is missing from the bundle; `offlinekit verify {bundle.Path}` tells what else is wrong");
             }
-            else
-            {
-                await using var outer = new FileStream(bundle, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 12);
-                if (await IsCompressedAsync(outer, cancellationToken).ConfigureAwait(false))
-                {
-                    throw new BadInputException($"{bundle}: a compressed bundle cannot be read in place; `offlinekit extract {bundle} --to DIR` and give DIR");
-                }
 
-                await using var reader = new TarReader(outer, leaveOpen: true);
+            try
+            {
+                // The reader stops at each entry's data: what it has consumed then is where the data starts.
+                await using var position = new HashingStream(bundle.OpenRead(archive), countOnly: true);
+                await using var reader = new TarReader(position, leaveOpen: true);
                 while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
                 {
-                    var inner = TarballSource.SplitTop(entry.Name).Inner;
-                    if (TarballSource.IsRegularFile(entry.EntryType) && archives.Contains(inner) && entry.DataOffset >= 0)
+                    if (TarballSource.IsRegularFile(entry.EntryType) && entry.Name.StartsWith(BlobPrefix, StringComparison.Ordinal)
+                        && Digest.TryParse("sha256:" + entry.Name[BlobPrefix.Length..], out var digest))
                     {
-                        await IndexArchiveAsync(bundle, entry.DataOffset, blobs, cancellationToken).ConfigureAwait(false);
-                        found.Add(inner);
+                        blobs.TryAdd(digest.Hex, (archive, position.BytesHashed, entry.Length));
                     }
                 }
             }
-        }
-        catch (Exception e) when (TarballSource.IsCorruption(e) && e is not BadInputException)
-        {
-            throw new OperationFailedException($"{bundle}: cannot read its image archives ({e.Message}); `offlinekit verify {bundle}` tells what is wrong", e);
+            catch (Exception e) when (TarballSource.IsCorruption(e))
+            {
+                throw new OperationFailedException($"{bundle.Path}: cannot read {archive} ({e.Message}); `offlinekit verify {bundle.Path}` tells what is wrong", e);
+            }
         }
 
-        var missing = archives.Except(found).ToList();
-        return missing.Count > 0
-            ? throw new OperationFailedException($"{bundle}: {string.Join(", ", missing)} missing from the bundle; `offlinekit verify {bundle}` tells what else is wrong")
-            : new ImageArchiveBlobs(blobs);
+        return new ImageArchiveBlobs(bundle, blobs);
     }
 
     public bool Contains(Digest digest) => _blobs.ContainsKey(digest.Hex);
@@ -80,8 +70,8 @@ public sealed class ImageArchiveBlobs
     /// </summary>
     public Stream Open(Digest digest, Action<int>? onRead = null)
     {
-        var (file, offset, length) = Find(digest);
-        return new VerifiedWindow(File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan), offset, length, digest, onRead);
+        var (archive, offset, length) = Find(digest);
+        return new VerifiedWindow(_bundle.OpenRead(archive, offset), length, digest, onRead);
     }
 
     /// <summary>A small blob (a manifest) read whole, verified.</summary>
@@ -93,64 +83,21 @@ public sealed class ImageArchiveBlobs
         return bytes;
     }
 
-    private (string File, long Offset, long Length) Find(Digest digest) =>
+    private (string Archive, long Offset, long Length) Find(Digest digest) =>
         _blobs.TryGetValue(digest.Hex, out var where) ? where : throw new OperationFailedException($"blob {digest} is not in the bundle's image archives");
 
-    private static async Task IndexArchiveAsync(string file, long start, Dictionary<string, (string, long, long)> blobs, CancellationToken cancellationToken)
-    {
-        await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 12);
-        stream.Position = start;
-        await using var reader = new TarReader(stream, leaveOpen: true);
-        while (await reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
-        {
-            if (TarballSource.IsRegularFile(entry.EntryType) && entry.Name.StartsWith(BlobPrefix, StringComparison.Ordinal) && entry.DataOffset >= 0
-                && Digest.TryParse("sha256:" + entry.Name[BlobPrefix.Length..], out var digest))
-            {
-                blobs.TryAdd(digest.Hex, (file, entry.DataOffset, entry.Length));
-            }
-        }
-    }
-
-    private static async Task<bool> IsCompressedAsync(FileStream file, CancellationToken cancellationToken)
-    {
-        var magic = new byte[4];
-        var n = await file.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-        file.Position = 0;
-        return n >= 2 && ((magic[0] == 0x1f && magic[1] == 0x8b) || (n == 4 && magic is [0x28, 0xb5, 0x2f, 0xfd]));
-    }
-
-    /// <summary>A window of a file, hashed as it is read; the read that reaches its end first compares the digest.</summary>
-    private sealed class VerifiedWindow(SafeFileHandle handle, long offset, long length, Digest expected, Action<int>? onRead) : Stream
+    /// <summary>The next <paramref name="length"/> bytes of a stream, hashed as they are read; the read that reaches their end first compares the digest.</summary>
+    private sealed class VerifiedWindow(Stream inner, long length, Digest expected, Action<int>? onRead) : ReadOnlyStream
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private long _position;
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
         public override long Length => length;
-
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
             var want = (int)Math.Min(buffer.Length, length - _position);
-            if (want == 0)
-            {
-                return 0;
-            }
-
-            var n = RandomAccess.Read(handle, buffer[..want], offset + _position);
-            return Take(buffer[..n]);
+            return want == 0 ? 0 : Take(buffer[..inner.Read(buffer[..want])]);
         }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -161,28 +108,15 @@ public sealed class ImageArchiveBlobs
                 return 0;
             }
 
-            var n = await RandomAccess.ReadAsync(handle, buffer[..want], offset + _position, cancellationToken).ConfigureAwait(false);
+            var n = await inner.ReadAsync(buffer[..want], cancellationToken).ConfigureAwait(false);
             return Take(buffer.Span[..n]);
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
-                handle.Dispose();
+                inner.Dispose();
                 _hash.Dispose();
             }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using OfflineKit.Bundle;
+using OfflineKit.Install;
 using OfflineKit.IO;
 
 namespace OfflineKit.Images;
@@ -79,14 +80,14 @@ public static class BundlePusher
 {
     public static async Task<PushReport> PushAsync(ImagePushOptions options, IProgress<ByteProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var manifest = (await BundleInspector.InspectAsync(options.Bundle, cancellationToken).ConfigureAwait(false)).Manifest;
-        var artifacts = manifest.Artifacts.Where(a => a.Kind == ArtifactKind.Image).ToList();
+        var bundle = await LocalBundle.OpenAsync(options.Bundle, cancellationToken).ConfigureAwait(false);
+        var artifacts = bundle.Contents.Artifacts.Where(a => a.Kind == ArtifactKind.Image).ToList();
         if (artifacts.Count == 0)
         {
             throw new OperationFailedException($"{options.Bundle}: the bundle carries no images");
         }
 
-        var blobs = await ImageArchiveBlobs.OpenAsync(options.Bundle, artifacts.Select(a => a.Path).Distinct().ToList(), cancellationToken).ConfigureAwait(false);
+        var blobs = await ImageArchiveBlobs.OpenAsync(bundle, artifacts.Select(a => a.Path).Distinct().ToList(), cancellationToken).ConfigureAwait(false);
         var images = new List<PlannedImage>();
         foreach (var artifact in artifacts)
         {

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using OfflineKit.Bundle;
 using OfflineKit.Images;
+using OfflineKit.Install;
 using OfflineKit.Tests.Support;
 
 namespace OfflineKit.Tests.Images;
@@ -56,46 +57,46 @@ public class PushTargetTests
 
 public class ImageArchiveBlobsTests
 {
-    private static async Task<(string Bundle, Digest Good, Digest Bad, byte[] Content)> FolderBundleAsync(TempDir dir)
+    /// <summary>A bundle whose images/common.tar holds a good blob and one stored under a name that is not its digest (a bit flip on the way).</summary>
+    private static async Task<(LocalBundle Bundle, Digest Good, Digest Bad, byte[] Content)> BundleAsync(TempDir dir, bool extracted)
     {
         var good = RandomNumberGenerator.GetBytes(100_000);
-        var bad = RandomNumberGenerator.GetBytes(100_000);
         var goodDigest = Digest.Of(good);
-
-        // Stored under a name that is not its digest: what a bit flip on the way would look like.
         var badName = Digest.Of(Encoding.UTF8.GetBytes("something else"));
-        var root = dir["bundle/offlinekit-k8s-1.23.0-el8-amd64"];
-        Directory.CreateDirectory(Path.Combine(root, "images"));
-        await File.WriteAllTextAsync(Path.Combine(root, "bundle.json"), "{}");
-        await using (var file = File.Create(Path.Combine(root, "images", "common.tar")))
-        await using (var tar = new TarWriter(file, TarEntryFormat.Pax))
+        using var archive = new MemoryStream();
+        await using (var tar = new TarWriter(archive, TarEntryFormat.Pax, leaveOpen: true))
         {
-            foreach (var (name, content) in new[] { (goodDigest, good), (badName, bad) })
+            foreach (var (name, content) in new[] { (goodDigest, good), (badName, RandomNumberGenerator.GetBytes(100_000)) })
             {
-                var entry = new PaxTarEntry(TarEntryType.RegularFile, $"blobs/sha256/{name.Hex}") { DataStream = new MemoryStream(content) };
-                await tar.WriteEntryAsync(entry);
+                await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, $"blobs/sha256/{name.Hex}") { DataStream = new MemoryStream(content) });
             }
         }
 
-        return (dir["bundle"], goodDigest, badName, good);
+        var tarball = await Bundles.WriteTarballAsync(dir["out"], BundleFormat.Tar, [BundleFile.FromBytes("images/common.tar", archive.ToArray())]);
+        var path = extracted ? (await BundleExtractor.ExtractAsync(tarball, dir["site"])).Directory : tarball;
+        return (await LocalBundle.OpenAsync(path), goodDigest, badName, good);
     }
 
-    [Fact]
-    public async Task A_blob_is_read_in_place_and_its_digest_checked()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_blob_is_read_in_place_and_its_digest_checked(bool extracted)
     {
         using var dir = new TempDir();
-        var (bundle, good, _, content) = await FolderBundleAsync(dir);
+        var (bundle, good, _, content) = await BundleAsync(dir, extracted);
         var blobs = await ImageArchiveBlobs.OpenAsync(bundle, ["images/common.tar"]);
 
         Assert.Equal(content.LongLength, blobs.SizeOf(good));
         Assert.Equal(content, await blobs.ReadAsync(good));
     }
 
-    [Fact]
-    public async Task A_corrupt_blob_fails_before_its_last_byte_is_handed_out()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_corrupt_blob_fails_before_its_last_byte_is_handed_out(bool extracted)
     {
         using var dir = new TempDir();
-        var (bundle, _, bad, _) = await FolderBundleAsync(dir);
+        var (bundle, _, bad, _) = await BundleAsync(dir, extracted);
         var blobs = await ImageArchiveBlobs.OpenAsync(bundle, ["images/common.tar"]);
         await using var stream = blobs.Open(bad);
         var buffer = new byte[4096];
@@ -117,8 +118,9 @@ public class ImageArchiveBlobsTests
     {
         using var dir = new TempDir();
         var tarball = await Bundles.WriteTarballAsync(dir["out"], BundleFormat.TarGz);
+        var options = new ImagePushOptions(tarball, PushTarget.Parse("registry.site:5000/k8s"), new RegistryClientOptions(OfflineKit.Spec.MirrorConfig.Empty, RegistryCredentials.None));
 
-        var e = await Assert.ThrowsAsync<BadInputException>(() => ImageArchiveBlobs.OpenAsync(tarball, ["images/common.tar"]));
+        var e = await Assert.ThrowsAsync<BadInputException>(() => BundlePusher.PushAsync(options));
 
         Assert.Contains("offlinekit extract", e.Message);
     }
