@@ -150,7 +150,7 @@ internal static class ImagesCommand
         var table = new Table().Border(TableBorder.Simple).AddColumn("image").AddColumn("pushed as").AddColumn("digest").AddColumn("status");
         foreach (var i in report.Images)
         {
-            table.AddRow(Markup.Escape(i.Origin), Markup.Escape(i.Target), Markup.Escape(i.Digest), i.AlreadyThere ? "present" : "pushed");
+            table.AddRow(Markup.Escape(Printable.Escape(i.Origin)), Markup.Escape(Printable.Escape(i.Target)), Markup.Escape(i.Digest), i.AlreadyThere ? "present" : "pushed");
         }
 
         console.Out.Write(table);
