@@ -30,7 +30,7 @@ public sealed record ManifestResponse(byte[] Content, string MediaType, Digest D
 /// plain HTTP only where declared, retries with backoff, blobs verified while they stream and resumed
 /// with Range after a cut.
 /// </summary>
-public sealed class RegistryClient : IDisposable
+public sealed partial class RegistryClient : IDisposable
 {
     public static readonly string[] ManifestMediaTypes =
     [
@@ -124,10 +124,12 @@ public sealed class RegistryClient : IDisposable
     /// Runs one operation against the registry's endpoints in order (mirrors, then the origin), with
     /// retries on each; the error names the image and what every endpoint answered.
     /// </summary>
-    private async Task<T> OnEndpointsAsync<T>(string registry, string repository, string what, Func<Uri, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    /// <param name="originOnly">Push: the registry named, never a mirror of it.</param>
+    private async Task<T> OnEndpointsAsync<T>(string registry, string repository, string what, Func<Uri, CancellationToken, Task<T>> operation, CancellationToken cancellationToken, bool originOnly = false)
     {
         var answers = new List<string>();
         var endpoints = _options.Mirrors.RegistryEndpoints(registry);
+        endpoints = originOnly ? [endpoints[^1]] : endpoints;
         foreach (var endpoint in endpoints)
         {
             for (var attempt = 1; ; attempt++)
@@ -159,13 +161,25 @@ public sealed class RegistryClient : IDisposable
 
     /// <summary>Sends a request, answering an authentication challenge once; maps failures to what the caller does next.</summary>
     private async Task<HttpResponseMessage> SendAsync(
-        string registry, Uri endpoint, string repository, HttpMethod method, string path, RangeHeaderValue? range, string[]? accept, CancellationToken cancellationToken)
+        string registry, Uri endpoint, string repository, HttpMethod method, string path, RangeHeaderValue? range, string[]? accept, CancellationToken cancellationToken,
+        Access? access = null, Func<Action, HttpContent>? content = null, bool notFoundIsAnswer = false)
     {
+        access ??= Access.Pull;
         var url = new Uri(endpoint, path);
-        var authKey = $"{endpoint.GetLeftPart(UriPartial.Authority)}|{repository}";
+
+        // A token is granted for a scope: a pull token cannot push, so each access has its own.
+        var authKey = $"{endpoint.GetLeftPart(UriPartial.Authority)}|{repository}|{access}";
         for (var round = 0; ; round++)
         {
             using var request = new HttpRequestMessage(method, url);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.RequestTimeout);
+            if (content is not null)
+            {
+                // An upload counts as silent only while no byte leaves: each read of the body restarts the clock.
+                request.Content = content(() => timeout.CancelAfter(_options.RequestTimeout));
+            }
+
             if (range is not null)
             {
                 request.Headers.Range = range;
@@ -185,8 +199,6 @@ public sealed class RegistryClient : IDisposable
             }
 
             HttpResponseMessage response;
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.RequestTimeout);
             try
             {
                 response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
@@ -195,12 +207,17 @@ public sealed class RegistryClient : IDisposable
             {
                 throw new EndpointException($"timed out after {_options.RequestTimeout.TotalSeconds:0} s", retryHere: true);
             }
+            catch (Exception e) when (Find<DigestMismatchException>(e) is { } corrupt)
+            {
+                // A body that failed its own check: nothing to retry, the source is wrong.
+                throw corrupt;
+            }
             catch (HttpRequestException e)
             {
                 throw new EndpointException(Describe(e), retryHere: e.InnerException is not AuthenticationException);
             }
 
-            if (response.IsSuccessStatusCode)
+            if (response.IsSuccessStatusCode || (notFoundIsAnswer && response.StatusCode == HttpStatusCode.NotFound))
             {
                 return response;
             }
@@ -209,7 +226,7 @@ public sealed class RegistryClient : IDisposable
             {
                 if (response.StatusCode == HttpStatusCode.Unauthorized && round == 0 && request.Headers.Authorization is null)
                 {
-                    var header = await AuthenticateAsync(registry, endpoint, repository, response, cancellationToken).ConfigureAwait(false);
+                    var header = await AuthenticateAsync(registry, endpoint, repository, access, response, cancellationToken).ConfigureAwait(false);
                     lock (_authLock)
                     {
                         _auth[authKey] = header;
@@ -223,18 +240,18 @@ public sealed class RegistryClient : IDisposable
                 throw response.StatusCode switch
                 {
                     HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden =>
-                        new EndpointException($"authentication failed for {registry} ({status} {body})", fatal: IsOrigin(registry, endpoint)),
+                        new EndpointException($"authentication failed for {registry} ({status} {body})", fatal: IsOrigin(registry, endpoint)) { Status = status, Body = body },
                     HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError =>
                         new EndpointException($"{status} {body}", retryHere: true) { RetryAfter = RetryAfter(response) },
                     HttpStatusCode.RequestedRangeNotSatisfiable =>
                         new EndpointException($"{status}: the partial download cannot be resumed", retryHere: true),
-                    _ => new EndpointException($"{status} {body}"),
+                    _ => new EndpointException($"{status} {body}") { Status = status, Body = body },
                 };
             }
         }
     }
 
-    private async Task<AuthenticationHeaderValue> AuthenticateAsync(string registry, Uri endpoint, string repository, HttpResponseMessage challenge, CancellationToken cancellationToken)
+    private async Task<AuthenticationHeaderValue> AuthenticateAsync(string registry, Uri endpoint, string repository, Access access, HttpResponseMessage challenge, CancellationToken cancellationToken)
     {
         var credential = _options.Credentials.For(endpoint.IsLoopback || !IsOrigin(registry, endpoint) ? endpoint.Authority : registry)
             ?? _options.Credentials.For(registry);
@@ -268,8 +285,15 @@ public sealed class RegistryClient : IDisposable
             query.Append("service=").Append(Uri.EscapeDataString(service));
         }
 
-        var scope = parameters.GetValueOrDefault("scope") ?? $"repository:{repository}:pull";
-        query.Append(query.Length > 0 ? "&" : string.Empty).Append("scope=").Append(Uri.EscapeDataString(scope));
+        // A pull takes the scope the challenge names; a push asks for push, and pull on the repository a blob is mounted from.
+        IEnumerable<string> scopes = access == Access.Pull
+            ? [parameters.GetValueOrDefault("scope") ?? $"repository:{repository}:pull"]
+            : access.Scopes(repository);
+        foreach (var scope in scopes)
+        {
+            query.Append(query.Length > 0 ? "&" : string.Empty).Append("scope=").Append(Uri.EscapeDataString(scope));
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Get, new UriBuilder(realmUri) { Query = query.ToString() }.Uri);
         if (credential is not null)
         {
@@ -415,5 +439,22 @@ public sealed class RegistryClient : IDisposable
         public bool Fatal { get; } = fatal;
 
         public TimeSpan? RetryAfter { get; init; }
+
+        /// <summary>The HTTP status the registry answered, when it answered one.</summary>
+        public int? Status { get; init; }
+
+        /// <summary>The registry's error, as ErrorBodyAsync renders it.</summary>
+        public string? Body { get; init; }
+    }
+
+    /// <summary>What a request needs a token for: pulling, or pushing (and pulling the repository a blob is mounted from).</summary>
+    private sealed record Access(bool Push, string? MountFrom = null)
+    {
+        public static readonly Access Pull = new(false);
+
+        public IEnumerable<string> Scopes(string repository) =>
+            MountFrom is null ? [$"repository:{repository}:pull,push"] : [$"repository:{repository}:pull,push", $"repository:{MountFrom}:pull"];
+
+        public override string ToString() => Push ? "push" + (MountFrom is null ? string.Empty : " from " + MountFrom) : "pull";
     }
 }

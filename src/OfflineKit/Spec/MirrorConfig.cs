@@ -134,6 +134,26 @@ public sealed class MirrorConfig
         return config;
     }
 
+    /// <summary>Trusts the CA in a PEM file for one registry host (a <c>--ca-file</c> flag); a missing file is bad input.</summary>
+    public void AddCaFile(string host, string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new BadInputException($"--ca-file {path}: no such file");
+        }
+
+        try
+        {
+            using var _ = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(path);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw new BadInputException($"--ca-file {path}: not a PEM or DER certificate ({e.Message})", e);
+        }
+
+        _caFiles[host] = Path.GetFullPath(path);
+    }
+
     /// <summary>Applies a <c>--registry-mirror HOST=URL</c> flag.</summary>
     public void AddRegistryMirror(string flag)
     {

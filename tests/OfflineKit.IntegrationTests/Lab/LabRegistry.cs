@@ -14,6 +14,9 @@ public enum RegistryMode
     Plain,
     Htpasswd,
     Tls,
+
+    /// <summary>TLS with the lab CA and htpasswd basic auth: a site registry as it is usually set up.</summary>
+    TlsHtpasswd,
 }
 
 /// <summary>
@@ -46,7 +49,7 @@ public sealed class LabRegistry : IAsyncDisposable
 
     public string Host => $"127.0.0.1:{Port}";
 
-    public Uri BaseUri => new($"{(Mode == RegistryMode.Tls ? "https" : "http")}://{Host}/");
+    public Uri BaseUri => new($"{(Mode is RegistryMode.Tls or RegistryMode.TlsHtpasswd ? "https" : "http")}://{Host}/");
 
     public static async Task<LabRegistry> StartAsync(RegistryMode mode = RegistryMode.Plain)
     {
@@ -67,7 +70,7 @@ public sealed class LabRegistry : IAsyncDisposable
 
             """);
         string? ca = null;
-        if (mode == RegistryMode.Htpasswd)
+        if (mode is RegistryMode.Htpasswd or RegistryMode.TlsHtpasswd)
         {
             Tools.Require("htpasswd", "apache2-utils");
             var htpasswd = await Tools.RunAsync("htpasswd", ["-Bbn", User, Password]);
@@ -81,7 +84,8 @@ public sealed class LabRegistry : IAsyncDisposable
 
                 """);
         }
-        else if (mode == RegistryMode.Tls)
+
+        if (mode is RegistryMode.Tls or RegistryMode.TlsHtpasswd)
         {
             ca = await MakeCertificatesAsync(dir);
             config.Replace($"  addr: 127.0.0.1:{port}\n", $"  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {dir}/server.crt\n    key: {dir}/server.key\n");
@@ -141,7 +145,7 @@ public sealed class LabRegistry : IAsyncDisposable
         }
 
         var http = new HttpClient(handler) { BaseAddress = BaseUri };
-        if (Mode == RegistryMode.Htpasswd)
+        if (Mode is RegistryMode.Htpasswd or RegistryMode.TlsHtpasswd)
         {
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{Password}")));
         }
