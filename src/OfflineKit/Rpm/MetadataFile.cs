@@ -1,8 +1,5 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
-using SharpCompress.Compressors.Xz;
-using ZstdDecompressionStream = SharpCompress.Compressors.ZStandard.DecompressionStream;
-
 using OfflineKit.IO;
 
 namespace OfflineKit.Rpm;
@@ -58,11 +55,11 @@ public sealed class MetadataFile : IDisposable
         }
         else if (n >= 6 && magic.AsSpan().SequenceEqual(stackalloc byte[] { 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00 }))
         {
-            decompressor = new XZStream(whole);
+            decompressor = Compression.XzReader(whole);
         }
         else if (n >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
         {
-            decompressor = new ZstdDecompressionStream(whole, 1 << 17, checkEndOfStream: true, leaveOpen: false);
+            decompressor = Compression.ZstdReader(whole);
         }
         else if (n >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h')
         {
