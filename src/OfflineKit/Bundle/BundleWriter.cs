@@ -88,12 +88,14 @@ public static class BundleWriter
             long size;
             await using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                await using var hashing = new HashingStream(file, leaveOpen: true);
+                // The bundle's checksum is worked out on a second core while the bundle is written.
+                await using var hashing = new BackgroundHashingStream(file);
                 manifest = await WriteAsync(header, files, hashing, format, progress, cancellationToken).ConfigureAwait(false);
                 await hashing.FlushAsync(cancellationToken).ConfigureAwait(false);
+                // To disk while the hasher finishes.
+                file.Flush(flushToDisk: true);
                 digest = hashing.HexDigest;
                 size = hashing.BytesHashed;
-                file.Flush(flushToDisk: true);
             }
 
             await File.WriteAllTextAsync(tmpSidecar, $"{digest}  {fileName}\n", cancellationToken).ConfigureAwait(false);
