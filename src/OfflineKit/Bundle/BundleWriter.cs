@@ -89,7 +89,7 @@ public static class BundleWriter
             await using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 // The bundle's checksum is worked out on a second core while the bundle is written.
-                await using var hashing = new BackgroundHashingStream(file);
+                await using var hashing = new HashingStream(file, leaveOpen: true, background: true);
                 manifest = await WriteAsync(header, files, hashing, format, progress, cancellationToken).ConfigureAwait(false);
                 await hashing.FlushAsync(cancellationToken).ConfigureAwait(false);
                 // To disk while the hasher finishes.

@@ -9,10 +9,9 @@ namespace OfflineKit.IO;
 /// the caller falls back to the managed decoder. Concatenated streams are read as one, as `xz -d` does;
 /// a truncated or corrupt stream throws <see cref="InvalidDataException"/>, the integrity check included.
 /// </summary>
-public sealed unsafe class NativeXzStream : ReadOnlyStream
+public sealed unsafe class NativeXzStream : NativeDecoderStream
 {
     private const string Library = "liblzma.so.5";
-    private const int InputSize = 1 << 16;
 
     // lzma_ret
     private const int LzmaOk = 0;
@@ -40,25 +39,18 @@ public sealed unsafe class NativeXzStream : ReadOnlyStream
         }
     });
 
-    private readonly Stream _inner;
-    private readonly bool _leaveOpen;
     private LzmaStream* _strm;
-    private byte* _input;
-    private bool _innerEnded;
     private bool _ended;
-    private long _position;
 
     private NativeXzStream(Stream inner, bool leaveOpen)
+        : base(inner, leaveOpen)
     {
-        _inner = inner;
-        _leaveOpen = leaveOpen;
         _strm = (LzmaStream*)NativeMemory.AllocZeroed((nuint)sizeof(LzmaStream));
-        _input = (byte*)NativeMemory.Alloc(InputSize);
         // No memory limit: repository metadata is compressed with the default presets (<= 64 MiB dictionaries).
         var ret = lzma_stream_decoder(_strm, ulong.MaxValue, LzmaConcatenated);
         if (ret != LzmaOk)
         {
-            Free();
+            Dispose();
             throw new InvalidDataException($"xz: the decoder could not start (liblzma error {ret})");
         }
     }
@@ -72,8 +64,6 @@ public sealed unsafe class NativeXzStream : ReadOnlyStream
         ArgumentNullException.ThrowIfNull(inner);
         return IsAvailable ? new NativeXzStream(inner, leaveOpen) : null;
     }
-
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
 
     public override int Read(Span<byte> buffer)
     {
@@ -89,20 +79,18 @@ public sealed unsafe class NativeXzStream : ReadOnlyStream
             _strm->AvailOut = (nuint)buffer.Length;
             while (true)
             {
-                if (_strm->AvailIn == 0 && !_innerEnded)
+                if (_strm->AvailIn == 0 && !InputEnded)
                 {
-                    var n = _inner.Read(new Span<byte>(_input, InputSize));
-                    _innerEnded = n == 0;
-                    _strm->NextIn = _input;
-                    _strm->AvailIn = (nuint)n;
+                    _strm->AvailIn = (nuint)Refill();
+                    _strm->NextIn = Input;
                 }
 
-                var ret = lzma_code(_strm, _innerEnded ? LzmaFinish : LzmaRun);
+                var ret = lzma_code(_strm, InputEnded ? LzmaFinish : LzmaRun);
                 var produced = buffer.Length - (int)_strm->AvailOut;
                 if (ret == LzmaStreamEnd)
                 {
                     _ended = true;
-                    _position += produced;
+                    Consumed += produced;
                     return produced;
                 }
 
@@ -113,29 +101,22 @@ public sealed unsafe class NativeXzStream : ReadOnlyStream
 
                 if (produced > 0)
                 {
-                    _position += produced;
+                    Consumed += produced;
                     return produced;
                 }
             }
         }
     }
 
-    // Decoding is CPU work: an async caller gets the same path.
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Read(buffer.Span));
-
-    protected override void Dispose(bool disposing)
+    protected override void FreeDecoder()
     {
-        Free();
-        if (disposing && !_leaveOpen)
+        if (_strm is not null)
         {
-            _inner.Dispose();
+            lzma_end(_strm);
+            NativeMemory.Free(_strm);
+            _strm = null;
         }
-
-        base.Dispose(disposing);
     }
-
-    ~NativeXzStream() => Dispose(false);
 
     private static string Describe(int ret) => ret switch
     {
@@ -146,22 +127,6 @@ public sealed unsafe class NativeXzStream : ReadOnlyStream
         LzmaMemError => "xz: out of memory",
         _ => $"xz: the compressed data could not be read (liblzma error {ret})",
     };
-
-    private void Free()
-    {
-        if (_strm is not null)
-        {
-            lzma_end(_strm);
-            NativeMemory.Free(_strm);
-            _strm = null;
-        }
-
-        if (_input is not null)
-        {
-            NativeMemory.Free(_input);
-            _input = null;
-        }
-    }
 
     // liblzma's lzma_stream (lzma/base.h), stable since 5.0: LZMA_STREAM_INIT is all zeros.
     [StructLayout(LayoutKind.Sequential)]

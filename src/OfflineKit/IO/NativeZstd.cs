@@ -8,10 +8,9 @@ namespace OfflineKit.IO;
 /// library cannot be loaded, and the caller falls back to the managed decoder. Concatenated frames are
 /// read as one; a truncated or corrupt stream throws <see cref="InvalidDataException"/>.
 /// </summary>
-public sealed unsafe class NativeZstdStream : ReadOnlyStream
+public sealed unsafe class NativeZstdStream : NativeDecoderStream
 {
     private const string Library = "libzstd.so.1";
-    private const int InputSize = 1 << 17;
 
     private static readonly Lazy<bool> Available = new(() =>
     {
@@ -25,27 +24,21 @@ public sealed unsafe class NativeZstdStream : ReadOnlyStream
         }
     });
 
-    private readonly Stream _inner;
-    private readonly bool _leaveOpen;
     private nint _dstream;
-    private byte* _input;
     private ZstdBuffer _in;
-    private bool _innerEnded;
     private bool _inFrame;
-    private long _position;
 
     private NativeZstdStream(Stream inner, bool leaveOpen)
+        : base(inner, leaveOpen)
     {
-        _inner = inner;
-        _leaveOpen = leaveOpen;
         _dstream = ZSTD_createDStream();
         if (_dstream == 0)
         {
+            Dispose();
             throw new InvalidDataException("zstd: the decoder could not start");
         }
 
-        _input = (byte*)NativeMemory.Alloc(InputSize);
-        _in = new ZstdBuffer { Data = _input, Size = 0, Pos = 0 };
+        _in = new ZstdBuffer { Data = Input, Size = 0, Pos = 0 };
     }
 
     /// <summary>Whether libzstd could be loaded here.</summary>
@@ -57,8 +50,6 @@ public sealed unsafe class NativeZstdStream : ReadOnlyStream
         ArgumentNullException.ThrowIfNull(inner);
         return IsAvailable ? new NativeZstdStream(inner, leaveOpen) : null;
     }
-
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
 
     public override int Read(Span<byte> buffer)
     {
@@ -73,15 +64,13 @@ public sealed unsafe class NativeZstdStream : ReadOnlyStream
             var outBuffer = new ZstdBuffer { Data = output, Size = (nuint)buffer.Length, Pos = 0 };
             while (true)
             {
-                if (_in.Pos == _in.Size && !_innerEnded)
+                if (_in.Pos == _in.Size && !InputEnded)
                 {
-                    var n = _inner.Read(new Span<byte>(_input, InputSize));
-                    _innerEnded = n == 0;
-                    _in.Size = (nuint)n;
+                    _in.Size = (nuint)Refill();
                     _in.Pos = 0;
                 }
 
-                if (_in.Pos == _in.Size && _innerEnded)
+                if (_in.Pos == _in.Size && InputEnded)
                 {
                     // The input is over: the last frame must be complete (libzstd said 0: decoded and
                     // flushed); else flush what the decoder still holds, and if nothing comes, it is cut short.
@@ -96,37 +85,28 @@ public sealed unsafe class NativeZstdStream : ReadOnlyStream
                         throw new InvalidDataException("zstd: the compressed data is truncated");
                     }
 
-                    _position += (long)outBuffer.Pos;
+                    Consumed += (long)outBuffer.Pos;
                     return (int)outBuffer.Pos;
                 }
 
-                var hint = Decode(&outBuffer);
-                _inFrame = hint != 0;
+                _inFrame = Decode(&outBuffer) != 0;
                 if (outBuffer.Pos > 0)
                 {
-                    _position += (long)outBuffer.Pos;
+                    Consumed += (long)outBuffer.Pos;
                     return (int)outBuffer.Pos;
                 }
             }
         }
     }
 
-    // Decoding is CPU work: an async caller gets the same path.
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Read(buffer.Span));
-
-    protected override void Dispose(bool disposing)
+    protected override void FreeDecoder()
     {
-        Free();
-        if (disposing && !_leaveOpen)
+        if (_dstream != 0)
         {
-            _inner.Dispose();
+            _ = ZSTD_freeDStream(_dstream);
+            _dstream = 0;
         }
-
-        base.Dispose(disposing);
     }
-
-    ~NativeZstdStream() => Dispose(false);
 
     private nuint Decode(ZstdBuffer* output)
     {
@@ -139,21 +119,6 @@ public sealed unsafe class NativeZstdStream : ReadOnlyStream
             }
 
             return ret;
-        }
-    }
-
-    private void Free()
-    {
-        if (_dstream != 0)
-        {
-            _ = ZSTD_freeDStream(_dstream);
-            _dstream = 0;
-        }
-
-        if (_input is not null)
-        {
-            NativeMemory.Free(_input);
-            _input = null;
         }
     }
 

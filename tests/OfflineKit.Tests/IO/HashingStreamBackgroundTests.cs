@@ -3,7 +3,7 @@ using OfflineKit.IO;
 
 namespace OfflineKit.Tests.IO;
 
-public class BackgroundHashingStreamTests
+public class HashingStreamBackgroundTests
 {
     [Theory]
     [InlineData(0, 1)]
@@ -15,7 +15,7 @@ public class BackgroundHashingStreamTests
         var data = new byte[size];
         new Random(size).NextBytes(data);
         using var inner = new MemoryStream();
-        await using var stream = new BackgroundHashingStream(inner);
+        await using var stream = new HashingStream(inner, leaveOpen: true, background: true);
         var buffer = new byte[writeSize];
         for (var i = 0; i < size; i += writeSize)
         {
