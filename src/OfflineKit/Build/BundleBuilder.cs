@@ -53,7 +53,7 @@ public static class BundleBuilder
             {
                 // Without the manifests stage the addons' images are unknown: only kubeadm's set is carried.
                 var plan = ImagePlan.For(spec, addonImages);
-                var (imageFiles, imageArtifacts) = await ImageStage.RunAsync(plan, options, work, Stage(progress, "images"), cancellationToken).ConfigureAwait(false);
+                var (imageFiles, imageArtifacts) = await ImageStage.RunAsync(plan, options, Stage(progress, "images"), cancellationToken).ConfigureAwait(false);
                 files.AddRange(imageFiles);
                 artifacts.AddRange(imageArtifacts);
                 files.Add(Script(BundleLayout.ImportImagesScript, "import-images.sh"));

@@ -28,11 +28,11 @@ public sealed record ImagePlan(IReadOnlyList<ImageReference> ControlPlane, IRead
         ControlPlaneOnly.Contains(image.Repository[(image.Repository.LastIndexOf('/') + 1)..], StringComparer.Ordinal);
 }
 
-/// <summary>Pulls a plan's images into the cache and writes images/&lt;part&gt;.tar and images/&lt;part&gt;.images.</summary>
+/// <summary>Pulls a plan's images into the cache and gives images/&lt;part&gt;.tar (made from the cache when packed) and images/&lt;part&gt;.images.</summary>
 internal static class ImageStage
 {
     public static async Task<(List<BundleFile> Files, List<Artifact> Artifacts)> RunAsync(
-        ImagePlan plan, BuildOptions options, string workDirectory, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+        ImagePlan plan, BuildOptions options, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
     {
         var cache = new BlobCache(Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "images"));
         var platform = new Platform("linux", options.Spec.Target.ArchName, options.Spec.Target.Arch == TargetArch.Arm64 ? "v8" : null);
@@ -46,16 +46,10 @@ internal static class ImageStage
         {
             var images = refs.Select(r => byName[r.ToString()]).ToList();
             var archivePath = $"{BundleLayout.ImagesDir}/{part}.tar";
-            var disk = Path.Combine(workDirectory, $"{part}.tar");
-            string sha;
-            await using (var file = new FileStream(disk, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                await using var hashing = new HashingStream(file, leaveOpen: true);
-                await DockerArchive.WriteAsync(images, cache, hashing, cancellationToken).ConfigureAwait(false);
-                sha = hashing.HexDigest;
-            }
-
-            files.Add(BundleFile.FromDisk(archivePath, disk) with { Sha256 = sha });
+            // Never written to disk on its own: made from the cache straight into the bundle when it
+            // is packed; its digest and size worked out first (or remembered from an earlier build).
+            var (sha, size) = await DockerArchive.DescribeAsync(images, cache, Path.Combine(cache.Root, "archives"), cancellationToken).ConfigureAwait(false);
+            files.Add(BundleFile.FromWriter(archivePath, size, sha, (output, ct) => DockerArchive.WriteAsync(images, cache, output, verifyBlobs: false, ct)));
             files.Add(BundleFile.FromBytes($"{BundleLayout.ImagesDir}/{part}.images", DockerArchive.NameList(images)));
             artifacts.AddRange(images.Select(i => new Artifact
             {

@@ -14,7 +14,23 @@ public sealed record BundleFile(string Path, long Size, Func<Stream> Open)
     /// <summary>Set when this file is itself an artifact (an RPM, a manifest, a script).</summary>
     public ArtifactInfo? Artifact { get; init; }
 
+    /// <summary>
+    /// Set for content made on the fly (an image archive made from the blob cache): written straight
+    /// into the bundle instead of read through <see cref="Open"/>, and not hashed again while packed —
+    /// its <see cref="Sha256"/> was worked out from the same parts, which the cache checked when they
+    /// came in (the bundle's own checksum is still computed over every byte).
+    /// </summary>
+    public Func<Stream, CancellationToken, Task>? WriteTo { get; init; }
+
     public static BundleFile FromBytes(string path, byte[] content) => new(path, content.LongLength, () => new MemoryStream(content, writable: false));
+
+    /// <summary>Content made on the fly by <paramref name="write"/> (see <see cref="WriteTo"/>), whose size and SHA-256 are known.</summary>
+    public static BundleFile FromWriter(string path, long size, string sha256, Func<Stream, CancellationToken, Task> write) =>
+        new(path, size, () => throw new InvalidOperationException($"{path} is written by its producer, not read"))
+        {
+            Sha256 = sha256,
+            WriteTo = write,
+        };
 
     public static BundleFile FromDisk(string path, string diskPath) =>
         new(path, new FileInfo(diskPath).Length, () => new FileStream(diskPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan));
@@ -72,12 +88,14 @@ public static class BundleWriter
             long size;
             await using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                await using var hashing = new HashingStream(file, leaveOpen: true);
+                // The bundle's checksum is worked out on a second core while the bundle is written.
+                await using var hashing = new HashingStream(file, leaveOpen: true, background: true);
                 manifest = await WriteAsync(header, files, hashing, format, progress, cancellationToken).ConfigureAwait(false);
                 await hashing.FlushAsync(cancellationToken).ConfigureAwait(false);
+                // To disk while the hasher finishes.
+                file.Flush(flushToDisk: true);
                 digest = hashing.HexDigest;
                 size = hashing.BytesHashed;
-                file.Flush(flushToDisk: true);
             }
 
             await File.WriteAllTextAsync(tmpSidecar, $"{digest}  {fileName}\n", cancellationToken).ConfigureAwait(false);
@@ -136,9 +154,16 @@ public static class BundleWriter
                 }
 
                 progress?.Report(new ByteProgress(done, total, f.Path));
+                var mode = f.Executable ? BundleLayout.ExecutableMode : BundleLayout.FileMode;
+                if (f.WriteTo is { } write)
+                {
+                    await tar.WriteFileAsync($"{top}/{f.Path}", f.Size, mode, write, cancellationToken).ConfigureAwait(false);
+                    done += f.Size;
+                    continue;
+                }
+
                 await using var source = f.Open();
                 await using var hashing = new HashingStream(source, leaveOpen: true);
-                var mode = f.Executable ? BundleLayout.ExecutableMode : BundleLayout.FileMode;
                 await tar.WriteFileAsync($"{top}/{f.Path}", f.Size, mode, hashing, cancellationToken).ConfigureAwait(false);
                 if (hashing.HexDigest != digests[f.Path])
                 {

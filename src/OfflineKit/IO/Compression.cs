@@ -5,9 +5,21 @@ using ZstdDecompressionStream = SharpCompress.Compressors.ZStandard.Decompressio
 
 namespace OfflineKit.IO;
 
-/// <summary>The outer compression of a bundle tarball: none, gzip or zstd (SharpCompress's codec).</summary>
+/// <summary>
+/// The outer compression of a bundle tarball: none, gzip or zstd (SharpCompress's codec); and the one
+/// place that picks a decoder for xz and zstd: the system's native library where it loads, else
+/// SharpCompress's managed one.
+/// </summary>
 public static class Compression
 {
+    /// <summary>An xz decoder over <paramref name="input"/> (disposed with it): liblzma, else managed.</summary>
+    public static Stream XzReader(Stream input) =>
+        NativeXzStream.TryOpen(input) ?? (Stream)new SharpCompress.Compressors.Xz.XZStream(input);
+
+    /// <summary>A zstd decoder over <paramref name="input"/> (disposed with it): libzstd, else managed.</summary>
+    public static Stream ZstdReader(Stream input) =>
+        NativeZstdStream.TryOpen(input) ?? (Stream)new ZstdDecompressionStream(input, 1 << 17, checkEndOfStream: true, leaveOpen: false);
+
     public static Stream Compress(Stream output, BundleFormat format) => format switch
     {
         // GZipStream writes a header with no name and mtime 0, so output stays deterministic.
@@ -41,7 +53,7 @@ public static class Compression
 
         if (n >= 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
         {
-            return (new ZstdDecompressionStream(whole, 1 << 20, checkEndOfStream: true, leaveOpen: false), BundleFormat.TarZst);
+            return (ZstdReader(whole), BundleFormat.TarZst);
         }
 
         return (whole, BundleFormat.Tar);

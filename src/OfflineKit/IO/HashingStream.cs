@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 
 namespace OfflineKit.IO;
@@ -11,22 +13,28 @@ public sealed class HashingStream : Stream
     private readonly Stream _inner;
     private readonly bool _leaveOpen;
     private readonly IncrementalHash? _hash;
+    private readonly HashBehind? _behind;
     private byte[]? _digest;
 
     /// <param name="countOnly">Count bytes without hashing them (progress where no digest is wanted).</param>
-    public HashingStream(Stream inner, bool leaveOpen = false, bool countOnly = false)
+    /// <param name="background">
+    /// Hash on a thread of its own (a whole bundle's checksum on a second core beside the reading and
+    /// writing); each chunk is copied once, a memcpy far cheaper than the hash, so callers may reuse
+    /// their buffers, and at most a few MB wait for the hasher.
+    /// </param>
+    public HashingStream(Stream inner, bool leaveOpen = false, bool countOnly = false, bool background = false)
     {
         _inner = inner;
         _leaveOpen = leaveOpen;
         _hash = countOnly ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        _behind = background && _hash is not null ? new HashBehind(_hash) : null;
     }
 
     /// <summary>Bytes that went through so far.</summary>
     public long BytesHashed { get; private set; }
 
     /// <summary>Lower-case hex SHA-256 of everything that went through; ends the hashing.</summary>
-    public string HexDigest => Convert.ToHexStringLower(
-        _digest ??= (_hash ?? throw new InvalidOperationException("this stream only counts")).GetHashAndReset());
+    public string HexDigest => Convert.ToHexStringLower(_digest ??= TakeDigest());
 
     public override bool CanRead => _inner.CanRead;
 
@@ -90,6 +98,7 @@ public sealed class HashingStream : Stream
     {
         if (disposing)
         {
+            _behind?.Dispose();
             _hash?.Dispose();
             if (!_leaveOpen)
             {
@@ -102,6 +111,7 @@ public sealed class HashingStream : Stream
 
     public override async ValueTask DisposeAsync()
     {
+        _behind?.Dispose();
         _hash?.Dispose();
         if (!_leaveOpen)
         {
@@ -118,7 +128,78 @@ public sealed class HashingStream : Stream
             throw new InvalidOperationException("the digest was already taken");
         }
 
-        _hash?.AppendData(data);
+        if (_behind is not null)
+        {
+            _behind.Add(data);
+        }
+        else
+        {
+            _hash?.AppendData(data);
+        }
+
         BytesHashed += data.Length;
+    }
+
+    private byte[] TakeDigest()
+    {
+        var hash = _hash ?? throw new InvalidOperationException("this stream only counts");
+        _behind?.Complete();
+        return hash.GetHashAndReset();
+    }
+
+    /// <summary>The hashing thread of a background <see cref="HashingStream"/>: copies of the chunks, hashed in order.</summary>
+    private sealed class HashBehind : IDisposable
+    {
+        private readonly IncrementalHash _hash;
+        private readonly BlockingCollection<(byte[] Buffer, int Length)> _chunks = new(boundedCapacity: 8);
+        private readonly Thread _thread;
+        private bool _disposed;
+
+        public HashBehind(IncrementalHash hash)
+        {
+            _hash = hash;
+            _thread = new Thread(Run) { IsBackground = true, Name = "hash-behind" };
+            _thread.Start();
+        }
+
+        public void Add(ReadOnlySpan<byte> data)
+        {
+            if (data.IsEmpty)
+            {
+                return;
+            }
+
+            var copy = ArrayPool<byte>.Shared.Rent(data.Length);
+            data.CopyTo(copy);
+            _chunks.Add((copy, data.Length));
+        }
+
+        /// <summary>Waits until every chunk is hashed.</summary>
+        public void Complete()
+        {
+            _chunks.CompleteAdding();
+            _thread.Join();
+        }
+
+        public void Dispose()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            Complete();
+            _chunks.Dispose();
+        }
+
+        private void Run()
+        {
+            foreach (var (buffer, length) in _chunks.GetConsumingEnumerable())
+            {
+                _hash.AppendData(buffer, 0, length);
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
     }
 }

@@ -10,9 +10,14 @@ namespace OfflineKit.IO;
 /// </summary>
 internal static class PartialDownload
 {
-    public static async Task WriteAsync(HttpResponseMessage response, string partial, long have, TimeSpan stall, Action<long>? onBytes, CancellationToken cancellationToken)
+    /// <returns>
+    /// The SHA-256 (hex) of the whole partial file, hashed as it was written, when this download wrote
+    /// it from the start; null when it appended to what an earlier try left (then hash the file).
+    /// </returns>
+    public static async Task<string?> WriteAsync(HttpResponseMessage response, string partial, long have, TimeSpan stall, Action<long>? onBytes, CancellationToken cancellationToken)
     {
         var append = have > 0 && response.StatusCode == HttpStatusCode.PartialContent;
+        using var hash = append ? null : System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using var file = new FileStream(partial, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
         if (append)
@@ -26,9 +31,12 @@ internal static class PartialDownload
             int n;
             while ((n = await ReadAsync(body, buffer, stall, cancellationToken).ConfigureAwait(false)) > 0)
             {
+                hash?.AppendData(buffer, 0, n);
                 await file.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
                 onBytes?.Invoke(n);
             }
+
+            return hash is null ? null : Convert.ToHexStringLower(hash.GetHashAndReset());
         }
         finally
         {

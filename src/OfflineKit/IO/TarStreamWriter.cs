@@ -60,6 +60,24 @@ public sealed class TarStreamWriter
     }
 
     /// <summary>The end-of-archive marker: two zero blocks.</summary>
+    /// <summary>
+    /// A regular file whose content <paramref name="write"/> writes straight into the tarball (an archive
+    /// made on the fly), exactly <paramref name="size"/> bytes: more or fewer is an IOException.
+    /// </summary>
+    public async Task WriteFileAsync(string path, long size, int mode, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        await WriteHeaderAsync(path, (byte)'0', size, mode, cancellationToken).ConfigureAwait(false);
+        var bounded = new BoundedWriteStream(_output, size, path);
+        await write(bounded, cancellationToken).ConfigureAwait(false);
+        if (bounded.Left != 0)
+        {
+            throw new IOException($"{path}: the content ended {bounded.Left} bytes short of the {size} bytes announced");
+        }
+
+        await PadAsync(size, cancellationToken).ConfigureAwait(false);
+    }
+
     public Task FinishAsync(CancellationToken cancellationToken = default) =>
         _output.WriteAsync(new byte[Block * 2], cancellationToken).AsTask();
 
@@ -183,5 +201,63 @@ public sealed class TarStreamWriter
     {
         var pad = (int)((Block - (size % Block)) % Block);
         return pad == 0 ? Task.CompletedTask : _output.WriteAsync(new byte[pad], cancellationToken).AsTask();
+    }
+
+    /// <summary>Passes writes through, refusing any byte past the size the header announced.</summary>
+    private sealed class BoundedWriteStream(Stream inner, long announced, string path) : Stream
+    {
+        private readonly long _announced = announced;
+
+        public long Left { get; private set; } = announced;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => _announced - Left; set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            Take(buffer.Length);
+            inner.Write(buffer);
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Take(buffer.Length);
+            return inner.WriteAsync(buffer, cancellationToken);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        // The outer tarball is flushed by its owner, once.
+        public override void Flush()
+        {
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        private void Take(int count)
+        {
+            if (count > Left)
+            {
+                throw new IOException($"{path}: the content is longer than the {_announced} bytes announced");
+            }
+
+            Left -= count;
+        }
     }
 }

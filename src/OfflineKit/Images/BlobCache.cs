@@ -59,14 +59,16 @@ public sealed class BlobCache
 
     /// <summary>
     /// Checks a finished partial file against its digest and moves it in; a mismatch deletes it, so a
-    /// bad download never poisons the cache.
+    /// bad download never poisons the cache. <paramref name="hashedWhileWritten"/> is the file's SHA-256
+    /// when the download hashed it as it wrote it (then it is not read again); null reads and hashes it.
     /// </summary>
-    public async Task CommitPartialAsync(Digest digest, CancellationToken cancellationToken = default)
+    public async Task CommitPartialAsync(Digest digest, string? hashedWhileWritten = null, CancellationToken cancellationToken = default)
     {
         var partial = PartialPathOf(digest);
-        string actual;
-        await using (var stream = new FileStream(partial, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+        var actual = hashedWhileWritten;
+        if (actual is null)
         {
+            await using var stream = new FileStream(partial, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
             actual = Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
         }
 

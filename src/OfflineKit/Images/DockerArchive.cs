@@ -15,7 +15,11 @@ namespace OfflineKit.Images;
 /// </summary>
 public static class DockerArchive
 {
-    public static async Task WriteAsync(IReadOnlyList<PulledImage> images, BlobCache cache, Stream output, CancellationToken cancellationToken = default)
+    /// <param name="verifyBlobs">
+    /// Hash each blob again as it is copied (a cache on disk can rot); a build passes false: the cache
+    /// checked each blob when it came in, and every byte is hashed once more into the bundle's checksum.
+    /// </param>
+    public static async Task WriteAsync(IReadOnlyList<PulledImage> images, BlobCache cache, Stream output, bool verifyBlobs = true, CancellationToken cancellationToken = default)
     {
         var tar = new TarStreamWriter(output, BundleLayout.FixedMtime);
         await tar.WriteDirectoryAsync("blobs", BundleLayout.ExecutableMode, cancellationToken).ConfigureAwait(false);
@@ -23,9 +27,9 @@ public static class DockerArchive
         foreach (var digest in images.SelectMany(i => i.Blobs).Distinct().OrderBy(d => d.Hex, StringComparer.Ordinal))
         {
             await using var blob = cache.OpenRead(digest);
-            await using var hashing = new HashingStream(blob, leaveOpen: true);
+            await using var hashing = new HashingStream(blob, leaveOpen: true, countOnly: !verifyBlobs);
             await tar.WriteFileAsync($"blobs/sha256/{digest.Hex}", blob.Length, BundleLayout.FileMode, hashing, cancellationToken).ConfigureAwait(false);
-            if (hashing.HexDigest != digest.Hex)
+            if (verifyBlobs && hashing.HexDigest != digest.Hex)
             {
                 // The cache rotted on disk: never ship a blob that is not what its name says.
                 File.Delete(cache.PathOf(digest));
@@ -39,6 +43,52 @@ public static class DockerArchive
         }
 
         await tar.FinishAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The archive's SHA-256 and size without writing it anywhere. The bytes are a function of the blobs
+    /// (digest, size), the metadata and this code, so the answer is kept in <paramref name="memoDirectory"/>
+    /// under a key of exactly those: a rebuild of the same images reads two numbers instead of hashing
+    /// every byte again. The key holds the assembly's build id, so a changed writer never reuses an answer.
+    /// </summary>
+    public static async Task<(string Sha256, long Size)> DescribeAsync(IReadOnlyList<PulledImage> images, BlobCache cache, string memoDirectory, CancellationToken cancellationToken = default)
+    {
+        using var key = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        key.AppendData(Encoding.UTF8.GetBytes($"docker-archive\n{typeof(DockerArchive).Assembly.ManifestModule.ModuleVersionId}\n"));
+        foreach (var digest in images.SelectMany(i => i.Blobs).Distinct().OrderBy(d => d.Hex, StringComparer.Ordinal))
+        {
+            key.AppendData(Encoding.UTF8.GetBytes($"{digest} {cache.SizeOf(digest)}\n"));
+        }
+
+        foreach (var (name, content) in Metadata(images))
+        {
+            key.AppendData(Encoding.UTF8.GetBytes($"{name} {content.Length}\n"));
+            key.AppendData(content);
+        }
+
+        var memo = Path.Combine(memoDirectory, Convert.ToHexStringLower(key.GetHashAndReset()));
+        if (File.Exists(memo) && (await File.ReadAllTextAsync(memo, cancellationToken).ConfigureAwait(false)).Split(' ') is [var known, var sizeText]
+            && known.Length == 64 && long.TryParse(sizeText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var knownSize))
+        {
+            return (known, knownSize);
+        }
+
+        await using var hashing = new HashingStream(Stream.Null);
+        await WriteAsync(images, cache, hashing, verifyBlobs: false, cancellationToken).ConfigureAwait(false);
+        var result = (hashing.HexDigest, hashing.BytesHashed);
+        try
+        {
+            Directory.CreateDirectory(memoDirectory);
+            var tmp = $"{memo}.{Environment.ProcessId}.tmp";
+            await File.WriteAllTextAsync(tmp, FormattableString.Invariant($"{result.HexDigest} {result.BytesHashed}"), cancellationToken).ConfigureAwait(false);
+            File.Move(tmp, memo, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A memo that cannot be kept costs the next build one hashing pass, not this one its result.
+        }
+
+        return result;
     }
 
     /// <summary>The names a runtime will show for each image, one a line, for the host script's idempotence check.</summary>

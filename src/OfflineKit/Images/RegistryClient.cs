@@ -94,11 +94,12 @@ public sealed partial class RegistryClient : IDisposable
             var partial = cache.PartialPathOf(digest);
             var have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
             var headers = have > 0 ? new RangeHeaderValue(have, null) : null;
+            string? hashed;
             using (var response = await SendAsync(registry, endpoint, repository, HttpMethod.Get, $"v2/{repository}/blobs/{digest}", headers, null, ct).ConfigureAwait(false))
             {
                 try
                 {
-                    await PartialDownload.WriteAsync(response, partial, have, _options.RequestTimeout, onBytes, ct).ConfigureAwait(false);
+                    hashed = await PartialDownload.WriteAsync(response, partial, have, _options.RequestTimeout, onBytes, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException or TimeoutException)
                 {
@@ -109,7 +110,7 @@ public sealed partial class RegistryClient : IDisposable
 
             try
             {
-                await cache.CommitPartialAsync(digest, ct).ConfigureAwait(false);
+                await cache.CommitPartialAsync(digest, hashed, ct).ConfigureAwait(false);
             }
             catch (DigestMismatchException e)
             {

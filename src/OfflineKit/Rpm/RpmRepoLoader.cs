@@ -27,7 +27,7 @@ public static class RpmRepoLoader
         ArgumentNullException.ThrowIfNull(sources);
         var t = Timing.Start();
         var result = new RpmRepo[sources.Count];
-        Run(sources.Count, i => result[i] = LoadOne(sources[i]));
+        Run(sources.Count, i => result[i] = LoadPrimary(sources[i]));
         Timing.Mark("metadata parsed (all repos)", t);
         return [.. result];
     }
@@ -86,8 +86,10 @@ public static class RpmRepoLoader
         }
     }
 
-    private static RpmRepo LoadOne(RpmRepoSource s)
+    /// <summary>One repository's metadata without filelists (see <see cref="LoadPrimary(IReadOnlyList{RpmRepoSource})"/>).</summary>
+    public static RpmRepo LoadPrimary(RpmRepoSource s)
     {
+        ArgumentNullException.ThrowIfNull(s);
         Repomd repomd;
         using (var stream = s.Open("repodata/repomd.xml"))
         {

@@ -42,15 +42,15 @@ public static class DefaultSpecImages
     /// </summary>
     public static IEnumerable<SyntheticImage> Make(double scale)
     {
-        // Sized for benchmarks: content compresses nearly 4:1, so 4x the real compressed size gives about the real one.
+        // Sized for benchmarks: content compresses about 3:1, so 3x the real compressed size gives about the real one.
         var compressible = scale > 0;
-        var k8sBase = SyntheticImages.Layer("distroless-base", scale > 0 ? (int)(4 * 2_000_000 * scale) : 48 * 1024, seed: 11, compressible);
-        var calicoBase = SyntheticImages.Layer("calico-base", scale > 0 ? (int)(4 * 8_000_000 * scale) : 48 * 1024, seed: 12, compressible);
+        var k8sBase = SyntheticImages.Layer("distroless-base", scale > 0 ? (int)(3 * 2_000_000 * scale) : 48 * 1024, seed: 11, compressible);
+        var calicoBase = SyntheticImages.Layer("calico-base", scale > 0 ? (int)(3 * 8_000_000 * scale) : 48 * 1024, seed: 12, compressible);
         foreach (var name in Names())
         {
             var reference = ImageReference.Parse(name);
             var shortName = reference.Repository[(reference.Repository.LastIndexOf('/') + 1)..];
-            var bytes = scale > 0 ? (int)(4 * RealMegabytes[shortName] * 1_000_000 * scale) : 16 * 1024;
+            var bytes = scale > 0 ? (int)(3 * RealMegabytes[shortName] * 1_000_000 * scale) : 16 * 1024;
             var baseLayer = reference.Repository.StartsWith("calico/", StringComparison.Ordinal) ? calicoBase : k8sBase;
             yield return SyntheticImages.Make(reference.Repository, reference.Tag!, "amd64", bytes, baseLayer, compressible);
         }

@@ -3,9 +3,10 @@ using OfflineKit.Lab;
 // labtool seed REGISTRY_URL [--scale S]
 //   Pushes the default spec's images as synthetic images under their real repository names.
 //   --scale 0 (default): a few KiB each; --scale 1: sized like the real images (~460 MB); 2: ~920 MB.
-// labtool gen-rpm-repos DIR [--extra N]
+// labtool gen-rpm-repos DIR [--extra N] [--compression gz|xz|zst]
 //   Writes metadata-only yum repos at the spec's URL paths under DIR (map https://mirrors.aliyun.com/
-//   to file://DIR/aliyun/): the real graph of the spec's packages plus N generated packages.
+//   to file://DIR/aliyun/): the real graph of the spec's packages plus N generated packages, primaries
+//   shaped like real EL8 ones; AppStream's metadata compressed as --compression says (default gz).
 // labtool rpm-repos DIR --serve-base URL [--versions]
 //   Builds the spec's four yum repos of real, signed rpmbuild RPMs (LabRpmRepoBuilder, as the
 //   integration tests do) in the empty folder DIR; the tree to serve over HTTP is DIR/root. Prints the
@@ -13,8 +14,19 @@ using OfflineKit.Lab;
 //   --versions adds the per-minor Kubernetes repos, EL8/EL9 docker-ce on x86_64 and aarch64 and Rocky 9.
 if (args.Length >= 2 && args[0] == "gen-rpm-repos")
 {
-    var extra = args.Length >= 4 && args[2] == "--extra" ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 10_000;
-    var count = GeneratedRpmRepos.Write(args[1], extra);
+    var extra = 10_000;
+    var compression = "gz";
+    for (var i = 2; i + 1 < args.Length; i += 2)
+    {
+        switch (args[i])
+        {
+            case "--extra": extra = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
+            case "--compression": compression = args[i + 1]; break;
+            default: Console.Error.WriteLine($"labtool gen-rpm-repos: unknown option {args[i]}"); return 2;
+        }
+    }
+
+    var count = GeneratedRpmRepos.Write(args[1], extra, compression);
     Console.Error.WriteLine($"wrote {count} packages' metadata under {args[1]}");
     return 0;
 }
@@ -30,7 +42,7 @@ if (args.Length is 4 or 5 && args[0] == "rpm-repos" && args[2] == "--serve-base"
 
 if (args.Length < 2 || args[0] != "seed")
 {
-    Console.Error.WriteLine("usage: labtool seed REGISTRY_URL [--scale S] | labtool gen-rpm-repos DIR [--extra N] | labtool rpm-repos DIR --serve-base URL [--versions]");
+    Console.Error.WriteLine("usage: labtool seed REGISTRY_URL [--scale S] | labtool gen-rpm-repos DIR [--extra N] [--compression gz|xz|zst] | labtool rpm-repos DIR --serve-base URL [--versions]");
     return 2;
 }
 

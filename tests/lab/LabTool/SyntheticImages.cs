@@ -91,12 +91,13 @@ public static class SyntheticImages
         random.NextBytes(content);
         if (compressible)
         {
-            // Four of every five 4 KiB blocks are lines drawn from a few dozen, like text and
-            // binaries' repeated strings: gzip packs the whole to about a third, as real layers.
+            // Seven of every ten 4 KiB blocks are lines drawn from a few dozen, like text and
+            // binaries' repeated strings, the rest random: gzip packs the whole to about a third, as
+            // real layers (the real 1.23 set: 459 MB compressed, 1.35 GB unpacked).
             var lines = Enumerable.Range(0, 48).Select(_ => Enumerable.Range(0, 64).Select(_ => (byte)random.Next(32, 127)).ToArray()).ToArray();
             for (var block = 0; block * 4096 < bytes; block++)
             {
-                if (block % 5 == 0)
+                if (block % 10 < 3)
                 {
                     continue;
                 }
