@@ -100,7 +100,7 @@ public sealed class ReleaseCatalog
         foreach (var r in root.MapList("kubernetesRepositories", required: true))
         {
             var name = r.RequiredString("name");
-            kubernetesRepositories[name] = BundleSpecLoader.ReadRepository(r.RequiredMap("repository"));
+            kubernetesRepositories[name] = BundleSpecLoader.ReadRepository(r.RequiredMap("repository"), [.. BundleSpecLoader.YumVariables, "$minor"]);
             r.EnsureNoUnknownKeys();
         }
 

@@ -176,11 +176,14 @@ public static class BundleSpecLoader
     }
 
     /// <summary>One repository: name, baseurl, gpgkeys. URLs may hold yum's $basearch/$releasever.</summary>
-    internal static RpmRepository ReadRepository(YamlMapReader r)
+    internal static RpmRepository ReadRepository(YamlMapReader r) => ReadRepository(r, YumVariables);
+
+    /// <summary>A repository whose URLs may hold <paramref name="variables"/> (the version catalog adds $minor).</summary>
+    internal static RpmRepository ReadRepository(YamlMapReader r, IReadOnlyList<string> variables)
     {
         var name = r.RequiredString("name");
-        var baseUrl = Url(r, "baseurl", r.RequiredString("baseurl"), directory: true);
-        var keys = r.StringList("gpgkeys").Select(k => Url(r, "gpgkeys", k, directory: false)).ToList();
+        var baseUrl = Url(r, "baseurl", r.RequiredString("baseurl"), directory: true, variables: variables);
+        var keys = r.StringList("gpgkeys").Select(k => Url(r, "gpgkeys", k, directory: false, variables: variables)).ToList();
         r.EnsureNoUnknownKeys();
         return new RpmRepository(name, baseUrl, keys);
     }
@@ -258,10 +261,13 @@ public static class BundleSpecLoader
         return net;
     }
 
-    internal static Uri Url(YamlMapReader map, string key, string text, bool directory, bool allowFile = false)
+    /// <summary>The variables a spec's repository URLs may hold: dnf's, filled in per target.</summary>
+    internal static readonly IReadOnlyList<string> YumVariables = ["$basearch", "$releasever"];
+
+    internal static Uri Url(YamlMapReader map, string key, string text, bool directory, bool allowFile = false, IReadOnlyList<string>? variables = null)
     {
-        // dnf's $basearch and $releasever are filled in per target later; the rest must be a plain URL.
-        var checkedText = text.Replace("$basearch", "basearch", StringComparison.Ordinal).Replace("$releasever", "releasever", StringComparison.Ordinal);
+        // The variables (dnf's $basearch and $releasever) are filled in per target later; the rest must be a plain URL.
+        var checkedText = (variables ?? YumVariables).Aggregate(text, (t, v) => t.Replace(v, v.TrimStart('$'), StringComparison.Ordinal));
         if (PlainUrl.TryParse(checkedText, allowFile) is null || !Uri.TryCreate(text, UriKind.Absolute, out var uri))
         {
             var schemes = allowFile ? "http://, https:// or file://" : "http:// or https://";
