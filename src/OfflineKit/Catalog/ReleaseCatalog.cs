@@ -100,7 +100,7 @@ public sealed class ReleaseCatalog
         foreach (var r in root.MapList("kubernetesRepositories", required: true))
         {
             var name = r.RequiredString("name");
-            kubernetesRepositories[name] = BundleSpecLoader.ReadRepository(r.RequiredMap("repository"), "$minor");
+            kubernetesRepositories[name] = BundleSpecLoader.ReadRepository(r.RequiredMap("repository"), [.. BundleSpecLoader.YumVariables, "$minor"]);
             r.EnsureNoUnknownKeys();
         }
 
@@ -147,7 +147,7 @@ public sealed class ReleaseCatalog
     private static OsRelease ReadOs(YamlMapReader map)
     {
         var os = BundleSpecLoader.Enum(map, "name", TargetPlatform.ParseOs);
-        var release = new OsRelease(os, map.RequiredString("releasever"), map.MapList("repositories", required: true).Select(r => BundleSpecLoader.ReadRepository(r)).ToList());
+        var release = new OsRelease(os, map.RequiredString("releasever"), map.MapList("repositories", required: true).Select(BundleSpecLoader.ReadRepository).ToList());
         map.EnsureNoUnknownKeys();
         return release;
     }

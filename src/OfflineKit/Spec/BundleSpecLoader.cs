@@ -175,15 +175,15 @@ public static class BundleSpecLoader
         return new RpmSpec(repos, packages, baseline);
     }
 
-    /// <summary>
-    /// One repository: name, baseurl, gpgkeys. URLs may hold yum's $basearch/$releasever, and the
-    /// <paramref name="templateVariables"/> the caller fills in itself (the version catalog's $minor).
-    /// </summary>
-    internal static RpmRepository ReadRepository(YamlMapReader r, params string[] templateVariables)
+    /// <summary>One repository: name, baseurl, gpgkeys. URLs may hold yum's $basearch/$releasever.</summary>
+    internal static RpmRepository ReadRepository(YamlMapReader r) => ReadRepository(r, YumVariables);
+
+    /// <summary>A repository whose URLs may hold <paramref name="variables"/> (the version catalog adds $minor).</summary>
+    internal static RpmRepository ReadRepository(YamlMapReader r, IReadOnlyList<string> variables)
     {
         var name = r.RequiredString("name");
-        var baseUrl = Url(r, "baseurl", r.RequiredString("baseurl"), directory: true, templateVariables: templateVariables);
-        var keys = r.StringList("gpgkeys").Select(k => Url(r, "gpgkeys", k, directory: false, templateVariables: templateVariables)).ToList();
+        var baseUrl = Url(r, "baseurl", r.RequiredString("baseurl"), directory: true, variables: variables);
+        var keys = r.StringList("gpgkeys").Select(k => Url(r, "gpgkeys", k, directory: false, variables: variables)).ToList();
         r.EnsureNoUnknownKeys();
         return new RpmRepository(name, baseUrl, keys);
     }
@@ -261,16 +261,13 @@ public static class BundleSpecLoader
         return net;
     }
 
-    internal static Uri Url(YamlMapReader map, string key, string text, bool directory, bool allowFile = false, IReadOnlyList<string>? templateVariables = null)
-    {
-        // dnf's $basearch and $releasever (and a caller's own variables) are filled in per target
-        // later; the rest must be a plain URL.
-        var checkedText = text;
-        foreach (var variable in (templateVariables ?? []).Concat(["$basearch", "$releasever"]))
-        {
-            checkedText = checkedText.Replace(variable, variable[1..], StringComparison.Ordinal);
-        }
+    /// <summary>The variables a spec's repository URLs may hold: dnf's, filled in per target.</summary>
+    internal static readonly IReadOnlyList<string> YumVariables = ["$basearch", "$releasever"];
 
+    internal static Uri Url(YamlMapReader map, string key, string text, bool directory, bool allowFile = false, IReadOnlyList<string>? variables = null)
+    {
+        // The variables (dnf's $basearch and $releasever) are filled in per target later; the rest must be a plain URL.
+        var checkedText = (variables ?? YumVariables).Aggregate(text, (t, v) => t.Replace(v, v.TrimStart('$'), StringComparison.Ordinal));
         if (PlainUrl.TryParse(checkedText, allowFile) is null || !Uri.TryCreate(text, UriKind.Absolute, out var uri))
         {
             var schemes = allowFile ? "http://, https:// or file://" : "http:// or https://";

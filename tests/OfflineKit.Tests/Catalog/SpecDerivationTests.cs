@@ -251,6 +251,18 @@ public class SpecDerivationTests
     }
 
     [Fact]
+    public void Minor_is_a_variable_of_the_catalog_only_not_of_a_spec_file()
+    {
+        Assert.Equal(
+            "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.30/rpm/",
+            Derive("1.30.2").Rpm.Repositories[0].BaseUrl.AbsoluteUri);
+        var text = BundleSpecWriter.ToYaml(Derive("1.30.2")).Replace("v1.30/rpm/", "v$minor/rpm/", StringComparison.Ordinal);
+
+        var e = Assert.Throws<BadInputException>(() => BundleSpecLoader.Parse(text, "my.yaml"));
+        Assert.Contains("is not an absolute http:// or https:// URL", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_pin_matches_exactly_one_version_among_pkgs_k8s_io_releases()
     {
         var repo = Repo(
