@@ -19,6 +19,12 @@ public sealed record BundleContents(string Name, IReadOnlyList<BundleFileEntry> 
 
     public string Arch { get; init; } = string.Empty;
 
+    /// <summary>bundle.json's runtime ("docker" or "containerd"); null in the guide's bundles, which are docker.</summary>
+    public string? Runtime { get; init; }
+
+    /// <summary>bundle.json's kubeadmConfigApi; null = kubeadm.k8s.io/v1beta3.</summary>
+    public string? KubeadmConfigApi { get; init; }
+
     /// <summary>bundle.json's artifacts: what the images and manifests are, by name.</summary>
     public IReadOnlyList<Artifact> Artifacts { get; init; } = [];
 
@@ -184,6 +190,8 @@ public sealed class LocalBundle
             KubernetesVersion = manifest.KubernetesVersion,
             Os = manifest.Os,
             Arch = manifest.Arch,
+            Runtime = manifest.Runtime,
+            KubeadmConfigApi = manifest.KubeadmConfigApi,
             Artifacts = manifest.Artifacts,
         };
     }
