@@ -52,6 +52,9 @@ public sealed record HostResult(
 {
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
+    /// <summary>The offline guarantee on this host in this run ("12 of 12 images present, sandbox image pinned"), when it ran.</summary>
+    public string? Proof { get; init; }
+
     /// <summary>The last lines of the host's log, for a failure's summary.</summary>
     public IReadOnlyList<string> LogTail { get; init; } = [];
 }

@@ -86,7 +86,7 @@ public static class InstallPlanner
             switch (topology.KindOf(host))
             {
                 case HostKind.FirstControlPlane:
-                    steps.Add(Init(inventory, bundle, host, directory, bootstrapToken, kubeadm));
+                    steps.Add(Init(inventory, bundle, host, directory, bootstrapToken, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.FirstControlPlane)));
                     steps.Add(network.Count == 0
                         ? new HostStep(NetworkStep, "the pod network", [new MissingFromBundle("manifest of a pod network (calico)")], [])
                         : Run(NetworkStep, $"kubectl create -f {string.Join(", ", network)} (Calico's pool CIDR checked against podSubnet {inventory.Cluster.PodSubnet})", BundleLayout.ApplyManifestsScript,
@@ -115,7 +115,7 @@ public static class InstallPlanner
                     steps.Add(new HostStep(JoinStep, $"kubeadm join {controlPlane.Name} --control-plane", [new MissingFromBundle("recipe for another control-plane node (high availability): not implemented yet")], [new StepRef(controlPlane.Name, InitStep)]));
                     break;
                 default:
-                    steps.Add(Join(bundle, host, directory, controlPlane, kubeadm));
+                    steps.Add(Join(bundle, host, directory, controlPlane, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.Worker)));
                     break;
             }
 
@@ -168,7 +168,7 @@ public static class InstallPlanner
     }
 
     /// <summary>The kubeadm config, written as a secret file (it holds the token), then the bundle's init script.</summary>
-    private static HostStep Init(Inventory inventory, BundleContents bundle, InventoryHost host, string directory, string token, KubeadmPlan? kubeadm)
+    private static HostStep Init(Inventory inventory, BundleContents bundle, InventoryHost host, string directory, string token, KubeadmPlan? kubeadm, HostAction? guarantee)
     {
         const string Title = "kubeadm init --config (from the inventory: a fresh token, advertiseAddress, podSubnet, …); kubeconfig for the login user";
         if (kubeadm is null)
@@ -187,7 +187,7 @@ public static class InstallPlanner
                 ? new KernelVariant(KubeadmPlan.Kernel418, KubeadmConfig.Render(inventory, waiver, token), KubeadmPlan.Why)
                 : null,
         };
-        return Script(bundle, directory, InitStep, Title, BundleLayout.InitControlPlaneScript, ["--config", config, "--user", host.User], write);
+        return Script(bundle, directory, InitStep, Title, BundleLayout.InitControlPlaneScript, ["--config", config, "--user", host.User], [.. Optional(guarantee), write]);
     }
 
     /// <summary>
@@ -195,7 +195,7 @@ public static class InstallPlanner
     /// login user reads: the join command line for the guide's bundle (as the guide does it by hand), a
     /// JoinConfiguration for a bundle that names its kubeadm config API (the version catalog's bundles).
     /// </summary>
-    private static HostStep Join(BundleContents bundle, InventoryHost host, string directory, InventoryHost controlPlane, KubeadmPlan? kubeadm)
+    private static HostStep Join(BundleContents bundle, InventoryHost host, string directory, InventoryHost controlPlane, KubeadmPlan? kubeadm, HostAction? guarantee)
     {
         var needs = new[] { new StepRef(controlPlane.Name, InitStep) };
         if (bundle.KubeadmConfigApi is null || kubeadm is null)
@@ -208,7 +208,7 @@ public static class InstallPlanner
                 $"kubeadm join {controlPlane.Name} with a token fresh from it",
                 BundleLayout.JoinNodeScript,
                 ["--join-file", joinFile, "--node-name", host.Name],
-                new FetchJoinCommand(controlPlane.Name, joinFile)) with
+                [.. Optional(guarantee), new FetchJoinCommand(controlPlane.Name, joinFile)]) with
             {
                 Needs = needs,
             };
@@ -227,11 +227,40 @@ public static class InstallPlanner
             $"kubeadm join --config ({kubeadm.Options.ApiVersion} JoinConfiguration with a token fresh from {controlPlane.Name})",
             BundleLayout.JoinNodeScript,
             ["--config", configFile, "--node-name", host.Name],
-            fetch) with
+            [.. Optional(guarantee), fetch]) with
         {
             Needs = needs,
         };
     }
+
+    /// <summary>
+    /// The offline guarantee as the first thing the init or join step does, before kubeadm runs: every image
+    /// this kind of host needs present in the runtime, and containerd's sandbox image kubeadm's pause image.
+    /// </summary>
+    private static HostAction? Guarantee(BundleContents bundle, RuntimeProfile runtime, string directory, KubeadmPlan? kubeadm, HostKind kind)
+    {
+        if (kubeadm is null)
+        {
+            return null;
+        }
+
+        if (!bundle.Has(BundleLayout.ImportImagesScript))
+        {
+            return new MissingFromBundle(BundleLayout.ImportImagesScript + " (the offline guarantee checks the images with it)");
+        }
+
+        var images = OfflineGuarantee.RequiredImages(bundle, kubeadm.Options, kind);
+        var pause = OfflineGuarantee.PauseImage(images);
+        if (pause is null)
+        {
+            return new MissingFromBundle("pause image in kubeadm's image list (the sandbox image)");
+        }
+
+        var check = new RemoteCommand($"bash {Shell.Quote($"{directory}/{BundleLayout.ImportImagesScript}")} {Shell.Join([.. runtime.ImportArguments, "--check", .. images])}", AsRoot: true);
+        return new ProveImagesPresent(check, images, pause, runtime.SandboxConfigCommand(directory));
+    }
+
+    private static IEnumerable<HostAction> Optional(HostAction? action) => action is null ? [] : [action];
 
     /// <summary>Room under /var/lib for what the host unpacks: its images loaded (about twice the archives) and its packages installed.</summary>
     private static long NeededMegabytes(InventoryHost host, BundleContents bundle)

@@ -21,6 +21,7 @@ internal static class ActionRunners
         [typeof(CheckSums)] = new CheckSumsRunner(),
         [typeof(MissingFromBundle)] = new MissingFromBundleRunner(),
         [typeof(MergeContainerdConfig)] = new ContainerdConfigRunner(),
+        [typeof(ProveImagesPresent)] = new OfflineGuaranteeRunner(),
     };
 
     public static Task RunAsync(HostSession session, HostStep step, HostAction action, CancellationToken cancellationToken) =>
@@ -154,5 +155,52 @@ internal sealed class ContainerdConfigRunner : ActionRunner<MergeContainerdConfi
         }
 
         await session.WriteAsync(new WriteFile(action.RemotePath, merged, "the merged containerd config.toml"), cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>Every image present, and containerd's sandbox image the pause image; otherwise the step fails naming what is wrong.</summary>
+internal sealed class OfflineGuaranteeRunner : ActionRunner<ProveImagesPresent>
+{
+    protected override async Task RunAsync(HostSession session, HostStep step, ProveImagesPresent action, CancellationToken cancellationToken)
+    {
+        var result = await session.RunLoggedAsync(action.Check, cancellationToken).ConfigureAwait(false);
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var missing = lines.Where(l => l.StartsWith("missing ", StringComparison.Ordinal)).Select(l => l["missing ".Length..]).ToList();
+        if (missing.Count > 0)
+        {
+            throw new StepFailedException($"{missing.Count} of {action.Images.Count} images kubeadm and the addons need are not in the runtime: {string.Join(", ", missing)}; kubeadm would pull {(missing.Count == 1 ? "it" : "them")} from the internet (run the install again: the images step loads the bundle's images)");
+        }
+
+        var present = lines.Count(l => l.StartsWith("present ", StringComparison.Ordinal));
+        if (!result.Ok || present != action.Images.Count)
+        {
+            throw new StepFailedException($"the image check did not answer for every image ({present} of {action.Images.Count}): {InstallExecutor.LastLine(result.Stderr)}");
+        }
+
+        var pinned = "sandbox image present";
+        if (action.ShowRuntimeConfig is { } show)
+        {
+            var shown = await session.RunCheckedAsync(show, cancellationToken).ConfigureAwait(false);
+            string? sandbox;
+            try
+            {
+                var (_, current) = MergeContainerdConfig.Split(shown.Stdout);
+                sandbox = current is null ? null : ContainerdConfig.SandboxImage(current);
+            }
+            catch (OperationFailedException e)
+            {
+                throw new StepFailedException(e.Message);
+            }
+
+            if (sandbox != action.SandboxImage)
+            {
+                throw new StepFailedException($"containerd's sandbox image is {sandbox ?? "not set"}, not kubeadm's pause image {action.SandboxImage}: the kubelet would pull another pause image (the runtime step sets it; run the install again)");
+            }
+
+            pinned = "sandbox image pinned";
+        }
+
+        session.Proof = $"{present} of {action.Images.Count} images present, {pinned}";
+        session.Log("offline guarantee: " + session.Proof);
     }
 }

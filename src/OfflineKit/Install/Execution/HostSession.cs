@@ -25,6 +25,9 @@ internal sealed class HostSession(HostPlan hostPlan, IRemoteHost remote, RunStat
 
     public PushStats Push { get; set; } = PushStats.None;
 
+    /// <summary>The offline guarantee's result on this host, when it ran: "N of N images present, sandbox image pinned".</summary>
+    public string? Proof { get; set; }
+
     public void Log(string line) => log(line);
 
     public void Report(InstallProgress progress) => run.Options.Progress?.Report(progress);

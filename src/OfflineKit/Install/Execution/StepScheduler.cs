@@ -205,6 +205,7 @@ internal sealed class StepScheduler : IDisposable
         return new HostResult(name, hostPlan.Host.Role, done, hostPlan.Steps.Count, outcome, outcome == HostOutcome.Done ? null : failedStep, message, logPath, session?.Push ?? PushStats.None)
         {
             Warnings = session?.Warnings ?? [],
+            Proof = session?.Proof,
             LogTail = [.. tail],
         };
     }

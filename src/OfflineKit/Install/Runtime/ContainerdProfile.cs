@@ -22,10 +22,12 @@ public sealed class ContainerdProfile : RuntimeProfile
 
     public override IReadOnlyList<string> ImportArguments => ["--runtime", "containerd"];
 
+    public override RemoteCommand SandboxConfigCommand(string bundleDirectory) =>
+        new($"bash {Shell.Quote($"{bundleDirectory}/{BundleLayout.ConfigureRuntimeScript}")} --runtime containerd --show-config", AsRoot: true);
+
     public override RuntimeStep Configure(RuntimeContext context)
     {
         var site = context.SiteDirectory;
-        var script = $"{context.BundleDirectory}/{BundleLayout.ConfigureRuntimeScript}";
         var before = new List<HostAction>
         {
             new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Join([$"{site}/containerd", .. context.Cluster.Registries.Select(r => $"{site}/containerd/certs.d/{r.Host}")])}")),
@@ -33,7 +35,7 @@ public sealed class ContainerdProfile : RuntimeProfile
         if (context.PauseImage is { } pause)
         {
             before.Add(new MergeContainerdConfig(
-                new RemoteCommand($"bash {Shell.Quote(script)} --runtime containerd --show-config", AsRoot: true),
+                SandboxConfigCommand(context.BundleDirectory),
                 $"{site}/containerd/config.toml",
                 pause.ToString()));
         }

@@ -1,5 +1,6 @@
 using OfflineKit.Bundle;
 using OfflineKit.Images;
+using OfflineKit.Install.Ssh;
 
 namespace OfflineKit.Install;
 
@@ -30,6 +31,9 @@ public abstract class RuntimeProfile
     public abstract IReadOnlyList<string> ImportArguments { get; }
 
     public string ImportTitle(string role) => $"the {role} images into {Name}";
+
+    /// <summary>The command that prints the runtime's configuration with its sandbox image (containerd), or null (docker: the kubelet's flag from kubeadm).</summary>
+    public virtual RemoteCommand? SandboxConfigCommand(string bundleDirectory) => null;
 
     public static readonly RuntimeProfile Docker = new DockerProfile();
 
