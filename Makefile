@@ -4,6 +4,9 @@ DOTNET ?= dotnet
 CONFIG ?= Release
 DIST := $(CURDIR)/dist
 RIDS := linux-x64 linux-arm64
+# The lab hosts have fixed names: one lab per machine. The integration tests, the demo and the
+# install benchmark each hold this lock while their lab is up (a second run waits).
+LAB_LOCK := /tmp/offlinekit-lab.lock
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
@@ -37,7 +40,7 @@ unit-test: prerequisites
 	$(DOTNET) test tests/OfflineKit.Tests/OfflineKit.Tests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
 
 integration-test: prerequisites publish
-	OFFLINEKIT_DIST=$(DIST) $(DOTNET) test tests/OfflineKit.IntegrationTests/OfflineKit.IntegrationTests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
+	OFFLINEKIT_DIST=$(DIST) OFFLINEKIT_LAB_LOCKED=1 flock $(LAB_LOCK) $(DOTNET) test tests/OfflineKit.IntegrationTests/OfflineKit.IntegrationTests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
 
 # Needs root: the lab hosts are network namespaces. Sets up the whole lab itself and stops it after.
 demo: prerequisites publish

@@ -29,6 +29,7 @@ source bench/lib.sh  # the script has cd'd to the repo root
 source tests/lab/lab-setup.sh
 
 lab_require_root bench/install.sh
+lab_lock bench/install.sh
 need_offlinekit
 lab_require_tools bench/install.sh
 [[ -n ${EPOCHREALTIME:-} ]] || die "bash 5 or later is required"
@@ -37,6 +38,10 @@ WORK=$(mktemp -d /tmp/offlinekit-bench-install.XXXXXX)
 chmod 755 "$WORK"  # the lab user must reach the hosts' folder inside it
 cleanup() { lab_stop; rm -rf "$WORK"; }
 trap cleanup EXIT
+# Ctrl-C or a kill stops here as soon as the running command returns (a child that handles the signal
+# itself, like offlinekit, exits instead of dying of it, so bash alone would carry on); EXIT cleans up.
+trap 'echo "interrupted; stopping the lab" >&2; exit 130' INT
+trap 'echo "terminated; stopping the lab" >&2; exit 143' TERM
 
 echo "== preparing (scratch: $WORK)"
 lab_sources_start "$WORK/sources"   # not piped: it sets LAB_MIRRORS and the PIDs lab_stop ends

@@ -12,10 +12,5 @@ need_offlinekit() {
 # need_gnu_time: GNU time, not the shell keyword: only it reports the peak RSS ("Maximum resident set size").
 need_gnu_time() {
     [[ -x /usr/bin/time ]] && return 0
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-        echo "installing GNU time (Debian package 'time') for peak-RSS figures..."
-        apt-get install -y -qq time >/dev/null || die "could not install the Debian package 'time'"
-    else
-        die "/usr/bin/time is missing: install the Debian package 'time' (apt-get install -y time)"
-    fi
+    die "/usr/bin/time is missing: run 'sudo bash tests/lab/prerequisites.sh' (or 'make bench', which does)"
 }

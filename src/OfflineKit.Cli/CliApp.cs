@@ -25,6 +25,7 @@ public static class CliApp
             ExtractCommand.Create(console),
             ImagesCommand.Create(console),
             RpmsCommand.Create(console),
+            SpecCommand.Create(console),
             InstallCommand.Create(console),
             HostCommands.Status(console),
             HostCommands.Reset(console),

@@ -28,12 +28,17 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 lab_require_root demo
 lab_require_tools demo
+lab_lock demo
 [[ -x $offlinekit ]] || { echo "demo: $offlinekit is missing: run 'make publish' first ('make demo' does)" >&2; exit 1; }
 
 lab="$(mktemp -d /tmp/offlinekit-demo.XXXXXX)"
 chmod 755 "$lab"  # mktemp's 0700 would keep the lab's non-root login user out of the hosts' state roots
 cleanup() { lab_stop; rm -rf "$lab"; }
 trap cleanup EXIT
+# Ctrl-C or a kill stops here as soon as the running command returns (a child that handles the signal
+# itself, like offlinekit, exits instead of dying of it, so bash alone would carry on); EXIT cleans up.
+trap 'echo "interrupted; stopping the lab" >&2; exit 130' INT
+trap 'echo "terminated; stopping the lab" >&2; exit 143' TERM
 
 step "lab (connected side): a registry, yum repos of real RPMs and the manifests, all on 127.0.0.1"
 lab_sources_start "$lab/sources"

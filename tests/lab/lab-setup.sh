@@ -2,6 +2,9 @@
 #
 #   lab_require_root WHO               stop unless root (the lab hosts are network namespaces)
 #   lab_require_tools WHO              stop naming every missing tool and its Debian package
+#   lab_lock WHO                       hold the machine's one lab lock (/tmp/offlinekit-lab.lock) until
+#       the caller exits, waiting for another demo, benchmark or test run to finish first; once held,
+#       any lab still up was left by a killed run and is taken over (stopped) by the next start
 #   lab_sources_start DIR              every "internet" source of the default spec, on 127.0.0.1:
 #       a docker-registry seeded with synthetic images under the real names (labtool seed), the real
 #       Calico and metrics-server manifests behind file:// mirrors, and the spec's four yum repos of
@@ -17,8 +20,8 @@
 #       result HOST OUTCOME STEPS_DONE STEPS_TOTAL
 #       span   HOST SECONDS                        (the host's log from its first line to its last)
 #
-# A caller sets a trap that calls lab_stop. The lab hosts are one per machine (fixed names): run the
-# caller under `flock /tmp/offlinekit-lab.lock ...` when others may use the lab too.
+# A caller sets a trap that calls lab_stop. The lab hosts are one per machine (fixed names): a caller
+# takes lab_lock first (make integration-test holds the same lock around the tests).
 
 LAB_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LAB_PIDS=()
@@ -39,8 +42,23 @@ lab_require_tools() {
     command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool ]] || { missing+=("$tool"); packages+=("$package"); }
   done
   [[ ${#missing[@]} -eq 0 ]] && return 0
-  echo "$who: missing: ${missing[*]}; install them with: apt-get install -y --no-install-recommends $(printf '%s\n' "${packages[@]}" | sort -u | tr '\n' ' ')(.ci/run installs them all; dotnet is the .NET 10 SDK)" >&2
+  echo "$who: missing: ${missing[*]}; install them with: apt-get install -y --no-install-recommends $(printf '%s\n' "${packages[@]}" | sort -u | tr '\n' ' ')(or all at once: sudo bash tests/lab/prerequisites.sh; dotnet is the .NET 10 SDK)" >&2
   exit 1
+}
+
+LAB_LOCK=/tmp/offlinekit-lab.lock
+
+lab_lock() {
+  # flock(1) on a descriptor this shell keeps open: released when the caller exits, however it exits.
+  # OFFLINEKIT_LAB_LOCKED=1 says a parent (make) already holds it.
+  if [[ ${OFFLINEKIT_LAB_LOCKED:-0} != 1 ]]; then
+    exec {LAB_LOCK_FD}>>"$LAB_LOCK"
+    if ! flock -n "$LAB_LOCK_FD"; then
+      echo "$1: another lab run (demo, benchmark or integration tests) holds $LAB_LOCK; waiting for it to end"
+      flock "$LAB_LOCK_FD"
+    fi
+  fi
+  export OFFLINEKIT_LAB_TAKEOVER=1
 }
 
 lab_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -9,10 +9,6 @@ internal static class BuildCommand
     public static Command Create(CliConsole console)
     {
         var sources = new SourceOptions();
-        var arch = new Option<string>("--arch") { Description = "Target architecture (default: the spec's)", HelpName = "amd64|arm64" }
-            .AcceptOnlyFromAmong("amd64", "arm64");
-        var os = new Option<string>("--os") { Description = "Target OS release (default: the spec's)", HelpName = "el8|el7" }
-            .AcceptOnlyFromAmong("el8", "el7");
         var output = new Option<string>("--output", "-o")
         {
             Description = "Folder the bundle is written to",
@@ -45,8 +41,6 @@ internal static class BuildCommand
             "Resolve and download everything the cluster needs (RPMs, images, manifests) and pack it into one versioned, " +
             "checksummed bundle tarball under --output. Runs on a machine with internet (or with mirrors).");
         sources.AddTo(command);
-        command.Add(arch);
-        command.Add(os);
         command.Add(output);
         command.Add(cache);
         command.Add(parallel);
@@ -56,8 +50,9 @@ internal static class BuildCommand
 
         command.SetAction(async (parse, ct) =>
         {
-            var spec = sources.ResolveSpec(parse, parse.GetValue(os), parse.GetValue(arch));
-            var options = new BuildOptions(spec, sources.ResolveMirrors(parse), parse.GetRequiredValue(output))
+            var effective = sources.ResolveSpec(parse);
+            await SpecOptions.WarnAsync(console, effective).ConfigureAwait(false);
+            var options = new BuildOptions(effective.Spec, sources.ResolveMirrors(parse), parse.GetRequiredValue(output))
             {
                 Format = BundleLayout.ParseFormat(parse.GetRequiredValue(format)),
                 Without = (parse.GetValue(without) ?? []).Select(w => Enum.Parse<BuildStage>(w, ignoreCase: true)).ToHashSet(),

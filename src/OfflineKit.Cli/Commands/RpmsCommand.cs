@@ -14,7 +14,6 @@ internal static class RpmsCommand
         var sources = new SourceOptions();
         var why = new Option<string>("--why") { Description = "Show the chain of dependencies that pulled PKG in", HelpName = "PKG" };
         var output = CommonOptions.OutputFormat();
-        var arch = new Option<string>("--arch") { Description = "Target architecture (default: the spec's)", HelpName = "amd64|arm64" }.AcceptOnlyFromAmong("amd64", "arm64");
         var cache = new Option<string>("--cache") { Description = "Metadata cache (default: the user's cache folder)", HelpName = "DIR" };
         var weak = new Option<bool>("--with-weak-deps") { Description = "Also carry weak dependencies (Recommends), as dnf does with install_weak_deps=True" };
         var resolve = new Command(
@@ -23,13 +22,14 @@ internal static class RpmsCommand
         sources.AddTo(resolve);
         resolve.Add(why);
         resolve.Add(output);
-        resolve.Add(arch);
         resolve.Add(cache);
         resolve.Add(weak);
         resolve.SetAction(async (parse, ct) =>
         {
             var t = Timing.Start();
-            var spec = sources.ResolveSpec(parse, arch: parse.GetValue(arch));
+            var effective = sources.ResolveSpec(parse);
+            await SpecOptions.WarnAsync(console, effective).ConfigureAwait(false);
+            var spec = effective.Spec;
             Timing.Mark("spec read", t);
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
             var closure = await RpmClosure.ResolveAsync(

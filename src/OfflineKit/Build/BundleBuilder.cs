@@ -2,6 +2,7 @@ using OfflineKit.Bundle;
 using OfflineKit.Images;
 using OfflineKit.IO;
 using OfflineKit.Manifests;
+using OfflineKit.Spec;
 
 namespace OfflineKit.Build;
 
@@ -81,6 +82,9 @@ public static class BundleBuilder
                 spec.Target.ArchName)
             {
                 ExtraArtifacts = artifacts,
+                Runtime = spec.Runtime.Name(),
+                KubeadmConfigApi = Catalog.ReleaseCatalog.Embedded.MinorOf(spec.Kubernetes)?.KubeadmConfigApi,
+                CatalogRevision = spec.CatalogRevision,
             };
             return await BundleWriter.WriteFileAsync(header, files, options.OutputDirectory, options.Format, Stage(progress, "pack"), cancellationToken).ConfigureAwait(false);
         }

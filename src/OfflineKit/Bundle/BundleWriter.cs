@@ -26,6 +26,13 @@ public sealed record ArtifactInfo(ArtifactKind Kind, string Name, string? Versio
 public sealed record BundleHeader(string Name, string BundleVersion, string KubernetesVersion, string Os, string Arch)
 {
     public IReadOnlyList<Artifact> ExtraArtifacts { get; init; } = [];
+
+    /// <summary>"docker" or "containerd"; null writes no runtime (a bundle from before the catalog).</summary>
+    public string? Runtime { get; init; }
+
+    public string? KubeadmConfigApi { get; init; }
+
+    public string? CatalogRevision { get; init; }
 }
 
 public sealed record WrittenBundle(string Path, string Sha256, long Size, BundleManifest Manifest);
@@ -217,6 +224,9 @@ public static class BundleWriter
             Os = header.Os,
             Arch = header.Arch,
             CreatedBy = CreatedBy,
+            Runtime = header.Runtime,
+            KubeadmConfigApi = header.KubeadmConfigApi,
+            CatalogRevision = header.CatalogRevision,
             Artifacts = artifacts,
             Files = fileDigests,
         };

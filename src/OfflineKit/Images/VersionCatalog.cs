@@ -72,7 +72,7 @@ public sealed class VersionCatalog
             var why = minor is null
                 ? "is outside the releases offlinekit knows kubeadm's images for"
                 : $"is newer than the last {minor.Major}.{minor.Minor} patch offlinekit has confirmed kubeadm's images for";
-            throw new BadInputException($"Kubernetes v{version} {why}: supported are {SupportedRange}");
+            throw new BadInputException($"Kubernetes v{version} {why}; the nearest supported is {Nearest(version)} (supported are {SupportedRange})");
         }
 
         return new KubeadmRelease(
@@ -82,6 +82,19 @@ public sealed class VersionCatalog
             Pick(minor.Pause, version.Patch),
             Pick(minor.CoreDns, version.Patch),
             minor.Order);
+    }
+
+    /// <summary>The supported release closest to <paramref name="version"/>: its minor's last patch, else the first or last release.</summary>
+    public KubernetesVersion Nearest(KubernetesVersion version)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        var minor = Releases.FirstOrDefault(r => r.Major == version.Major && r.Minor == version.Minor);
+        if (minor is not null)
+        {
+            return version.Patch > minor.LastPatch ? minor.Last : version;
+        }
+
+        return version < First ? First : Last;
     }
 
     /// <summary>Parses and checks a catalog; every error names file:line.</summary>

@@ -15,12 +15,39 @@ public sealed record BundleSpec(
     IReadOnlyList<AddonSpec> Addons,
     ClusterDefaults Cluster,
     JsonObject DockerDaemon,
-    string SourceFile);
+    string SourceFile)
+{
+    /// <summary>The container runtime the cluster runs; a spec without `runtime:` is the guide's docker.</summary>
+    public ContainerRuntime Runtime { get; init; } = ContainerRuntime.Docker;
+
+    /// <summary>The version catalog revision this spec was derived from; null for a hand-written spec.</summary>
+    public string? CatalogRevision { get; init; }
+}
+
+/// <summary>The container runtime a bundle is built for; its name is what bundle.json and the spec say.</summary>
+public enum ContainerRuntime
+{
+    Docker,
+    Containerd,
+}
+
+public static class ContainerRuntimes
+{
+    public static string Name(this ContainerRuntime runtime) => runtime == ContainerRuntime.Containerd ? "containerd" : "docker";
+
+    public static ContainerRuntime Parse(string text) => text switch
+    {
+        "docker" => ContainerRuntime.Docker,
+        "containerd" => ContainerRuntime.Containerd,
+        _ => throw new FormatException($"unknown runtime '{text}' (expected containerd or docker)"),
+    };
+}
 
 public enum TargetOs
 {
     El7,
     El8,
+    El9,
 }
 
 public enum TargetArch
@@ -31,7 +58,10 @@ public enum TargetArch
 
 public sealed record TargetPlatform(TargetOs Os, TargetArch Arch)
 {
-    public string OsName => Os switch { TargetOs.El7 => "el7", _ => "el8" };
+    public string OsName => Os switch { TargetOs.El7 => "el7", TargetOs.El9 => "el9", _ => "el8" };
+
+    /// <summary>yum's $releasever for this OS release.</summary>
+    public string ReleaseVersion => Os switch { TargetOs.El7 => "7", TargetOs.El9 => "9", _ => "8" };
 
     public string ArchName => Arch switch { TargetArch.Arm64 => "arm64", _ => "amd64" };
 
@@ -45,7 +75,8 @@ public sealed record TargetPlatform(TargetOs Os, TargetArch Arch)
     {
         "el7" => TargetOs.El7,
         "el8" => TargetOs.El8,
-        _ => throw new FormatException($"unknown os '{text}' (expected el7 or el8)"),
+        "el9" => TargetOs.El9,
+        _ => throw new FormatException($"unknown os '{text}' (expected el8 or el9)"),
     };
 
     public static TargetArch ParseArch(string text) => text switch

@@ -81,6 +81,7 @@ public static class BundleSpecLoader
             throw metadata.ErrorAt("version", $"metadata.version '{versionText}' is not a SemVer version (e.g. 1.0.0)");
         }
 
+        var catalogRevision = metadata.OptionalString("catalogRevision");
         metadata.EnsureNoUnknownKeys();
 
         var k8s = root.RequiredMap("kubernetes");
@@ -99,6 +100,7 @@ public static class BundleSpecLoader
         k8s.EnsureNoUnknownKeys();
 
         var target = ReadTarget(root.RequiredMap("target"));
+        var runtime = root.OptionalString("runtime") is null ? ContainerRuntime.Docker : Enum(root, "runtime", ContainerRuntimes.Parse);
         var rpm = ReadRpm(root.RequiredMap("rpm"));
         var addons = ReadAddons(root);
         var cluster = ReadCluster(root.RequiredMap("cluster"));
@@ -117,7 +119,11 @@ public static class BundleSpecLoader
         }
 
         root.EnsureNoUnknownKeys();
-        return new BundleSpec(name, version, k8sVersion, imageRepository, target, rpm, addons, cluster, daemon, file);
+        return new BundleSpec(name, version, k8sVersion, imageRepository, target, rpm, addons, cluster, daemon, file)
+        {
+            Runtime = runtime,
+            CatalogRevision = catalogRevision,
+        };
     }
 
     private static TargetPlatform ReadTarget(YamlMapReader map)
@@ -128,7 +134,7 @@ public static class BundleSpecLoader
         return new TargetPlatform(os, arch);
     }
 
-    private static T Enum<T>(YamlMapReader map, string key, Func<string, T> parse)
+    internal static T Enum<T>(YamlMapReader map, string key, Func<string, T> parse)
     {
         var text = map.RequiredString(key);
         try
@@ -146,16 +152,13 @@ public static class BundleSpecLoader
         var repos = new List<RpmRepository>();
         foreach (var r in map.MapList("repositories", required: true))
         {
-            var name = r.RequiredString("name");
-            if (repos.Any(x => x.Name == name))
+            var repo = ReadRepository(r);
+            if (repos.Any(x => x.Name == repo.Name))
             {
-                throw r.ErrorAt("name", $"duplicate repository name '{name}'");
+                throw r.ErrorAt("name", $"duplicate repository name '{repo.Name}'");
             }
 
-            var baseUrl = Url(r, "baseurl", r.RequiredString("baseurl"), directory: true);
-            var keys = r.StringList("gpgkeys").Select(k => Url(r, "gpgkeys", k, directory: false)).ToList();
-            r.EnsureNoUnknownKeys();
-            repos.Add(new RpmRepository(name, baseUrl, keys));
+            repos.Add(repo);
         }
 
         var packages = map.StringList("packages", required: true);
@@ -168,6 +171,16 @@ public static class BundleSpecLoader
         var baseline = map.StringList("baseline");
         map.EnsureNoUnknownKeys();
         return new RpmSpec(repos, packages, baseline);
+    }
+
+    /// <summary>One repository: name, baseurl, gpgkeys. URLs may hold yum's $basearch/$releasever.</summary>
+    internal static RpmRepository ReadRepository(YamlMapReader r)
+    {
+        var name = r.RequiredString("name");
+        var baseUrl = Url(r, "baseurl", r.RequiredString("baseurl"), directory: true);
+        var keys = r.StringList("gpgkeys").Select(k => Url(r, "gpgkeys", k, directory: false)).ToList();
+        r.EnsureNoUnknownKeys();
+        return new RpmRepository(name, baseUrl, keys);
     }
 
     private static List<AddonSpec> ReadAddons(YamlMapReader root)
@@ -196,7 +209,7 @@ public static class BundleSpecLoader
         return addons;
     }
 
-    private static ManifestPatch ReadPatch(YamlMapReader p)
+    internal static ManifestPatch ReadPatch(YamlMapReader p)
     {
         var opText = p.RequiredString("op");
         var op = opText switch
@@ -218,7 +231,7 @@ public static class BundleSpecLoader
         return new ManifestPatch(op, container, name, value);
     }
 
-    private static ClusterDefaults ReadCluster(YamlMapReader map)
+    internal static ClusterDefaults ReadCluster(YamlMapReader map)
     {
         var pod = Cidr(map, "podSubnet");
         var service = Cidr(map, "serviceSubnet");
@@ -256,7 +269,7 @@ public static class BundleSpecLoader
         return directory && !uri.AbsolutePath.EndsWith('/') ? new Uri(uri + "/") : uri;
     }
 
-    private static JsonNode? ToJson(YamlNode node, string file) => node switch
+    internal static JsonNode? ToJson(YamlNode node, string file) => node switch
     {
         YamlMappingNode m => new JsonObject(m.Children.Select(kv => KeyValuePair.Create(
             ((YamlScalarNode)kv.Key).Value ?? throw YamlMapReader.Error(file, kv.Key, "empty key"),
@@ -290,53 +303,4 @@ public static class ClusterVariables
         .Replace("${cluster.podSubnet}", cluster.PodSubnet.ToString(), StringComparison.Ordinal)
         .Replace("${cluster.serviceSubnet}", cluster.ServiceSubnet.ToString(), StringComparison.Ordinal)
         .Replace("${cluster.dnsDomain}", cluster.DnsDomain, StringComparison.Ordinal);
-}
-
-/// <summary>Turns what the user asked for (--k8s, --spec, --os, --arch) into the one spec a command works on.</summary>
-public static class SpecResolver
-{
-    public static BundleSpec Resolve(string? kubernetes, string? specFile, string? os = null, string? arch = null)
-    {
-        BundleSpec spec;
-        if (specFile is not null)
-        {
-            spec = BundleSpecLoader.LoadFile(specFile);
-            if (kubernetes is not null && (!KubernetesVersion.TryParse(kubernetes, out var asked) || asked != spec.Kubernetes))
-            {
-                throw new BadInputException($"--k8s {kubernetes} does not match {specFile}, which is for Kubernetes {spec.Kubernetes}");
-            }
-        }
-        else if (kubernetes is not null)
-        {
-            spec = BundleSpecLoader.LoadEmbedded(kubernetes);
-        }
-        else
-        {
-            throw new BadInputException("give --k8s VERSION (a built-in spec) or --spec FILE");
-        }
-
-        TargetPlatform target;
-        try
-        {
-            target = spec.Target with
-            {
-                Os = os is null ? spec.Target.Os : TargetPlatform.ParseOs(os),
-                Arch = arch is null ? spec.Target.Arch : TargetPlatform.ParseArch(arch),
-            };
-        }
-        catch (FormatException e)
-        {
-            throw new BadInputException(e.Message, e);
-        }
-
-        return spec with { Target = target, Rpm = spec.Rpm with { Repositories = spec.Rpm.Repositories.Select(r => ForTarget(r, target)).ToList() } };
-    }
-
-    /// <summary>A repository's URLs for the target: yum's $basearch and $releasever filled in.</summary>
-    private static RpmRepository ForTarget(RpmRepository repo, TargetPlatform target)
-    {
-        var release = target.Os == TargetOs.El7 ? "7" : "8";
-        Uri Fill(Uri url) => new(url.OriginalString.Replace("$basearch", target.RpmArch, StringComparison.Ordinal).Replace("$releasever", release, StringComparison.Ordinal));
-        return repo with { BaseUrl = Fill(repo.BaseUrl), GpgKeys = repo.GpgKeys.Select(Fill).ToList() };
-    }
 }

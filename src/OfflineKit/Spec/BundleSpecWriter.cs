@@ -8,13 +8,20 @@ public static class BundleSpecWriter
 {
     public static string ToYaml(BundleSpec spec)
     {
+        var metadata = new Dictionary<string, object?> { ["name"] = spec.Name, ["version"] = spec.Version.ToNormalizedString() };
+        if (spec.CatalogRevision is not null)
+        {
+            metadata["catalogRevision"] = spec.CatalogRevision;
+        }
+
         var doc = new Dictionary<string, object?>
         {
             ["apiVersion"] = "offlinekit/v1",
             ["kind"] = "BundleSpec",
-            ["metadata"] = new Dictionary<string, object?> { ["name"] = spec.Name, ["version"] = spec.Version.ToNormalizedString() },
+            ["metadata"] = metadata,
             ["kubernetes"] = new Dictionary<string, object?> { ["version"] = spec.Kubernetes.ToString(), ["imageRepository"] = spec.ImageRepository },
             ["target"] = new Dictionary<string, object?> { ["os"] = spec.Target.OsName, ["arch"] = spec.Target.ArchName },
+            ["runtime"] = spec.Runtime.Name(),
             ["rpm"] = new Dictionary<string, object?>
             {
                 ["repositories"] = spec.Rpm.Repositories.Select(r => new Dictionary<string, object?>
@@ -39,8 +46,14 @@ public static class BundleSpecWriter
                 ["serviceSubnet"] = spec.Cluster.ServiceSubnet.ToString(),
                 ["dnsDomain"] = spec.Cluster.DnsDomain,
             },
-            ["docker"] = new Dictionary<string, object?> { ["daemon"] = FromJson(spec.DockerDaemon) },
         };
+
+        // A containerd spec has no daemon.json to say anything about.
+        if (spec.DockerDaemon.Count > 0)
+        {
+            doc["docker"] = new Dictionary<string, object?> { ["daemon"] = FromJson(spec.DockerDaemon) };
+        }
+
         return new SerializerBuilder().Build().Serialize(doc);
     }
 

@@ -79,7 +79,7 @@ public static class LabDnf
     public static async Task<ProcessResult> RepoclosureAsync(IReadOnlyCollection<LabDnfRepo> repos)
     {
         Tools.Require("dnf", "dnf");
-        Assert.True(File.Exists("/usr/lib/python3/dist-packages/dnf-plugins/repoclosure.py"), "dnf repoclosure is not installed: `apt-get install dnf-plugins-core` (.ci/run installs it)");
+        Assert.True(File.Exists("/usr/lib/python3/dist-packages/dnf-plugins/repoclosure.py"), "dnf repoclosure is not installed: `apt-get install dnf-plugins-core` (tests/lab/prerequisites.sh installs it)");
         using var dir = new TempDir();
         var root = dir["root"];
         Directory.CreateDirectory(root);

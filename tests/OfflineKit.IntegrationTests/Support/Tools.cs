@@ -18,7 +18,7 @@ public static class Tools
             }
         }
 
-        Assert.Fail($"'{tool}' is not installed: `apt-get install {debianPackage}` (.ci/run installs it)");
+        Assert.Fail($"'{tool}' is not installed: `apt-get install {debianPackage}` (tests/lab/prerequisites.sh installs every package the tests use)");
         return null!;
     }
 

@@ -22,6 +22,26 @@ public class BundleWriterTests
     }
 
     [Fact]
+    public async Task Bundle_json_records_runtime_config_api_and_catalog_revision_when_the_header_has_them()
+    {
+        using var dir = new TempDir();
+        var header = Bundles.Header with { Runtime = "containerd", KubeadmConfigApi = "kubeadm.k8s.io/v1beta4", CatalogRevision = "2026.12.03-1" };
+        var written = await BundleWriter.WriteFileAsync(header, Bundles.SampleFiles(), dir.Path, BundleFormat.Tar);
+        using var data = new MemoryStream();
+        Bundles.Entries(written.Path).Single(e => e.Name.EndsWith("/bundle.json", StringComparison.Ordinal)).DataStream!.CopyTo(data);
+        var json = System.Text.Encoding.UTF8.GetString(data.ToArray());
+        var manifest = BundleManifest.Parse(System.Text.Encoding.UTF8.GetBytes(json));
+
+        Assert.Equal(("containerd", "kubeadm.k8s.io/v1beta4", "2026.12.03-1"), (manifest.Runtime, manifest.KubeadmConfigApi, manifest.CatalogRevision));
+        Assert.Contains("\"runtime\": \"containerd\"", json, StringComparison.Ordinal);
+
+        // A header without them writes none: absent means the guide's docker/v1beta3 bundle.
+        var plain = await BundleWriter.WriteFileAsync(Bundles.Header, Bundles.SampleFiles(), dir["plain"], BundleFormat.Tar);
+        Assert.Null(plain.Manifest.Runtime);
+        Assert.DoesNotContain("\"runtime\"", System.Text.Encoding.UTF8.GetString(plain.Manifest.ToJsonBytes()), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Layout_is_one_top_folder_metadata_first_fixed_owner_and_time()
     {
         using var dir = new TempDir();

@@ -14,7 +14,12 @@ public class ParserTests
     [InlineData("inspect", "bundle.tar", "-o", "json")]
     [InlineData("extract", "bundle.tar", "--to", "/tmp/x")]
     [InlineData("build", "--k8s", "1.23.0")]
-    [InlineData("build", "--spec", "my.yaml", "--arch", "arm64", "--os", "el7", "--format", "tar.zst", "--without", "bin", "--without", "rpms")]
+    [InlineData("build", "--spec", "my.yaml", "--arch", "arm64", "--os", "el9", "--format", "tar.zst", "--without", "bin", "--without", "rpms")]
+    [InlineData("build", "--k8s", "1.31.14", "--os", "el8", "--arch", "arm64", "--runtime", "containerd")]
+    [InlineData("build", "--k8s", "1.23.0", "--runtime", "docker")]
+    [InlineData("spec", "show", "--k8s", "1.30.2", "--os", "el9", "--arch", "amd64", "--runtime", "containerd")]
+    [InlineData("spec", "show", "--spec", "my.yaml")]
+    [InlineData("rpms", "resolve", "--k8s", "1.30.2", "--os", "el9", "--arch", "arm64", "--runtime", "containerd")]
     [InlineData("build", "--k8s", "1.23.0", "--registry-mirror", "docker.io=http://127.0.0.1:5000", "--registry-mirror", "quay.io=http://127.0.0.1:5001", "--parallel", "8")]
     [InlineData("images", "list", "--k8s", "v1.23.0", "--image-repository", "registry.aliyuncs.com/google_containers")]
     [InlineData("images", "load", "bundle.tar", "--role", "worker")]
@@ -28,6 +33,11 @@ public class ParserTests
     [InlineData("extract", "bundle.tar")]
     [InlineData("build")]
     [InlineData("build", "--k8s", "1.23.0", "--arch", "386")]
+    [InlineData("build", "--k8s", "1.23.0", "--os", "el7")]
+    [InlineData("build", "--k8s", "1.30.2", "--runtime", "cri-o")]
+    [InlineData("spec", "show")]
+    [InlineData("spec", "show", "--k8s", "1.30.2", "--os", "ubuntu")]
+    [InlineData("rpms", "resolve", "--k8s", "1.30.2", "--runtime", "podman")]
     [InlineData("build", "--k8s", "1.23.0", "--format", "zip")]
     [InlineData("build", "--k8s", "1.23.0", "--parallel", "0")]
     [InlineData("build", "--k8s", "1.23.0", "--without", "kernel")]
@@ -142,6 +152,8 @@ public class CliProcessTests
         Assert.Equal(0, code);
         Assert.StartsWith("offlinekit ", stdout);
         Assert.Contains("built-in specs: 1.23.0", stdout);
+        Assert.Contains("kubernetes: v1.23.0–v1.37.1 (", stdout);
+        Assert.Contains("version catalog: revision ", stdout);
     }
 }
 
@@ -150,8 +162,9 @@ public class RpmArchTests
     [Fact]
     public async Task An_arm64_build_of_a_spec_with_x86_64_repositories_is_refused_before_any_download()
     {
+        var spec = Path.Combine(OfflineKit.Tests.Images.KubeadmCatalogTests.RepoRoot(), "manifests", "k8s-1.23.0.yaml");
         var stderr = new StringWriter();
-        var code = await CliApp.RunAsync(["rpms", "resolve", "--k8s", "1.23.0", "--arch", "arm64"], new CliConsole(new StringWriter(), stderr, interactive: false));
+        var code = await CliApp.RunAsync(["rpms", "resolve", "--spec", spec, "--arch", "arm64"], new CliConsole(new StringWriter(), stderr, interactive: false));
         Assert.Equal(2, code);
         Assert.Contains("is for x86_64, not arm64; write $basearch in its baseurl", stderr.ToString());
     }

@@ -46,7 +46,7 @@ public class ImagesListCommandTests
         Assert.Equal(2, code);
         Assert.Equal(string.Empty, stdout.ToString());
         Assert.StartsWith("offlinekit: ", stderr.ToString(), StringComparison.Ordinal);
-        Assert.Contains("v1.23.0–v1.31.2", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("v1.23.0–v1.37.1", stderr.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

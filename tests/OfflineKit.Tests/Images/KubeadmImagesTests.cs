@@ -327,11 +327,11 @@ public class KubeadmImagesTests
 
     [Theory]
     [InlineData("1.22.17")]
-    [InlineData("1.32.0")]
+    [InlineData("1.38.0")]
     [InlineData("1.40.0")]
     [InlineData("2.23.0")]
-    [InlineData("1.31.3")]
-    [InlineData("1.29.11")]
+    [InlineData("1.37.2")]
+    [InlineData("1.29.16")]
     [InlineData("1.23.18")]
     [InlineData("abc")]
     [InlineData("1.23")]
@@ -341,8 +341,8 @@ public class KubeadmImagesTests
     {
         var e = Assert.Throws<BadInputException>(() => KubeadmImages.List(version));
         Assert.Equal(ExitCode.BadInput, e.ExitCode);
-        Assert.Contains("v1.23.0–v1.31.2", e.Message, StringComparison.Ordinal);
-        Assert.Contains("1.29.0–1.29.10", e.Message, StringComparison.Ordinal);
+        Assert.Contains("v1.23.0–v1.37.1", e.Message, StringComparison.Ordinal);
+        Assert.Contains("1.29.0–1.29.15", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -350,7 +350,7 @@ public class KubeadmImagesTests
     {
         var catalog = VersionCatalog.Embedded;
         Assert.Equal(new KubernetesVersion(1, 23, 0), catalog.First);
-        Assert.Equal(new KubernetesVersion(1, 31, 2), catalog.Last);
+        Assert.Equal(new KubernetesVersion(1, 37, 1), catalog.Last);
 
         var count = 0;
         foreach (var minor in catalog.Releases)
@@ -365,8 +365,77 @@ public class KubeadmImagesTests
             }
         }
 
-        // 18 + 18 + 17 + 16 + 17 + 16 releases up to 1.28, then 11 + 7 + 3 confirmed ones.
-        Assert.Equal(123, count);
+        // 18 + 18 + 17 + 16 + 17 + 16 releases up to 1.28, then 16 + 15 + 15 + 14 + 14 + 13 + 10 + 6 + 2.
+        Assert.Equal(207, count);
+    }
+
+    /// <summary>Rows of minikube's table (kubernetes/minikube and the bot's fork, see the catalog's S1/S10), one per patch checked.</summary>
+    [Theory]
+    [InlineData("1.23.13", "3.5.1-0", "3.6", "v1.8.6")]
+    [InlineData("1.24.8", "3.5.5-0", "3.7", "v1.8.6")]
+    [InlineData("1.25.15", "3.5.9-0", "3.8", "v1.9.3")]
+    [InlineData("1.26.13", "3.5.10-0", "3.9", "v1.9.3")]
+    [InlineData("1.27.12", "3.5.12-0", "3.9", "v1.10.1")]
+    [InlineData("1.28.14", "3.5.15-0", "3.9", "v1.10.1")]
+    [InlineData("1.29.10", "3.5.15-0", "3.9", "v1.11.1")]
+    [InlineData("1.29.11", "3.5.16-0", "3.9", "v1.11.1")]
+    [InlineData("1.29.15", "3.5.16-0", "3.9", "v1.11.1")]
+    [InlineData("1.30.4", "3.5.12-0", "3.9", "v1.11.1")]
+    [InlineData("1.30.7", "3.5.15-0", "3.9", "v1.11.3")]
+    [InlineData("1.30.14", "3.5.15-0", "3.9", "v1.11.3")]
+    [InlineData("1.31.0", "3.5.15-0", "3.10", "v1.11.1")]
+    [InlineData("1.31.13", "3.5.15-0", "3.10", "v1.11.3")]
+    [InlineData("1.31.14", "3.5.24-0", "3.10", "v1.11.3")]
+    [InlineData("1.32.9", "3.5.16-0", "3.10", "v1.11.3")]
+    [InlineData("1.32.10", "3.5.24-0", "3.10", "v1.11.3")]
+    [InlineData("1.32.13", "3.5.24-0", "3.10", "v1.11.3")]
+    [InlineData("1.33.5", "3.5.21-0", "3.10", "v1.12.0")]
+    [InlineData("1.33.6", "3.5.24-0", "3.10", "v1.12.0")]
+    [InlineData("1.33.13", "3.5.24-0", "3.10", "v1.12.0")]
+    [InlineData("1.34.1", "3.6.4-0", "3.10.1", "v1.12.1")]
+    [InlineData("1.34.2", "3.6.5-0", "3.10.1", "v1.12.1")]
+    [InlineData("1.34.12", "3.6.5-0", "3.10.1", "v1.12.1")]
+    [InlineData("1.35.0", "3.6.6-0", "3.10.1", "v1.13.1")]
+    [InlineData("1.35.9", "3.6.6-0", "3.10.1", "v1.13.1")]
+    [InlineData("1.36.0", "3.6.8-0", "3.10.2", "v1.14.2")]
+    [InlineData("1.36.5", "3.6.8-0", "3.10.2", "v1.14.2")]
+    [InlineData("1.37.0", "3.7.0-0", "3.10.2", "v1.14.6")]
+    [InlineData("1.37.1", "3.7.0-0", "3.10.2", "v1.14.6")]
+    public void Etcd_pause_and_coredns_equal_minikubes_row(string version, string etcd, string pause, string coredns)
+    {
+        var images = KubeadmImages.List(version);
+        var registry = version.StartsWith("1.23.", StringComparison.Ordinal) || version == "1.24.8" ? "k8s.gcr.io" : "registry.k8s.io";
+
+        Assert.Contains($"{registry}/etcd:{etcd}", images);
+        Assert.Contains($"{registry}/pause:{pause}", images);
+        Assert.Contains($"{registry}/coredns/coredns:{coredns}", images);
+    }
+
+    [Fact]
+    public void Newest_release_lists_what_kubeadm_1_37_1_prints()
+    {
+        Assert.Equal(
+            Lines("""
+            registry.k8s.io/kube-apiserver:v1.37.1
+            registry.k8s.io/kube-controller-manager:v1.37.1
+            registry.k8s.io/kube-scheduler:v1.37.1
+            registry.k8s.io/kube-proxy:v1.37.1
+            registry.k8s.io/coredns/coredns:v1.14.6
+            registry.k8s.io/pause:3.10.2
+            registry.k8s.io/etcd:3.7.0-0
+            """),
+            KubeadmImages.List("v1.37.1"));
+        Assert.Equal(
+            Lines("""
+            registry.aliyuncs.com/google_containers/kube-apiserver:v1.31.14
+            registry.aliyuncs.com/google_containers/kube-controller-manager:v1.31.14
+            registry.aliyuncs.com/google_containers/kube-scheduler:v1.31.14
+            registry.aliyuncs.com/google_containers/kube-proxy:v1.31.14
+            registry.aliyuncs.com/google_containers/coredns:v1.11.3
+            registry.aliyuncs.com/google_containers/pause:3.10
+            registry.aliyuncs.com/google_containers/etcd:3.5.24-0
+            """),
+            KubeadmImages.List("1.31.14", Aliyun));
     }
 
     [Fact]
@@ -376,7 +445,7 @@ public class KubeadmImagesTests
         var fromFile = VersionCatalog.Parse(File.ReadAllText(file), file);
 
         Assert.Equal(fromFile.SupportedRange, VersionCatalog.Embedded.SupportedRange);
-        foreach (var v in new[] { "1.23.14", "1.24.9", "1.27.12", "1.30.5", "1.31.1" })
+        foreach (var v in new[] { "1.23.14", "1.24.9", "1.27.12", "1.30.5", "1.31.1", "1.33.6", "1.37.1" })
         {
             Assert.Equal(
                 KubeadmImages.List(v, null, fromFile),

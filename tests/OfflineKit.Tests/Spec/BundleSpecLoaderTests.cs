@@ -1,3 +1,4 @@
+using OfflineKit.Catalog;
 using OfflineKit.Spec;
 
 namespace OfflineKit.Tests.Spec;
@@ -85,7 +86,7 @@ public class BundleSpecLoaderTests
     /// </summary>
     public static TheoryData<string, string, string, int, string> BadSpecs => new()
     {
-        { "  os: el8", "  os: el9", "  os: el8", 0, "target.os: unknown os 'el9' (expected el7 or el8)" },
+        { "  os: el8", "  os: el10", "  os: el8", 0, "target.os: unknown os 'el10' (expected el8 or el9)" },
         { "  dnsDomain: cluster.local", "  dnsDomain: cluster.local\n  dnsDomian: x", "  dnsDomain: cluster.local", 1, "unknown key 'dnsDomian' in cluster" },
         { "  podSubnet: 10.244.0.0/16", "  podSubnet: 10.244.0.0/33", "  podSubnet: 10.244.0.0/16", 0, "cluster.podSubnet '10.244.0.0/33' is not a CIDR" },
         { "  podSubnet: 10.244.0.0/16", "  podSubnet: [10.244.0.0/16]", "  podSubnet: 10.244.0.0/16", 0, "cluster.podSubnet must be a string, found a list" },
@@ -136,7 +137,8 @@ public class BundleSpecLoaderTests
         Assert.Equal(
             "https://mirrors.aliyun.com/docker-ce/linux/centos/8/aarch64/stable/",
             SpecResolver.Resolve(null, generic, arch: "arm64").Rpm.Repositories.Single(r => r.Name == "docker-ce-stable").BaseUrl.AbsoluteUri);
-        Assert.Equal(TargetOs.El7, SpecResolver.Resolve("1.23.0", null, os: "el7").Target.Os);
+        Assert.Equal(TargetOs.El9, SpecResolver.Resolve("1.23.0", null, os: "el9").Target.Os);
+        Assert.Contains("does not match", Assert.Throws<BadInputException>(() => SpecResolver.Resolve(null, file, runtime: "containerd")).Message);
         Assert.Contains("does not match", Assert.Throws<BadInputException>(() => SpecResolver.Resolve("1.24.0", file)).Message);
         Assert.Throws<BadInputException>(() => SpecResolver.Resolve(null, null));
     }

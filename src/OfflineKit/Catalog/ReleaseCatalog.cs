@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using OfflineKit.Spec;
+
+namespace OfflineKit.Catalog;
+
+/// <summary>The base repositories of one OS release (el8, el9).</summary>
+public sealed record OsRelease(TargetOs Os, string ReleaseVersion, IReadOnlyList<RpmRepository> Repositories);
+
+/// <summary>A container runtime's repository, packages and (docker only) daemon.json.</summary>
+public sealed record RuntimePackages(ContainerRuntime Runtime, RpmRepository Repository, IReadOnlyList<string> Packages, JsonObject Daemon);
+
+/// <summary>An addon whose URL and patches hold "{version}", filled in per minor.</summary>
+public sealed record AddonTemplate(string Name, string Url, IReadOnlyList<ManifestPatch> Patches);
+
+/// <summary>What the catalog says about one Kubernetes minor.</summary>
+public sealed record MinorFacts(
+    int Major,
+    int Minor,
+    string KubernetesRepository,
+    IReadOnlyList<ContainerRuntime> Runtimes,
+    IReadOnlyDictionary<ContainerRuntime, string> Refused,
+    string ContainerdMinimum,
+    string KubeadmConfigApi,
+    string Calico,
+    string MetricsServer)
+{
+    public string Name => $"{Major}.{Minor}";
+}
+
+/// <summary>Something hosts of one OS release meet on some minors, shown when such a spec is derived.</summary>
+public sealed record HostLimit(TargetOs Os, int FromMinor, int ToMinor, string Check, string Message)
+{
+    public bool Applies(KubernetesVersion version, TargetOs os) =>
+        os == Os && version.Major == 1 && version.Minor >= FromMinor && version.Minor <= ToMinor;
+}
+
+/// <summary>
+/// The version catalog's facts beside kubeadm's images (manifests/version-catalog.yaml, embedded):
+/// repositories per OS and minor, runtimes, addons, kubeadm config API and host limits.
+/// </summary>
+public sealed class ReleaseCatalog
+{
+    private const string ResourceName = "OfflineKit.Catalog.version-catalog.yaml";
+    private const string BuiltInName = "manifests/version-catalog.yaml (built in)";
+
+    private static readonly Lazy<ReleaseCatalog> EmbeddedCatalog = new(LoadEmbedded);
+
+    private ReleaseCatalog()
+    {
+    }
+
+    public static ReleaseCatalog Embedded => EmbeddedCatalog.Value;
+
+    /// <summary>Recorded in bundle.json as catalogRevision; bumped with every data change.</summary>
+    public required string Revision { get; init; }
+
+    public required string SourceFile { get; init; }
+
+    public required NuGet.Versioning.SemanticVersion SpecVersion { get; init; }
+
+    public required string ImageRepository { get; init; }
+
+    public required ClusterDefaults Cluster { get; init; }
+
+    public required IReadOnlyList<OsRelease> OperatingSystems { get; init; }
+
+    public required IReadOnlyDictionary<string, RpmRepository> KubernetesRepositories { get; init; }
+
+    public required IReadOnlyList<RuntimePackages> Runtimes { get; init; }
+
+    public required IReadOnlyList<string> HostPackages { get; init; }
+
+    public required IReadOnlyList<AddonTemplate> Addons { get; init; }
+
+    public required IReadOnlyList<MinorFacts> Minors { get; init; }
+
+    public required IReadOnlyList<HostLimit> HostLimits { get; init; }
+
+    /// <summary>The facts for the version's minor, or null when the catalog has none.</summary>
+    public MinorFacts? MinorOf(KubernetesVersion version) =>
+        Minors.FirstOrDefault(m => m.Major == version.Major && m.Minor == version.Minor);
+
+    public IReadOnlyList<HostLimit> LimitsFor(KubernetesVersion version, TargetOs os) =>
+        HostLimits.Where(l => l.Applies(version, os)).ToList();
+
+    public static ReleaseCatalog Parse(string text, string file)
+    {
+        var root = YamlMapReader.Load(text, file, "catalog");
+        var apiVersion = root.RequiredString("apiVersion");
+        if (apiVersion != "offlinekit/v1")
+        {
+            throw root.ErrorAt("apiVersion", $"apiVersion '{apiVersion}' is not supported (expected offlinekit/v1)");
+        }
+
+        var kind = root.RequiredString("kind");
+        if (kind != "VersionCatalog")
+        {
+            throw root.ErrorAt("kind", $"kind '{kind}' is not a version catalog (expected VersionCatalog)");
+        }
+
+        var revision = root.RequiredString("catalogRevision");
+        var specVersionText = root.RequiredString("specVersion");
+        if (!NuGet.Versioning.SemanticVersion.TryParse(specVersionText, out var specVersion))
+        {
+            throw root.ErrorAt("specVersion", $"specVersion '{specVersionText}' is not a SemVer version");
+        }
+
+        var operatingSystems = root.MapList("operatingSystems", required: true).Select(ReadOs).ToList();
+        var kubernetesRepositories = new Dictionary<string, RpmRepository>(StringComparer.Ordinal);
+        foreach (var r in root.MapList("kubernetesRepositories", required: true))
+        {
+            var name = r.RequiredString("name");
+            kubernetesRepositories[name] = BundleSpecLoader.ReadRepository(r.RequiredMap("repository"));
+            r.EnsureNoUnknownKeys();
+        }
+
+        var runtimes = root.MapList("runtimes", required: true).Select(r => ReadRuntime(r, file)).ToList();
+        var hostPackages = root.StringList("hostPackages", required: true);
+        var addons = root.MapList("addons", required: true).Select(ReadAddon).ToList();
+        var minors = root.MapList("minors", required: true).Select(m => ReadMinor(m, kubernetesRepositories, runtimes)).ToList();
+        for (var i = 1; i < minors.Count; i++)
+        {
+            if (minors[i].Major != minors[i - 1].Major || minors[i].Minor != minors[i - 1].Minor + 1)
+            {
+                throw root.ErrorAt("minors", $"minors must be consecutive, oldest first: {minors[i].Name} follows {minors[i - 1].Name}");
+            }
+        }
+
+        var limits = root.MapList("hostLimits").Select(l => ReadLimit(l, operatingSystems)).ToList();
+        var catalog = new ReleaseCatalog
+        {
+            Revision = revision,
+            SourceFile = file,
+            SpecVersion = specVersion,
+            ImageRepository = root.RequiredString("imageRepository"),
+            Cluster = BundleSpecLoader.ReadCluster(root.RequiredMap("cluster")),
+            OperatingSystems = operatingSystems,
+            KubernetesRepositories = kubernetesRepositories,
+            Runtimes = runtimes,
+            HostPackages = hostPackages,
+            Addons = addons,
+            Minors = minors,
+            HostLimits = limits,
+        };
+        root.EnsureNoUnknownKeys();
+        return catalog;
+    }
+
+    private static ReleaseCatalog LoadEmbedded()
+    {
+        using var stream = typeof(ReleaseCatalog).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new InvalidOperationException($"the build did not embed {ResourceName}");
+        using var reader = new StreamReader(stream);
+        return Parse(reader.ReadToEnd(), BuiltInName);
+    }
+
+    private static OsRelease ReadOs(YamlMapReader map)
+    {
+        var os = BundleSpecLoader.Enum(map, "name", TargetPlatform.ParseOs);
+        var release = new OsRelease(os, map.RequiredString("releasever"), map.MapList("repositories", required: true).Select(BundleSpecLoader.ReadRepository).ToList());
+        map.EnsureNoUnknownKeys();
+        return release;
+    }
+
+    private static RuntimePackages ReadRuntime(YamlMapReader map, string file)
+    {
+        var runtime = BundleSpecLoader.Enum(map, "name", ContainerRuntimes.Parse);
+        var repository = BundleSpecLoader.ReadRepository(map.RequiredMap("repository"));
+        var packages = map.StringList("packages", required: true);
+        var daemon = new JsonObject();
+        if (map.RawNode("daemon") is { } node)
+        {
+            daemon = BundleSpecLoader.ToJson(node, file) as JsonObject
+                ?? throw map.ErrorAt("daemon", $"{map.Field("daemon")} must be a mapping (the keys of /etc/docker/daemon.json)");
+        }
+
+        map.EnsureNoUnknownKeys();
+        return new RuntimePackages(runtime, repository, packages, daemon);
+    }
+
+    private static AddonTemplate ReadAddon(YamlMapReader map)
+    {
+        var addon = new AddonTemplate(
+            map.RequiredString("name"),
+            map.RequiredString("url"),
+            map.MapList("patches").Select(BundleSpecLoader.ReadPatch).ToList());
+        map.EnsureNoUnknownKeys();
+        return addon;
+    }
+
+    private static MinorFacts ReadMinor(YamlMapReader map, Dictionary<string, RpmRepository> repositories, List<RuntimePackages> runtimes)
+    {
+        var text = map.RequiredString("minor");
+        var parts = text.Split('.');
+        if (parts.Length != 2 || !TryNumber(parts[0], out var major) || !TryNumber(parts[1], out var minor))
+        {
+            throw map.ErrorAt("minor", $"{map.Field("minor")} must be MAJOR.MINOR such as \"1.23\", found '{text}'");
+        }
+
+        var repository = map.RequiredString("kubernetesRepository");
+        if (!repositories.ContainsKey(repository))
+        {
+            throw map.ErrorAt("kubernetesRepository", $"{map.Field("kubernetesRepository")}: no kubernetesRepositories entry '{repository}'");
+        }
+
+        var supported = new List<ContainerRuntime>();
+        foreach (var name in map.StringList("runtimes", required: true))
+        {
+            var runtime = Parse(map, "runtimes", name, ContainerRuntimes.Parse);
+            if (runtimes.All(r => r.Runtime != runtime))
+            {
+                throw map.ErrorAt("runtimes", $"{map.Field("runtimes")}: runtime '{name}' has no entry under runtimes");
+            }
+
+            supported.Add(runtime);
+        }
+
+        var refused = new Dictionary<ContainerRuntime, string>();
+        if (map.OptionalMap("refused") is { } refusedMap)
+        {
+            foreach (var key in refusedMap.Keys())
+            {
+                refused[Parse(refusedMap, key, key, ContainerRuntimes.Parse)] = refusedMap.RequiredString(key);
+            }
+
+            refusedMap.EnsureNoUnknownKeys();
+        }
+
+        var configApi = map.RequiredString("kubeadmConfigApi");
+        if (configApi is not ("kubeadm.k8s.io/v1beta3" or "kubeadm.k8s.io/v1beta4"))
+        {
+            throw map.ErrorAt("kubeadmConfigApi", $"{map.Field("kubeadmConfigApi")}: '{configApi}' is not a kubeadm config API offlinekit writes (kubeadm.k8s.io/v1beta3 or v1beta4)");
+        }
+
+        var facts = new MinorFacts(
+            major,
+            minor,
+            repository,
+            supported,
+            refused,
+            map.RequiredString("containerdMinimum"),
+            configApi,
+            map.RequiredString("calico"),
+            map.RequiredString("metricsServer"));
+        map.EnsureNoUnknownKeys();
+        return facts;
+    }
+
+    private static HostLimit ReadLimit(YamlMapReader map, List<OsRelease> operatingSystems)
+    {
+        var os = BundleSpecLoader.Enum(map, "os", TargetPlatform.ParseOs);
+        var range = map.RequiredString("minors");
+        var ends = range.Split('-');
+        int from = 0, to = 0;
+        if (ends.Length != 2 || !TryMinor(ends[0], out from) || !TryMinor(ends[1], out to) || to < from)
+        {
+            throw map.ErrorAt("minors", $"{map.Field("minors")} must be a range of minors such as 1.32-1.33, found '{range}'");
+        }
+
+        if (operatingSystems.All(o => o.Os != os))
+        {
+            throw map.ErrorAt("os", $"{map.Field("os")}: no operatingSystems entry for it");
+        }
+
+        var limit = new HostLimit(os, from, to, map.RequiredString("check"), map.RequiredString("message"));
+        map.EnsureNoUnknownKeys();
+        return limit;
+
+        static bool TryMinor(string text, out int minor)
+        {
+            minor = 0;
+            var p = text.Split('.');
+            return p.Length == 2 && p[0] == "1" && TryNumber(p[1], out minor);
+        }
+    }
+
+    private static T Parse<T>(YamlMapReader map, string key, string text, Func<string, T> parse)
+    {
+        try
+        {
+            return parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw map.ErrorAt(key, $"{map.Field(key)}: {e.Message}");
+        }
+    }
+
+    private static bool TryNumber(string text, out int value) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value < 100_000;
+}
