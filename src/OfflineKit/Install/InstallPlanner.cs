@@ -178,7 +178,7 @@ public static class InstallPlanner
 
         var config = $"{host.StateDirectory}/{bundle.Name}.kubeadm-init.yaml";
         var content = KubeadmConfig.Render(inventory, kubeadm.Options, token);
-        var write = new WriteFile(config, content, kubeadm.Options.ApiVersion == KubeadmConfig.V1Beta3 && bundle.KubeadmConfigApi is null
+        var write = new WriteFile(config, content, GuidesJoin(bundle)
             ? "kubeadm's InitConfiguration and ClusterConfiguration"
             : $"kubeadm's InitConfiguration and ClusterConfiguration ({kubeadm.Options.ApiVersion}), KubeletConfiguration", Secret: true)
         {
@@ -190,15 +190,18 @@ public static class InstallPlanner
         return Script(bundle, directory, InitStep, Title, BundleLayout.InitControlPlaneScript, ["--config", config, "--user", host.User], [.. Optional(guarantee), write]);
     }
 
+    /// <summary>The guide's docker cluster joins with the command line, as the guide does it by hand; every other bundle with a JoinConfiguration.</summary>
+    private static bool GuidesJoin(BundleContents bundle) => RuntimeProfile.For(bundle) == RuntimeProfile.Docker;
+
     /// <summary>
     /// The join of a worker. The token travels control plane → this process's memory → a file only the
-    /// login user reads: the join command line for the guide's bundle (as the guide does it by hand), a
-    /// JoinConfiguration for a bundle that names its kubeadm config API (the version catalog's bundles).
+    /// login user reads: the join command line for the guide's docker bundle (as the guide does it by hand), a
+    /// JoinConfiguration for every containerd bundle.
     /// </summary>
     private static HostStep Join(BundleContents bundle, InventoryHost host, string directory, InventoryHost controlPlane, KubeadmPlan? kubeadm, HostAction? guarantee)
     {
         var needs = new[] { new StepRef(controlPlane.Name, InitStep) };
-        if (bundle.KubeadmConfigApi is null || kubeadm is null)
+        if (GuidesJoin(bundle) || kubeadm is null)
         {
             var joinFile = $"{host.StateDirectory}/{bundle.Name}.join";
             return Script(
