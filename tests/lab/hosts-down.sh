@@ -37,8 +37,21 @@ stop_dockerd() {
   rm -f "$pidfile"
 }
 
+# The private containerd the systemctl stand-in started for a host (its PID under the host's root).
+stop_containerd() {
+  local pidfile="$1/root/run/containerd.pid" pid
+  [[ -s "$pidfile" ]] || return 0
+  pid="$(cat "$pidfile")"
+  if [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == containerd ]] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "--root $1/root/var/lib/containerd"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+}
+
 for i in "${!hosts[@]}"; do
   stop_dockerd "$lab/${hosts[$i]}"
+  stop_containerd "$lab/${hosts[$i]}"
   stop_sshd "$lab/${hosts[$i]}"
 done
 
