@@ -1,6 +1,7 @@
 using System.Globalization;
 using OfflineKit.Bundle;
 using OfflineKit.Images;
+using OfflineKit.Manifests;
 using OfflineKit.Install.Ssh;
 using OfflineKit.Spec;
 
@@ -43,9 +44,9 @@ public static class InstallPlanner
         var topology = HostTopology.From(inventory);
         var controlPlane = topology.FirstControlPlane;
         var kubeadm = KubeadmFor(inventory, bundle, runtime);
-        var manifests = bundle.Artifacts.Where(a => a.Kind == ArtifactKind.Manifest).ToList();
-        var network = manifests.Where(a => NetworkAddons.Contains(a.Name)).Select(a => a.Path).ToList();
-        var addons = manifests.Where(a => !NetworkAddons.Contains(a.Name)).ToList();
+        var site = SiteManifests.Render(bundle, inventory.Cluster);
+        var network = site.Where(m => NetworkAddons.Contains(m.Name)).ToList();
+        var addons = site.Where(m => !NetworkAddons.Contains(m.Name)).ToList();
 
         var hosts = new List<HostPlan>();
         foreach (var host in inventory.Hosts)
@@ -55,6 +56,14 @@ public static class InstallPlanner
             var role = InstallPlan.RoleName(host.Role);
             var steps = new List<HostStep>(supply.Steps(host, bundle));
             string Path(string inBundle) => $"{directory}/{inBundle}";
+            string Applied(SiteManifest m) => m.Rendered is null ? Path(m.BundlePath) : $"{SiteDirectory(host, bundle)}/{m.BundlePath}";
+            IEnumerable<HostAction> Write(IEnumerable<SiteManifest> ms)
+            {
+                var rendered = ms.Where(m => m.Rendered is not null).ToList();
+                return rendered.Count == 0
+                    ? []
+                    : [new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote($"{SiteDirectory(host, bundle)}/{BundleLayout.ManifestsDir}")}")), .. rendered.Select(m => SiteFile(host, bundle, m))];
+            }
             HostStep Run(string id, string title, string script, IReadOnlyList<string> arguments, params HostAction[] before) =>
                 Script(bundle, directory, id, title, script, arguments, before);
 
@@ -86,11 +95,12 @@ public static class InstallPlanner
             switch (topology.KindOf(host))
             {
                 case HostKind.FirstControlPlane:
-                    steps.Add(Init(inventory, bundle, host, directory, bootstrapToken, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.FirstControlPlane)));
+                    steps.Add(Init(inventory, bundle, host, directory, bootstrapToken, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.FirstControlPlane, site)));
                     steps.Add(network.Count == 0
                         ? new HostStep(NetworkStep, "the pod network", [new MissingFromBundle("manifest of a pod network (calico)")], [])
-                        : Run(NetworkStep, $"kubectl create -f {string.Join(", ", network)} (Calico's pool CIDR checked against podSubnet {inventory.Cluster.PodSubnet})", BundleLayout.ApplyManifestsScript,
-                            [.. network.SelectMany(m => new[] { "--manifest", Path(m) }), "--pod-subnet", inventory.Cluster.PodSubnet.ToString()]));
+                        : Run(NetworkStep, $"kubectl create -f {string.Join(", ", network.Select(m => m.BundlePath))} (Calico's pool CIDR checked against podSubnet {inventory.Cluster.PodSubnet})", BundleLayout.ApplyManifestsScript,
+                            [.. network.SelectMany(m => new[] { "--manifest", Applied(m) }), "--pod-subnet", inventory.Cluster.PodSubnet.ToString()],
+                            [.. Write(network)]));
                     var wait = new List<string> { "--wait-ready" };
                     if (addons.Any(a => a.Name.Equals("metrics-server", StringComparison.OrdinalIgnoreCase)))
                     {
@@ -99,14 +109,15 @@ public static class InstallPlanner
 
                     steps.Add(Run(
                         AddonsStep,
-                        $"kubectl create -f {(addons.Count == 0 ? "(no addons)" : string.Join(", ", addons.Select(a => a.Path)))}; wait for every node Ready{(wait.Count > 1 ? " and kubectl top node" : string.Empty)}",
+                        $"kubectl create -f {(addons.Count == 0 ? "(no addons)" : string.Join(", ", addons.Select(a => a.BundlePath)))}; wait for every node Ready{(wait.Count > 1 ? " and kubectl top node" : string.Empty)}",
                         BundleLayout.ApplyManifestsScript,
                         [
-                            .. addons.SelectMany(a => new[] { "--manifest", Path(a.Path) }),
+                            .. addons.SelectMany(a => new[] { "--manifest", Applied(a) }),
                             .. wait,
                             .. inventory.Hosts.SelectMany(h => new[] { "--expect-node", h.Name }),
                             "--timeout", AddonsTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
-                        ]) with
+                        ],
+                        [.. Write(addons)]) with
                     {
                         Needs = [.. topology.Joining.Select(w => new StepRef(w.Name, JoinStep, AfterOnly: true))],
                     });
@@ -115,7 +126,7 @@ public static class InstallPlanner
                     steps.Add(new HostStep(JoinStep, $"kubeadm join {controlPlane.Name} --control-plane", [new MissingFromBundle("recipe for another control-plane node (high availability): not implemented yet")], [new StepRef(controlPlane.Name, InitStep)]));
                     break;
                 default:
-                    steps.Add(Join(bundle, host, directory, controlPlane, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.Worker)));
+                    steps.Add(Join(bundle, host, directory, controlPlane, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.Worker, site)));
                     break;
             }
 
@@ -240,7 +251,7 @@ public static class InstallPlanner
     /// The offline guarantee as the first thing the init or join step does, before kubeadm runs: every image
     /// this kind of host needs present in the runtime, and containerd's sandbox image kubeadm's pause image.
     /// </summary>
-    private static HostAction? Guarantee(BundleContents bundle, RuntimeProfile runtime, string directory, KubeadmPlan? kubeadm, HostKind kind)
+    private static HostAction? Guarantee(BundleContents bundle, RuntimeProfile runtime, string directory, KubeadmPlan? kubeadm, HostKind kind, IReadOnlyList<SiteManifest> site)
     {
         if (kubeadm is null)
         {
@@ -252,7 +263,7 @@ public static class InstallPlanner
             return new MissingFromBundle(BundleLayout.ImportImagesScript + " (the offline guarantee checks the images with it)");
         }
 
-        var images = OfflineGuarantee.RequiredImages(bundle, kubeadm.Options, kind);
+        var images = OfflineGuarantee.RequiredImages(bundle, kubeadm.Options, kind, [.. site.Select(m => (m.BundlePath, m.Rendered ?? bundle.ManifestTexts.GetValueOrDefault(m.BundlePath)))]);
         var pause = OfflineGuarantee.PauseImage(images);
         if (pause is null)
         {
@@ -261,6 +272,16 @@ public static class InstallPlanner
 
         var check = new RemoteCommand($"bash {Shell.Quote($"{directory}/{BundleLayout.ImportImagesScript}")} {Shell.Join([.. runtime.ImportArguments, "--check", .. images])}", AsRoot: true);
         return new ProveImagesPresent(check, images, pause, runtime.SandboxConfigCommand(directory));
+    }
+
+    /// <summary>An addon's manifest rendered for this site, written to the host's site folder; --dry-run shows what the site values changed.</summary>
+    private static WriteFile SiteFile(InventoryHost host, BundleContents bundle, SiteManifest m)
+    {
+        var same = bundle.Files.Any(f => f.Path == m.BundlePath && f.Sha256 == m.Sha256);
+        return new WriteFile($"{SiteDirectory(host, bundle)}/{m.BundlePath}", m.Rendered!, $"{m.BundlePath} rendered for this site from {AddonRecipes.UpstreamPath(m.Name)} and {AddonRecipes.File}, sha256 {m.Sha256[..12]}…; {(same ? "the same bytes as the bundle's" : "differs from the bundle's (other site values)")}")
+        {
+            Preview = string.Join('\n', m.Changes),
+        };
     }
 
     private static IEnumerable<HostAction> Optional(HostAction? action) => action is null ? [] : [action];

@@ -16,8 +16,8 @@ public static class OfflineGuarantee
     /// <summary>Images only the control plane runs (kubeadm's static pods); every other image goes to every node.</summary>
     private static readonly string[] ControlPlaneOnly = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
 
-    /// <summary>What <paramref name="kind"/> of host needs present, sorted, each once.</summary>
-    public static IReadOnlyList<string> RequiredImages(BundleContents bundle, KubeadmOptions kubeadm, HostKind kind)
+    /// <summary>What <paramref name="kind"/> of host needs present, sorted, each once: kubeadm's images for it and those of the manifests the site applies.</summary>
+    public static IReadOnlyList<string> RequiredImages(BundleContents bundle, KubeadmOptions kubeadm, HostKind kind, IReadOnlyList<(string Path, string? Text)> manifests)
     {
         IEnumerable<string> kubeadmImages;
         try
@@ -31,9 +31,9 @@ public static class OfflineGuarantee
         }
 
         var images = kubeadmImages.Where(i => kind != HostKind.Worker || !ControlPlaneOnly.Contains(Component(i), StringComparer.Ordinal)).ToList();
-        foreach (var (path, text) in bundle.ManifestTexts.OrderBy(m => m.Key, StringComparer.Ordinal))
+        foreach (var (path, text) in manifests.Where(m => m.Text is not null))
         {
-            images.AddRange(ImageExtractor.Extract(YamlManifest.Parse(text, path)).Select(i => i.ToString()));
+            images.AddRange(ImageExtractor.Extract(YamlManifest.Parse(text!, path)).Select(i => i.ToString()));
         }
 
         return [.. images.Distinct().Order(StringComparer.Ordinal)];
