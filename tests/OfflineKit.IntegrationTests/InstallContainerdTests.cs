@@ -24,7 +24,7 @@ public sealed class InstallContainerdTests(LabHosts lab, LabRpmRepos rpms) : ICl
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public async Task Containerd_on_three_hosts_a_rerun_changes_nothing_and_an_image_gone_before_kubeadm_fails_that_node_naming_it()
+    public async Task Containerd_on_three_hosts_a_rerun_changes_nothing_two_sites_from_one_bundle_and_an_image_gone_before_kubeadm_fails_that_node()
     {
         await lab.RequireLabRoutesAsync();
         var bundle = await BuildAsync();
@@ -85,7 +85,29 @@ public sealed class InstallContainerdTests(LabHosts lab, LabRpmRepos rpms) : ICl
         Assert.All(lab.Hosts, h => Assert.Equal(before[h.Name], Snapshot(Path.Combine(h.Directory, "root", "etc"))));
         Assert.All(lab.Hosts, h => Assert.Equal(pids[h.Name], File.ReadAllText(Path.Combine(h.Directory, "root", "run/containerd.pid"))));
 
+        var masterLog = await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath);
+        Assert.Contains("the same bytes as the bundle's", masterLog);
+        Assert.Contains("apply-manifests: Calico's IP pool 10.244.0.0/16 equals the cluster's podSubnet", masterLog);
+
+        await AnotherSiteFromTheSameBundle(bundle, inventory);
         await AnImageGoneBeforeKubeadmFailsThatNode(bundle, inventory);
+    }
+
+    /// <summary>The same bundle, another inventory with another podSubnet: its own, correct cluster (Calico's pool follows the site).</summary>
+    private async Task AnotherSiteFromTheSameBundle(string bundle, string siteA)
+    {
+        Assert.True((await Installer.ResetAsync(siteA, purge: false, Request())).Ok);
+        var siteB = lab.WriteInventory(_dir["site-b"], "containerd");
+        await File.AppendAllTextAsync(siteB, "cluster:\n  podSubnet: 172.20.0.0/16\n");
+
+        var report = await Installer.InstallAsync(bundle, siteB, Request());
+
+        Assert.True(report.Ok, string.Join("; ", report.Hosts.Select(h => $"{h.Host}: failed at {h.FailedStep}: {h.Message}")));
+        var masterLog = await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath);
+        Assert.Contains("differs from the bundle's (other site values)", masterLog);
+        Assert.Contains("apply-manifests: Calico's IP pool 172.20.0.0/16 equals the cluster's podSubnet", masterLog);
+        Assert.Contains("podSubnet: 172.20.0.0/16", await File.ReadAllTextAsync(Path.Combine(lab["k8s-master"].Directory, "root", "var/lib/offlinekit-standins/kubeadm/init-config.yaml")));
+        Assert.Matches("k8s-node02 +Ready", (await Installer.StatusAsync(siteB, Request())).Single(h => h.Host == "k8s-master").Nodes);
     }
 
     /// <summary>
@@ -130,34 +152,9 @@ public sealed class InstallContainerdTests(LabHosts lab, LabRpmRepos rpms) : ICl
         return result.Stdout;
     }
 
-    private InstallRequest Request()
-    {
-        var knownHosts = _dir[$"known_hosts-{Guid.NewGuid():N}"];
-        File.Copy(lab.KnownHosts, knownHosts);
-        return new InstallRequest
-        {
-            KnownHosts = knownHosts,
-            RunsRoot = _dir["runs"],
-            Environment = lab.Environment,
-            Ssh = new Install.Ssh.SshOptions { ConnectTimeout = TimeSpan.FromSeconds(10) },
-        };
-    }
+    private InstallRequest Request() => LabInstall.Request(lab, _dir);
 
-    /// <summary>`offlinekit build --k8s 1.23.0 --runtime containerd`, the mirrors pointing at the lab.</summary>
-    private async Task<string> BuildAsync()
-    {
-        await using var sources = await LabSources.StartAsync();
-        await using var server = new LabHttpServer(rpms.Root);
-        var mirrors = _dir.Write(
-            "mirrors.yaml",
-            await File.ReadAllTextAsync(sources.MirrorsFile) + $"\n  {LabRpmRepos.Origin}: {new Uri(server.BaseUri, "aliyun/")}\n");
-        var (code, stdout, stderr) = await CliRunner.RunAsync(["build", "--k8s", "1.23.0", "--runtime", "containerd", "--mirrors", mirrors, "-o", _dir["out"], "--cache", _dir["cache"], "--without", "bin"]);
-        Assert.True(code == 0, stderr);
-        return stdout.Trim();
-    }
+    private Task<string> BuildAsync() => LabInstall.BuildAsync(rpms, _dir, "--runtime", "containerd");
 
-    private static SortedDictionary<string, string> Snapshot(string dir) => new(
-        Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
-            .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(File.ReadAllBytes(f))),
-        StringComparer.Ordinal);
+    private static SortedDictionary<string, string> Snapshot(string dir) => LabInstall.Snapshot(dir);
 }
