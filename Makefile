@@ -31,10 +31,14 @@ prerequisites:
 	@bash tests/lab/prerequisites.sh
 
 # The whole suite: unit tests, then the tests against real tools (they use the published binary).
+# Ends with its duration and one line adding up every test run ("tests: N passed, N failed, N skipped").
 test: prerequisites
-	@start=$$(date +%s); status=0; \
-	$(MAKE) --no-print-directory unit-test integration-test || status=$$?; \
-	echo "make test: $$(( $$(date +%s) - start )) s"; exit $$status
+	@start=$$(date +%s); log=$$(mktemp); set -o pipefail; status=0; \
+	$(MAKE) --no-print-directory unit-test integration-test 2>&1 | tee "$$log" || status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s"; \
+	awk '/^(Passed|Failed)! +- +Failed:/ { gsub(/,/, ""); for (i = 1; i < NF; i++) { if ($$i == "Failed:") f += $$(i+1); if ($$i == "Passed:") p += $$(i+1); if ($$i == "Skipped:") s += $$(i+1) } } \
+	  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$$log"; \
+	rm -f "$$log"; exit $$status
 
 unit-test: prerequisites
 	$(DOTNET) test tests/OfflineKit.Tests/OfflineKit.Tests.csproj -c $(CONFIG) --logger "console;verbosity=normal"

@@ -39,6 +39,7 @@ internal static class RpmsCommand
                 new HttpDownloader(http),
                 parse.GetValue(weak),
                 ct).ConfigureAwait(false);
+            OfflineKit.Catalog.RuntimeRequirement.Check(spec, closure.Carried);
 
             if (parse.GetValue(why) is { } package)
             {

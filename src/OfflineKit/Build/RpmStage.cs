@@ -22,6 +22,7 @@ internal static class RpmStage
         var downloader = new HttpDownloader(http);
         var closure = await RpmClosure.ResolveAsync(spec, options.Mirrors, cacheRoot, downloader, cancellationToken: cancellationToken).ConfigureAwait(false);
         var packages = closure.Carried;
+        Catalog.RuntimeRequirement.Check(spec, packages);
 
         var total = packages.Sum(p => p.Size);
         long done = 0;
@@ -66,7 +67,9 @@ internal static class RpmStage
         {
             for (var i = 0; i < repo.GpgKeys.Count; i++)
             {
-                var key = await downloader.GetBytesAsync(options.Mirrors.Rewrite(repo.GpgKeys[i]), $"GPG key of {repo.Name}: {repo.GpgKeys[i]}", cancellationToken).ConfigureAwait(false);
+                var what = $"GPG key of {repo.Name}: {repo.GpgKeys[i]}";
+                var key = await downloader.GetBytesAsync(options.Mirrors.Rewrite(repo.GpgKeys[i]), what, cancellationToken).ConfigureAwait(false);
+                RepositoryKey.Check(key, what, DateTimeOffset.UtcNow);
                 var name = $"{repo.Name}-{i + 1}.gpg";
                 keys.Add(name);
                 files.Add(BundleFile.FromBytes($"{BundleLayout.RpmKeysDir}/{name}", key) with

@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
+using OfflineKit.Images;
 using OfflineKit.Spec;
 
 namespace OfflineKit.Catalog;
@@ -22,8 +22,7 @@ public sealed record MinorFacts(
     IReadOnlyDictionary<ContainerRuntime, string> Refused,
     string ContainerdMinimum,
     string KubeadmConfigApi,
-    string Calico,
-    string MetricsServer)
+    IReadOnlyDictionary<string, string> AddonVersions)
 {
     public string Name => $"{Major}.{Minor}";
 }
@@ -87,17 +86,7 @@ public sealed class ReleaseCatalog
     public static ReleaseCatalog Parse(string text, string file)
     {
         var root = YamlMapReader.Load(text, file, "catalog");
-        var apiVersion = root.RequiredString("apiVersion");
-        if (apiVersion != "offlinekit/v1")
-        {
-            throw root.ErrorAt("apiVersion", $"apiVersion '{apiVersion}' is not supported (expected offlinekit/v1)");
-        }
-
-        var kind = root.RequiredString("kind");
-        if (kind != "VersionCatalog")
-        {
-            throw root.ErrorAt("kind", $"kind '{kind}' is not a version catalog (expected VersionCatalog)");
-        }
+        root.RequireHeader("VersionCatalog", "a version catalog");
 
         var revision = root.RequiredString("catalogRevision");
         var specVersionText = root.RequiredString("specVersion");
@@ -118,7 +107,7 @@ public sealed class ReleaseCatalog
         var runtimes = root.MapList("runtimes", required: true).Select(r => ReadRuntime(r, file)).ToList();
         var hostPackages = root.StringList("hostPackages", required: true);
         var addons = root.MapList("addons", required: true).Select(ReadAddon).ToList();
-        var minors = root.MapList("minors", required: true).Select(m => ReadMinor(m, kubernetesRepositories, runtimes)).ToList();
+        var minors = root.MapList("minors", required: true).Select(m => ReadMinor(m, kubernetesRepositories, runtimes, addons)).ToList();
         for (var i = 1; i < minors.Count; i++)
         {
             if (minors[i].Major != minors[i - 1].Major || minors[i].Minor != minors[i - 1].Minor + 1)
@@ -189,11 +178,10 @@ public sealed class ReleaseCatalog
         return addon;
     }
 
-    private static MinorFacts ReadMinor(YamlMapReader map, Dictionary<string, RpmRepository> repositories, List<RuntimePackages> runtimes)
+    private static MinorFacts ReadMinor(YamlMapReader map, Dictionary<string, RpmRepository> repositories, List<RuntimePackages> runtimes, List<AddonTemplate> addons)
     {
         var text = map.RequiredString("minor");
-        var parts = text.Split('.');
-        if (parts.Length != 2 || !TryNumber(parts[0], out var major) || !TryNumber(parts[1], out var minor))
+        if (!VersionCatalog.TryParseMinor(text, out var major, out var minor))
         {
             throw map.ErrorAt("minor", $"{map.Field("minor")} must be MAJOR.MINOR such as \"1.23\", found '{text}'");
         }
@@ -207,7 +195,7 @@ public sealed class ReleaseCatalog
         var supported = new List<ContainerRuntime>();
         foreach (var name in map.StringList("runtimes", required: true))
         {
-            var runtime = Parse(map, "runtimes", name, ContainerRuntimes.Parse);
+            var runtime = BundleSpecLoader.Enum(map, "runtimes", name, ContainerRuntimes.Parse);
             if (runtimes.All(r => r.Runtime != runtime))
             {
                 throw map.ErrorAt("runtimes", $"{map.Field("runtimes")}: runtime '{name}' has no entry under runtimes");
@@ -221,7 +209,7 @@ public sealed class ReleaseCatalog
         {
             foreach (var key in refusedMap.Keys())
             {
-                refused[Parse(refusedMap, key, key, ContainerRuntimes.Parse)] = refusedMap.RequiredString(key);
+                refused[BundleSpecLoader.Enum(refusedMap, key, key, ContainerRuntimes.Parse)] = refusedMap.RequiredString(key);
             }
 
             refusedMap.EnsureNoUnknownKeys();
@@ -233,6 +221,11 @@ public sealed class ReleaseCatalog
             throw map.ErrorAt("kubeadmConfigApi", $"{map.Field("kubeadmConfigApi")}: '{configApi}' is not a kubeadm config API offlinekit writes (kubeadm.k8s.io/v1beta3 or v1beta4)");
         }
 
+        // Every addon gets a version on every minor: a derived spec never lacks one.
+        var addonMap = map.RequiredMap("addons");
+        var addonVersions = addons.ToDictionary(a => a.Name, a => addonMap.RequiredString(a.Name), StringComparer.Ordinal);
+        addonMap.EnsureNoUnknownKeys();
+
         var facts = new MinorFacts(
             major,
             minor,
@@ -241,8 +234,7 @@ public sealed class ReleaseCatalog
             refused,
             map.RequiredString("containerdMinimum"),
             configApi,
-            map.RequiredString("calico"),
-            map.RequiredString("metricsServer"));
+            addonVersions);
         map.EnsureNoUnknownKeys();
         return facts;
     }
@@ -252,8 +244,9 @@ public sealed class ReleaseCatalog
         var os = BundleSpecLoader.Enum(map, "os", TargetPlatform.ParseOs);
         var range = map.RequiredString("minors");
         var ends = range.Split('-');
-        int from = 0, to = 0;
-        if (ends.Length != 2 || !TryMinor(ends[0], out from) || !TryMinor(ends[1], out to) || to < from)
+        int fromMajor = 0, from = 0, toMajor = 0, to = 0;
+        if (ends.Length != 2 || !VersionCatalog.TryParseMinor(ends[0], out fromMajor, out from) || !VersionCatalog.TryParseMinor(ends[1], out toMajor, out to)
+            || fromMajor != 1 || toMajor != 1 || to < from)
         {
             throw map.ErrorAt("minors", $"{map.Field("minors")} must be a range of minors such as 1.32-1.33, found '{range}'");
         }
@@ -266,27 +259,5 @@ public sealed class ReleaseCatalog
         var limit = new HostLimit(os, from, to, map.RequiredString("check"), map.RequiredString("message"));
         map.EnsureNoUnknownKeys();
         return limit;
-
-        static bool TryMinor(string text, out int minor)
-        {
-            minor = 0;
-            var p = text.Split('.');
-            return p.Length == 2 && p[0] == "1" && TryNumber(p[1], out minor);
-        }
     }
-
-    private static T Parse<T>(YamlMapReader map, string key, string text, Func<string, T> parse)
-    {
-        try
-        {
-            return parse(text);
-        }
-        catch (FormatException e)
-        {
-            throw map.ErrorAt(key, $"{map.Field(key)}: {e.Message}");
-        }
-    }
-
-    private static bool TryNumber(string text, out int value) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value < 100_000;
 }

@@ -84,12 +84,7 @@ public static class SpecDerivation
 
     private static AddonSpec Addon(AddonTemplate template, MinorFacts minor)
     {
-        var version = template.Name switch
-        {
-            "calico" => minor.Calico,
-            "metrics-server" => minor.MetricsServer,
-            _ => throw new InvalidOperationException($"the version catalog names no version of addon '{template.Name}' per minor"),
-        };
+        var version = minor.AddonVersions[template.Name];
         var values = new Dictionary<string, string>(StringComparer.Ordinal) { ["{version}"] = version };
         return new AddonSpec(
             template.Name,
@@ -162,5 +157,38 @@ public static class SpecResolver
     {
         Uri Fill(Uri url) => new(url.OriginalString.Replace("$basearch", target.RpmArch, StringComparison.Ordinal).Replace("$releasever", target.ReleaseVersion, StringComparison.Ordinal));
         return repo with { BaseUrl = Fill(repo.BaseUrl), GpgKeys = repo.GpgKeys.Select(Fill).ToList() };
+    }
+}
+
+/// <summary>What the catalog asks of the resolved packages, checked before anything is downloaded.</summary>
+public static class RuntimeRequirement
+{
+    /// <summary>
+    /// A containerd bundle must carry a containerd.io at least as new as the version catalog's
+    /// minimum for the minor (containerd's own Kubernetes support table), and crictl's cri-tools.
+    /// </summary>
+    public static void Check(BundleSpec spec, IEnumerable<Rpm.RpmPackage> carried, ReleaseCatalog? catalog = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(carried);
+        if (spec.Runtime != ContainerRuntime.Containerd)
+        {
+            return;
+        }
+
+        var packages = carried.ToList();
+        var containerd = packages.FirstOrDefault(p => p.Name == "containerd.io")
+            ?? throw new OperationFailedException($"a containerd bundle for Kubernetes {spec.Kubernetes} must carry containerd.io, and the closure has none: add it to rpm.packages");
+        if (packages.All(p => p.Name != "cri-tools"))
+        {
+            throw new OperationFailedException($"a containerd bundle for Kubernetes {spec.Kubernetes} must carry cri-tools (crictl), and the closure has none: add it to rpm.packages");
+        }
+
+        var minimum = (catalog ?? ReleaseCatalog.Embedded).MinorOf(spec.Kubernetes)?.ContainerdMinimum;
+        if (minimum is not null && Rpm.RpmVersion.Compare(containerd.Evr.Version, minimum) < 0)
+        {
+            throw new OperationFailedException(
+                $"containerd.io {containerd.Evr.Version} ({containerd.Repo}) is older than Kubernetes {spec.Kubernetes.Major}.{spec.Kubernetes.Minor} supports (containerd {minimum} or newer, per containerd's Kubernetes support table): pin a newer containerd.io or point the repository at one that has it");
+        }
     }
 }

@@ -101,17 +101,7 @@ public sealed class VersionCatalog
     public static VersionCatalog Parse(string text, string file)
     {
         var root = YamlMapReader.Load(text, file, "catalog");
-        var apiVersion = root.RequiredString("apiVersion");
-        if (apiVersion != "offlinekit/v1")
-        {
-            throw root.ErrorAt("apiVersion", $"apiVersion '{apiVersion}' is not supported (expected offlinekit/v1)");
-        }
-
-        var kind = root.RequiredString("kind");
-        if (kind != "KubeadmImageCatalog")
-        {
-            throw root.ErrorAt("kind", $"kind '{kind}' is not a kubeadm image catalog (expected KubeadmImageCatalog)");
-        }
+        root.RequireHeader("KubeadmImageCatalog", "a kubeadm image catalog");
 
         var layouts = ReadLayouts(root.RequiredMap("layouts"));
         var releases = root.MapList("releases", required: true).Select(r => ReadRelease(r, layouts)).ToList();
@@ -160,8 +150,7 @@ public sealed class VersionCatalog
     private static MinorRelease ReadRelease(YamlMapReader map, Dictionary<string, IReadOnlyList<string>> layouts)
     {
         var minorText = map.RequiredString("minor");
-        var parts = minorText.Split('.');
-        if (parts.Length != 2 || !TryParseNumber(parts[0], out var major) || !TryParseNumber(parts[1], out var minor))
+        if (!TryParseMinor(minorText, out var major, out var minor))
         {
             throw map.ErrorAt("minor", $"{map.Field("minor")} must be MAJOR.MINOR such as \"1.23\", found '{minorText}'");
         }
@@ -232,7 +221,15 @@ public sealed class VersionCatalog
         return new PatchRange(from, to, string.Empty);
     }
 
-    private static bool TryParseNumber(string text, out int value) =>
+    /// <summary>"1.23" as (1, 23); the catalogs write minors this way.</summary>
+    internal static bool TryParseMinor(string text, out int major, out int minor)
+    {
+        major = minor = 0;
+        var parts = text.Split('.');
+        return parts.Length == 2 && TryParseNumber(parts[0], out major) && TryParseNumber(parts[1], out minor);
+    }
+
+    internal static bool TryParseNumber(string text, out int value) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value < 100_000;
 
     private static string Pick(IReadOnlyList<PatchRange> ranges, int patch) =>

@@ -61,17 +61,7 @@ public static class BundleSpecLoader
     public static BundleSpec Parse(string text, string file)
     {
         var root = YamlMapReader.Load(text, file, "spec");
-        var apiVersion = root.RequiredString("apiVersion");
-        if (apiVersion != "offlinekit/v1")
-        {
-            throw root.ErrorAt("apiVersion", $"apiVersion '{apiVersion}' is not supported (expected offlinekit/v1)");
-        }
-
-        var kind = root.RequiredString("kind");
-        if (kind != "BundleSpec")
-        {
-            throw root.ErrorAt("kind", $"kind '{kind}' is not a bundle spec (expected BundleSpec)");
-        }
+        root.RequireHeader("BundleSpec", "a bundle spec");
 
         var metadata = root.RequiredMap("metadata");
         var name = metadata.RequiredString("name");
@@ -134,9 +124,12 @@ public static class BundleSpecLoader
         return new TargetPlatform(os, arch);
     }
 
-    internal static T Enum<T>(YamlMapReader map, string key, Func<string, T> parse)
+    internal static T Enum<T>(YamlMapReader map, string key, Func<string, T> parse) =>
+        Enum(map, key, map.RequiredString(key), parse);
+
+    /// <summary>Parses <paramref name="text"/> (the value at key, or one item of its list); a bad value is an error at that key.</summary>
+    internal static T Enum<T>(YamlMapReader map, string key, string text, Func<string, T> parse)
     {
-        var text = map.RequiredString(key);
         try
         {
             return parse(text);

@@ -84,6 +84,22 @@ public sealed class YamlMapReader
             ? new YamlMapReader(map, file, what, isRoot)
             : throw Error(file, node, $"{what} must be a mapping (key: value), found {Describe(node)}");
 
+    /// <summary>Checks a document's `apiVersion: offlinekit/v1` and `kind`; <paramref name="what"/> names the kind for the error ("a bundle spec").</summary>
+    public void RequireHeader(string kind, string what)
+    {
+        var apiVersion = RequiredString("apiVersion");
+        if (apiVersion != "offlinekit/v1")
+        {
+            throw ErrorAt("apiVersion", $"apiVersion '{apiVersion}' is not supported (expected offlinekit/v1)");
+        }
+
+        var found = RequiredString("kind");
+        if (found != kind)
+        {
+            throw ErrorAt("kind", $"kind '{found}' is not {what} (expected {kind})");
+        }
+    }
+
     public BadInputException ErrorAt(string key, string message) =>
         Error(File, FindValue(key) ?? _map, message);
 

@@ -11,14 +11,12 @@ namespace OfflineKit.IntegrationTests.Lab;
 /// the demo and the benchmarks). The mirrors-file line <c>https://mirrors.aliyun.com/: http://127.0.0.1:PORT/aliyun/</c>
 /// with a <see cref="LabHttpServer"/> on <see cref="Root"/> makes the unchanged spec work in the lab.
 /// Use as an xunit class fixture (built once per class: rpmbuild takes seconds) or with
-/// <see cref="BuildAsync"/> and dispose.
+/// <see cref="BuildAsync"/> and dispose. <see cref="LabVersionRpmRepos"/> holds the newer repos too.
 /// </summary>
-public sealed class LabRpmRepos : IAsyncLifetime, IDisposable
+public class LabRpmRepos : IAsyncLifetime, IDisposable
 {
     /// <summary>The origin the spec's repo and key URLs share; mapped to Root/aliyun/.</summary>
     public const string Origin = LabRpmRepoBuilder.Origin;
-
-    public const string KeyUid = LabRpmRepoBuilder.KeyUid;
 
     /// <summary>The packages of the comps group `core` in the lab's BaseOS (mandatory and default ones).</summary>
     public static readonly string[] CorePackages = LabRpmRepoBuilder.CorePackages;
@@ -27,8 +25,13 @@ public sealed class LabRpmRepos : IAsyncLifetime, IDisposable
     private readonly LabRpmRepoBuilder _built;
 
     public LabRpmRepos()
+        : this(LabRepoSet.Guide)
     {
-        _built = new LabRpmRepoBuilder(_dir.Path);
+    }
+
+    protected LabRpmRepos(LabRepoSet set)
+    {
+        _built = new LabRpmRepoBuilder(_dir.Path, set);
     }
 
     /// <summary>Builds the repos into a new temp folder. Dispose to remove it.</summary>
@@ -45,22 +48,25 @@ public sealed class LabRpmRepos : IAsyncLifetime, IDisposable
     /// <summary>The served tree: Root/aliyun/kubernetes/yum/repos/kubernetes-el7-x86_64/, Root/aliyun/centos/RPM-GPG-KEY-CentOS-Official, …</summary>
     public string Root => _built.Root;
 
-    /// <summary>The four repositories in the spec's order.</summary>
+    /// <summary>The repositories: the spec's four first, in its order.</summary>
     public IReadOnlyList<LabRpmRepo> Repositories => _built.Repositories;
 
     /// <summary>Every RPM of every repo.</summary>
     public IReadOnlyList<LabRpmFile> Files => _built.Files;
 
-    /// <summary>The lab's public key (ASCII-armored), which signed every RPM; also at each spec gpgkey path.</summary>
-    public string KeyFile => _built.KeyFile;
+    /// <summary>The vendors' signing keys (one per vendor; each repo's own is <see cref="LabRpmRepo.KeyFile"/>, also at its gpgkey paths).</summary>
+    public IReadOnlyList<LabSigningKey> Keys => _built.Keys;
 
-    /// <summary>The key's 8 lower-case hex digits: rpm's gpg-pubkey-KEYID after an import.</summary>
-    public string KeyId => _built.KeyId;
+    /// <summary>Every vendor's public key file (ASCII-armored).</summary>
+    public IReadOnlyList<string> KeyFiles => [.. _built.Keys.Select(k => k.File)];
 
     /// <summary>The spec's requested packages (kubelet-1.23.0, …, chrony).</summary>
     public IReadOnlyList<string> SpecPackages => _built.SpecPackages;
 
     public LabRpmRepo this[string name] => _built[name];
+
+    /// <summary>The repository laid out at <paramref name="baseUrl"/> (an origin URL).</summary>
+    public LabRpmRepo At(Uri baseUrl) => _built.At(baseUrl) ?? throw new InvalidOperationException($"the lab has no repo at {baseUrl}");
 
     /// <summary>The local path of an origin URL under <see cref="Root"/>.</summary>
     public string LocalPath(Uri url) => _built.LocalPath(url);
@@ -71,22 +77,28 @@ public sealed class LabRpmRepos : IAsyncLifetime, IDisposable
     /// </summary>
     public static string MirrorsFileText(Uri serverBase) => $"urls:\n  {LabRpmRepoBuilder.MirrorsEntry(serverBase)}\n";
 
-    /// <summary>The repos for dnf, from their folders (file://), with the lab key's local path.</summary>
-    public IReadOnlyList<LabDnfRepo> DnfRepos() => [.. Repositories.Select(r => new LabDnfRepo(r.Name, r.Dir))];
+    /// <summary>The spec's four repos for dnf, from their folders (file://).</summary>
+    public IReadOnlyList<LabDnfRepo> DnfRepos() => [.. Repositories.Take(4).Select(r => new LabDnfRepo(r.Name, r.Dir))];
+
+    /// <summary>The repos laid out at <paramref name="baseUrls"/> (origin URLs), for dnf from their folders.</summary>
+    public IReadOnlyList<LabDnfRepo> DnfRepos(IEnumerable<Uri> baseUrls) =>
+        [.. baseUrls.Select(At).Select(r => new LabDnfRepo(r.Name, r.Dir))];
 
     /// <summary>The repos for dnf through a <see cref="LabHttpServer"/> serving <see cref="Root"/>, keys by URL too.</summary>
     public IReadOnlyList<LabDnfRepo> DnfRepos(Uri serverBase) =>
-        [.. Repositories.Select(r => new LabDnfRepo(r.Name, LabRpmRepoBuilder.Served(serverBase, r.BaseUrl).AbsoluteUri, LabRpmRepoBuilder.Served(serverBase, r.GpgKeys[0]).AbsoluteUri))];
+        [.. Repositories.Take(4).Select(r => new LabDnfRepo(r.Name, LabRpmRepoBuilder.Served(serverBase, r.BaseUrl).AbsoluteUri, LabRpmRepoBuilder.Served(serverBase, r.GpgKeys[0]).AbsoluteUri))];
 
     /// <summary>
-    /// What the real dnf installs for <paramref name="packages"/> from the four repos into an empty
-    /// root (weak deps off, best=True, signatures checked against the lab key): NEVRAs sorted
-    /// ordinally, as <c>rpm --root … -qa</c> lists them. Fails the test with dnf's output if dnf fails.
+    /// What the real dnf installs for <paramref name="packages"/> from the spec's four repos (or
+    /// <paramref name="repos"/>, for <paramref name="target"/>) into an empty root (weak deps off,
+    /// best=True, signatures checked against the lab keys): NEVRAs sorted ordinally, as
+    /// <c>rpm --root … -qa</c> lists them. Fails the test with dnf's output if dnf fails.
     /// </summary>
-    public async Task<IReadOnlyList<string>> DnfInstallAsync(IEnumerable<string> packages, bool weakDependencies = false)
+    public async Task<IReadOnlyList<string>> DnfInstallAsync(
+        IEnumerable<string> packages, bool weakDependencies = false, IReadOnlyList<LabDnfRepo>? repos = null, LabDnfTarget? target = null)
     {
         var list = packages.ToList();
-        var result = await LabDnf.InstallAsync(DnfRepos(), list, KeyFile, weakDependencies);
+        var result = await LabDnf.InstallAsync(repos ?? DnfRepos(), list, KeyFiles, weakDependencies, target);
         Assert.True(result.ExitCode == 0, $"dnf install {string.Join(' ', list)} against the lab repos failed:\n{result.Output}");
         return result.Installed;
     }
@@ -108,5 +120,15 @@ public sealed class LabRpmRepos : IAsyncLifetime, IDisposable
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _dir.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }
+
+/// <summary>
+/// The guide's four repos plus the per-minor Kubernetes repos (pkgs.k8s.io layout), docker-ce for
+/// EL8/EL9 on x86_64 and aarch64 and Rocky 9 BaseOS/AppStream (<see cref="LabRepoCatalog.Versions"/>).
+/// </summary>
+public sealed class LabVersionRpmRepos() : LabRpmRepos(LabRepoSet.Versions);

@@ -20,7 +20,7 @@ public class LabRpmReposTests(LabRpmRepos lab) : IClassFixture<LabRpmRepos>
             Assert.True(File.Exists(Path.Combine(repo.Dir, "repodata", "repomd.xml")), repo.Dir);
             foreach (var key in repo.GpgKeys)
             {
-                Assert.Equal(await File.ReadAllTextAsync(lab.KeyFile), await File.ReadAllTextAsync(Path.Combine(lab.Root, mirrors.Rewrite(key).AbsolutePath.TrimStart('/'))));
+                Assert.Equal(await File.ReadAllTextAsync(repo.KeyFile), await File.ReadAllTextAsync(Path.Combine(lab.Root, mirrors.Rewrite(key).AbsolutePath.TrimStart('/'))));
             }
         }
 
@@ -29,15 +29,23 @@ public class LabRpmReposTests(LabRpmRepos lab) : IClassFixture<LabRpmRepos>
         Assert.Single(Directory.GetFiles(Path.Combine(lab["appstream"].Dir, "repodata"), "*modules.yaml*"));
         Assert.True(File.Exists(Path.Combine(lab.Root, "aliyun/centos/RPM-GPG-KEY-CentOS-Official")));
 
-        // Every RPM is where Files says, under Packages/, and carries a signature the lab key verifies.
+        // Every RPM is where Files says, under Packages/, and carries a signature its vendor's key
+        // verifies and no other vendor's does (a host trusting Docker's key does not trust CentOS's RPMs).
         Assert.All(lab.Files, f => Assert.True(File.Exists(f.Path) && f.Href.StartsWith("Packages/", StringComparison.Ordinal), f.Path));
-        using var db = new TempDir();
+        Assert.Equal(3, lab.Keys.Select(k => k.Id).Distinct().Count());
         var rpm = Tools.Require("rpm", "rpm");
-        Assert.Equal(0, (await Tools.RunAsync(rpm, ["--dbpath", db.Path, "--import", lab.KeyFile])).ExitCode);
-        var check = await Tools.RunAsync(rpm, ["--dbpath", db.Path, "--checksig", .. lab.Files.Select(f => f.Path)]);
-        Assert.True(check.ExitCode == 0, check.Stdout + check.Stderr);
-        Assert.All(check.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => Assert.EndsWith(": digests signatures OK", l, StringComparison.Ordinal));
-        Assert.Equal(lab.Files.Count, check.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        foreach (var repo in lab.Repositories)
+        {
+            using var db = new TempDir();
+            Assert.Equal(0, (await Tools.RunAsync(rpm, ["--dbpath", db.Path, "--import", repo.KeyFile])).ExitCode);
+            var files = lab.Files.Where(f => f.Repo == repo.Name).Select(f => f.Path).ToList();
+            var check = await Tools.RunAsync(rpm, ["--dbpath", db.Path, "--checksig", .. files]);
+            Assert.True(check.ExitCode == 0, check.Stdout + check.Stderr);
+            Assert.All(check.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => Assert.EndsWith(": digests signatures OK", l, StringComparison.Ordinal));
+            Assert.Equal(files.Count, check.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+            var other = lab.Files.First(f => lab[f.Repo].KeyFile != repo.KeyFile);
+            Assert.NotEqual(0, (await Tools.RunAsync(rpm, ["--dbpath", db.Path, "--checksig", other.Path])).ExitCode);
+        }
     }
 
     [Fact]
@@ -79,7 +87,7 @@ public class LabRpmReposTests(LabRpmRepos lab) : IClassFixture<LabRpmRepos>
         await using var server = new LabHttpServer(lab.Root);
         var fromFolders = await lab.DnfInstallAsync(lab.SpecPackages);
 
-        var overHttp = await LabDnf.InstallAsync(lab.DnfRepos(server.BaseUri), lab.SpecPackages, lab.KeyFile);
+        var overHttp = await LabDnf.InstallAsync(lab.DnfRepos(server.BaseUri), lab.SpecPackages, lab.KeyFiles);
 
         Assert.True(overHttp.ExitCode == 0, overHttp.Output);
         Assert.Equal(fromFolders, overHttp.Installed);

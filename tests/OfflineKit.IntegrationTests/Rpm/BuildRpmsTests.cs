@@ -136,7 +136,7 @@ public class BuildRpmsTests(LabRpmRepos lab) : IClassFixture<LabRpmRepos>
 
         // A host installed with the core group (from the lab's own repos), then the bundle alone, offline.
         var root = dir["root"];
-        var core = await LabDnf.InstallAsync(lab.DnfRepos(), LabRpmRepos.CorePackages, root, lab.KeyFile);
+        var core = await LabDnf.InstallAsync(lab.DnfRepos(), LabRpmRepos.CorePackages, root, lab.KeyFiles);
         Assert.True(core.ExitCode == 0, core.Output);
         var bundle = (await BundleExtractor.ExtractAsync(tarball, dir["site"])).Directory;
         var install = await Tools.RunAsync(Tools.Require("unshare", "util-linux"), ["--net", "/bin/bash", Path.Combine(bundle, "scripts/install-packages.sh")],

@@ -25,13 +25,18 @@ public class InstallPackagesScriptTests(LabRpmRepos lab) : IClassFixture<LabRpmR
 
         Assert.True(first.ExitCode == 0, first.Stdout + first.Stderr);
         Assert.Equal(chosen, await LabDnf.InstalledAsync(root));
-        Assert.Contains("imported 1 GPG key(s)", first.Stdout);
+        Assert.Contains($"imported {lab.Keys.Count} GPG key(s)", first.Stdout);
         var repoFile = await File.ReadAllTextAsync(Path.Combine(root, "etc/yum.repos.d/offlinekit.repo"));
         Assert.Contains($"baseurl=file://{bundle.Replace(" ", "%20", StringComparison.Ordinal)}/rpms\n", repoFile);
         Assert.Contains("gpgcheck=1\n", repoFile);
-        Assert.Contains($"gpgkey=file://{bundle.Replace(" ", "%20", StringComparison.Ordinal)}/rpms/keys/lab.gpg\n", repoFile);
-        var key = await Tools.RunAsync("rpm", ["--root", root, "-q", $"gpg-pubkey-{lab.KeyId}"]);
-        Assert.True(key.ExitCode == 0, key.Stdout + key.Stderr);
+        Assert.Contains($"gpgkey=file://{bundle.Replace(" ", "%20", StringComparison.Ordinal)}/rpms/keys/", repoFile);
+        foreach (var k in lab.Keys)
+        {
+            Assert.Contains($"/rpms/keys/{k.Signer}.gpg", repoFile);
+            var key = await Tools.RunAsync("rpm", ["--root", root, "-q", $"gpg-pubkey-{k.Id}"]);
+            Assert.True(key.ExitCode == 0, key.Stdout + key.Stderr);
+        }
+
         Assert.False(File.Exists("/etc/yum.repos.d/offlinekit.repo"), "the lab run wrote into this machine's /etc");
 
         var second = await RunScriptAsync(bundle, root, "--role", "worker");
@@ -137,7 +142,11 @@ public class InstallPackagesScriptTests(LabRpmRepos lab) : IClassFixture<LabRpmR
         }
 
         await CreaterepoAsync(rpms);
-        File.Copy(lab.KeyFile, Path.Combine(bundle, BundleLayout.RpmKeysDir, "lab.gpg"));
+        foreach (var k in lab.Keys)
+        {
+            File.Copy(k.File, Path.Combine(bundle, BundleLayout.RpmKeysDir, k.Signer + ".gpg"));
+        }
+
         await File.WriteAllLinesAsync(Path.Combine(bundle, BundleLayout.PackagesList), lab.SpecPackages);
 
         var script = Path.Combine(bundle, BundleLayout.InstallPackagesScript);

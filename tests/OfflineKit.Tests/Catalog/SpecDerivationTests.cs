@@ -185,6 +185,34 @@ public class SpecDerivationTests
     }
 
     [Fact]
+    public void Every_minor_derives_for_every_os_arch_and_runtime_it_allows_and_loads_back_unchanged()
+    {
+        var count = 0;
+        foreach (var minor in ReleaseCatalog.Embedded.Minors)
+        {
+            var last = VersionCatalog.Embedded.Releases.Single(r => r.Minor == minor.Minor).Last;
+            foreach (var os in new[] { TargetOs.El8, TargetOs.El9 })
+            {
+                foreach (var arch in new[] { TargetArch.Amd64, TargetArch.Arm64 })
+                {
+                    foreach (var runtime in minor.Runtimes)
+                    {
+                        var spec = SpecDerivation.Derive(last, os, arch, runtime).Spec;
+                        var yaml = BundleSpecWriter.ToYaml(spec);
+                        Assert.Equal(yaml, BundleSpecWriter.ToYaml(BundleSpecLoader.Parse(yaml, "shown.yaml")));
+                        Assert.DoesNotContain("$", string.Join(' ', spec.Rpm.Repositories.SelectMany(r => r.GpgKeys.Append(r.BaseUrl))), StringComparison.Ordinal);
+                        Assert.DoesNotContain(arch == TargetArch.Arm64 ? "x86_64" : "aarch64", yaml, StringComparison.Ordinal);
+                        count++;
+                    }
+                }
+            }
+        }
+
+        // 15 minors x 2 OS x 2 arches, 1.23 with both runtimes.
+        Assert.Equal(64, count);
+    }
+
+    [Fact]
     public void The_catalogs_cover_the_same_minors()
     {
         Assert.Equal(
@@ -206,7 +234,9 @@ public class SpecDerivationTests
     [Theory]
     [InlineData("catalogRevision: \"2026.12.03-1\"\n", "catalogRevision: \"2026.12.03-1\"\nbogus: 1\n", "unknown key 'bogus'")]
     [InlineData("    kubernetesRepository: per-minor                          # C2\n", "    kubernetesRepository: pkgs                          # C2\n", "no kubernetesRepositories entry 'pkgs'")]
-    [InlineData("    kubeadmConfigApi: kubeadm.k8s.io/v1beta3                 # C7\n    calico: v3.26.5", "    kubeadmConfigApi: kubeadm.k8s.io/v1beta2                 # C7\n    calico: v3.26.5", "not a kubeadm config API")]
+    [InlineData("    kubeadmConfigApi: kubeadm.k8s.io/v1beta3                 # C7\n    addons:\n      calico: v3.26.5", "    kubeadmConfigApi: kubeadm.k8s.io/v1beta2                 # C7\n    addons:\n      calico: v3.26.5", "not a kubeadm config API")]
+    [InlineData("      metrics-server: v0.6.4                                 # C6 (0.6.x: 1.19+ at the time)\n", "", "missing required field 'metrics-server'")]
+    [InlineData("      metrics-server: v0.6.4                                 # C6 (0.6.x: 1.19+ at the time)\n", "      metrics-server: v0.6.4\n      flannel: v0.1\n", "unknown key 'flannel'")]
     [InlineData("  - minor: \"1.25\"", "  - minor: \"1.26\"", "minors must be consecutive")]
     [InlineData("    minors: 1.32-1.33", "    minors: 1.33-1.32", "must be a range of minors")]
     [InlineData("    runtimes: [containerd]\n", "    runtimes: [cri-o]\n", "unknown runtime 'cri-o'")]
@@ -232,6 +262,37 @@ public class SpecDerivationTests
         var result = new RpmResolver([repo]).Resolve(["kubelet-1.30.2"]);
 
         Assert.Equal(["kubelet-0:1.30.2-150500.1.1.x86_64"], result.Nevras);
+    }
+
+    [Theory]
+    [InlineData("1.31.14", "containerd.io-1.7.20-3.1.el8.x86_64", null)]
+    [InlineData("1.31.14", "containerd.io-1.6.34-3.1.el8.x86_64", null)]
+    [InlineData("1.31.14", "containerd.io-1.6.20-3.1.el8.x86_64", "containerd.io 1.6.20 (docker-ce-stable) is older than Kubernetes 1.31 supports (containerd 1.6.34 or newer")]
+    [InlineData("1.35.0", "containerd.io-1.7.27-3.1.el9.x86_64", "older than Kubernetes 1.35 supports (containerd 1.7.28 or newer")]
+    [InlineData("1.35.0", "containerd.io-2.1.5-1.el9.x86_64", null)]
+    public void A_containerd_bundle_needs_a_containerd_the_minor_supports(string version, string containerd, string? error)
+    {
+        var spec = Derive(version, TargetOs.El8, TargetArch.Amd64, ContainerRuntime.Containerd);
+        RpmPackage[] carried = [Pkg(containerd, repo: "docker-ce-stable"), Pkg("cri-tools-1.31.1-150500.1.1.x86_64", repo: "kubernetes")];
+
+        if (error is null)
+        {
+            RuntimeRequirement.Check(spec, carried);
+        }
+        else
+        {
+            Assert.Contains(error, Assert.Throws<OperationFailedException>(() => RuntimeRequirement.Check(spec, carried)).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_containerd_bundle_without_crictl_or_containerd_is_refused_and_docker_bundles_are_not_checked()
+    {
+        var spec = Derive("1.30.2", TargetOs.El9, TargetArch.Amd64, ContainerRuntime.Containerd);
+
+        Assert.Contains("cri-tools (crictl)", Assert.Throws<OperationFailedException>(() => RuntimeRequirement.Check(spec, [Pkg("containerd.io-1.7.20-3.1.el9.x86_64")])).Message, StringComparison.Ordinal);
+        Assert.Contains("must carry containerd.io", Assert.Throws<OperationFailedException>(() => RuntimeRequirement.Check(spec, [Pkg("cri-tools-1.30.1-150500.1.1.x86_64")])).Message, StringComparison.Ordinal);
+        RuntimeRequirement.Check(Derive("1.23.0"), [Pkg("containerd.io-1.6.20-3.1.el8.x86_64")]);
     }
 
     private static string ReplaceFirst(string text, string old, string replacement)
