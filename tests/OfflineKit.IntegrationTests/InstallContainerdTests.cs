@@ -28,7 +28,7 @@ public sealed class InstallContainerdTests(LabHosts lab, LabRpmRepos rpms) : ICl
     {
         await lab.RequireLabRoutesAsync();
         var bundle = await BuildAsync();
-        var inventory = lab.WriteInventory(_dir["site-a"], "containerd");
+        var inventory = lab.WriteInventory(Directory.CreateDirectory(_dir["site-a"]).FullName, "containerd");
         await File.AppendAllTextAsync(inventory, "cluster:\n  podSubnet: 10.244.0.0/16\n  registries:\n    - host: docker.io\n      mirrors: [https://docker.m.daocloud.io]\n    - host: 10.231.0.1:5000\n      insecure: true\n");
 
         // Whatever an earlier test left of a cluster on the shared lab hosts goes first.
@@ -97,7 +97,7 @@ public sealed class InstallContainerdTests(LabHosts lab, LabRpmRepos rpms) : ICl
     private async Task AnotherSiteFromTheSameBundle(string bundle, string siteA)
     {
         Assert.True((await Installer.ResetAsync(siteA, purge: false, Request())).Ok);
-        var siteB = lab.WriteInventory(_dir["site-b"], "containerd");
+        var siteB = lab.WriteInventory(Directory.CreateDirectory(_dir["site-b"]).FullName, "containerd");
         await File.AppendAllTextAsync(siteB, "cluster:\n  podSubnet: 172.20.0.0/16\n");
 
         var report = await Installer.InstallAsync(bundle, siteB, Request());
