@@ -62,32 +62,62 @@ public static class CliApp
 
             // Errors are ours to print: a user error is one line, a bug shows its trace.
             EnableDefaultExceptionHandler = false,
+
+            // Signals are ours too (Interruption): System.CommandLine's handler returns after a timeout
+            // while the command still runs, so its finally blocks (temporary files) would never run.
+            ProcessTerminationTimeout = null,
         };
 
+        using var interruption = new Interruption(cancellationToken);
         try
         {
-            return await parse.InvokeAsync(config, cancellationToken).ConfigureAwait(false);
+            var code = await parse.InvokeAsync(config, interruption.Token).ConfigureAwait(false);
+            return interruption.Signal is null ? code : await InterruptedAsync(console, interruption).ConfigureAwait(false);
+        }
+        catch (Exception) when (interruption.Token.IsCancellationRequested)
+        {
+            // Whatever the cancelled work threw on its way out, the cause is the interruption.
+            return await InterruptedAsync(console, interruption).ConfigureAwait(false);
         }
         catch (OfflineKitException e)
         {
-            await console.ErrorWriter.WriteLineAsync($"offlinekit: {e.Message}").ConfigureAwait(false);
-            if (parse.GetValue(Verbose))
-            {
-                await console.ErrorWriter.WriteLineAsync(e.ToString()).ConfigureAwait(false);
-            }
-
+            await console.ErrorWriter.WriteLineAsync($"offlinekit: {Printable.Escape(e.Message)}").ConfigureAwait(false);
+            await VerboseTraceAsync(console, parse, e).ConfigureAwait(false);
             return (int)e.ExitCode;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
-            await console.ErrorWriter.WriteLineAsync("offlinekit: cancelled").ConfigureAwait(false);
-            return 130;
+            // The file system said no (permissions, a full disk, a file where a folder belongs): the
+            // operation failed for a reason outside offlinekit, not a bug.
+            await console.ErrorWriter.WriteLineAsync($"offlinekit: {Printable.Escape(e.Message)}").ConfigureAwait(false);
+            await VerboseTraceAsync(console, parse, e).ConfigureAwait(false);
+            return (int)ExitCode.Failed;
         }
         catch (Exception e)
         {
             await console.ErrorWriter.WriteLineAsync($"offlinekit: internal error (a bug; please report it): {e}").ConfigureAwait(false);
             return (int)ExitCode.Failed;
         }
+    }
+
+    private static async Task VerboseTraceAsync(CliConsole console, ParseResult parse, Exception e)
+    {
+        if (parse.GetValue(Verbose))
+        {
+            await console.ErrorWriter.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<int> InterruptedAsync(CliConsole console, Interruption interruption)
+    {
+        var name = interruption.Signal switch
+        {
+            System.Runtime.InteropServices.PosixSignal.SIGTERM => "SIGTERM",
+            System.Runtime.InteropServices.PosixSignal.SIGINT => "SIGINT (Ctrl-C)",
+            _ => "the caller",
+        };
+        await console.ErrorWriter.WriteLineAsync($"offlinekit: interrupted by {name}; stopped, and removed what was half-written").ConfigureAwait(false);
+        return interruption.ExitCode;
     }
 
     private static Stack<string> CommandPath(Command command)

@@ -18,7 +18,7 @@ internal static class InstallDisplay
                     switch (p)
                     {
                         case StepStarted s:
-                            console.ErrorWriter.WriteLine($"{s.Host}: {s.Step}: {s.Title}");
+                            console.ErrorWriter.WriteLine($"{s.Host}: {s.Step}: {Printable.Escape(s.Title)}");
                             break;
                         case StepFinished f:
                             console.ErrorWriter.WriteLine($"{f.Host}: {f.Step}: {Outcome(f.Outcome)}{(f.Message is null ? string.Empty : ": " + f.Message)}");

@@ -47,7 +47,7 @@ public class VersionBundlesTests(VersionLab lab)
     public async Task The_guide_s_1_23_0_el8_docker_bundle_carries_what_it_always_did_and_passes_every_check()
     {
         using var dir = new TempDir();
-        var bundle = await BuildAsync(dir, ["--k8s", "1.23.0"]);
+        var bundle = await BuildAsync(dir, ["--k8s", "1.23.0"], lab.GuideMirrorsFile);
 
         var manifest = (await BundleInspector.InspectAsync(bundle)).Manifest;
         Assert.Equal(GuideImages, manifest.Artifacts.Where(a => a.Kind == ArtifactKind.Image).Select(a => a.Name).Order(StringComparer.Ordinal));
@@ -56,7 +56,7 @@ public class VersionBundlesTests(VersionLab lab)
         var rpms = await AssertBundleAsync(bundle, dir, ["--k8s", "1.23.0"], VersionLab.Guide, "registry.aliyuncs.com/google_containers/pause:3.6");
         Assert.Equal(GuideRpms, rpms);
         // Spelling out the guide's os, arch and runtime builds a bundle of the same artifacts, digest for digest.
-        var flagged = (await BundleInspector.InspectAsync(await BuildAsync(dir, VersionLab.Guide.Flags, "out2"))).Manifest;
+        var flagged = (await BundleInspector.InspectAsync(await BuildAsync(dir, VersionLab.Guide.Flags, lab.GuideMirrorsFile, "out2"))).Manifest;
         Assert.Equal(
             manifest.Artifacts.Select(a => (a.Kind, a.Name, a.Version, a.Digest, a.Path)).Order(),
             flagged.Artifacts.Select(a => (a.Kind, a.Name, a.Version, a.Digest, a.Path)).Order());
@@ -83,6 +83,8 @@ public class VersionBundlesTests(VersionLab lab)
         Assert.Contains("cri-tools-0:1.31.1-150500.1.1.x86_64", rpms);
         Assert.Contains("kubernetes-cni-0:1.5.1-150500.1.1.x86_64", rpms);
         Assert.Contains("container-selinux-2:2.167.0-1.module_el8.5.0+911+f19012f9.noarch", rpms);
+        // Today's docker-ce repo: the newest containerd.io, which 1.31 supports (1.6.34 or newer); no docker.
+        Assert.Contains("containerd.io-0:1.7.25-3.1.el8.x86_64", rpms);
         Assert.DoesNotContain(rpms, r => r.StartsWith("docker-ce", StringComparison.Ordinal));
     }
 
@@ -123,7 +125,7 @@ public class VersionBundlesTests(VersionLab lab)
         var kubeadm = OfflineKit.Images.KubeadmImages.List(target.K8s, target.Spec.ImageRepository);
         var pause = kubeadm.Single(n => n.Contains("/pause:", StringComparison.Ordinal));
         using var dir = new TempDir();
-        var bundle = await BuildAsync(dir, target.Flags);
+        var bundle = await BuildAsync(dir, target.Flags, lab.MirrorsFor(target));
         var manifest = (await BundleInspector.InspectAsync(bundle)).Manifest;
         Assert.Equal((target.K8s, target.Os, target.Arch, target.Runtime), (manifest.KubernetesVersion, manifest.Os, manifest.Arch, manifest.Runtime));
         // kubeadm's exact list for the version (pause included), Calico and metrics-server of the catalog's choice.
@@ -141,9 +143,9 @@ public class VersionBundlesTests(VersionLab lab)
         return rpms;
     }
 
-    private async Task<string> BuildAsync(TempDir dir, string[] what, string output = "out")
+    private static async Task<string> BuildAsync(TempDir dir, string[] what, string mirrors, string output = "out")
     {
-        var build = await Cli(["build", .. what, "--mirrors", lab.MirrorsFile, "-o", dir[output], "--cache", dir["cache"], "--without", "bin"]);
+        var build = await Cli(["build", .. what, "--mirrors", mirrors, "-o", dir[output], "--cache", dir["cache"], "--without", "bin"]);
         Assert.True(build.Code == 0, build.Err);
         var tarball = build.Out.Trim();
         Assert.True((await BundleVerifier.VerifyAsync(tarball)).Ok);
@@ -170,12 +172,12 @@ public class VersionBundlesTests(VersionLab lab)
         Assert.True(installed.ExitCode == 0, installed.Output);
 
         // 3. The real dnf's transaction from the origin repos equals `rpms resolve` and what the bundle installed.
-        var resolve = await Cli(["rpms", "resolve", .. what, "--mirrors", lab.MirrorsFile, "--cache", dir["cache"]]);
+        var resolve = await Cli(["rpms", "resolve", .. what, "--mirrors", lab.MirrorsFor(target), "--cache", dir["cache"]]);
         Assert.True(resolve.Code == 0, resolve.Err);
         var resolved = resolve.Out.Trim().Split('\n');
         var manifest = (await BundleInspector.InspectAsync(tarball)).Manifest;
         var fromOrigin = await lab.Repos.DnfInstallAsync(packages,
-            repos: lab.Repos.DnfRepos(target.Spec.Rpm.Repositories.Select(r => r.BaseUrl)), target: target.Dnf);
+            repos: lab.Repos.DnfRepos(target.Spec.Rpm.Repositories.Select(r => r.BaseUrl), target.Snapshot), target: target.Dnf);
         Assert.Equal(fromOrigin, resolved);
         Assert.Equal(fromOrigin, installed.Installed);
 

@@ -59,6 +59,7 @@ internal static class BuildCommand
                 CacheDirectory = parse.GetValue(cache),
                 Parallel = parse.GetValue(parallel),
                 ImageSource = parse.GetValue(imageSource) == "docker" ? ImageSource.Docker : ImageSource.Registry,
+                Warnings = new Relay(w => console.ErrorWriter.WriteLine($"warning: {w}")),
             };
             var written = await ProgressDisplay.RunStagesAsync(console, p => BundleBuilder.BuildAsync(options, p, ct)).ConfigureAwait(false);
             await console.OutWriter.WriteLineAsync(written.Path).ConfigureAwait(false);

@@ -50,3 +50,9 @@ internal static class CommonOptions
         return option;
     }
 }
+
+/// <summary>Lines a library call reports (IProgress&lt;string&gt;), handed to the CLI to print.</summary>
+internal sealed class Relay(Action<string> report) : IProgress<string>
+{
+    public void Report(string value) => report(value);
+}

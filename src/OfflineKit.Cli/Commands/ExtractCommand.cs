@@ -35,8 +35,8 @@ internal static class ExtractCommand
                 return (int)ExitCode.Failed;
             }
 
-            await console.OutWriter.WriteLineAsync(result.Directory).ConfigureAwait(false);
-            await console.ErrorWriter.WriteLineAsync($"extracted and verified {result.Report.FilesChecked} files into {result.Directory}").ConfigureAwait(false);
+            await console.OutWriter.WriteLineAsync(Printable.Escape(result.Directory)).ConfigureAwait(false);
+            await console.ErrorWriter.WriteLineAsync($"extracted and verified {result.Report.FilesChecked} files into {Printable.Escape(result.Directory)}").ConfigureAwait(false);
             return 0;
         });
         return command;

@@ -42,26 +42,21 @@ internal static class ImagesCommand
         load.SetAction(async (parse, ct) =>
         {
             using var docker = new DockerDaemon();
-            var messages = new Relay(m => console.ErrorWriter.WriteLine(m));
+            var messages = new Relay(m => console.ErrorWriter.WriteLine(Printable.Escape(m)));
             var result = await BundleImages.LoadAsync(parse.GetRequiredValue(bundle), parse.GetValue(role), docker, messages, ct).ConfigureAwait(false);
             foreach (var name in result.Loaded)
             {
-                await console.OutWriter.WriteLineAsync($"loaded {name}").ConfigureAwait(false);
+                await console.OutWriter.WriteLineAsync($"loaded {Printable.Escape(name)}").ConfigureAwait(false);
             }
 
             foreach (var name in result.AlreadyPresent)
             {
-                await console.OutWriter.WriteLineAsync($"present {name}").ConfigureAwait(false);
+                await console.OutWriter.WriteLineAsync($"present {Printable.Escape(name)}").ConfigureAwait(false);
             }
 
             return 0;
         });
 
         return new Command("images", "Container images: kubeadm's image set, and loading a bundle's images") { list, load };
-    }
-
-    private sealed class Relay(Action<string> report) : IProgress<string>
-    {
-        public void Report(string value) => report(value);
     }
 }

@@ -49,31 +49,31 @@ internal static class InspectCommand
     {
         var m = s.Manifest;
         var head = new Grid().AddColumn().AddColumn();
-        head.AddRow("[bold]bundle[/]", Markup.Escape(m.Name));
-        head.AddRow("bundle version", Markup.Escape(m.BundleVersion));
-        head.AddRow("kubernetes", Markup.Escape(m.KubernetesVersion));
-        head.AddRow("platform", Markup.Escape($"{m.Os}/{m.Arch}"));
-        head.AddRow("created by", Markup.Escape(m.CreatedBy));
-        head.AddRow("files", Markup.Escape($"{m.Files.Count + 2} ({ProgressDisplay.Size(s.FilesSize)})"));
+        head.AddRow("[bold]bundle[/]", CliText.Markup(m.Name));
+        head.AddRow("bundle version", CliText.Markup(m.BundleVersion));
+        head.AddRow("kubernetes", CliText.Markup(m.KubernetesVersion));
+        head.AddRow("platform", CliText.Markup($"{m.Os}/{m.Arch}"));
+        head.AddRow("created by", CliText.Markup(m.CreatedBy));
+        head.AddRow("files", CliText.Markup($"{m.Files.Count + 2} ({ProgressDisplay.Size(s.FilesSize)})"));
         if (s.TarballSize is { } size)
         {
-            head.AddRow("tarball", Markup.Escape(ProgressDisplay.Size(size)));
+            head.AddRow("tarball", CliText.Markup(ProgressDisplay.Size(size)));
         }
 
         console.Write(head);
         foreach (var group in m.Artifacts.GroupBy(a => a.Kind).OrderBy(g => g.Key))
         {
             console.WriteLine();
-            var table = new Table().Border(TableBorder.Simple).Title(Markup.Escape(Plural(group.Key)))
+            var table = new Table().Border(TableBorder.Simple).Title(CliText.Markup(Plural(group.Key)))
                 .AddColumn("name").AddColumn("version").AddColumn("digest").AddColumn(new TableColumn("size").RightAligned()).AddColumn("path");
             foreach (var a in group)
             {
                 table.AddRow(
-                    Markup.Escape(a.Name),
-                    Markup.Escape(a.Version ?? "-"),
-                    Markup.Escape(Short(a.Digest)),
-                    Markup.Escape(ProgressDisplay.Size(a.Size)),
-                    Markup.Escape(a.Path));
+                    CliText.Markup(a.Name),
+                    CliText.Markup(a.Version ?? "-"),
+                    CliText.Markup(Short(a.Digest)),
+                    CliText.Markup(ProgressDisplay.Size(a.Size)),
+                    CliText.Markup(a.Path));
             }
 
             console.Write(table);
@@ -83,7 +83,7 @@ internal static class InspectCommand
         var totals = new Table().Border(TableBorder.Simple).Title("totals").AddColumn("kind").AddColumn(new TableColumn("count").RightAligned()).AddColumn(new TableColumn("size").RightAligned());
         foreach (var t in s.Totals)
         {
-            totals.AddRow(Plural(t.Kind), t.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(ProgressDisplay.Size(t.Size)));
+            totals.AddRow(Plural(t.Kind), t.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), CliText.Markup(ProgressDisplay.Size(t.Size)));
         }
 
         if (s.Totals.Count == 0)

@@ -87,18 +87,18 @@ internal static class HostCommands
                 var state = h.Error ?? (h.Bundle is null ? "nothing installed yet"
                     : h.LastFailure is { } f ? $"{f.Status} at {f.Step}: {f.Message}" : "ok");
                 table.AddRow(
-                    Markup.Escape(h.Host),
+                    CliText.Markup(h.Host),
                     InstallPlan.RoleName(h.Role),
-                    Markup.Escape(h.Bundle ?? "-"),
-                    Markup.Escape(h.DoneInOrder.Count == 0 ? "-" : string.Join(", ", h.DoneInOrder)),
-                    Markup.Escape(state));
+                    CliText.Markup(h.Bundle ?? "-"),
+                    CliText.Markup(h.DoneInOrder.Count == 0 ? "-" : string.Join(", ", h.DoneInOrder)),
+                    CliText.Markup(state));
             }
 
             console.Out.Write(table);
             foreach (var h in hosts.Where(h => h.Nodes is not null))
             {
                 console.Out.WriteLine($"nodes (kubectl get nodes on {h.Host}):");
-                console.Out.WriteLine(h.Nodes!);
+                console.Out.WriteLine(string.Join('\n', h.Nodes!.Split('\n').Select(Printable.Escape)));
             }
 
             return (int)(hosts.Any(h => h.Error is not null) ? ExitCode.Failed : ExitCode.Success);

@@ -39,7 +39,10 @@ internal static class RpmsCommand
                 new HttpDownloader(http),
                 parse.GetValue(weak),
                 ct).ConfigureAwait(false);
-            OfflineKit.Catalog.RuntimeRequirement.Check(spec, closure.Carried);
+            foreach (var warning in OfflineKit.Catalog.RuntimeRequirement.Check(spec, closure.Carried))
+            {
+                await console.ErrorWriter.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
+            }
 
             if (parse.GetValue(why) is { } package)
             {

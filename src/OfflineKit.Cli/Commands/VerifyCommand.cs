@@ -39,7 +39,7 @@ internal static class VerifyCommand
 
     internal static void Render(CliConsole console, VerifyReport report)
     {
-        var name = report.Name ?? report.Bundle;
+        var name = Printable.Escape(report.Name ?? report.Bundle);
         var tarball = report.TarballChecksum switch
         {
             TarballChecksumStatus.Ok => "; tarball matches its .sha256",
@@ -55,7 +55,7 @@ internal static class VerifyCommand
         var table = new Table().Border(TableBorder.Simple).AddColumn("problem").AddColumn("path").AddColumn("detail");
         foreach (var p in report.Problems)
         {
-            table.AddRow(Markup.Escape(KindName(p.Kind)), Markup.Escape(p.Path), Markup.Escape(p.Detail));
+            table.AddRow(CliText.Markup(KindName(p.Kind)), CliText.Markup(p.Path), CliText.Markup(p.Detail));
         }
 
         console.Out.Write(table);

@@ -36,6 +36,9 @@ public sealed record BuildOptions(BundleSpec Spec, MirrorConfig Mirrors, string 
 
     public ImageSource ImageSource { get; init; } = ImageSource.Registry;
 
+    /// <summary>Told what the build finds questionable but carries on with (a warning a line).</summary>
+    public IProgress<string>? Warnings { get; init; }
+
     /// <summary>Where self-contained offlinekit binaries are found (make publish's dist/), tried first.</summary>
     public string? DistDirectory { get; init; }
 }

@@ -22,7 +22,10 @@ internal static class RpmStage
         var downloader = new HttpDownloader(http);
         var closure = await RpmClosure.ResolveAsync(spec, options.Mirrors, cacheRoot, downloader, cancellationToken: cancellationToken).ConfigureAwait(false);
         var packages = closure.Carried;
-        Catalog.RuntimeRequirement.Check(spec, packages);
+        foreach (var warning in Catalog.RuntimeRequirement.Check(spec, packages))
+        {
+            options.Warnings?.Report(warning);
+        }
 
         var total = packages.Sum(p => p.Size);
         long done = 0;

@@ -12,17 +12,85 @@ namespace OfflineKit.Bundle;
 /// </summary>
 internal sealed class BundleCheck
 {
-    private const int MaxMetadataBytes = 256 << 20;
+    /// <summary>
+    /// The most bundle.json or SHA256SUMS may hold: a bundle of thousands of RPMs and images lists them
+    /// in a few MB. Both are kept in memory, so a crafted header asking for more is refused.
+    /// </summary>
+    public const int MaxMetadataBytes = 64 << 20;
     private readonly Dictionary<string, FileDigest> _actual = new(StringComparer.Ordinal);
     private readonly List<VerifyProblem> _problems = [];
     private readonly Lock _lock = new();
+    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
     private readonly HashSet<string> _imageArchives = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ImageArchiveScan.Result> _archiveBlobs = new(StringComparer.Ordinal);
     private byte[]? _manifestBytes;
     private byte[]? _sumsBytes;
+    private Dictionary<string, long>? _listedSizes;
+    private IReadOnlyDictionary<string, string>? _listedSums;
     private long _bytes;
 
     public bool Truncated { get; private set; }
+
+    /// <summary>Reading ended early: the tarball was cut, or an entry was refused at its header.</summary>
+    public bool Stopped { get; private set; }
+
+    /// <summary>
+    /// Judges an entry by its header alone, before a byte of it is read: the two lists come first, and
+    /// every other file must be listed in them with the size its header gives. Null when admitted.
+    /// </summary>
+    public (ProblemKind Kind, string Detail)? Admit(string path, long length)
+    {
+        if (path is BundleLayout.ManifestFile or BundleLayout.SumsFile)
+        {
+            return length > MaxMetadataBytes
+                ? (ProblemKind.Malformed, $"{length} bytes, over the {MaxMetadataBytes >> 20} MiB cap on {path}")
+                : null;
+        }
+
+        lock (_lock)
+        {
+            if (_listedSizes is { } sizes)
+            {
+                if (sizes.TryGetValue(path, out var size))
+                {
+                    return size == length ? null : (ProblemKind.Modified, $"{length} bytes, but bundle.json records {size}");
+                }
+
+                return _listedSums?.ContainsKey(path) == true
+                    ? (ProblemKind.Extra, "listed in SHA256SUMS but not in bundle.json")
+                    : (ProblemKind.Extra, "not listed in SHA256SUMS or bundle.json");
+            }
+
+            if (_listedSums is { } sums)
+            {
+                return sums.ContainsKey(path) ? null : (ProblemKind.Extra, "not listed in SHA256SUMS or bundle.json");
+            }
+
+            return _manifestBytes is null && _sumsBytes is null
+                ? (ProblemKind.UnexpectedEntry, $"ahead of {BundleLayout.ManifestFile} and {BundleLayout.SumsFile}, which a bundle holds first")
+                : (ProblemKind.Extra, $"not listed: neither {BundleLayout.ManifestFile} nor {BundleLayout.SumsFile} can be read");
+        }
+    }
+
+    /// <summary>Records an entry refused unread: its problem is this, not "missing".</summary>
+    public void Refuse(ProblemKind kind, string path, string detail)
+    {
+        lock (_lock)
+        {
+            _problems.Add(new VerifyProblem(kind, path, detail));
+            _refused.Add(path);
+        }
+    }
+
+    /// <summary>Records why reading ended at this entry; what would have followed is not reported missing.</summary>
+    public void Stop(ProblemKind kind, string path, string detail)
+    {
+        Refuse(kind, path, detail);
+        lock (_lock)
+        {
+            Stopped = true;
+        }
+    }
 
     /// <summary>
     /// Hashes one file, copying it to <paramref name="copyTo"/> on the way when given. Returns false when
@@ -40,8 +108,13 @@ internal sealed class BundleCheck
         {
             hash.AppendData(chunk);
             size += chunk.Length;
-            if (kept is not null && kept.Length + chunk.Length <= MaxMetadataBytes)
+            if (kept is not null)
             {
+                if (kept.Length + chunk.Length > MaxMetadataBytes)
+                {
+                    throw new OperationFailedException($"{path} is over the {MaxMetadataBytes >> 20} MiB cap on it");
+                }
+
                 kept.Write(chunk);
             }
 
@@ -84,11 +157,12 @@ internal sealed class BundleCheck
             if (path == BundleLayout.ManifestFile)
             {
                 _manifestBytes = kept!.ToArray();
-                NoteImageArchives(_manifestBytes);
+                NoteListing(_manifestBytes);
             }
             else if (path == BundleLayout.SumsFile)
             {
                 _sumsBytes = kept!.ToArray();
+                _listedSums = Sha256Sums.Parse(_sumsBytes).Entries;
             }
         }
 
@@ -96,14 +170,21 @@ internal sealed class BundleCheck
     }
 
     /// <summary>
-    /// Which files are image archives, from bundle.json as soon as it arrives (it comes first in a
-    /// tarball; a directory verifier reads it first): those files are also read as archives.
+    /// What bundle.json lists, as soon as it arrives (it comes first in a tarball; a directory verifier
+    /// reads it first): the files admitted, and which of them are image archives to look into.
     /// </summary>
-    private void NoteImageArchives(byte[] manifestJson)
+    private void NoteListing(byte[] manifestJson)
     {
         try
         {
-            foreach (var a in BundleManifest.Parse(manifestJson).Artifacts.Where(a => a.Kind == ArtifactKind.Image))
+            var manifest = BundleManifest.Parse(manifestJson);
+            _listedSizes = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var f in manifest.Files)
+            {
+                _listedSizes[f.Path] = f.Size;
+            }
+
+            foreach (var a in manifest.Artifacts.Where(a => a.Kind == ArtifactKind.Image))
             {
                 _imageArchives.Add(a.Path);
             }
@@ -120,14 +201,22 @@ internal sealed class BundleCheck
         {
             _problems.Add(new VerifyProblem(kind, path, detail));
             Truncated |= kind == ProblemKind.Truncated;
+            Stopped |= kind == ProblemKind.Truncated;
         }
     }
 
     /// <summary>Compares what was seen with what SHA256SUMS and bundle.json record.</summary>
-    public VerifyReport Finish(string bundle, TarballChecksumStatus tarball)
+    /// <param name="top">The tarball's top folder, which must be the bundle's name; null for a directory.</param>
+    /// <param name="only">Judge this one file (and bundle.json, which vouches for it) rather than the whole bundle.</param>
+    public VerifyReport Finish(string bundle, TarballChecksumStatus tarball, string? top = null, string? only = null)
     {
         var problems = new List<VerifyProblem>(_problems);
         var manifest = ReadManifest(problems);
+        if (manifest is not null && top is not null && top != manifest.Name)
+        {
+            problems.Add(new VerifyProblem(ProblemKind.Malformed, BundleLayout.ManifestFile, $"the bundle is named '{manifest.Name}', but the tarball's top folder is '{top}'"));
+        }
+
         var sums = ReadSums(problems);
         var recorded = manifest?.Files.ToDictionary(f => f.Path, StringComparer.Ordinal)
             ?? new Dictionary<string, FileDigest>(StringComparer.Ordinal);
@@ -140,9 +229,15 @@ internal sealed class BundleCheck
             paths.UnionWith(sums.Keys);
         }
 
+        if (only is not null)
+        {
+            paths.IntersectWith([BundleLayout.ManifestFile, only]);
+            paths.UnionWith([BundleLayout.ManifestFile, only]);
+        }
+
         foreach (var path in paths)
         {
-            if (path == BundleLayout.SumsFile)
+            if (path == BundleLayout.SumsFile || _refused.Contains(path))
             {
                 continue;
             }
@@ -161,12 +256,12 @@ internal sealed class BundleCheck
 
         if (manifest is not null)
         {
-            CheckArtifacts(problems, manifest, recorded);
+            CheckArtifacts(problems, only is null ? manifest.Artifacts : manifest.Artifacts.Where(a => a.Path == only), recorded);
         }
 
-        if (Truncated)
+        if (Stopped)
         {
-            // Past the break nothing was read: "missing" would only repeat "truncated".
+            // Past the break nothing was read: "missing" would only repeat why reading stopped.
             problems.RemoveAll(p => p.Kind == ProblemKind.Missing);
         }
 
@@ -227,9 +322,9 @@ internal sealed class BundleCheck
     private static Record State(bool have, string? recorded, string actual) =>
         !have ? Record.Unknown : recorded is null ? Record.Absent : recorded == actual ? Record.Matches : Record.Differs;
 
-    private void CheckArtifacts(List<VerifyProblem> problems, BundleManifest manifest, Dictionary<string, FileDigest> recorded)
+    private void CheckArtifacts(List<VerifyProblem> problems, IEnumerable<Artifact> artifacts, Dictionary<string, FileDigest> recorded)
     {
-        foreach (var a in manifest.Artifacts)
+        foreach (var a in artifacts)
         {
             if (!recorded.TryGetValue(a.Path, out var file))
             {
@@ -252,7 +347,7 @@ internal sealed class BundleCheck
     {
         if (scan.Error is not null)
         {
-            problems.Add(new VerifyProblem(ProblemKind.Artifact, image.Path, $"image {image.Name}: the archive cannot be read: {scan.Error}"));
+            problems.Add(new VerifyProblem(ProblemKind.Artifact, image.Path, $"image {image.Name}: {scan.Error}"));
             return;
         }
 
@@ -274,7 +369,7 @@ internal sealed class BundleCheck
     {
         if (_manifestBytes is null)
         {
-            if (!Truncated)
+            if (!Stopped)
             {
                 problems.Add(new VerifyProblem(ProblemKind.Missing, BundleLayout.ManifestFile, "the bundle has no bundle.json"));
             }
@@ -284,14 +379,7 @@ internal sealed class BundleCheck
 
         try
         {
-            var manifest = BundleManifest.Parse(_manifestBytes);
-            var bad = manifest.Files.FirstOrDefault(f => !BundleLayout.IsValidRelativePath(f.Path));
-            if (bad is not null)
-            {
-                throw new JsonException($"unsafe path '{bad.Path}' in files");
-            }
-
-            return manifest;
+            return BundleManifest.Parse(_manifestBytes);
         }
         catch (JsonException e)
         {
@@ -304,7 +392,7 @@ internal sealed class BundleCheck
     {
         if (_sumsBytes is null)
         {
-            if (!Truncated)
+            if (!Stopped)
             {
                 problems.Add(new VerifyProblem(ProblemKind.Missing, BundleLayout.SumsFile, "the bundle has no SHA256SUMS"));
             }

@@ -25,9 +25,7 @@ public static class BundleExtractor
         }
 
         var to = Path.GetFullPath(toDirectory);
-        Directory.CreateDirectory(to);
-        var staging = Path.Combine(to, $".offlinekit-extract-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(staging);
+        var staging = PrepareTarget(to);
         try
         {
             var (top, report) = await ExtractToStagingAsync(tarball, to, staging, progress, cancellationToken).ConfigureAwait(false);
@@ -54,6 +52,50 @@ public static class BundleExtractor
         }
     }
 
+    private const string StagingPrefix = ".offlinekit-extract-";
+
+    /// <summary>
+    /// Makes sure <paramref name="to"/> is a folder we can write in, clears staging folders that earlier
+    /// extracts left when they were killed, and makes this run's own (named by our process id, so a
+    /// later run can tell a dead one's leftovers from a running one's).
+    /// </summary>
+    private static string PrepareTarget(string to)
+    {
+        var staging = Path.Combine(to, $"{StagingPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            var kind = FileKinds.Of(to);
+            if (kind is not (FileKind.Missing or FileKind.Directory))
+            {
+                throw new BadInputException($"--to {to}: exists and is {FileKinds.Describe(kind)}, not a folder");
+            }
+
+            Directory.CreateDirectory(to);
+            RemoveStaleStaging(to);
+            Directory.CreateDirectory(staging, (UnixFileMode)BundleLayout.ExecutableMode);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BadInputException($"--to {to}: cannot write there ({e.Message})", e);
+        }
+
+        return staging;
+    }
+
+    private static void RemoveStaleStaging(string to)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(to, StagingPrefix + "*"))
+        {
+            var rest = Path.GetFileName(dir)[StagingPrefix.Length..];
+            var dash = rest.IndexOf('-', StringComparison.Ordinal);
+            var alive = dash > 0 && int.TryParse(rest[..dash], out var pid) && pid != Environment.ProcessId && Directory.Exists($"/proc/{pid}");
+            if (!alive && FileKinds.Of(dir, followLinks: false) == FileKind.Directory)
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
     private static async Task<(string? Top, VerifyReport Report)> ExtractToStagingAsync(
         string tarball, string to, string staging, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
     {
@@ -72,10 +114,20 @@ public static class BundleExtractor
                     continue;
                 }
 
+                if (TarballSource.NameError(entry) is { } nameError)
+                {
+                    throw Refuse(entry.Name, nameError);
+                }
+
                 var relative = SafeRelativePath(entry.Name);
                 var (entryTop, inner) = TarballSource.SplitTop(relative);
                 if (top is null)
                 {
+                    if (!BundleLayout.IsValidBundleName(entryTop))
+                    {
+                        throw Refuse(entry.Name, "under a top folder that is not a bundle name");
+                    }
+
                     top = entryTop;
                     if (Path.Exists(Path.Combine(to, top)))
                     {
@@ -98,6 +150,17 @@ public static class BundleExtractor
                         if (inner.Length == 0)
                         {
                             throw Refuse(entry.Name, "a file where the bundle's top folder belongs");
+                        }
+
+                        if (!BundleLayout.IsValidRelativePath(inner))
+                        {
+                            throw Refuse(entry.Name, "not a plain relative path");
+                        }
+
+                        // Judged by its header before a byte is written: listed, with the size recorded.
+                        if (check.Admit(inner, entry.Length) is { } refused)
+                        {
+                            throw Refuse(entry.Name, refused.Detail);
                         }
 
                         EnsureDirectory(staging, Path.GetDirectoryName(relative) ?? string.Empty);
@@ -128,7 +191,7 @@ public static class BundleExtractor
 
         var status = await BundleVerifier.FinishTarballAsync(source, check, cancellationToken).ConfigureAwait(false);
         reporter.Done();
-        return (top, check.Finish(tarball, status));
+        return (top, check.Finish(tarball, status, top));
     }
 
     private static async Task<bool> WriteFileAsync(BundleCheck check, string inner, TarEntry entry, string target, Action<long> onBytes, CancellationToken cancellationToken)

@@ -31,7 +31,7 @@ public static class BundleInspector
                 throw new OperationFailedException($"{path}: the bundle has no bundle.json; `offlinekit verify` tells what else is wrong");
             }
 
-            return new BundleSummary(path, Parse(await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false), path), null);
+            return new BundleSummary(path, Parse(IO.InputFile.ReadAllBytes(file, BundleCheck.MaxMetadataBytes, BundleLayout.ManifestFile), path), null);
         }
 
         if (!File.Exists(path))
@@ -48,6 +48,11 @@ public static class BundleInspector
                     && TarballSource.SplitTop(entry.Name).Inner == BundleLayout.ManifestFile
                     && entry.DataStream is not null)
                 {
+                    if (entry.Length > BundleCheck.MaxMetadataBytes)
+                    {
+                        throw new OperationFailedException($"{path}: bundle.json is {entry.Length} bytes, over the {BundleCheck.MaxMetadataBytes >> 20} MiB cap on it");
+                    }
+
                     using var buffer = new MemoryStream();
                     await entry.DataStream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
                     return new BundleSummary(path, Parse(buffer.ToArray(), path), source.Length);

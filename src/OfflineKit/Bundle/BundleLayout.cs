@@ -77,13 +77,25 @@ public static class BundleLayout
     /// no '.', '..' or empty segments, and nothing sha256sum would have to escape.
     /// </summary>
     public static bool IsValidRelativePath(string path) =>
-        path.Length > 0
+        path.Length is > 0 and <= MaxPathLength
         && !path.StartsWith('/')
         && !path.Contains('\\')
-        && !path.Contains('\n')
-        && !path.Contains('\r')
-        && !path.Contains('\0')
+        && !path.Contains('\uFFFD')
+        && !path.Any(char.IsControl)
         && path.Split('/').All(s => s.Length > 0 && s != "." && s != "..");
+
+    public const int MaxPathLength = 1024;
+
+    public const int MaxNameLength = 128;
+
+    /// <summary>
+    /// A bundle's name (bundle.json's name, the tarball's top folder, a part of host paths): one plain
+    /// path segment, offlinekit-k8s-1.23.0-el8-amd64.
+    /// </summary>
+    public static bool IsValidBundleName(string? name) =>
+        name is { Length: > 0 and <= MaxNameLength }
+        && name[0] is not ('.' or '-')
+        && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '+' or '-');
 }
 
 public enum BundleFormat

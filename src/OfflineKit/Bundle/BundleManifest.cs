@@ -49,6 +49,51 @@ public sealed record BundleManifest
             throw new JsonException($"schemaVersion {manifest.SchemaVersion} is not supported (this offlinekit reads {BundleLayout.SchemaVersion})");
         }
 
+        // System.Text.Json lets a required property be null: a crafted file gets no further than here.
+        if (manifest.Name is null || manifest.BundleVersion is null || manifest.KubernetesVersion is null || manifest.Os is null
+            || manifest.Arch is null || manifest.CreatedBy is null || manifest.Artifacts is null || manifest.Files is null
+            || manifest.Files.Any(f => f?.Path is null || f.Sha256 is null)
+            || manifest.Artifacts.Any(a => a?.Name is null || a.Digest is null || a.Path is null || (a.Blobs?.Any(b => b is null) ?? false)))
+        {
+            throw new JsonException("a required field is null");
+        }
+
+        // Every name here becomes a path (the top folder, host paths under the state folder, files to
+        // open): each is checked against its grammar before anything uses it.
+        if (!BundleLayout.IsValidBundleName(manifest.Name))
+        {
+            throw new JsonException($"name '{manifest.Name}' is not a bundle name (letters, digits, '.', '_', '+', '-'; at most {BundleLayout.MaxNameLength} characters; not starting with '.' or '-')");
+        }
+
+        foreach (var f in manifest.Files)
+        {
+            if (!BundleLayout.IsValidRelativePath(f.Path) || f.Path is BundleLayout.ManifestFile or BundleLayout.SumsFile)
+            {
+                throw new JsonException($"unsafe path '{f.Path}' in files");
+            }
+
+            if (!Images.Digest.TryParse("sha256:" + f.Sha256, out _) || f.Size < 0)
+            {
+                throw new JsonException($"files: '{f.Path}' has no valid sha256 and size");
+            }
+        }
+
+        foreach (var a in manifest.Artifacts)
+        {
+            if (!BundleLayout.IsValidRelativePath(a.Path))
+            {
+                throw new JsonException($"unsafe path '{a.Path}' in artifacts");
+            }
+
+            foreach (var digest in (a.Blobs ?? []).Prepend(a.Digest))
+            {
+                if (!Images.Digest.TryParse(digest, out _))
+                {
+                    throw new JsonException($"artifacts: {a.Name} has a malformed digest '{digest}' (expected sha256: and 64 hex digits)");
+                }
+            }
+        }
+
         return manifest;
     }
 

@@ -40,13 +40,21 @@ public static class BundleVerifier
                     continue;
                 }
 
+                // Every entry is judged by its header before a byte of it is read; the first one refused ends
+                // the reading, so a crafted entry costs no more than its header (no 10 GB of zeros inflated).
+                last = entry.Name;
+                if (TarballSource.NameError(entry) is { } nameError)
+                {
+                    check.Stop(ProblemKind.UnexpectedEntry, entry.Name, nameError + ReadingStopped);
+                    break;
+                }
+
                 var (entryTop, inner) = TarballSource.SplitTop(entry.Name);
                 top ??= entryTop;
-                last = entry.Name;
-                if (entryTop != top || (inner.Length > 0 && !BundleLayout.IsValidRelativePath(inner)) || (inner.Length == 0 && entry.EntryType != System.Formats.Tar.TarEntryType.Directory))
+                if (entryTop != top || !BundleLayout.IsValidBundleName(entryTop) || (inner.Length > 0 && !BundleLayout.IsValidRelativePath(inner)) || (inner.Length == 0 && entry.EntryType != System.Formats.Tar.TarEntryType.Directory))
                 {
-                    check.AddProblem(ProblemKind.UnexpectedEntry, entry.Name, $"outside the bundle's top folder '{top}' or not a plain relative path");
-                    continue;
+                    check.Stop(ProblemKind.UnexpectedEntry, entry.Name, $"outside the bundle's top folder '{top}' or not a plain relative path" + ReadingStopped);
+                    break;
                 }
 
                 if (entry.EntryType == System.Formats.Tar.TarEntryType.Directory)
@@ -56,8 +64,14 @@ public static class BundleVerifier
 
                 if (!TarballSource.IsRegularFile(entry.EntryType))
                 {
-                    check.AddProblem(ProblemKind.UnexpectedEntry, inner, $"a {Describe(entry.EntryType)} entry; bundles hold only files and folders");
-                    continue;
+                    check.Stop(ProblemKind.UnexpectedEntry, inner, $"a {Describe(entry.EntryType)} entry; bundles hold only files and folders" + ReadingStopped);
+                    break;
+                }
+
+                if (check.Admit(inner, entry.Length) is { } refused)
+                {
+                    check.Stop(refused.Kind, inner, refused.Detail + ReadingStopped);
+                    break;
                 }
 
                 var data = entry.DataStream ?? Stream.Null;
@@ -74,8 +88,10 @@ public static class BundleVerifier
 
         var status = await FinishTarballAsync(source, check, cancellationToken).ConfigureAwait(false);
         reporter.Done();
-        return check.Finish(path, status);
+        return check.Finish(path, status, top);
     }
+
+    internal const string ReadingStopped = "; refused at its header, the tarball was not read past it";
 
     internal static async Task<TarballChecksumStatus> FinishTarballAsync(TarballSource source, BundleCheck check, CancellationToken cancellationToken)
     {
@@ -98,14 +114,32 @@ public static class BundleVerifier
         var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false };
         foreach (var info in new DirectoryInfo(root).EnumerateFileSystemInfos("*", options))
         {
+            // Judged by name and type before anything is opened: a fifo would block the open, a
+            // character device would never end.
             var inner = Path.GetRelativePath(root, info.FullName).Replace(Path.DirectorySeparatorChar, '/');
-            if (info.LinkTarget is not null)
+            if (inner.Contains('\uFFFD'))
             {
-                check.AddProblem(ProblemKind.UnexpectedEntry, inner, "a symbolic link; bundles hold only files and folders");
+                check.AddProblem(ProblemKind.UnexpectedEntry, inner, "a name that is not valid UTF-8 (bundles name their files in UTF-8)");
+                continue;
             }
-            else if (info is FileInfo file)
+
+            var kind = FileKinds.Of(info.FullName, followLinks: false);
+            if (kind == FileKind.Directory)
             {
-                files.Add((inner, file));
+                continue;
+            }
+
+            if (kind != FileKind.Regular)
+            {
+                check.Refuse(ProblemKind.UnexpectedEntry, inner, $"{FileKinds.Describe(kind)}; bundles hold only files and folders");
+            }
+            else if (!BundleLayout.IsValidRelativePath(inner))
+            {
+                check.AddProblem(ProblemKind.UnexpectedEntry, inner, "not a plain relative path");
+            }
+            else
+            {
+                files.Add((inner, (FileInfo)info));
             }
         }
 
@@ -114,6 +148,18 @@ public static class BundleVerifier
 
         async ValueTask HashAsync((string Inner, FileInfo Info) f, CancellationToken ct)
         {
+            if (check.Admit(f.Inner, f.Info.Length) is { } refused)
+            {
+                // Not opened: unlisted, or not the size recorded. Without either list (reported as
+                // missing) nothing is worth reading.
+                if (refused.Kind != ProblemKind.UnexpectedEntry)
+                {
+                    check.Refuse(refused.Kind, f.Inner, refused.Detail);
+                }
+
+                return;
+            }
+
             await using var stream = new FileStream(f.Info.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
             await check.AddFileAsync(f.Inner, stream, null, null, n => reporter.Report(Interlocked.Add(ref done, n), f.Inner), ct).ConfigureAwait(false);
         }

@@ -58,7 +58,7 @@ internal sealed class TarballSource : IAsyncDisposable
             return TarballChecksumStatus.Absent;
         }
 
-        if (check.Truncated)
+        if (check.Stopped)
         {
             // The tarball's own problem is already said; its digest cannot match.
             return TarballChecksumStatus.Mismatch;
@@ -99,7 +99,7 @@ internal sealed class TarballSource : IAsyncDisposable
             return null;
         }
 
-        var text = File.ReadAllText(sidecar).Trim();
+        var text = InputFile.ReadAllText(sidecar, 4096, "the tarball's .sha256 file").Trim();
         var hex = text.Split(' ', 2)[0];
         return hex.Length == 64 && hex.All(char.IsAsciiHexDigit) ? hex.ToLowerInvariant() : string.Empty;
     }
@@ -118,6 +118,16 @@ internal sealed class TarballSource : IAsyncDisposable
         var slash = trimmed.IndexOf('/', StringComparison.Ordinal);
         return slash < 0 ? (trimmed, string.Empty) : (trimmed[..slash], trimmed[(slash + 1)..]);
     }
+
+    /// <summary>
+    /// Why an entry's name (or link target) cannot be shown or written faithfully, or null. The tar reader
+    /// decodes names as UTF-8 and puts U+FFFD where bytes are not: such a name would land on disk as
+    /// another name than SHA256SUMS lists, so it is refused rather than altered.
+    /// </summary>
+    public static string? NameError(TarEntry entry) =>
+        entry.Name.Contains('\uFFFD') || entry.LinkName.Contains('\uFFFD') ? "a name that is not valid UTF-8 (bundles name their files in UTF-8)"
+        : entry.Name.Length > 4096 ? "a name longer than 4096 characters"
+        : null;
 
     public static bool IsRegularFile(TarEntryType type) =>
         type is TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile;

@@ -164,16 +164,18 @@ public static class SpecResolver
 public static class RuntimeRequirement
 {
     /// <summary>
-    /// A containerd bundle must carry a containerd.io at least as new as the version catalog's
-    /// minimum for the minor (containerd's own Kubernetes support table), and crictl's cri-tools.
+    /// A containerd bundle must carry containerd.io and cri-tools (crictl): without them the hosts
+    /// cannot run the cluster, so their absence fails. A containerd.io older than containerd's own
+    /// Kubernetes support table recommends for the minor is returned as a warning: the table is a
+    /// recommendation (what is tested), and CRI v1 works from containerd 1.6 on.
     /// </summary>
-    public static void Check(BundleSpec spec, IEnumerable<Rpm.RpmPackage> carried, ReleaseCatalog? catalog = null)
+    public static IReadOnlyList<string> Check(BundleSpec spec, IEnumerable<Rpm.RpmPackage> carried, ReleaseCatalog? catalog = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(carried);
         if (spec.Runtime != ContainerRuntime.Containerd)
         {
-            return;
+            return [];
         }
 
         var packages = carried.ToList();
@@ -185,10 +187,8 @@ public static class RuntimeRequirement
         }
 
         var minimum = (catalog ?? ReleaseCatalog.Embedded).MinorOf(spec.Kubernetes)?.ContainerdMinimum;
-        if (minimum is not null && Rpm.RpmVersion.Compare(containerd.Evr.Version, minimum) < 0)
-        {
-            throw new OperationFailedException(
-                $"containerd.io {containerd.Evr.Version} ({containerd.Repo}) is older than Kubernetes {spec.Kubernetes.Major}.{spec.Kubernetes.Minor} supports (containerd {minimum} or newer, per containerd's Kubernetes support table): pin a newer containerd.io or point the repository at one that has it");
-        }
+        return minimum is not null && Rpm.RpmVersion.Compare(containerd.Evr.Version, minimum) < 0
+            ? [$"containerd.io {containerd.Evr.Version} ({containerd.Repo}) is older than containerd's Kubernetes support table recommends for {spec.Kubernetes.Major}.{spec.Kubernetes.Minor} ({minimum} or newer): pin a newer containerd.io if the repository has one"]
+            : [];
     }
 }

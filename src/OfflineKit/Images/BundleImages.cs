@@ -26,6 +26,12 @@ public static class BundleImages
         {
             var path = $"{BundleLayout.ImagesDir}/{part}.tar";
             var names = manifest.Artifacts.Where(a => a.Kind == ArtifactKind.Image && a.Path == path).Select(a => a.Name).ToList();
+            var bad = names.FirstOrDefault(n => !ImageReference.TryParse(n, out _));
+            if (bad is not null)
+            {
+                throw new OperationFailedException($"{bundle}: bundle.json names an image '{bad}', which is not an image reference; `offlinekit verify {bundle}` tells what is wrong");
+            }
+
             var file = manifest.Files.FirstOrDefault(f => f.Path == path);
             if (names.Count == 0 || file is null)
             {
@@ -44,45 +50,34 @@ public static class BundleImages
                 continue;
             }
 
-            messages?.Report($"{part}: loading {missing.Count} of {names.Count} images into {docker.Endpoint}");
-            await WithArchiveAsync(bundle, path, async stream =>
+            // Nothing reaches the daemon before it is proven: the archive is verified whole (against both
+            // lists, its blobs and its own index) and only then handed over, from the bytes that were hashed.
+            messages?.Report($"{part}: verifying {path}");
+            await using (var archive = await VerifiedFile.OpenAsync(bundle, path, cancellationToken).ConfigureAwait(false))
             {
-                await using var hashing = new HashingStream(stream, leaveOpen: true);
-                // Docker.DotNet disposes the stream it sends; the digest is checked after it.
-                await docker.LoadAsync(new KeepOpenStream(hashing), messages, cancellationToken).ConfigureAwait(false);
-                await hashing.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
-                if (hashing.HexDigest != file.Sha256)
+                messages?.Report($"{part}: loading {missing.Count} of {names.Count} images into {docker.Endpoint}");
+
+                // Docker.DotNet disposes the stream it sends.
+                await docker.LoadAsync(new KeepOpenStream(archive.Content), messages, cancellationToken).ConfigureAwait(false);
+            }
+
+            var absent = new List<string>();
+            foreach (var name in missing)
+            {
+                if (!await docker.HasImageAsync(name, cancellationToken).ConfigureAwait(false))
                 {
-                    throw new OperationFailedException($"{path} does not match bundle.json (sha256 {hashing.HexDigest}, recorded {file.Sha256}); run `offlinekit verify {bundle}`");
+                    absent.Add(name);
                 }
-            }, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (absent.Count > 0)
+            {
+                throw new OperationFailedException($"docker at {docker.Endpoint} took {path} but does not have {string.Join(", ", absent)} after it");
+            }
+
             loaded.AddRange(missing);
         }
 
         return new ImagesLoadResult(loaded, present);
-    }
-
-    /// <summary>Opens one file of a bundle as a stream: from the folder, or by streaming through the tarball to it.</summary>
-    private static async Task WithArchiveAsync(string bundle, string path, Func<Stream, Task> use, CancellationToken cancellationToken)
-    {
-        if (Directory.Exists(bundle))
-        {
-            await using var file = File.OpenRead(Path.Combine(BundleVerifier.FindRoot(bundle), path));
-            await use(file).ConfigureAwait(false);
-            return;
-        }
-
-        await using var source = await TarballSource.OpenAsync(bundle, cancellationToken, wholePass: false).ConfigureAwait(false);
-        while (await source.Reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
-        {
-            if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile
-                && TarballSource.SplitTop(entry.Name).Inner == path && entry.DataStream is not null)
-            {
-                await use(entry.DataStream).ConfigureAwait(false);
-                return;
-            }
-        }
-
-        throw new OperationFailedException($"{bundle}: {path} is not in the tarball");
     }
 }

@@ -35,7 +35,7 @@ public sealed class RegistryCredentials
 
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            using var doc = JsonDocument.Parse(IO.InputFile.ReadAllBytes(path, IO.InputFile.YamlCap, "docker config"));
             if (!doc.RootElement.TryGetProperty("auths", out var auths) || auths.ValueKind != JsonValueKind.Object)
             {
                 return creds;

@@ -31,7 +31,7 @@ public static partial class InventoryLoader
             throw new BadInputException($"{path}: inventory file not found (`offlinekit inventory init > {Path.GetFileName(path)}` writes an example)");
         }
 
-        var text = File.ReadAllText(path);
+        var text = IO.InputFile.ReadAllText(path, IO.InputFile.YamlCap, "inventory");
         return Parse(text, path, Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
@@ -94,9 +94,9 @@ public static partial class InventoryLoader
         var auth = map.OptionalMap("auth") is { } a ? ReadAuth(a, context) : null;
         var sudo = map.OptionalMap("sudo") is { } s ? ReadSudo(s, context) : null;
         var stateDir = map.OptionalString("stateDir");
-        if (stateDir is not null && !IsSafeAbsolutePath(stateDir))
+        if (stateDir is not null && !IsStateDirectory(stateDir))
         {
-            throw map.ErrorAt("stateDir", $"{map.Field("stateDir")} '{stateDir}' must be an absolute path without '..', spaces or quotes");
+            throw map.ErrorAt("stateDir", $"{map.Field("stateDir")} '{stateDir}' must be an absolute path, normalised (no '.', '..' or '//') and not '/', of letters, digits and ._+@- such as /var/lib/offlinekit");
         }
 
         if (hostForKeys is null)
@@ -104,7 +104,7 @@ public static partial class InventoryLoader
             map.EnsureNoUnknownKeys();
         }
 
-        return new Access(port, user, auth, sudo, stateDir?.TrimEnd('/'));
+        return new Access(port, user, auth, sudo, stateDir is null ? null : stateDir.EndsWith('/') ? stateDir[..^1] : stateDir);
     }
 
     private static HostAuth ReadAuth(YamlMapReader map, Context context)
@@ -259,7 +259,7 @@ public static partial class InventoryLoader
             mirrors = docker.StringList("registryMirrors");
             for (var i = 0; i < mirrors.Count; i++)
             {
-                if (!Uri.TryCreate(mirrors[i], UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                if (Spec.PlainUrl.TryParse(mirrors[i]) is null)
                 {
                     throw docker.ErrorAt("registryMirrors", $"cluster.docker.registryMirrors[{i}] '{mirrors[i]}' is not an http:// or https:// URL");
                 }
@@ -425,8 +425,14 @@ public static partial class InventoryLoader
         string head;
         try
         {
+            // A regular file under the cap before it is opened: a fifo would hang, /dev/zero never end.
+            IO.InputFile.Check(path, IO.InputFile.KeyCap, "the private key");
             using var reader = new StreamReader(path);
             head = reader.ReadLine() ?? string.Empty;
+        }
+        catch (BadInputException e)
+        {
+            throw map.ErrorAt("privateKey", $"{map.Field("privateKey")}: cannot read {e.Message}");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -480,8 +486,17 @@ public static partial class InventoryLoader
         return colon > 0 && IsAddress(host) && int.TryParse(text[(colon + 1)..], out var port) && port is > 0 and < 65536;
     }
 
-    private static bool IsSafeAbsolutePath(string path) =>
-        path.StartsWith('/') && !path.Split('/').Contains("..") && !path.Any(c => char.IsWhiteSpace(c) || c is '\'' or '"' or '\\' or '$' or '`');
+    /// <summary>
+    /// The folder every host path is built under (bundle, journal, kubeadm config): absolute, normalised,
+    /// never '/' itself (reset removes it), one trailing '/' allowed and dropped.
+    /// </summary>
+    internal static bool IsStateDirectory(string path)
+    {
+        var trimmed = path.EndsWith('/') ? path[..^1] : path;
+        return trimmed.Length is > 1 and <= 1024
+            && trimmed.StartsWith('/')
+            && trimmed[1..].Split('/').All(s => s.Length > 0 && s != "." && s != ".." && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '+' or '@' or '-'));
+    }
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
     private static partial Regex HostName();

@@ -63,8 +63,8 @@ public sealed class LocalBundle
         if (Directory.Exists(path))
         {
             var root = BundleVerifier.FindRoot(path);
-            var sums = await ReadSmallAsync(System.IO.Path.Combine(root, BundleLayout.SumsFile), path, cancellationToken).ConfigureAwait(false);
-            var manifest = await ReadSmallAsync(System.IO.Path.Combine(root, BundleLayout.ManifestFile), path, cancellationToken).ConfigureAwait(false);
+            var sums = ReadSmall(System.IO.Path.Combine(root, BundleLayout.SumsFile), path);
+            var manifest = ReadSmall(System.IO.Path.Combine(root, BundleLayout.ManifestFile), path);
             var contents = ReadContents(path, manifest, sums, p => new FileInfo(System.IO.Path.Combine(root, p)) is { Exists: true } f ? f.Length : null);
             return await new LocalBundle(path, contents, null, root, []).WithManifestTextsAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -101,6 +101,11 @@ public sealed class LocalBundle
                     entries[inner] = (start, entry.Length);
                     if (inner is BundleLayout.SumsFile or BundleLayout.ManifestFile && entry.DataStream is not null)
                     {
+                        if (entry.Length > BundleCheck.MaxMetadataBytes)
+                        {
+                            throw new OperationFailedException($"{path}: {inner} is {entry.Length} bytes, over the {BundleCheck.MaxMetadataBytes >> 20} MiB cap on it");
+                        }
+
                         using var buffer = new MemoryStream();
                         await entry.DataStream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
                         (inner == BundleLayout.SumsFile ? ref sumsBytes : ref manifestBytes) = buffer.ToArray();
@@ -192,6 +197,12 @@ public sealed class LocalBundle
             throw new OperationFailedException($"{path}: SHA256SUMS is malformed ({sums.Errors[0]}); run `offlinekit verify {path}`");
         }
 
+        // bundle.json names every path the plan builds; it is used only once SHA256SUMS vouches for it.
+        if (sums.Entries.GetValueOrDefault(BundleLayout.ManifestFile) != Convert.ToHexStringLower(SHA256.HashData(manifestBytes)))
+        {
+            throw new OperationFailedException($"{path}: bundle.json does not match its SHA256SUMS line; the bundle was changed: run `offlinekit verify {path}`");
+        }
+
         var recorded = manifest.Files.ToDictionary(f => f.Path, f => f.Sha256, StringComparer.Ordinal);
         var files = new List<BundleFileEntry>
         {
@@ -220,16 +231,15 @@ public sealed class LocalBundle
         };
     }
 
-    private static async Task<byte[]> ReadSmallAsync(string file, string bundle, CancellationToken cancellationToken)
+    /// <summary>bundle.json or SHA256SUMS of an extracted bundle: a regular file under the cap, or the bundle is broken.</summary>
+    private static byte[] ReadSmall(string file, string bundle)
     {
-        try
+        if (IO.FileKinds.Of(file) == IO.FileKind.Missing)
         {
-            return await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
+            throw new OperationFailedException($"{bundle}: the bundle has no {System.IO.Path.GetFileName(file)}; `offlinekit verify {bundle}` tells what else is wrong");
         }
-        catch (FileNotFoundException e)
-        {
-            throw new OperationFailedException($"{bundle}: the bundle has no {System.IO.Path.GetFileName(file)}; `offlinekit verify {bundle}` tells what else is wrong", e);
-        }
+
+        return IO.InputFile.ReadAllBytes(file, BundleCheck.MaxMetadataBytes, System.IO.Path.GetFileName(file));
     }
 
     /// <summary>A window of a tarball: one entry's data, read without copying.</summary>

@@ -55,7 +55,7 @@ public static class BundleSpecLoader
             throw new BadInputException($"{path}: spec file not found");
         }
 
-        return Parse(File.ReadAllText(path), path);
+        return Parse(IO.InputFile.ReadAllText(path, IO.InputFile.YamlCap, "spec file"), path);
     }
 
     public static BundleSpec Parse(string text, string file)
@@ -155,13 +155,22 @@ public static class BundleSpecLoader
         }
 
         var packages = map.StringList("packages", required: true);
+        var baseline = map.StringList("baseline");
+        foreach (var (key, list) in new[] { ("packages", packages), ("baseline", baseline) })
+        {
+            var bad = list.FirstOrDefault(p => !IsPackageRequest(p));
+            if (bad is not null)
+            {
+                throw map.ErrorAt(key, $"rpm.{key}: '{bad}' is not a package name (RPM's grammar: letters, digits and ._+-, then an optional -[epoch:]version-release and .arch of letters, digits and ._+~^:-)");
+            }
+        }
+
         var duplicate = packages.GroupBy(p => p, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
             throw map.ErrorAt("packages", $"rpm.packages lists '{duplicate.Key}' twice");
         }
 
-        var baseline = map.StringList("baseline");
         map.EnsureNoUnknownKeys();
         return new RpmSpec(repos, packages, baseline);
     }
@@ -251,8 +260,9 @@ public static class BundleSpecLoader
 
     internal static Uri Url(YamlMapReader map, string key, string text, bool directory, bool allowFile = false)
     {
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri)
-            || !(uri.Scheme is "http" or "https" || (allowFile && uri.Scheme == "file")))
+        // dnf's $basearch and $releasever are filled in per target later; the rest must be a plain URL.
+        var checkedText = text.Replace("$basearch", "basearch", StringComparison.Ordinal).Replace("$releasever", "releasever", StringComparison.Ordinal);
+        if (PlainUrl.TryParse(checkedText, allowFile) is null || !Uri.TryCreate(text, UriKind.Absolute, out var uri))
         {
             var schemes = allowFile ? "http://, https:// or file://" : "http:// or https://";
             throw map.ErrorAt(key, $"{map.Field(key)}: '{text}' is not an absolute {schemes} URL");
@@ -274,6 +284,15 @@ public static class BundleSpecLoader
         YamlScalarNode s => JsonValue.Create(s.Value),
         _ => throw YamlMapReader.Error(file, node, "unsupported YAML node"),
     };
+    /// <summary>
+    /// A package as a spec names it: an RPM name with an optional version and arch, as dnf takes them
+    /// (kubelet-1.23.0, containerd.io, docker-ce-3:20.10.24-3.el8.x86_64). The list lands in a file the
+    /// hosts hand to dnf, so nothing a shell treats specially gets in.
+    /// </summary>
+    internal static bool IsPackageRequest(string text) =>
+        text.Length is > 0 and <= 256
+        && (char.IsAsciiLetterOrDigit(text[0]) || text[0] is '_' or '+')
+        && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '+' or '-' or '~' or '^' or ':');
 }
 
 /// <summary>The ${cluster.*} variables a patch value may use, filled in from the cluster settings.</summary>

@@ -45,7 +45,7 @@ public sealed class MirrorConfig
             throw new BadInputException($"{path}: mirrors file not found");
         }
 
-        return Parse(File.ReadAllText(path), path);
+        return Parse(IO.InputFile.ReadAllText(path, IO.InputFile.YamlCap, "mirrors file"), path);
     }
 
     public static MirrorConfig Parse(string text, string file)
@@ -243,10 +243,7 @@ public sealed class MirrorConfig
             : (flag[..eq], flag[(eq + 1)..]);
     }
 
-    private static Uri? ParseUrl(string text, bool allowFile) =>
-        Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme is "http" or "https" || (allowFile && uri.Scheme == "file"))
-            ? uri
-            : null;
+    private static Uri? ParseUrl(string text, bool allowFile) => PlainUrl.TryParse(text, allowFile);
 
     /// <summary>A registry is named as host[:port], the way image references name it.</summary>
     internal static string? CheckRegistryHost(string host)

@@ -69,7 +69,7 @@ public sealed class YamlMapReader
         string text;
         try
         {
-            text = System.IO.File.ReadAllText(path);
+            text = IO.InputFile.ReadAllText(path, IO.InputFile.YamlCap, what);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

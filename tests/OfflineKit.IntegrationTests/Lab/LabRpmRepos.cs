@@ -65,8 +65,11 @@ public class LabRpmRepos : IAsyncLifetime, IDisposable
 
     public LabRpmRepo this[string name] => _built[name];
 
-    /// <summary>The repository laid out at <paramref name="baseUrl"/> (an origin URL).</summary>
-    public LabRpmRepo At(Uri baseUrl) => _built.At(baseUrl) ?? throw new InvalidOperationException($"the lab has no repo at {baseUrl}");
+    /// <summary>The repository at <paramref name="baseUrl"/> (an origin URL); in <paramref name="snapshot"/> where the lab has that state of it.</summary>
+    public LabRpmRepo At(Uri baseUrl, string? snapshot = null) => _built.At(baseUrl, snapshot) ?? throw new InvalidOperationException($"the lab has no repo at {baseUrl}");
+
+    /// <summary>The mirrors-file <c>urls:</c> entries that send the repos of <paramref name="snapshot"/> to their folders.</summary>
+    public IEnumerable<string> SnapshotMirrorsEntries(Uri serverBase, string snapshot) => _built.SnapshotMirrorsEntries(serverBase, snapshot);
 
     /// <summary>The local path of an origin URL under <see cref="Root"/>.</summary>
     public string LocalPath(Uri url) => _built.LocalPath(url);
@@ -80,9 +83,9 @@ public class LabRpmRepos : IAsyncLifetime, IDisposable
     /// <summary>The spec's four repos for dnf, from their folders (file://).</summary>
     public IReadOnlyList<LabDnfRepo> DnfRepos() => [.. Repositories.Take(4).Select(r => new LabDnfRepo(r.Name, r.Dir))];
 
-    /// <summary>The repos laid out at <paramref name="baseUrls"/> (origin URLs), for dnf from their folders.</summary>
-    public IReadOnlyList<LabDnfRepo> DnfRepos(IEnumerable<Uri> baseUrls) =>
-        [.. baseUrls.Select(At).Select(r => new LabDnfRepo(r.Name, r.Dir))];
+    /// <summary>The repos at <paramref name="baseUrls"/> (origin URLs; in <paramref name="snapshot"/> where the lab has it), for dnf from their folders.</summary>
+    public IReadOnlyList<LabDnfRepo> DnfRepos(IEnumerable<Uri> baseUrls, string? snapshot = null) =>
+        [.. baseUrls.Select(u => At(u, snapshot)).Select(r => new LabDnfRepo(r.Name, r.Dir))];
 
     /// <summary>The repos for dnf through a <see cref="LabHttpServer"/> serving <see cref="Root"/>, keys by URL too.</summary>
     public IReadOnlyList<LabDnfRepo> DnfRepos(Uri serverBase) =>

@@ -16,6 +16,9 @@ public sealed record VersionTarget(string K8s, string Os, string Arch, string Ru
         KubernetesVersion.Parse(K8s), TargetPlatform.ParseOs(Os), TargetPlatform.ParseArch(Arch), ContainerRuntimes.Parse(Runtime)).Spec;
 
     public LabDnfTarget Dnf => new(Os == "el9" ? 9 : 8, Arch == "arm64" ? "aarch64" : "x86_64");
+
+    /// <summary>The guide is built from its repos as they were; every other bundle from today's (<see cref="LabRepoCatalog.Current"/>).</summary>
+    public string? Snapshot => this == VersionLab.Guide ? null : LabRepoCatalog.Current;
 }
 
 /// <summary>
@@ -51,7 +54,13 @@ public sealed class VersionLab : IAsyncLifetime
 
     public string Dir { get; } = Directory.CreateTempSubdirectory("offlinekit-versionlab-").FullName;
 
+    /// <summary>Every origin to the lab, the repos in their current state (<see cref="LabRepoCatalog.Current"/>).</summary>
     public string MirrorsFile => Path.Combine(Dir, "mirrors.yaml");
+
+    /// <summary>The same, the repos as the guide found them: what the 1.23.0 bundle has always been built from.</summary>
+    public string GuideMirrorsFile => Path.Combine(Dir, "mirrors-guide.yaml");
+
+    public string MirrorsFor(VersionTarget target) => target.Snapshot is null ? GuideMirrorsFile : MirrorsFile;
 
     public async Task InitializeAsync()
     {
@@ -93,7 +102,7 @@ public sealed class VersionLab : IAsyncLifetime
         await repos;
         _server = new LabHttpServer(Repos.Root);
         var registry = _registry.BaseUri;
-        await File.WriteAllTextAsync(MirrorsFile, $"""
+        var mirrors = $"""
             registries:
               registry.aliyuncs.com: {registry}
               registry.cn-hangzhou.aliyuncs.com: {registry}
@@ -104,7 +113,10 @@ public sealed class VersionLab : IAsyncLifetime
               {LabRpmRepoBuilder.MirrorsEntry(_server.BaseUri)}
               https://raw.githubusercontent.com/: file://{Dir}/raw.githubusercontent.com/
               https://github.com/: file://{Dir}/github.com/
-            """);
+
+            """;
+        await File.WriteAllTextAsync(GuideMirrorsFile, mirrors);
+        await File.WriteAllTextAsync(MirrorsFile, mirrors + string.Concat(Repos.SnapshotMirrorsEntries(_server.BaseUri, LabRepoCatalog.Current).Select(e => $"  {e}\n")));
     }
 
     // The real manifest of that version when the repo's testdata has it; otherwise a lab stand-in: the

@@ -28,6 +28,10 @@ public sealed record LabPackage(
 /// <param name="Signer">The vendor whose lab key signs every RPM here (one key per vendor, as the real repos).</param>
 /// <param name="Modules">modules.yaml to add (AppStream), or null.</param>
 /// <param name="Comps">Add comps.xml with the group `core` (BaseOS).</param>
+/// <param name="Snapshot">
+/// A later state of a repo the lab also holds as it was: laid out under snapshots/NAME/ instead of at
+/// its URL's path, reached through a longer mirrors-file prefix (<see cref="LabRpmRepoBuilder.SnapshotMirrorsEntries"/>).
+/// </param>
 public sealed record LabRepoDefinition(
     string Name,
     Uri BaseUrl,
@@ -36,7 +40,8 @@ public sealed record LabRepoDefinition(
     IReadOnlyList<LabPackage> Packages,
     LabCompression Compression = LabCompression.Gzip,
     string? Modules = null,
-    bool Comps = false);
+    bool Comps = false,
+    string? Snapshot = null);
 
 /// <summary>
 /// The lab's repositories as data. <see cref="Guide"/> is the default spec's four (unchanged: the
@@ -80,9 +85,17 @@ public static class LabRepoCatalog
     }
 
     /// <summary>The guide's four plus per-minor Kubernetes repos, docker-ce for EL8/EL9 on both arches, and Rocky 9.</summary>
+    /// <summary>
+    /// The snapshot of today's repos: docker-ce's centos/8/x86_64 as it is now, with the containerd.io
+    /// releases newer Kubernetes needs (the guide's own snapshot stops at 1.6.20, which its bundle carries).
+    /// </summary>
+    public const string Current = "current";
+
     public static IReadOnlyList<LabRepoDefinition> Versions(OfflineKit.Spec.BundleSpec spec)
     {
         var repos = Guide(spec).ToList();
+        var guideDocker = repos.Single(r => r.Name == "docker-ce-stable");
+        repos.Add(guideDocker with { Name = "docker-ce-stable-" + Current, Packages = [.. guideDocker.Packages, .. Containerd("el8", "x86_64")], Snapshot = Current });
         foreach (var (minor, patches) in KubernetesPatches)
         {
             var baseUrl = Url($"kubernetes-new/core/stable/v1.{minor}/rpm/");

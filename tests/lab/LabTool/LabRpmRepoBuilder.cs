@@ -11,7 +11,8 @@ namespace OfflineKit.Lab;
 /// <param name="Dir">The local folder at that URL's path under <see cref="LabRpmRepoBuilder.Root"/>: Packages/ and repodata/.</param>
 /// <param name="GpgKeys">The key URLs; the signer's public key lies at each one's path under Root.</param>
 /// <param name="KeyFile">The signer's public key (ASCII-armored), which signed every RPM here.</param>
-public sealed record LabRpmRepo(string Name, Uri BaseUrl, string Dir, IReadOnlyList<Uri> GpgKeys, string KeyFile, LabCompression Compression);
+/// <param name="Snapshot">Null, or the name of the later state of the repo at BaseUrl this is (<see cref="LabRepoDefinition.Snapshot"/>).</param>
+public sealed record LabRpmRepo(string Name, Uri BaseUrl, string Dir, IReadOnlyList<Uri> GpgKeys, string KeyFile, LabCompression Compression, string? Snapshot = null);
 
 /// <summary>One built and signed RPM.</summary>
 /// <param name="Nevra">name-epoch:version-release.arch, as `rpm -qa` prints it with the query format %{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}.</param>
@@ -93,8 +94,17 @@ public sealed class LabRpmRepoBuilder(string dir, LabRepoSet set = LabRepoSet.Gu
 
     public LabRpmRepo this[string name] => _repos.Single(r => r.Name == name);
 
-    /// <summary>The repository laid out at <paramref name="baseUrl"/> (an origin URL), or null.</summary>
-    public LabRpmRepo? At(Uri baseUrl) => _repos.SingleOrDefault(r => r.BaseUrl.AbsoluteUri == baseUrl.AbsoluteUri);
+    /// <summary>The repository at <paramref name="baseUrl"/> (an origin URL), or null; in <paramref name="snapshot"/> where the lab has that state of it.</summary>
+    public LabRpmRepo? At(Uri baseUrl, string? snapshot = null) =>
+        _repos.SingleOrDefault(r => r.BaseUrl.AbsoluteUri == baseUrl.AbsoluteUri && snapshot is not null && r.Snapshot == snapshot)
+        ?? _repos.SingleOrDefault(r => r.BaseUrl.AbsoluteUri == baseUrl.AbsoluteUri && r.Snapshot is null);
+
+    /// <summary>
+    /// The mirrors-file entries (under <c>urls:</c>) that send each repo of <paramref name="snapshot"/>
+    /// to its folder: prefixes longer than <see cref="MirrorsEntry"/>'s, so they win for those repos only.
+    /// </summary>
+    public IEnumerable<string> SnapshotMirrorsEntries(Uri serverBase, string snapshot) =>
+        _repos.Where(r => r.Snapshot == snapshot).Select(r => $"{r.BaseUrl}: {new Uri(serverBase, Path.GetRelativePath(Root, r.Dir) + "/")}");
 
     /// <summary>The local path of an origin URL under <see cref="Root"/>.</summary>
     public string LocalPath(Uri url)
@@ -132,7 +142,8 @@ public sealed class LabRpmRepoBuilder(string dir, LabRepoSet set = LabRepoSet.Gu
 
         foreach (var d in definitions)
         {
-            _repos.Add(new LabRpmRepo(d.Name, d.BaseUrl, LocalPath(d.BaseUrl), d.GpgKeys, _keys.Single(k => k.Signer == d.Signer).File, d.Compression));
+            var dir = d.Snapshot is null ? LocalPath(d.BaseUrl) : Path.Combine(Root, "snapshots", d.Snapshot, Path.GetRelativePath(Path.Combine(Root, "aliyun"), LocalPath(d.BaseUrl)));
+            _repos.Add(new LabRpmRepo(d.Name, d.BaseUrl, dir, d.GpgKeys, _keys.Single(k => k.Signer == d.Signer).File, d.Compression, d.Snapshot));
         }
 
         var gnupg = In("gnupg");

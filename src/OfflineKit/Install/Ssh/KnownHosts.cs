@@ -78,7 +78,9 @@ public sealed class KnownHostsFile
     {
         try
         {
-            return Parse(File.ReadAllText(path), path);
+            return IO.FileKinds.Of(path) == IO.FileKind.Missing
+                ? new KnownHostsFile(path, [])
+                : Parse(IO.InputFile.ReadAllText(path, 16L << 20, "known_hosts file"), path);
         }
         catch (FileNotFoundException)
         {
