@@ -260,8 +260,9 @@ public static class BundleSpecLoader
 
     internal static Uri Url(YamlMapReader map, string key, string text, bool directory, bool allowFile = false)
     {
-        // dnf's $basearch and $releasever are filled in per target later; the rest must be a plain URL.
-        var checkedText = text.Replace("$basearch", "basearch", StringComparison.Ordinal).Replace("$releasever", "releasever", StringComparison.Ordinal);
+        // dnf's $basearch and $releasever, and the version catalog's $minor, are filled in per target later; the rest must be a plain URL.
+        var checkedText = text.Replace("$basearch", "basearch", StringComparison.Ordinal).Replace("$releasever", "releasever", StringComparison.Ordinal)
+            .Replace("$minor", "minor", StringComparison.Ordinal);
         if (PlainUrl.TryParse(checkedText, allowFile) is null || !Uri.TryCreate(text, UriKind.Absolute, out var uri))
         {
             var schemes = allowFile ? "http://, https:// or file://" : "http:// or https://";
