@@ -47,8 +47,9 @@ integration-test: prerequisites publish
 	OFFLINEKIT_DIST=$(DIST) OFFLINEKIT_LAB_LOCKED=1 flock $(LAB_LOCK) $(DOTNET) test tests/OfflineKit.IntegrationTests/OfflineKit.IntegrationTests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
 
 # Needs root: the lab hosts are network namespaces. Sets up the whole lab itself and stops it after.
+# K8S=X.Y.Z and RUNTIME=docker|containerd choose the bundle (default: the guide's 1.23.0 with docker).
 demo: prerequisites publish
-	bash tests/lab/demo.sh
+	K8S="$(K8S)" RUNTIME="$(RUNTIME)" bash tests/lab/demo.sh
 
 # Each prints offlinekit beside its peer and the ratios. images.sh runs twice: on bare loopback (speed,
 # size, memory: where the tools themselves differ) and over a 100 Mbit/s link (a warm rebuild against a

@@ -92,6 +92,11 @@ internal static class InstallDisplay
         }
 
         console.Out.Write(table);
+        foreach (var h in report.Hosts.Where(h => h.Proof is not null))
+        {
+            console.Out.WriteLine($"offline: {h.Host}: {h.Proof}");
+        }
+
         foreach (var h in report.Hosts)
         {
             foreach (var warning in h.Warnings)

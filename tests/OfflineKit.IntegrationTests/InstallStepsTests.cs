@@ -176,37 +176,9 @@ public sealed class InstallStepsTests(LabHosts lab, LabRpmRepos rpms) : IClassFi
         Assert.Matches("k8s-node02 +Ready", (await Installer.StatusAsync(inventory, Request())).Single(h => h.Host == "k8s-master").Nodes);
     }
 
-    private InstallRequest Request()
-    {
-        var knownHosts = _dir[$"known_hosts-{Guid.NewGuid():N}"];
-        File.Copy(lab.KnownHosts, knownHosts);
-        return new InstallRequest
-        {
-            KnownHosts = knownHosts,
-            RunsRoot = _dir["runs"],
-            Environment = lab.Environment,
-            Ssh = new Install.Ssh.SshOptions { ConnectTimeout = TimeSpan.FromSeconds(10) },
-        };
-    }
+    private InstallRequest Request() => LabInstall.Request(lab, _dir);
 
-    /// <summary>
-    /// The bundle `make demo` builds: `offlinekit build --k8s 1.23.0` with the embedded spec, only the
-    /// mirrors pointing at the lab (registry, manifests, the signed yum repos served over HTTP).
-    /// </summary>
-    private async Task<string> BuildAsync()
-    {
-        await using var sources = await LabSources.StartAsync();
-        await using var server = new LabHttpServer(rpms.Root);
-        var mirrors = _dir.Write(
-            "mirrors.yaml",
-            await File.ReadAllTextAsync(sources.MirrorsFile) + $"\n  {LabRpmRepos.Origin}: {new Uri(server.BaseUri, "aliyun/")}\n");
-        var (code, stdout, stderr) = await CliRunner.RunAsync(["build", "--k8s", "1.23.0", "--mirrors", mirrors, "-o", _dir["out"], "--cache", _dir["cache"], "--without", "bin"]);
-        Assert.True(code == 0, stderr);
-        return stdout.Trim();
-    }
+    private Task<string> BuildAsync() => LabInstall.BuildAsync(rpms, _dir);
 
-    private static SortedDictionary<string, string> Snapshot(string dir) => new(
-        Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
-            .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(File.ReadAllBytes(f))),
-        StringComparer.Ordinal);
+    private static SortedDictionary<string, string> Snapshot(string dir) => LabInstall.Snapshot(dir);
 }

@@ -15,7 +15,17 @@
 # host's real dockerd), setenforce, getenforce, modprobe, sysctl, swapoff, hostnamectl, kubeadm, kubectl
 # and chronyd. The demo shows the install's own result and ends with a line saying which steps finished
 # where; it exits 1 when a host did not finish.
+#
+# K8S=1.23.0 (default: the guide) and RUNTIME=docker|containerd (default: docker for 1.23, containerd
+# above) choose the bundle: `make demo K8S=1.23.0 RUNTIME=containerd` runs the same demo with a real
+# containerd per host. The lab's sources hold the images and RPMs of the versions they were made for.
 set -euo pipefail
+
+k8s="${K8S:-1.23.0}"
+runtime="${RUNTIME:-}"
+if [[ -z "$runtime" ]]; then
+  if [[ "$k8s" == 1.23.* ]]; then runtime=docker; else runtime=containerd; fi
+fi
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=tests/lab/lab-setup.sh
@@ -44,8 +54,8 @@ step "lab (connected side): a registry, yum repos of real RPMs and the manifests
 lab_sources_start "$lab/sources"
 cat "$LAB_MIRRORS"
 
-step "build (connected side): the embedded spec, only the mirrors point at the lab"
-tarball="$("$offlinekit" build --k8s 1.23.0 --mirrors "$LAB_MIRRORS" --cache "$lab/cache" --output "$out")"
+step "build (connected side): Kubernetes $k8s with $runtime, the embedded catalog's spec, only the mirrors point at the lab"
+tarball="$("$offlinekit" build --k8s "$k8s" --runtime "$runtime" --mirrors "$LAB_MIRRORS" --cache "$lab/cache" --output "$out")"
 ls -l "$tarball" "$tarball.sha256"
 
 step "check the tarball before carrying it in (plain sha256sum)"
@@ -82,12 +92,23 @@ step "what the hosts got (each host's root is $OFFLINEKIT_LAB_DIR/<host>/root)"
 for host in $LAB_HOSTS; do
   root="$OFFLINEKIT_LAB_DIR/$host/root"
   packages=$(rpm --root "$root" -qa --qf '%{NAME}\n' 2>/dev/null | grep -vc '^gpg-pubkey$' || true)
-  images=$(docker -H "unix://$OFFLINEKIT_LAB_DIR/$host/docker.sock" images -q 2>/dev/null | wc -l || true)
-  printf '%s: %s RPMs installed by dnf --installroot (%s); its dockerd holds %s images\n' "$host" "$packages" \
-    "$(rpm --root "$root" -q docker-ce kubelet kubeadm kubectl 2>/dev/null | tr '\n' ' ' | sed 's/ $//')" "$images"
+  if [[ $runtime == containerd ]]; then
+    images=$(ctr --address "$OFFLINEKIT_LAB_DIR/$host/containerd.sock" -n k8s.io images ls -q 2>/dev/null | wc -l || true)
+    holder="its containerd holds $images images in k8s.io"
+  else
+    images=$(docker -H "unix://$OFFLINEKIT_LAB_DIR/$host/docker.sock" images -q 2>/dev/null | wc -l || true)
+    holder="its dockerd holds $images images"
+  fi
+  printf '%s: %s RPMs installed by dnf --installroot (%s); %s\n' "$host" "$packages" \
+    "$(rpm --root "$root" -q "$([[ $runtime == containerd ]] && echo containerd.io || echo docker-ce)" kubelet kubeadm kubectl 2>/dev/null | tr '\n' ' ' | sed 's/ $//')" "$holder"
 done
 master="$OFFLINEKIT_LAB_DIR/k8s-master"
-if [[ -S $master/docker.sock ]]; then
+if [[ $runtime == containerd && -S $master/containerd.sock ]]; then
+  echo "k8s-master's containerd (real, private to the host), namespace k8s.io:"
+  ctr --address "$master/containerd.sock" -n k8s.io images ls -q | sort | sed 's/^/  /'
+  echo "k8s-master's /etc/containerd/config.toml, as containerd reads it (merged by offlinekit):"
+  containerd --config "$master/root/etc/containerd/config.toml" config dump | grep -E 'sandbox_image|SystemdCgroup|config_path' | sed 's/^ */  /'
+elif [[ -S $master/docker.sock ]]; then
   echo "k8s-master's dockerd (real, private to the host):"
   docker -H "unix://$master/docker.sock" images --format '  {{.Repository}}:{{.Tag}}  {{.ID}}' | sort
 fi

@@ -25,12 +25,13 @@ stop_sshd() {
   rm -f "$dir/sshd.pid"
 }
 
-# The private dockerd the systemctl stand-in started for a host (its pidfile under the host's root).
-stop_dockerd() {
-  local pidfile="$1/root/run/docker.pid" pid
+# A private daemon the systemctl stand-in started for a host (dockerd, containerd): only when the PID in
+# its pidfile under the host's root is still that daemon, started with that host's own paths.
+stop_daemon() {
+  local pidfile="$1" comm="$2" marker="$3" pid
   [[ -s "$pidfile" ]] || return 0
   pid="$(cat "$pidfile")"
-  if [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == dockerd ]] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "--pidfile $pidfile"; then
+  if [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$marker"; then
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 100); do [[ -d "/proc/$pid" ]] || break; sleep 0.1; done
   fi
@@ -38,7 +39,9 @@ stop_dockerd() {
 }
 
 for i in "${!hosts[@]}"; do
-  stop_dockerd "$lab/${hosts[$i]}"
+  dir="$lab/${hosts[$i]}"
+  stop_daemon "$dir/root/run/docker.pid" dockerd "--pidfile $dir/root/run/docker.pid"
+  stop_daemon "$dir/root/run/containerd.pid" containerd "--root $dir/root/var/lib/containerd"
   stop_sshd "$lab/${hosts[$i]}"
 done
 

@@ -22,6 +22,8 @@
 #                                  sysctl, swapoff, hostnamectl, kubeadm, kubectl and chronyd (each
 #                                  records what it was asked in <host>/root/var/log/offlinekit-standins.log)
 #   DOCKER_HOST, CONTAINERD_ADDRESS  the host's own sockets under <host>/, never this machine's daemons
+#                                  (their daemons start when the install's runtime step starts them);
+#                                  CONTAINERD_SNAPSHOTTER=native: ctr unpacks without overlay mounts
 #   OFFLINEKIT_LAB_CLUSTER=<lab>/cluster  the cluster the hosts share: the kubeadm and kubectl stand-ins
 #                                  keep in its cluster.json what the API server would hold
 # and the root is seeded like a fresh CentOS 8 host: os-release, firewalld on, SELinux enforcing, swap
@@ -87,7 +89,7 @@ echo "$lab_user:$password" | chpasswd
 {
   echo "$lab_user ALL=(ALL:ALL) ALL"
   # The lab seam (see the top) must survive sudo: keep its variables and the session's PATH.
-  echo "Defaults:$lab_user env_keep += \"OFFLINEKIT_ROOT DOCKER_HOST CONTAINERD_ADDRESS OFFLINEKIT_LAB_CLUSTER\", !secure_path"
+  echo "Defaults:$lab_user env_keep += \"OFFLINEKIT_ROOT DOCKER_HOST CONTAINERD_ADDRESS CONTAINERD_SNAPSHOTTER OFFLINEKIT_LAB_CLUSTER\", !secure_path"
 } > /etc/sudoers.d/offlinekit-lab
 visudo -cf /etc/sudoers.d/offlinekit-lab >/dev/null || die "the lab's sudoers file does not parse"
 chmod 0440 /etc/sudoers.d/offlinekit-lab
@@ -172,7 +174,7 @@ MaxSessions 50
 LogLevel INFO
 Subsystem sftp internal-sftp
 # The lab seam (see hosts-up.sh): this host's root and stand-ins, never this machine's.
-SetEnv OFFLINEKIT_ROOT=$dir/root PATH=$repo/tests/lab/standins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOCKER_HOST=unix://$dir/docker.sock CONTAINERD_ADDRESS=$dir/containerd.sock OFFLINEKIT_LAB_CLUSTER=$lab/cluster
+SetEnv OFFLINEKIT_ROOT=$dir/root PATH=$repo/tests/lab/standins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOCKER_HOST=unix://$dir/docker.sock CONTAINERD_ADDRESS=$dir/containerd.sock CONTAINERD_SNAPSHOTTER=native OFFLINEKIT_LAB_CLUSTER=$lab/cluster
 EOF
   "$sshd_bin" -t -f "$dir/etc/sshd_config"
   "${run[@]}" "$sshd_bin" -f "$dir/etc/sshd_config" -E "$dir/sshd.log"

@@ -45,7 +45,15 @@ public static class BundleBuilder
                     {
                         Artifact = new ArtifactInfo(ArtifactKind.Manifest, prepared.Name, prepared.Version, prepared.Origin.AbsoluteUri),
                     });
+
+                    // The upstream bytes too: install renders the site's manifest from them and the recorded patches.
+                    files.Add(BundleFile.FromBytes(AddonRecipes.UpstreamPath(addon.Name), prepared.Upstream.ToArray()));
                     addonImages.AddRange(prepared.Images);
+                }
+
+                if (spec.Addons.Count > 0)
+                {
+                    files.Add(BundleFile.FromBytes(AddonRecipes.File, System.Text.Encoding.UTF8.GetBytes(AddonRecipes.ToYaml(spec.Addons))));
                 }
             }
 

@@ -145,10 +145,25 @@ public sealed record WriteFile(string RemotePath, string Content, string What, b
     /// <summary>What --dry-run shows of a secret file: its text with the secret replaced (the kubeadm config, token as &lt;token&gt;).</summary>
     public string? Preview { get; init; }
 
-    public override IEnumerable<string> Describe(InventoryHost host) => Secret
-        ? ["$ " + PrivateCommand.Script, Preview is null ? $"sftp write {RemotePath} ({What}; holds a secret, never shown or logged)" : $"sftp write {RemotePath} ({What}; the secret in it is never shown or logged):",
-            .. (Preview ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => "  | " + l)]
-        : [$"sftp write {RemotePath} ({What})"];
+    /// <summary>Another content for a host whose kernel release starts with <see cref="KernelVariant.Release"/> (read with uname -r when the file is written).</summary>
+    public KernelVariant? OnKernel { get; init; }
+
+    public override IEnumerable<string> Describe(InventoryHost host) =>
+    [
+        .. Secret
+            ? ["$ " + PrivateCommand.Script, Preview is null ? $"sftp write {RemotePath} ({What}; holds a secret, never shown or logged)" : $"sftp write {RemotePath} ({What}; the secret in it is never shown or logged):"]
+            : new[] { Preview is null ? $"sftp write {RemotePath} ({What})" : $"sftp write {RemotePath} ({What}):" },
+        .. PreviewLines(Preview),
+        .. OnKernel is null ? [] : OnKernel.Describe(),
+    ];
+
+    internal static IEnumerable<string> PreviewLines(string? preview) => (preview ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => "  | " + l);
+}
+
+/// <summary>A file's content for hosts whose kernel release (uname -r) starts with <see cref="Release"/>, and why.</summary>
+public sealed record KernelVariant(string Release, string Content, string Why)
+{
+    public IEnumerable<string> Describe() => [$"  on a host whose kernel is {Release}* (uname -r, read first): {Why}"];
 }
 
 /// <summary>
@@ -160,10 +175,22 @@ public sealed record FetchJoinCommand(string ControlPlane, string RemotePath) : 
 {
     public static readonly RemoteCommand Command = new("kubeadm token create --print-join-command", AsRoot: true);
 
+    /// <summary>
+    /// A kubeadm JoinConfiguration the join's token, API server endpoint and CA hash go into
+    /// (<see cref="KubeadmConfig.FillJoin"/>); null writes the join command line itself.
+    /// </summary>
+    public string? JoinConfiguration { get; init; }
+
+    /// <summary>What the file is, for the log.</summary>
+    public string What => JoinConfiguration is null ? "command" : "configuration";
+
+    /// <summary>Another JoinConfiguration template for a host of that kernel (see <see cref="WriteFile.OnKernel"/>).</summary>
+    public KernelVariant? OnKernel { get; init; }
+
     public override IEnumerable<string> Describe(InventoryHost host) =>
     [
         $"on {ControlPlane}: $ {Command.Script}   # once for all workers; its output holds a token: kept in memory, never logged",
-        .. new WriteFile(RemotePath, string.Empty, "the join command", Secret: true).Describe(host),
+        .. new WriteFile(RemotePath, string.Empty, JoinConfiguration is null ? "the join command" : "kubeadm's JoinConfiguration with that token, endpoint and CA hash", Secret: true) { Preview = JoinConfiguration, OnKernel = OnKernel }.Describe(host),
     ];
 }
 

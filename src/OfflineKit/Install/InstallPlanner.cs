@@ -1,6 +1,7 @@
 using System.Globalization;
 using OfflineKit.Bundle;
 using OfflineKit.Images;
+using OfflineKit.Manifests;
 using OfflineKit.Install.Ssh;
 using OfflineKit.Spec;
 
@@ -39,10 +40,13 @@ public static class InstallPlanner
     public static InstallPlan Plan(Inventory inventory, BundleContents bundle, string bootstrapToken, IHostSupply? supply = null)
     {
         supply ??= new PushedBundle();
-        var controlPlane = inventory.ControlPlane;
-        var manifests = bundle.Artifacts.Where(a => a.Kind == ArtifactKind.Manifest).ToList();
-        var network = manifests.Where(a => NetworkAddons.Contains(a.Name)).Select(a => a.Path).ToList();
-        var addons = manifests.Where(a => !NetworkAddons.Contains(a.Name)).ToList();
+        var runtime = RuntimeProfile.For(bundle);
+        var topology = HostTopology.From(inventory);
+        var controlPlane = topology.FirstControlPlane;
+        var kubeadm = KubeadmFor(inventory, bundle, runtime);
+        var site = SiteManifests.Render(bundle, inventory.Cluster);
+        var network = site.Where(m => NetworkAddons.Contains(m.Name)).ToList();
+        var addons = site.Where(m => !NetworkAddons.Contains(m.Name)).ToList();
 
         var hosts = new List<HostPlan>();
         foreach (var host in inventory.Hosts)
@@ -52,14 +56,27 @@ public static class InstallPlanner
             var role = InstallPlan.RoleName(host.Role);
             var steps = new List<HostStep>(supply.Steps(host, bundle));
             string Path(string inBundle) => $"{directory}/{inBundle}";
+            string Applied(SiteManifest m) => m.Rendered is null ? Path(m.BundlePath) : $"{SiteDirectory(host, bundle)}/{m.BundlePath}";
+            IEnumerable<HostAction> Write(IEnumerable<SiteManifest> ms)
+            {
+                var rendered = ms.Where(m => m.Rendered is not null).ToList();
+                return rendered.Count == 0
+                    ? []
+                    : [new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote($"{SiteDirectory(host, bundle)}/{BundleLayout.ManifestsDir}")}")), .. rendered.Select(m => SiteFile(host, bundle, m))];
+            }
             HostStep Run(string id, string title, string script, IReadOnlyList<string> arguments, params HostAction[] before) =>
                 Script(bundle, directory, id, title, script, arguments, before);
 
+            string[] preflightArguments =
+            [
+                "--role", role, "--os", bundle.Os, "--arch", bundle.Arch, "--need-mb", NeededMegabytes(host, bundle).ToString(CultureInfo.InvariantCulture), "--journal", journal,
+                .. kubeadm is not null && kubeadm.Options.Version >= KubeadmConfig.FirstFailingCgroupV1 && !inventory.Cluster.AllowCgroupV1 ? new[] { "--require-cgroup-v2" } : [],
+            ];
             var preflight = Run(
                 PreflightStep,
                 $"{bundle.Os.ToUpperInvariant()} on {bundle.Arch}, CPUs and memory, free disk, ports, no other cluster; hosts distinct, clocks agree",
                 BundleLayout.PreflightScript,
-                ["--role", role, "--os", bundle.Os, "--arch", bundle.Arch, "--need-mb", NeededMegabytes(host, bundle).ToString(CultureInfo.InvariantCulture), "--journal", journal]);
+                preflightArguments);
             if (bundle.Has(BundleLayout.PreflightScript))
             {
                 preflight = preflight with { Actions = [new CompareHosts(new RemoteCommand($"bash {Shell.Quote(Path(BundleLayout.PreflightScript))} --facts", AsRoot: true)), .. preflight.Actions] };
@@ -70,59 +87,51 @@ public static class InstallPlanner
             // Every host knows every host by name, the guide's /etc/hosts; the hostname is the inventory's name.
             string[] prepare = ["--hostname", host.Name, .. inventory.Hosts.SelectMany(h => new[] { "--host", $"{h.Address}={h.Name}" })];
             steps.Add(Run(PrepareStep, "firewalld off, SELinux permissive, swap off, overlay/br_netfilter, sysctl, hostname, /etc/hosts", BundleLayout.PrepareHostScript, prepare));
-            steps.Add(Run(PackagesStep, "docker-ce, kubelet, kubeadm, kubectl, chrony and their closure from the bundle's rpms/ only", BundleLayout.InstallPackagesScript, ["--role", role]));
-            string[] runtime =
-            [
-                .. inventory.Cluster.RegistryMirrors.SelectMany(m => new[] { "--registry-mirror", m }),
-                .. inventory.Cluster.InsecureRegistries.SelectMany(r => new[] { "--insecure-registry", r }),
-            ];
-            steps.Add(Run(RuntimeStep, "/etc/docker/daemon.json merged (systemd cgroup driver, registries); docker enabled and started; kubelet enabled", BundleLayout.ConfigureRuntimeScript, runtime));
-            steps.Add(Run(ImagesStep, $"the {role} images into docker", BundleLayout.ImportImagesScript, ["--role", role]));
+            steps.Add(Run(PackagesStep, runtime.PackagesTitle, BundleLayout.InstallPackagesScript, ["--role", role]));
+            var configure = runtime.Configure(new RuntimeContext(inventory.Cluster, host, bundle, directory, SiteDirectory(host, bundle)));
+            steps.Add(Run(RuntimeStep, configure.Title, BundleLayout.ConfigureRuntimeScript, configure.Arguments, [.. configure.Before]));
+            steps.Add(Run(ImagesStep, runtime.ImportTitle(role), BundleLayout.ImportImagesScript, ["--role", role, .. runtime.ImportArguments]));
 
-            if (host.IsControlPlane)
+            switch (topology.KindOf(host))
             {
-                steps.Add(Init(inventory, bundle, host, directory, bootstrapToken));
-                steps.Add(network.Count == 0
-                    ? new HostStep(NetworkStep, "the pod network", [new MissingFromBundle("manifest of a pod network (calico)")], [])
-                    : Run(NetworkStep, $"kubectl create -f {string.Join(", ", network)} (Calico's pool CIDR checked against podSubnet {inventory.Cluster.PodSubnet})", BundleLayout.ApplyManifestsScript,
-                        [.. network.SelectMany(m => new[] { "--manifest", Path(m) }), "--pod-subnet", inventory.Cluster.PodSubnet.ToString()]));
-                var wait = new List<string> { "--wait-ready" };
-                if (addons.Any(a => a.Name.Equals("metrics-server", StringComparison.OrdinalIgnoreCase)))
-                {
-                    wait.Add("--wait-metrics");
-                }
+                case HostKind.FirstControlPlane:
+                    steps.Add(Init(inventory, bundle, host, directory, bootstrapToken, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.FirstControlPlane, site)));
+                    steps.Add(network.Count == 0
+                        ? new HostStep(NetworkStep, "the pod network", [new MissingFromBundle("manifest of a pod network (calico)")], [])
+                        : Run(NetworkStep, $"kubectl create -f {string.Join(", ", network.Select(m => m.BundlePath))} (Calico's pool CIDR checked against podSubnet {inventory.Cluster.PodSubnet})", BundleLayout.ApplyManifestsScript,
+                            [.. network.SelectMany(m => new[] { "--manifest", Applied(m) }), "--pod-subnet", inventory.Cluster.PodSubnet.ToString()],
+                            [.. Write(network)]));
+                    var wait = new List<string> { "--wait-ready" };
+                    if (addons.Any(a => a.Name.Equals("metrics-server", StringComparison.OrdinalIgnoreCase)))
+                    {
+                        wait.Add("--wait-metrics");
+                    }
 
-                steps.Add(Run(
-                    AddonsStep,
-                    $"kubectl create -f {(addons.Count == 0 ? "(no addons)" : string.Join(", ", addons.Select(a => a.Path)))}; wait for every node Ready{(wait.Count > 1 ? " and kubectl top node" : string.Empty)}",
-                    BundleLayout.ApplyManifestsScript,
-                    [
-                        .. addons.SelectMany(a => new[] { "--manifest", Path(a.Path) }),
-                        .. wait,
-                        .. inventory.Hosts.SelectMany(h => new[] { "--expect-node", h.Name }),
-                        "--timeout", AddonsTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
-                    ]) with
-                {
-                    Needs = [.. inventory.Workers.Select(w => new StepRef(w.Name, JoinStep, AfterOnly: true))],
-                });
-            }
-            else
-            {
-                // The token travels control plane → this process's memory → a file only the login user reads.
-                var joinFile = $"{host.StateDirectory}/{bundle.Name}.join";
-                steps.Add(Run(
-                    JoinStep,
-                    $"kubeadm join {controlPlane.Name} with a token fresh from it",
-                    BundleLayout.JoinNodeScript,
-                    ["--join-file", joinFile, "--node-name", host.Name],
-                    new FetchJoinCommand(controlPlane.Name, joinFile)) with
-                {
-                    Needs = [new StepRef(controlPlane.Name, InitStep)],
-                });
+                    steps.Add(Run(
+                        AddonsStep,
+                        $"kubectl create -f {(addons.Count == 0 ? "(no addons)" : string.Join(", ", addons.Select(a => a.BundlePath)))}; wait for every node Ready{(wait.Count > 1 ? " and kubectl top node" : string.Empty)}",
+                        BundleLayout.ApplyManifestsScript,
+                        [
+                            .. addons.SelectMany(a => new[] { "--manifest", Applied(a) }),
+                            .. wait,
+                            .. inventory.Hosts.SelectMany(h => new[] { "--expect-node", h.Name }),
+                            "--timeout", AddonsTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
+                        ],
+                        [.. Write(addons)]) with
+                    {
+                        Needs = [.. topology.Joining.Select(w => new StepRef(w.Name, JoinStep, AfterOnly: true))],
+                    });
+                    break;
+                case HostKind.JoiningControlPlane:
+                    steps.Add(new HostStep(JoinStep, $"kubeadm join {controlPlane.Name} --control-plane", [new MissingFromBundle("recipe for another control-plane node (high availability): not implemented yet")], [new StepRef(controlPlane.Name, InitStep)]));
+                    break;
+                default:
+                    steps.Add(Join(bundle, host, directory, controlPlane, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.Worker, site)));
+                    break;
             }
 
             string[] time = host.IsControlPlane
-                ? ["--serve", .. inventory.Workers.SelectMany(w => new[] { "--allow", w.Address }), .. inventory.Cluster.NtpServers.SelectMany(s => new[] { "--upstream", s })]
+                ? ["--serve", .. topology.Workers.SelectMany(w => new[] { "--allow", w.Address }), .. inventory.Cluster.NtpServers.SelectMany(s => new[] { "--upstream", s })]
                 : ["--server", controlPlane.Address];
             steps.Add(Run(
                 TimeStep,
@@ -135,31 +144,147 @@ public static class InstallPlanner
         return new InstallPlan(bundle.Name, bundle.Size, hosts);
     }
 
-    /// <summary>The kubeadm config, written as a secret file (it holds the token), then the bundle's init script.</summary>
-    private static HostStep Init(Inventory inventory, BundleContents bundle, InventoryHost host, string directory, string token)
+    /// <summary>Where the files offlinekit renders for a host from the inventory (site values) go: beside the bundle, never in it.</summary>
+    public static string SiteDirectory(InventoryHost host, BundleContents bundle) => $"{host.StateDirectory}/{bundle.Name}.site";
+
+    /// <summary>The kubeadm config's inputs for this bundle, or null when the bundle has no kube-apiserver image to take the repository from.</summary>
+    public static KubeadmPlan? KubeadmFor(Inventory inventory, BundleContents bundle, RuntimeProfile runtime)
     {
-        const string Title = "kubeadm init --config (from the inventory: a fresh token, advertiseAddress, podSubnet, …); kubeconfig for the login user";
         var apiServer = bundle.Artifacts
             .Where(a => a.Kind == ArtifactKind.Image)
             .Select(a => ImageReference.TryParse(a.Name, out var r) ? r : null)
             .FirstOrDefault(r => r is not null && r.Repository.EndsWith("/kube-apiserver", StringComparison.Ordinal));
         if (apiServer is null || !KubernetesVersion.TryParse(bundle.KubernetesVersion, out var version))
         {
-            return new HostStep(InitStep, Title, [new MissingFromBundle("kube-apiserver image (the control-plane images)")], []);
+            return null;
         }
 
         var imageRepository = $"{apiServer.Registry}/{apiServer.Repository[..apiServer.Repository.LastIndexOf('/')]}";
+        var options = new KubeadmOptions(version, imageRepository, runtime.CriSocket) { AllowCgroupV1 = inventory.Cluster.AllowCgroupV1 };
+
+        // kubeadm 1.32 and 1.33 fail SystemVerification on EL8's 4.18 kernel (they want 5.x or a known
+        // vendor kernel); only such a host gets it ignored (kubeadm's preflight, kubernetes/kubeadm#3093).
+        var kernelWaiver = bundle.Os == "el8" && version >= new KubernetesVersion(1, 32, 0) && version < new KubernetesVersion(1, 34, 0)
+            ? options with { IgnorePreflightErrors = ["SystemVerification"] }
+            : null;
+        return new KubeadmPlan(options, kernelWaiver);
+    }
+
+    /// <summary>The kubeadm options for a host, and those for a host with EL8's 4.18 kernel when they differ.</summary>
+    public sealed record KubeadmPlan(KubeadmOptions Options, KubeadmOptions? OnKernel418)
+    {
+        public const string Kernel418 = "4.18.";
+
+        public const string Why = "ignorePreflightErrors: [SystemVerification] (kubeadm 1.32-1.33 reject EL8's 4.18 kernel in SystemVerification)";
+    }
+
+    /// <summary>The kubeadm config, written as a secret file (it holds the token), then the bundle's init script.</summary>
+    private static HostStep Init(Inventory inventory, BundleContents bundle, InventoryHost host, string directory, string token, KubeadmPlan? kubeadm, HostAction? guarantee)
+    {
+        const string Title = "kubeadm init --config (from the inventory: a fresh token, advertiseAddress, podSubnet, …); kubeconfig for the login user";
+        if (kubeadm is null)
+        {
+            return new HostStep(InitStep, Title, [new MissingFromBundle("kube-apiserver image (the control-plane images)")], []);
+        }
+
         var config = $"{host.StateDirectory}/{bundle.Name}.kubeadm-init.yaml";
-        var content = KubeadmConfig.Render(inventory, version, imageRepository, token);
+        var content = KubeadmConfig.Render(inventory, kubeadm.Options, token);
+        var write = new WriteFile(config, content, GuidesJoin(bundle)
+            ? "kubeadm's InitConfiguration and ClusterConfiguration"
+            : $"kubeadm's InitConfiguration and ClusterConfiguration ({kubeadm.Options.ApiVersion}), KubeletConfiguration", Secret: true)
+        {
+            Preview = KubeadmConfig.RedactTokens(content),
+            OnKernel = kubeadm.OnKernel418 is { } waiver
+                ? new KernelVariant(KubeadmPlan.Kernel418, KubeadmConfig.Render(inventory, waiver, token), KubeadmPlan.Why)
+                : null,
+        };
+        return Script(bundle, directory, InitStep, Title, BundleLayout.InitControlPlaneScript, ["--config", config, "--user", host.User], [.. Optional(guarantee), write]);
+    }
+
+    /// <summary>The guide's docker cluster joins with the command line, as the guide does it by hand; every other bundle with a JoinConfiguration.</summary>
+    private static bool GuidesJoin(BundleContents bundle) => RuntimeProfile.For(bundle) == RuntimeProfile.Docker;
+
+    /// <summary>
+    /// The join of a worker. The token travels control plane → this process's memory → a file only the
+    /// login user reads: the join command line for the guide's docker bundle (as the guide does it by hand), a
+    /// JoinConfiguration for every containerd bundle.
+    /// </summary>
+    private static HostStep Join(BundleContents bundle, InventoryHost host, string directory, InventoryHost controlPlane, KubeadmPlan? kubeadm, HostAction? guarantee)
+    {
+        var needs = new[] { new StepRef(controlPlane.Name, InitStep) };
+        if (GuidesJoin(bundle) || kubeadm is null)
+        {
+            var joinFile = $"{host.StateDirectory}/{bundle.Name}.join";
+            return Script(
+                bundle,
+                directory,
+                JoinStep,
+                $"kubeadm join {controlPlane.Name} with a token fresh from it",
+                BundleLayout.JoinNodeScript,
+                ["--join-file", joinFile, "--node-name", host.Name],
+                [.. Optional(guarantee), new FetchJoinCommand(controlPlane.Name, joinFile)]) with
+            {
+                Needs = needs,
+            };
+        }
+
+        var configFile = $"{host.StateDirectory}/{bundle.Name}.kubeadm-join.yaml";
+        var fetch = new FetchJoinCommand(controlPlane.Name, configFile)
+        {
+            JoinConfiguration = KubeadmConfig.RenderJoin(kubeadm.Options, host.Name),
+            OnKernel = kubeadm.OnKernel418 is { } waiver ? new KernelVariant(KubeadmPlan.Kernel418, KubeadmConfig.RenderJoin(waiver, host.Name), KubeadmPlan.Why) : null,
+        };
         return Script(
             bundle,
             directory,
-            InitStep,
-            Title,
-            BundleLayout.InitControlPlaneScript,
-            ["--config", config, "--user", host.User],
-            new WriteFile(config, content, "kubeadm's InitConfiguration and ClusterConfiguration", Secret: true) { Preview = KubeadmConfig.RedactTokens(content) });
+            JoinStep,
+            $"kubeadm join --config ({kubeadm.Options.ApiVersion} JoinConfiguration with a token fresh from {controlPlane.Name})",
+            BundleLayout.JoinNodeScript,
+            ["--config", configFile, "--node-name", host.Name],
+            [.. Optional(guarantee), fetch]) with
+        {
+            Needs = needs,
+        };
     }
+
+    /// <summary>
+    /// The offline guarantee as the first thing the init or join step does, before kubeadm runs: every image
+    /// this kind of host needs present in the runtime, and containerd's sandbox image kubeadm's pause image.
+    /// </summary>
+    private static HostAction? Guarantee(BundleContents bundle, RuntimeProfile runtime, string directory, KubeadmPlan? kubeadm, HostKind kind, IReadOnlyList<SiteManifest> site)
+    {
+        if (kubeadm is null)
+        {
+            return null;
+        }
+
+        if (!bundle.Has(BundleLayout.ImportImagesScript))
+        {
+            return new MissingFromBundle(BundleLayout.ImportImagesScript + " (the offline guarantee checks the images with it)");
+        }
+
+        var images = OfflineGuarantee.RequiredImages(bundle, kubeadm.Options, kind, [.. site.Select(m => (m.BundlePath, m.Rendered ?? bundle.ManifestTexts.GetValueOrDefault(m.BundlePath)))]);
+        var pause = OfflineGuarantee.PauseImage(images);
+        if (pause is null)
+        {
+            return new MissingFromBundle("pause image in kubeadm's image list (the sandbox image)");
+        }
+
+        var check = new RemoteCommand($"bash {Shell.Quote($"{directory}/{BundleLayout.ImportImagesScript}")} {Shell.Join([.. runtime.ImportArguments, "--check", .. images])}", AsRoot: true);
+        return new ProveImagesPresent(check, images, pause, runtime.SandboxConfigCommand(directory));
+    }
+
+    /// <summary>An addon's manifest rendered for this site, written to the host's site folder; --dry-run shows what the site values changed.</summary>
+    private static WriteFile SiteFile(InventoryHost host, BundleContents bundle, SiteManifest m)
+    {
+        var same = bundle.Files.Any(f => f.Path == m.BundlePath && f.Sha256 == m.Sha256);
+        return new WriteFile($"{SiteDirectory(host, bundle)}/{m.BundlePath}", m.Rendered!, $"{m.BundlePath} rendered for this site from {AddonRecipes.UpstreamPath(m.Name)} and {AddonRecipes.File}, sha256 {m.Sha256[..12]}…; {(same ? "the same bytes as the bundle's" : "differs from the bundle's (other site values)")}")
+        {
+            Preview = string.Join('\n', m.Changes),
+        };
+    }
+
+    private static IEnumerable<HostAction> Optional(HostAction? action) => action is null ? [] : [action];
 
     /// <summary>Room under /var/lib for what the host unpacks: its images loaded (about twice the archives) and its packages installed.</summary>
     private static long NeededMegabytes(InventoryHost host, BundleContents bundle)

@@ -109,7 +109,11 @@ public sealed class Secret
     public override string ToString() => EnvironmentVariable is null ? "(secret from the inventory)" : $"${EnvironmentVariable}";
 }
 
-/// <summary>The cluster the hosts form: the guide's kubeadm networking, docker's daemon.json additions, NTP.</summary>
+/// <summary>
+/// The cluster the hosts form: the guide's kubeadm networking, the registries (docker's daemon.json
+/// additions: <see cref="RegistryMirrors"/> and <see cref="InsecureRegistries"/>; containerd's hosts.toml:
+/// <see cref="Registries"/>, the same settings runtime-neutral), NTP.
+/// </summary>
 public sealed record ClusterSettings(
     IPNetwork PodSubnet,
     IPNetwork ServiceSubnet,
@@ -118,4 +122,24 @@ public sealed record ClusterSettings(
     string? AdvertiseAddress,
     IReadOnlyList<string> RegistryMirrors,
     IReadOnlyList<string> InsecureRegistries,
-    IReadOnlyList<string> NtpServers);
+    IReadOnlyList<string> NtpServers)
+{
+    /// <summary>The inventory's cluster.registries (or what cluster.docker says, in those terms).</summary>
+    public IReadOnlyList<RegistrySettings> Registries { get; init; } = [];
+
+    /// <summary>cluster.allowCgroupV1: a host on cgroup v1 is accepted by Kubernetes 1.35+ (failCgroupV1: false).</summary>
+    public bool AllowCgroupV1 { get; init; }
+}
+
+/// <summary>
+/// How the hosts reach one registry, named as images name it (docker.io, registry.aliyuncs.com, a site
+/// Harbor): mirrors tried first, a CA to trust, TLS checks skipped only when asked, plain HTTP only when insecure.
+/// </summary>
+public sealed record RegistrySettings(string Host, IReadOnlyList<string> Mirrors, bool Insecure = false, bool SkipVerify = false)
+{
+    /// <summary>The inventory's CA file, for messages.</summary>
+    public string? CaFile { get; init; }
+
+    /// <summary>The CA's PEM text, read when the inventory is loaded.</summary>
+    public string? CaCertificate { get; init; }
+}

@@ -60,7 +60,7 @@ public static partial class InventoryLoader
         }
 
         var hosts = hostMaps.Select(h => ReadHost(h, context, defaults)).ToList();
-        var cluster = ReadCluster(root.OptionalMap("cluster"));
+        var cluster = ReadCluster(root.OptionalMap("cluster"), context);
         root.EnsureNoUnknownKeys();
 
         CheckHosts(root, hosts, cluster, file);
@@ -220,7 +220,7 @@ public static partial class InventoryLoader
             map.Line);
     }
 
-    private static ClusterSettings ReadCluster(YamlMapReader? map)
+    private static ClusterSettings ReadCluster(YamlMapReader? map, Context context)
     {
         if (map is null)
         {
@@ -292,8 +292,81 @@ public static partial class InventoryLoader
             ntpMap.EnsureNoUnknownKeys();
         }
 
+        var fromDocker = mirrors.Count > 0 || insecure.Count > 0;
+        var registries = ReadRegistries(map, context);
+        if (registries.Count > 0 && fromDocker)
+        {
+            throw map.ErrorAt("registries", "cluster.registries and cluster.docker both name registries; keep one (cluster.registries says the same for docker and containerd)");
+        }
+
+        if (fromDocker)
+        {
+            // cluster.docker in cluster.registries' terms: docker's mirrors are Docker Hub's, its insecure registries plain HTTP.
+            registries = [.. mirrors.Count > 0 ? new[] { new RegistrySettings("docker.io", mirrors) } : [], .. insecure.Select(r => new RegistrySettings(r, [], Insecure: true))];
+        }
+        else
+        {
+            // cluster.registries in docker's terms: daemon.json's mirrors are Docker Hub's only.
+            mirrors = [.. registries.Where(r => r.Host == "docker.io").SelectMany(r => r.Mirrors)];
+            insecure = [.. registries.Where(r => r.Insecure).Select(r => r.Host)];
+        }
+
+        var allowCgroupV1 = map.OptionalBool("allowCgroupV1") ?? false;
         map.EnsureNoUnknownKeys();
-        return new ClusterSettings(pod, service, dnsDomain, endpoint, advertise, mirrors, insecure, ntp);
+        return new ClusterSettings(pod, service, dnsDomain, endpoint, advertise, mirrors, insecure, ntp) { Registries = registries, AllowCgroupV1 = allowCgroupV1 };
+    }
+
+    /// <summary>
+    /// cluster.registries: per registry (as images name it) its mirrors, a CA file, skipVerify and insecure
+    /// (plain HTTP), for docker's daemon.json and containerd's hosts.toml alike.
+    /// </summary>
+    private static IReadOnlyList<RegistrySettings> ReadRegistries(YamlMapReader map, Context context)
+    {
+        var list = new List<RegistrySettings>();
+        foreach (var entry in map.MapList("registries"))
+        {
+            var host = entry.RequiredString("host");
+            if (!IsEndpoint(host))
+            {
+                throw entry.ErrorAt("host", $"cluster.registries: host '{host}' must be HOST or HOST:PORT as images name it (docker.io, registry.aliyuncs.com, harbor.site:8443)");
+            }
+
+            if (list.Any(r => r.Host == host))
+            {
+                throw entry.ErrorAt("host", $"cluster.registries names {host} twice");
+            }
+
+            var mirrors = entry.StringList("mirrors");
+            foreach (var mirror in mirrors)
+            {
+                if (!Uri.TryCreate(mirror, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                {
+                    throw entry.ErrorAt("mirrors", $"cluster.registries ({host}): mirror '{mirror}' is not an http:// or https:// URL");
+                }
+            }
+
+            string? caFile = null;
+            string? ca = null;
+            if (entry.OptionalString("caFile") is { } caText)
+            {
+                caFile = ResolvePath(caText, context.BaseDirectory);
+                if (!File.Exists(caFile))
+                {
+                    throw entry.ErrorAt("caFile", $"cluster.registries ({host}): CA file {caFile} not found");
+                }
+
+                ca = File.ReadAllText(caFile);
+                if (!ca.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+                {
+                    throw entry.ErrorAt("caFile", $"cluster.registries ({host}): {caFile} is not a PEM certificate");
+                }
+            }
+
+            list.Add(new RegistrySettings(host, mirrors, entry.OptionalBool("insecure") ?? false, entry.OptionalBool("skipVerify") ?? false) { CaFile = caFile, CaCertificate = ca });
+            entry.EnsureNoUnknownKeys();
+        }
+
+        return list;
     }
 
     private static IPNetwork ReadSubnet(YamlMapReader map, string key, string fallback)

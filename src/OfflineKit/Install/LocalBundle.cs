@@ -19,8 +19,17 @@ public sealed record BundleContents(string Name, IReadOnlyList<BundleFileEntry> 
 
     public string Arch { get; init; } = string.Empty;
 
+    /// <summary>bundle.json's runtime ("docker" or "containerd"); null in the guide's bundles, which are docker.</summary>
+    public string? Runtime { get; init; }
+
+    /// <summary>bundle.json's kubeadmConfigApi; null = kubeadm.k8s.io/v1beta3.</summary>
+    public string? KubeadmConfigApi { get; init; }
+
     /// <summary>bundle.json's artifacts: what the images and manifests are, by name.</summary>
     public IReadOnlyList<Artifact> Artifacts { get; init; } = [];
+
+    /// <summary>The text of each manifest (manifests/*.yaml) by path, checked against SHA256SUMS when the bundle was opened: what site values are rendered from.</summary>
+    public IReadOnlyDictionary<string, string> ManifestTexts { get; init; } = new Dictionary<string, string>();
 
     public bool Has(string path) => Files.Any(f => f.Path == path);
 }
@@ -57,7 +66,7 @@ public sealed class LocalBundle
             var sums = ReadSmall(System.IO.Path.Combine(root, BundleLayout.SumsFile), path);
             var manifest = ReadSmall(System.IO.Path.Combine(root, BundleLayout.ManifestFile), path);
             var contents = ReadContents(path, manifest, sums, p => new FileInfo(System.IO.Path.Combine(root, p)) is { Exists: true } f ? f.Length : null);
-            return new LocalBundle(path, contents, null, root, []);
+            return await new LocalBundle(path, contents, null, root, []).WithManifestTextsAsync(cancellationToken).ConfigureAwait(false);
         }
 
         if (!File.Exists(path))
@@ -116,7 +125,28 @@ public sealed class LocalBundle
         }
 
         var tarContents = ReadContents(path, manifestBytes, sumsBytes, p => entries.TryGetValue(p, out var e) ? e.Item2 : null);
-        return new LocalBundle(path, tarContents, path, null, entries);
+        return await new LocalBundle(path, tarContents, path, null, entries).WithManifestTextsAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The same bundle with its manifests' texts read, each checked against its SHA256SUMS line.</summary>
+    private async Task<LocalBundle> WithManifestTextsAsync(CancellationToken cancellationToken)
+    {
+        var texts = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var file in Contents.Files.Where(f => f.Path.StartsWith(BundleLayout.ManifestsDir + "/", StringComparison.Ordinal) && f.Path.EndsWith(".yaml", StringComparison.Ordinal)))
+        {
+            await using var stream = OpenRead(file.Path);
+            using var buffer = new MemoryStream();
+            await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            var hash = Convert.ToHexStringLower(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
+            if (hash != file.Sha256)
+            {
+                throw new OperationFailedException($"{Path}: {file.Path} does not match SHA256SUMS; run `offlinekit verify {Path}`");
+            }
+
+            texts[file.Path] = System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        }
+
+        return new LocalBundle(Path, Contents with { ManifestTexts = texts }, _tarball, _root, _tarEntries);
     }
 
     /// <summary>Proves the offset arithmetic on the files read anyway: a wrong offset would push wrong bytes to every host.</summary>
@@ -195,6 +225,8 @@ public sealed class LocalBundle
             KubernetesVersion = manifest.KubernetesVersion,
             Os = manifest.Os,
             Arch = manifest.Arch,
+            Runtime = manifest.Runtime,
+            KubeadmConfigApi = manifest.KubeadmConfigApi,
             Artifacts = manifest.Artifacts,
         };
     }

@@ -28,6 +28,9 @@ public sealed record PreparedManifest(
     IReadOnlyList<ImageReference> ManifestImages,
     IReadOnlyList<PatchChange> Changes)
 {
+    /// <summary>The bytes as fetched, before any patch: what install renders a site's manifest from.</summary>
+    public ReadOnlyMemory<byte> Upstream { get; init; }
+
     /// <summary>The file's path inside the bundle: <c>manifests/calico.yaml</c>.</summary>
     public string BundlePath => AddonManifests.BundlePath(Name);
 }
@@ -82,7 +85,10 @@ public sealed partial class AddonManifests(IManifestFetcher fetcher)
         }
 
         return new PreparedManifest(
-            addon.Name, addon.Version, fetched.Origin, fetched.Source, fetched.Sha256, manifest.ToUtf8(), images, manifestImages, changes);
+            addon.Name, addon.Version, fetched.Origin, fetched.Source, fetched.Sha256, manifest.ToUtf8(), images, manifestImages, changes)
+        {
+            Upstream = fetched.Bytes,
+        };
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9._-]*$")]

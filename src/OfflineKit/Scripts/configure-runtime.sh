@@ -1,28 +1,45 @@
 #!/usr/bin/env bash
-# Configures and starts docker for kubelet, as the guide does by hand (四、3-4; 五、systemctl enable kubelet):
+# Configures and starts the container runtime for kubelet, as the guide does by hand (四、3-4;
+# 五、systemctl enable kubelet):
 #
-#   bash scripts/configure-runtime.sh [--registry-mirror URL]... [--insecure-registry HOST]...
+#   bash scripts/configure-runtime.sh [--registry-mirror URL]... [--insecure-registry HOST]...     # docker
+#   bash scripts/configure-runtime.sh --runtime containerd --show-config
+#   bash scripts/configure-runtime.sh --runtime containerd --site-dir DIR
 #
+# docker (the guide's runtime, Kubernetes 1.23):
 #   - /etc/docker/daemon.json gets "exec-opts": ["native.cgroupdriver=systemd"] (kubelet 1.23 and
 #     docker must agree on the systemd cgroup driver) and the given registry mirrors and insecure
 #     registries. An existing daemon.json is MERGED, not replaced: its other keys stay, the lists
 #     keep their entries and gain the missing ones, another native.cgroupdriver entry is replaced.
 #   - docker enabled and started (restarted when daemon.json changed while it ran)
+# containerd (Kubernetes 1.24 and later):
+#   - --show-config prints `containerd config default` and the current /etc/containerd/config.toml,
+#     for offlinekit to merge (hosts have no TOML parser; offlinekit has a real one)
+#   - --site-dir DIR puts what offlinekit rendered there in place: DIR/containerd/config.toml as
+#     /etc/containerd/config.toml (the first file replaced is kept as config.toml.offlinekit-orig),
+#     DIR/containerd/certs.d/*/ under /etc/containerd/certs.d, DIR/crictl.yaml as /etc/crictl.yaml;
+#     each only when it differs, each replaced in one rename; containerd restarted only when its
+#     config.toml changed while it ran
+#   - containerd enabled and started
+# both:
 #   - kubelet enabled (it starts for real only after kubeadm init or join)
 #
-# The merge is done by the Python every EL host has (dnf/yum are written in it: EL8's
+# The docker merge is done by the Python every EL host has (dnf/yum are written in it: EL8's
 # /usr/libexec/platform-python, EL7's python2), so no jq or other package is needed.
-# Safe to run again: when daemon.json already holds all this and both services are enabled, it says
-# so and changes nothing.
+# Safe to run again: when everything is in place and the services are enabled, it says so and
+# changes nothing.
 #
-# Lab seam, not for hosts: OFFLINEKIT_ROOT=/path writes /path/etc/docker/daemon.json, and systemctl
-# must then be the lab's stand-in (see prepare-host.sh).
+# Lab seam, not for hosts: OFFLINEKIT_ROOT=/path writes /path/etc/..., and systemctl must then be the
+# lab's stand-in (see prepare-host.sh).
 set -euo pipefail
 
 root="${OFFLINEKIT_ROOT:-}"
 mirrors=()
 insecure=()
 changes=0
+runtime=docker
+show_config=0
+site_dir=""
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
 say() { echo "configure-runtime: $*"; }
@@ -33,6 +50,9 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --registry-mirror) [[ "${2:-}" =~ ^https?://[^[:space:]]+$ ]] || die "--registry-mirror '${2:-}' is not an http(s) URL"; mirrors+=("$2"); shift 2 ;;
     --insecure-registry) [[ "${2:-}" =~ ^[A-Za-z0-9.:/-]+$ ]] || die "--insecure-registry '${2:-}' is not a host[:port] or CIDR"; insecure+=("$2"); shift 2 ;;
+    --runtime) runtime="${2:-}"; shift 2 ;;
+    --show-config) show_config=1; shift ;;
+    --site-dir) site_dir="${2:-}"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "configure-runtime: unknown argument '$1'" >&2; usage ;;
   esac
@@ -45,6 +65,8 @@ if [[ -n "$root" ]]; then
   say "lab mode: files under $root"
 fi
 
+# docker: daemon.json merged by the host's Python (the heredoc keeps its text at column 0).
+configure_docker() {
 python=""
 for p in /usr/libexec/platform-python python3 python2 python; do
   if command -v "$p" >/dev/null 2>&1; then python="$p"; break; fi
@@ -114,6 +136,84 @@ if ! systemctl is-enabled --quiet docker 2>/dev/null || ! systemctl is-active --
   systemctl enable --now docker || die "systemctl enable --now docker failed; see: journalctl -u docker (is docker-ce installed? run scripts/install-packages.sh first)"
   changed "docker enabled and started"
 fi
+}
+
+# (sha256sum, not cmp: diffutils is not on every minimal host.)
+same() { [[ -f "$2" && "$(sha256sum < "$1")" == "$(sha256sum < "$2")" ]]; }
+
+# Puts FILE in place as TARGET when they differ: written beside it, then renamed over it (a reader
+# never sees half a file). Prints "changed" when it replaced or created TARGET.
+place() {
+  local file="$1" target="$2" mode="$3"
+  if same "$file" "$target"; then return 0; fi
+  mkdir -p "$(dirname "$target")"
+  local tmp
+  tmp="$(mktemp "$target.offlinekit.XXXXXX")"
+  cat "$file" > "$tmp"
+  chmod "$mode" "$tmp"
+  mv -f "$tmp" "$target"
+  echo changed
+}
+
+configure_containerd() {
+  local config="$root/etc/containerd/config.toml"
+  command -v containerd >/dev/null 2>&1 || die "containerd is not installed (the packages step installs containerd.io)"
+  if [[ $show_config == 1 ]]; then
+    echo "### offlinekit: containerd config default"
+    containerd config default
+    if [[ -f "$config" ]]; then
+      echo "### offlinekit: /etc/containerd/config.toml"
+      cat "$config"
+    fi
+    exit 0
+  fi
+  [[ -n "$site_dir" && -f "$site_dir/containerd/config.toml" ]] \
+    || die "--site-dir DIR with DIR/containerd/config.toml is required: offlinekit writes it just before this step; run the install again"
+
+  local config_changed=0
+  if [[ -f "$config" && ! -f "$config.offlinekit-orig" ]] && ! same "$site_dir/containerd/config.toml" "$config"; then
+    cp -p "$config" "$config.offlinekit-orig"
+    say "kept the host's own config.toml as /etc/containerd/config.toml.offlinekit-orig"
+  fi
+  if [[ -n "$(place "$site_dir/containerd/config.toml" "$config" 0644)" ]]; then
+    config_changed=1
+    changed "wrote /etc/containerd/config.toml (merged: SystemdCgroup, the sandbox image, config_path)"
+  fi
+  if [[ -d "$site_dir/containerd/certs.d" ]]; then
+    local file rel
+    while IFS= read -r file; do
+      rel="${file#"$site_dir/containerd/certs.d/"}"
+      if [[ -n "$(place "$file" "$root/etc/containerd/certs.d/$rel" 0644)" ]]; then
+        changed "wrote /etc/containerd/certs.d/$rel"
+      fi
+    done < <(find "$site_dir/containerd/certs.d" -type f | sort)
+  fi
+  if [[ -f "$site_dir/crictl.yaml" && -n "$(place "$site_dir/crictl.yaml" "$root/etc/crictl.yaml" 0644)" ]]; then
+    changed "wrote /etc/crictl.yaml"
+  fi
+
+  if [[ $config_changed == 1 ]] && systemctl is-active --quiet containerd 2>/dev/null; then
+    systemctl restart containerd || die "systemctl restart containerd failed; see: journalctl -u containerd"
+    changed "containerd restarted to read the new config.toml"
+  fi
+  if ! systemctl is-enabled --quiet containerd 2>/dev/null || ! systemctl is-active --quiet containerd 2>/dev/null; then
+    systemctl enable --now containerd || die "systemctl enable --now containerd failed; see: journalctl -u containerd (is containerd.io installed? run scripts/install-packages.sh first)"
+    changed "containerd enabled and started"
+  fi
+}
+
+case "$runtime" in
+  docker)
+    [[ $show_config == 0 && -z "$site_dir" ]] || die "--show-config and --site-dir are for --runtime containerd"
+    configure_docker
+    ;;
+  containerd)
+    [[ ${#mirrors[@]} -eq 0 && ${#insecure[@]} -eq 0 ]] || die "containerd takes its registries from hosts.toml files (--site-dir), not --registry-mirror/--insecure-registry"
+    configure_containerd
+    ;;
+  *) die "unknown --runtime '$runtime' (docker or containerd)" ;;
+esac
+
 if ! systemctl is-enabled --quiet kubelet 2>/dev/null; then
   systemctl enable kubelet || die "systemctl enable kubelet failed (is kubelet installed? run scripts/install-packages.sh first)"
   changed "kubelet enabled (it starts after kubeadm init or join)"
@@ -122,5 +222,5 @@ fi
 if [[ $changes -eq 0 ]]; then
   say "already configured; nothing to do"
 else
-  say "OK: docker configured and running, kubelet enabled ($changes changes)"
+  say "OK: $runtime configured and running, kubelet enabled ($changes changes)"
 fi

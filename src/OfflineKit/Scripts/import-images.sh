@@ -3,6 +3,7 @@
 #
 #   bash scripts/import-images.sh --role control-plane     # kube-apiserver, etcd, … and the images every node needs
 #   bash scripts/import-images.sh --role worker            # the images every node needs
+#   bash scripts/import-images.sh --check IMAGE...          # each image present? (the offline guarantee)
 #
 # Options: --runtime docker|containerd (default: docker if its daemon answers, else containerd).
 # docker honours DOCKER_HOST; ctr honours CONTAINERD_ADDRESS. Safe to run again: images already
@@ -12,8 +13,9 @@ set -euo pipefail
 bundle_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 role=""
 runtime=""
+check=()
 
-usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
 say() { echo "import-images: $*"; }
 die() { echo "import-images: $*" >&2; exit 1; }
 
@@ -21,6 +23,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --role) role="${2:-}"; shift 2 ;;
     --runtime) runtime="${2:-}"; shift 2 ;;
+    --check) shift; check=("$@"); [[ ${#check[@]} -gt 0 ]] || { echo "import-images: --check needs at least one image" >&2; usage; }; set --; break ;;
     -h|--help) usage ;;
     *) echo "import-images: unknown argument '$1'" >&2; usage ;;
   esac
@@ -29,7 +32,7 @@ done
 case "$role" in
   control-plane) parts=(control-plane common) ;;
   worker) parts=(common) ;;
-  *) echo "import-images: --role control-plane or --role worker is required" >&2; usage ;;
+  *) [[ ${#check[@]} -gt 0 ]] || { echo "import-images: --role control-plane or --role worker is required" >&2; usage; } ;;
 esac
 
 if [[ -z "$runtime" ]]; then
@@ -58,6 +61,17 @@ load() {
     containerd) ctr -n k8s.io images import "$1" ;;
   esac
 }
+
+# The offline guarantee: one line per image, "present NAME" or "missing NAME"; exit 1 when one is missing.
+if [[ ${#check[@]} -gt 0 ]]; then
+  absent=0
+  for name in "${check[@]}"; do
+    if present "$name"; then echo "present $name"; else echo "missing $name"; absent=$((absent + 1)); fi
+  done
+  [[ $absent -eq 0 ]] || die "$absent of ${#check[@]} images missing from $runtime"
+  say "all ${#check[@]} images present in $runtime"
+  exit 0
+fi
 
 cd "$bundle_dir"
 for part in "${parts[@]}"; do

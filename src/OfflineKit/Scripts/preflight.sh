@@ -2,6 +2,7 @@
 # Checks this host can take its part of the cluster before anything on it is changed:
 #
 #   bash scripts/preflight.sh --role control-plane|worker --os el8 --arch amd64 [--need-mb N] [--journal FILE]
+#                             [--require-cgroup-v2]
 #   bash scripts/preflight.sh --facts      # prints product-uuid=…, machine-id=… and clock=… (offlinekit compares hosts)
 #
 #   - OS family and release from /etc/os-release (EL: CentOS, RHEL, Rocky, Alma, Oracle) match the bundle's
@@ -9,6 +10,8 @@
 #   - a control-plane host has at least 2 CPUs and 1700 MB of memory (kubeadm's own minimum)
 #   - at least N MB free under /var/lib, where docker and the packages go
 #   - the ports kubeadm needs are free: 6443, 2379-2380, 10250-10252 on a control plane, 10250 on a worker
+#   - with --require-cgroup-v2 (Kubernetes 1.35+, unless the inventory sets cluster.allowCgroupV1):
+#     /sys/fs/cgroup is cgroup v2, which the kubelet needs from 1.35 on
 #   - no cluster is installed here already (/etc/kubernetes/admin.conf or kubelet.conf), unless the
 #     journal says offlinekit put it there (a rerun resuming its own install)
 #
@@ -28,6 +31,7 @@ arch=""
 need_mb=0
 journal=""
 facts=0
+require_cgroup_v2=0
 failures=()
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
@@ -43,6 +47,7 @@ while [[ $# -gt 0 ]]; do
     --need-mb) need_mb="${2:-}"; shift 2 ;;
     --journal) journal="${2:-}"; shift 2 ;;
     --facts) facts=1; shift ;;
+    --require-cgroup-v2) require_cgroup_v2=1; shift ;;
     -h|--help) usage ;;
     *) echo "preflight: unknown argument '$1'" >&2; usage ;;
   esac
@@ -109,6 +114,17 @@ if [[ "$need_mb" -gt 0 ]]; then
     fail "$free_mb MB free under /var/lib; the images and packages need about $need_mb MB"
   else
     ok "$free_mb MB free under /var/lib (need about $need_mb)"
+  fi
+fi
+
+# --- cgroup v2: the kubelet of 1.35 and later refuses to start on cgroup v1 (failCgroupV1).
+if [[ $require_cgroup_v2 == 1 ]]; then
+  # (The lab's hosts share this machine's kernel: the lab may set its own answer under its root.)
+  cgroup_fs="$(cat "$root/sys/fs/cgroup.type" 2>/dev/null || stat -fc %T /sys/fs/cgroup 2>/dev/null || echo unknown)"
+  if [[ "$cgroup_fs" == cgroup2fs ]]; then
+    ok "cgroup v2"
+  else
+    fail "this host runs cgroup v1 ($cgroup_fs at /sys/fs/cgroup); Kubernetes 1.35 and later need cgroup v2: boot with systemd.unified_cgroup_hierarchy=1 (EL8: grubby --update-kernel=ALL --args=systemd.unified_cgroup_hierarchy=1), or set cluster.allowCgroupV1: true in the inventory to run on v1 anyway"
   fi
 fi
 

@@ -47,7 +47,11 @@ done
 k8s="$root/etc/kubernetes"
 if [[ -e "$k8s/admin.conf" || -e "$k8s/kubelet.conf" || -d "$k8s/manifests" && -n "$(ls -A "$k8s/manifests" 2>/dev/null)" ]]; then
   command -v kubeadm >/dev/null 2>&1 || die "a cluster is set up here but kubeadm is missing; remove /etc/kubernetes by hand"
-  kubeadm reset -f 2>&1 | redact || die "kubeadm reset -f failed (its output is above)"
+  # The runtime the install configured: containerd's socket is in /etc/crictl.yaml (docker hosts have none).
+  cri=()
+  socket="$(awk '$1 == "runtime-endpoint:" { print $2; exit }' "$root/etc/crictl.yaml" 2>/dev/null || true)"
+  [[ -n "$socket" ]] && cri=(--cri-socket "$socket")
+  kubeadm reset -f ${cri[@]+"${cri[@]}"} 2>&1 | redact || die "kubeadm reset -f failed (its output is above)"
   changed "kubeadm reset done"
 fi
 

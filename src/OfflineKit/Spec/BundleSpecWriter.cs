@@ -57,7 +57,7 @@ public static class BundleSpecWriter
         return new SerializerBuilder().Build().Serialize(doc);
     }
 
-    private static Dictionary<string, object?> Patch(ManifestPatch p)
+    internal static Dictionary<string, object?> Patch(ManifestPatch p)
     {
         var d = new Dictionary<string, object?>
         {

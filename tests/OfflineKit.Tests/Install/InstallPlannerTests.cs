@@ -141,12 +141,15 @@ public class InstallPlannerTests
         var plan = GuidePlan();
         var init = plan.For("k8s-master").Steps.Single(s => s.Id == "init");
 
-        var config = Assert.IsType<WriteFile>(init.Actions[0]);
+        var guarantee = Assert.IsType<ProveImagesPresent>(init.Actions[0]);
+        Assert.Contains("registry.aliyuncs.com/google_containers/kube-apiserver:v1.23.0", guarantee.Images);
+        Assert.Equal("registry.aliyuncs.com/google_containers/pause:3.6", guarantee.SandboxImage);
+        var config = Assert.IsType<WriteFile>(init.Actions[1]);
         Assert.True(config.Secret);
         Assert.Equal(KubeadmConfig.Render(GuideInventory(), new OfflineKit.Spec.KubernetesVersion(1, 23, 0), "registry.aliyuncs.com/google_containers", Token), config.Content);
         Assert.Equal(
             $"bash /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64/scripts/init-control-plane.sh --config {config.RemotePath} --user root",
-            Assert.IsType<RunCommand>(init.Actions[1]).Command.Script);
+            Assert.IsType<RunCommand>(init.Actions[2]).Command.Script);
         Assert.DoesNotContain(Token, plan.Describe());
     }
 
@@ -155,11 +158,12 @@ public class InstallPlannerTests
     {
         var plan = GuidePlan();
         var join = plan.For("k8s-node01").Steps.Single(s => s.Id == "join");
-        var fetch = Assert.IsType<FetchJoinCommand>(join.Actions[0]);
+        Assert.DoesNotContain("registry.aliyuncs.com/google_containers/kube-apiserver:v1.23.0", Assert.IsType<ProveImagesPresent>(join.Actions[0]).Images);
+        var fetch = Assert.IsType<FetchJoinCommand>(join.Actions[1]);
         Assert.Equal("k8s-master", fetch.ControlPlane);
         Assert.Equal(
             $"bash /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64/scripts/join-node.sh --join-file {fetch.RemotePath} --node-name k8s-node01",
-            Assert.IsType<RunCommand>(join.Actions[1]).Command.Script);
+            Assert.IsType<RunCommand>(join.Actions[2]).Command.Script);
 
         var addons = plan.For("k8s-master").Steps.Single(s => s.Id == "addons");
         Assert.Equal([new StepRef("k8s-node01", "join", AfterOnly: true), new StepRef("k8s-node02", "join", AfterOnly: true)], addons.Needs);

@@ -21,6 +21,7 @@ import shutil
 import string
 import subprocess
 import sys
+import tomllib
 
 import yaml
 
@@ -109,6 +110,12 @@ def docker(*args):
 
 
 def image_present(ref):
+    """In this host's containerd (namespace k8s.io) when it runs one, else in its dockerd."""
+    address = os.environ.get("CONTAINERD_ADDRESS")
+    if address and os.path.exists(address):
+        code, listed, _ = ctr("-n", "k8s.io", "images", "ls", "-q")
+        if code == 0 and ref in listed.split():
+            return True
     return docker("image", "inspect", "--format", "{{.Id}}", ref)[0] == 0
 
 
@@ -256,10 +263,52 @@ CLUSTER_V1BETA3 = {
 INIT_V1BETA2 = {k: v for k, v in INIT_V1BETA3.items() if k not in ("skipPhases", "patches")}
 INIT_V1BETA2["nodeRegistration"] = {k: v for k, v in NODE_REGISTRATION.items() if k != "imagePullPolicy"}
 CLUSTER_V1BETA2 = dict(CLUSTER_V1BETA3, dns={"type": None, "imageRepository": None, "imageTag": None}, useHyperKubeImage=None)
+DISCOVERY_V1BETA3 = {
+    "bootstrapToken": {"token": None, "apiServerEndpoint": None, "caCertHashes": None, "unsafeSkipCAVerification": None},
+    "file": {"kubeConfigPath": None}, "tlsBootstrapToken": None, "timeout": None,
+}
+JOIN_V1BETA3 = {
+    "apiVersion": None, "kind": None, "caCertPath": None, "discovery": DISCOVERY_V1BETA3,
+    "nodeRegistration": NODE_REGISTRATION, "controlPlane": {"localAPIEndpoint": {"advertiseAddress": None, "bindPort": None}, "certificateKey": None},
+    "skipPhases": None, "patches": {"directory": None},
+}
+# v1beta4 (kubeadm 1.31+): extraArgs are lists of {name, value}; the timeouts move under `timeouts`
+# (apiServer.timeoutForControlPlane and discovery.timeout are gone); nodeRegistration gains imagePullSerial.
+ARG_LIST = [{"name": None, "value": None}]
+EXTRA_V1BETA4 = {"extraArgs": ARG_LIST, "extraVolumes": None, "extraEnvs": None}
+NODE_REGISTRATION_V1BETA4 = dict(NODE_REGISTRATION, kubeletExtraArgs=ARG_LIST, imagePullSerial=None)
+TIMEOUTS_V1BETA4 = {"controlPlaneComponentHealthCheck": None, "kubeletHealthCheck": None, "kubernetesAPICall": None,
+                    "etcdAPICall": None, "tlsBootstrap": None, "discovery": None, "upgradeManifests": None}
+INIT_V1BETA4 = dict(INIT_V1BETA3, nodeRegistration=NODE_REGISTRATION_V1BETA4, dryRun=None, timeouts=TIMEOUTS_V1BETA4)
+CLUSTER_V1BETA4 = dict(
+    CLUSTER_V1BETA3,
+    apiServer={"certSANs": None, **EXTRA_V1BETA4},
+    controllerManager=dict(EXTRA_V1BETA4), scheduler=dict(EXTRA_V1BETA4),
+    dns={"imageRepository": None, "imageTag": None, "disabled": None},
+    proxy={"disabled": None}, encryptionAlgorithm=None, certificateValidityPeriod=None, caCertificateValidityPeriod=None,
+    etcd={"local": {"imageRepository": None, "imageTag": None, "dataDir": None, "extraArgs": ARG_LIST, "extraEnvs": None, "serverCertSANs": None, "peerCertSANs": None},
+          "external": {"endpoints": None, "caFile": None, "certFile": None, "keyFile": None}},
+)
+JOIN_V1BETA4 = dict(JOIN_V1BETA3, nodeRegistration=NODE_REGISTRATION_V1BETA4, dryRun=None, timeouts=TIMEOUTS_V1BETA4,
+                    discovery={k: v for k, v in DISCOVERY_V1BETA3.items() if k != "timeout"})
 KUBEADM_SCHEMAS = {
-    "kubeadm.k8s.io/v1beta3": {"InitConfiguration": INIT_V1BETA3, "ClusterConfiguration": CLUSTER_V1BETA3},
+    "kubeadm.k8s.io/v1beta4": {"InitConfiguration": INIT_V1BETA4, "ClusterConfiguration": CLUSTER_V1BETA4, "JoinConfiguration": JOIN_V1BETA4},
+    "kubeadm.k8s.io/v1beta3": {"InitConfiguration": INIT_V1BETA3, "ClusterConfiguration": CLUSTER_V1BETA3, "JoinConfiguration": JOIN_V1BETA3},
     "kubeadm.k8s.io/v1beta2": {"InitConfiguration": INIT_V1BETA2, "ClusterConfiguration": CLUSTER_V1BETA2},
 }
+
+
+def kubeadm_apis(version):
+    """The kubeadm config APIs the installed kubeadm reads: v1beta2 until 1.25, v1beta3 from 1.22, v1beta4 from 1.31."""
+    minor = int(version.split(".")[1])
+    apis = set()
+    if minor <= 25:
+        apis.add("kubeadm.k8s.io/v1beta2")
+    if minor >= 22:
+        apis.add("kubeadm.k8s.io/v1beta3")
+    if minor >= 31:
+        apis.add("kubeadm.k8s.io/v1beta4")
+    return apis
 COMPONENT_KINDS = {"kubelet.config.k8s.io/v1beta1": "KubeletConfiguration", "kubeproxy.config.k8s.io/v1alpha1": "KubeProxyConfiguration"}
 
 
@@ -285,7 +334,7 @@ def strict(value, schema, path):
         strict(item, schema[key], f"{path}.{key}" if path else key)
 
 
-def load_kubeadm_config(path):
+def load_kubeadm_config(path, version, wanted=("InitConfiguration", "ClusterConfiguration")):
     try:
         with open(path) as f:
             text = f.read()
@@ -307,6 +356,8 @@ def load_kubeadm_config(path):
                 if api in ("kubeadm.k8s.io/v1beta1", "kubeadm.k8s.io/v1alpha3", "kubeadm.k8s.io/v1alpha2", "kubeadm.k8s.io/v1alpha1"):
                     raise Fail(f"your configuration file uses an old API spec: \"{api}\". Please use kubeadm v1.20 instead and run 'kubeadm config migrate --old-config old.yaml --new-config new.yaml', which will write the new, similar spec using a newer API version.")
                 raise Fail(f'no kind "{kind}" is registered for version "{api}" in scheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31"')
+            if api not in kubeadm_apis(version):
+                raise Fail(f'no kind "{kind}" is registered for version "{api}" in scheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31" (kubeadm v{version} does not read {api} {MARK})')
             schemas = KUBEADM_SCHEMAS[api]
             if kind not in schemas:
                 raise Fail(f'no kind "{kind}" is registered for version "{api}" in scheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31"')
@@ -320,8 +371,8 @@ def load_kubeadm_config(path):
         if kind in found:
             raise Fail(f"found multiple {kind} documents in {path}")
         found[kind] = doc
-    if "InitConfiguration" not in found and "ClusterConfiguration" not in found:
-        raise Fail(f"no InitConfiguration or ClusterConfiguration kind was found in the YAML file {path}")
+    if not any(k in found for k in wanted):
+        raise Fail(f"no {' or '.join(wanted)} kind was found in the YAML file {path}")
     return found, text
 
 
@@ -465,6 +516,7 @@ def validate_init(docs, version):
         "dnsDomain": dns_domain, "endpoint": api_endpoint, "imageRepository": repo, "tokens": tokens,
         "cgroupDriver": driver, "clusterName": cluster.get("clusterName") or "kubernetes",
         "images": images_for(repo, version, (cluster.get("etcd") or {}).get("local"), cluster.get("dns")),
+        "pause": f"{repo}/pause:3.6",
         "ignore": [str(x) for x in (node.get("ignorePreflightErrors") or [])],
     }
 
@@ -533,6 +585,8 @@ def host_preflight(pf, runtime):
             pf.check(value.strip() == "1", name, f"/proc/sys/{key} contents are not set to 1")
     if runtime == "docker":
         pf.check(systemctl("is-active", "--quiet", "docker"), "Service-Docker", "docker service is not active, please run 'systemctl start docker.service'")
+    else:
+        pf.check(systemctl("is-active", "--quiet", "containerd"), "CRI", f"containerd service is not active {MARK}")
     pf.check(systemctl("is-enabled", "--quiet", "kubelet"), "Service-Kubelet", f"kubelet service is not enabled, please run 'systemctl enable kubelet.service' {MARK}: an error here, a warning in kubeadm")
 
 
@@ -551,6 +605,60 @@ def docker_preflight(pf, images, cgroup_driver):
     for ref in images:
         pf.check(image_present(ref), "ImagePull", f'failed to pull image {ref}: output: Error response from daemon: Get "https://{ref.split("/")[0]}/v2/": dial tcp: lookup {ref.split("/")[0]}: no such host (offline: the image is not in this host\'s docker {MARK}), error: exit status 1')
     pf.finish()
+
+
+def ctr(*args):
+    return run(["ctr", "--address", os.environ.get("CONTAINERD_ADDRESS", ""), *args])
+
+
+def containerd_settings():
+    """The sandbox image, SystemdCgroup and disabled plugins of the host's config.toml, as containerd itself reads it (`containerd config dump`)."""
+    path = os.path.join(ROOT, "etc/containerd/config.toml")
+    code, stdout, stderr = run(["containerd", "--config", path, "config", "dump"])
+    if code != 0:
+        raise Fail(f"{MARK} containerd cannot read /etc/containerd/config.toml: {stderr.strip()}")
+    config = tomllib.loads(stdout)
+    plugins = config.get("plugins") or {}
+    if config.get("version", 1) >= 3:
+        sandbox = ((plugins.get("io.containerd.cri.v1.images") or {}).get("pinned_images") or {}).get("sandbox")
+        runtime = plugins.get("io.containerd.cri.v1.runtime") or {}
+    else:
+        cri = plugins.get("io.containerd.grpc.v1.cri") or {}
+        sandbox = cri.get("sandbox_image")
+        runtime = cri
+    runc = ((((runtime.get("containerd") or {}).get("runtimes") or {}).get("runc") or {}).get("options") or {})
+    return sandbox, bool(runc.get("SystemdCgroup", False)), config.get("disabled_plugins") or []
+
+
+def containerd_preflight(pf, images, cgroup_driver, pause):
+    """The images step for containerd: the CRI plugin on, the sandbox image kubeadm's pause image and present,
+    the cgroup driver agreeing with SystemdCgroup, every image in the k8s.io namespace (read with the real ctr)."""
+    if not os.environ.get("CONTAINERD_ADDRESS"):
+        raise Fail(f"{MARK} CONTAINERD_ADDRESS is not set: the stand-in looks for images in this lab host's own containerd; refusing", 3)
+    code, _, stderr = ctr("version")
+    if code != 0:
+        pf.check(False, "CRI", f"container runtime is not running: output: {stderr.strip()}, error: exit status 1")
+        pf.finish()
+        return
+    sandbox, systemd, disabled = containerd_settings()
+    if "cri" in disabled or "io.containerd.grpc.v1.cri" in disabled:
+        pf.check(False, "CRI", 'container runtime is not running: output: time="..." level=fatal msg="validate service connection: CRI v1 runtime API is not implemented for endpoint \"unix:///run/containerd/containerd.sock\""')
+    if sandbox != pause:
+        raise Fail(f'{MARK} containerd\'s sandbox image is "{sandbox}" but kubeadm\'s pause image is "{pause}": the kubelet would pull another pause image offline (kubeadm 1.28+ warns "detected that the sandbox image ... of the container runtime is inconsistent with that used by kubeadm"); the stand-in fails')
+    if systemd != (cgroup_driver == "systemd"):
+        raise Fail(f'{MARK} the kubelet\'s cgroupDriver is "{cgroup_driver}" but containerd\'s runc has SystemdCgroup = {str(systemd).lower()}: the kubelet and containerd would manage cgroups differently; the stand-in fails')
+    code, listed, stderr = ctr("-n", "k8s.io", "images", "ls", "-q")
+    present = set(listed.split())
+    for ref in list(images) + [pause]:
+        pf.check(ref in present, "ImagePull", f'failed to pull image {ref}: output: time="..." level=fatal msg="pulling image: rpc error: code = Unknown desc = failed to resolve reference \"{ref}\": dial tcp: lookup {ref.split("/")[0]}: no such host" (offline: the image is not in this host\'s containerd, namespace k8s.io {MARK}), error: exit status 1')
+    pf.finish()
+
+
+def runtime_preflight(pf, runtime, images, cgroup_driver, pause):
+    if runtime == "docker":
+        docker_preflight(pf, images, cgroup_driver)
+    else:
+        containerd_preflight(pf, images, cgroup_driver, pause)
 
 
 # ---------------------------------------------------------------- kubeadm: files
@@ -661,7 +769,7 @@ def kubeadm_init(args, version):
     config = one(values, "--config")
     if not config:
         raise Fail(f"{MARK} kubeadm init without --config is unsupported by the lab stand-in", 2)
-    docs, text = load_kubeadm_config(input_path(config))
+    docs, text = load_kubeadm_config(input_path(config), version)
     settings = validate_init(docs, version)
     with Cluster() as cluster:
         if cluster.data is not None:
@@ -677,10 +785,7 @@ def kubeadm_init(args, version):
         out("[preflight] Pulling images required for setting up a Kubernetes cluster")
         out("[preflight] This might take a minute or two, depending on the speed of your internet connection")
         out("[preflight] You can also perform this action in beforehand using 'kubeadm config images pull'")
-        if settings["runtime"] == "docker":
-            docker_preflight(pf, settings["images"], settings["cgroupDriver"])
-        else:
-            raise Fail(f"{MARK} the lab hosts run docker (dockershim); a containerd criSocket is unsupported by the lab stand-in", 2)
+        runtime_preflight(pf, settings["runtime"], settings["images"], settings["cgroupDriver"], settings["pause"])
 
         out('[certs] Using certificateDir folder "/etc/kubernetes/pki"')
         out('[certs] Generating "ca" certificate and key')
@@ -720,7 +825,7 @@ def kubeadm_init(args, version):
             "tokens": [{"token": t["token"], "expires": t["expires"]} for t in settings["tokens"]],
             "podSubnet": settings["podSubnet"], "serviceSubnet": settings["serviceSubnet"], "dnsDomain": settings["dnsDomain"],
             "imageRepository": settings["imageRepository"], "kubernetesVersion": settings["version"],
-            "cgroupDriver": settings["cgroupDriver"], "clusterName": settings["clusterName"], "created": stamp,
+            "cgroupDriver": settings["cgroupDriver"], "clusterName": settings["clusterName"], "created": stamp, "runtime": settings["runtime"],
             "nodes": {settings["name"]: {"role": "control-plane", "address": settings["address"], "version": settings["version"],
                                          "kubeletActive": True, "root": ROOT, "created": stamp}},
             "objects": [],
@@ -786,13 +891,35 @@ def kubeadm_token(args, version):
 
 def kubeadm_join(args, version):
     values, positional = parse_flags(
-        args, ["--token", "--discovery-token-ca-cert-hash", "--node-name", "--cri-socket", "--ignore-preflight-errors", "--v", "-v", "--discovery-token"],
+        args, ["--config", "--token", "--discovery-token-ca-cert-hash", "--node-name", "--cri-socket", "--ignore-preflight-errors", "--v", "-v", "--discovery-token"],
         ["--discovery-token-unsafe-skip-ca-verification"], 1, "join")
-    if not positional:
-        raise Fail("discovery: Invalid value: \"\": bootstrapToken or file must be set")
-    endpoint = positional[0]
-    token = one(values, "--discovery-token") or one(values, "--token")
-    hashes = values.get("--discovery-token-ca-cert-hash", [])
+    config = one(values, "--config")
+    ignore = ignore_list(values)
+    if config:
+        # kubeadm allows only a few flags beside --config; these are not among them.
+        mixed = [f for f in ("--token", "--discovery-token-ca-cert-hash", "--node-name", "--cri-socket", "--discovery-token") if values.get(f)] + positional
+        if mixed:
+            raise Fail(f"can not mix '--config' with arguments {mixed}")
+        docs, _ = load_kubeadm_config(input_path(config), version, wanted=("JoinConfiguration",))
+        join = docs["JoinConfiguration"]
+        bootstrap = (join.get("discovery") or {}).get("bootstrapToken") or {}
+        registration = join.get("nodeRegistration") or {}
+        endpoint = bootstrap.get("apiServerEndpoint") or ""
+        token = bootstrap.get("token")
+        hashes = [str(h) for h in (bootstrap.get("caCertHashes") or [])]
+        if bootstrap.get("unsafeSkipCAVerification"):
+            values["--discovery-token-unsafe-skip-ca-verification"] = True
+        values["--node-name"] = [registration["name"]] if registration.get("name") else []
+        values["--cri-socket"] = [registration["criSocket"]] if registration.get("criSocket") else []
+        ignore += [str(x) for x in (registration.get("ignorePreflightErrors") or [])]
+        with open(kubeadm_state("join-config.yaml"), "w") as f:
+            f.write(open(input_path(config)).read())
+    else:
+        if not positional:
+            raise Fail("discovery: Invalid value: \"\": bootstrapToken or file must be set")
+        endpoint = positional[0]
+        token = one(values, "--discovery-token") or one(values, "--token")
+        hashes = values.get("--discovery-token-ca-cert-hash", [])
     errors = []
     if not token:
         errors.append('discovery: Invalid value: "": bootstrapToken or file must be set')
@@ -815,11 +942,9 @@ def kubeadm_join(args, version):
         errors.append(f'nodeRegistration.criSocket: Invalid value: "{cri}": not a known container runtime socket (dockershim or containerd)')
     if errors:
         raise Fail("[" + ", ".join(errors) + "]")
-    if runtime != "docker":
-        raise Fail(f"{MARK} the lab hosts run docker (dockershim); a containerd criSocket is unsupported by the lab stand-in", 2)
 
     out("[preflight] Running pre-flight checks")
-    pf = Preflight(ignore_list(values))
+    pf = Preflight(ignore)
     host_preflight(pf, runtime)
     pf.check(not os.path.exists(os.path.join(ROOT, "etc/kubernetes/kubelet.conf")), "FileAvailable--etc-kubernetes-kubelet.conf", "/etc/kubernetes/kubelet.conf already exists")
     pf.check(not os.path.exists(os.path.join(ROOT, "etc/kubernetes/pki/ca.crt")), "FileAvailable--etc-kubernetes-pki-ca.crt", "/etc/kubernetes/pki/ca.crt already exists")
@@ -842,7 +967,7 @@ def kubeadm_join(args, version):
         out("[preflight] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'")
         repo = cluster.data["imageRepository"]
         v = cluster.data["kubernetesVersion"]
-        docker_preflight(pf, [f"{repo}/kube-proxy:{v}", f"{repo}/pause:3.6"], cluster.data["cgroupDriver"])
+        runtime_preflight(pf, runtime, [f"{repo}/kube-proxy:{v}", f"{repo}/pause:3.6"], cluster.data["cgroupDriver"], f"{repo}/pause:3.6")
         if name in cluster.data["nodes"]:
             raise Fail(f'error execution phase kubelet-start: a Node with name "{name}" and status "{node_status(cluster.data, name)}" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node')
         ca = cluster.data["caCert"]

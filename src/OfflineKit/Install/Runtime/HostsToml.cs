@@ -1,0 +1,42 @@
+using System.Text;
+
+namespace OfflineKit.Install;
+
+/// <summary>
+/// containerd's hosts.toml for one registry (docs/hosts.md): its mirrors first, each allowed to pull and
+/// resolve, then the registry itself; the CA when one is given, skip_verify only when asked for, plain
+/// http only for a registry marked insecure. Names in images stay the origin names.
+/// </summary>
+public static class HostsToml
+{
+    public static string Render(RegistrySettings registry)
+    {
+        var scheme = registry.Insecure ? "http" : "https";
+        var server = registry.Host == "docker.io" ? "https://registry-1.docker.io" : $"{scheme}://{registry.Host}";
+        var sb = new StringBuilder();
+        sb.Append("# offlinekit: from the inventory's cluster.registries (").Append(registry.Host).Append(")\n");
+        sb.Append("server = \"").Append(server).Append("\"\n");
+        IEnumerable<(string Url, string Capabilities)> hosts = registry.Mirrors.Select(m => (m.TrimEnd('/'), "[\"pull\", \"resolve\"]"));
+        if (registry.Insecure || registry.CaCertificate is not null || registry.SkipVerify)
+        {
+            hosts = hosts.Append((server, "[\"pull\", \"resolve\", \"push\"]"));
+        }
+
+        foreach (var (url, capabilities) in hosts)
+        {
+            sb.Append("\n[host.\"").Append(url).Append("\"]\n");
+            sb.Append("  capabilities = ").Append(capabilities).Append('\n');
+            if (registry.CaCertificate is not null)
+            {
+                sb.Append("  ca = \"").Append(ContainerdConfig.CertsDirectory).Append('/').Append(registry.Host).Append("/ca.crt\"\n");
+            }
+
+            if (registry.SkipVerify)
+            {
+                sb.Append("  skip_verify = true\n");
+            }
+        }
+
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,44 @@
+using OfflineKit.Install;
+using OfflineKit.Tests.Support;
+
+namespace OfflineKit.IntegrationTests.Lab;
+
+/// <summary>What the install tests on the lab hosts share: a bundle built from the lab's sources, a request, a snapshot of a folder.</summary>
+internal static class LabInstall
+{
+    /// <summary>
+    /// `offlinekit build --k8s 1.23.0 [ARGS]` with the embedded catalog, only the mirrors pointing at the lab
+    /// (registry, manifests, the signed yum repos served over HTTP): the bundle `make demo` builds.
+    /// </summary>
+    public static async Task<string> BuildAsync(LabRpmRepos rpms, TempDir dir, params string[] args)
+    {
+        await using var sources = await LabSources.StartAsync();
+        await using var server = new LabHttpServer(rpms.Root);
+        var mirrors = dir.Write(
+            "mirrors.yaml",
+            await File.ReadAllTextAsync(sources.MirrorsFile) + $"\n  {LabRpmRepos.Origin}: {new Uri(server.BaseUri, "aliyun/")}\n");
+        var (code, stdout, stderr) = await CliRunner.RunAsync(["build", "--k8s", "1.23.0", .. args, "--mirrors", mirrors, "-o", dir["out"], "--cache", dir["cache"], "--without", "bin"]);
+        Assert.True(code == 0, stderr);
+        return stdout.Trim();
+    }
+
+    /// <summary>A request against the lab hosts: a fresh copy of their known_hosts, the runs under <paramref name="dir"/>.</summary>
+    public static InstallRequest Request(LabHosts lab, TempDir dir)
+    {
+        var knownHosts = dir[$"known_hosts-{Guid.NewGuid():N}"];
+        File.Copy(lab.KnownHosts, knownHosts);
+        return new InstallRequest
+        {
+            KnownHosts = knownHosts,
+            RunsRoot = dir["runs"],
+            Environment = lab.Environment,
+            Ssh = new Install.Ssh.SshOptions { ConnectTimeout = TimeSpan.FromSeconds(10) },
+        };
+    }
+
+    /// <summary>Every file under <paramref name="dir"/> with its bytes: equal snapshots mean nothing changed.</summary>
+    public static SortedDictionary<string, string> Snapshot(string dir) => new(
+        Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(File.ReadAllBytes(f))),
+        StringComparer.Ordinal);
+}
