@@ -20,6 +20,9 @@ internal sealed class BundleCheck
     private readonly Dictionary<string, ImageArchiveScan.Result> _archiveBlobs = new(StringComparer.Ordinal);
     private byte[]? _manifestBytes;
     private byte[]? _sumsBytes;
+    private byte[]? _signatureBytes;
+    private SignatureStatus _signature = SignatureStatus.NotChecked;
+    private bool _stoppedAtSignature;
     private long _bytes;
 
     public bool Truncated { get; private set; }
@@ -30,7 +33,7 @@ internal sealed class BundleCheck
     /// </summary>
     public async Task<bool> AddFileAsync(string path, Stream data, long? expectedSize, Stream? copyTo, Action<long>? onBytes, CancellationToken cancellationToken)
     {
-        var isMetadata = path is BundleLayout.ManifestFile or BundleLayout.SumsFile;
+        var isMetadata = path is BundleLayout.ManifestFile or BundleLayout.SumsFile or BundleLayout.SignatureFile;
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var kept = isMetadata ? new MemoryStream() : null;
         long size = 0;
@@ -90,6 +93,10 @@ internal sealed class BundleCheck
             {
                 _sumsBytes = kept!.ToArray();
             }
+            else if (path == BundleLayout.SignatureFile)
+            {
+                _signatureBytes = kept!.ToArray();
+            }
         }
 
         return true;
@@ -114,6 +121,44 @@ internal sealed class BundleCheck
         }
     }
 
+    /// <summary>Whether bundle.json.sig has been read.</summary>
+    public bool HasSignature
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _signatureBytes is not null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks bundle.json.sig against bundle.json with <paramref name="key"/>. False when it is missing or
+    /// does not verify: the verifier then reads no further, and the report names the signature alone.
+    /// </summary>
+    public bool VerifySignature(System.Security.Cryptography.ECDsa key)
+    {
+        lock (_lock)
+        {
+            (_signature, var detail) = (_manifestBytes, _signatureBytes) switch
+            {
+                (null, _) => (SignatureStatus.Invalid, "the bundle has no bundle.json to check the signature of"),
+                (_, null) => (SignatureStatus.Missing, "the bundle is not signed (no bundle.json.sig), and --key asks for a signature"),
+                var (m, sig) when Trust.BundleSignature.Verify(key, m, sig) => (SignatureStatus.Valid, null),
+                _ => (SignatureStatus.Invalid, "does not verify with the given key: signed with another key, or bundle.json was changed after signing"),
+            };
+            if (detail is null)
+            {
+                return true;
+            }
+
+            _problems.Add(new VerifyProblem(ProblemKind.Signature, BundleLayout.SignatureFile, detail));
+            _stoppedAtSignature = true;
+            return false;
+        }
+    }
+
     public void AddProblem(ProblemKind kind, string path, string detail)
     {
         lock (_lock)
@@ -126,6 +171,16 @@ internal sealed class BundleCheck
     /// <summary>Compares what was seen with what SHA256SUMS and bundle.json record.</summary>
     public VerifyReport Finish(string bundle, TarballChecksumStatus tarball)
     {
+        if (_stoppedAtSignature)
+        {
+            // Nothing past the signature was judged: an unsigned or wrongly signed bundle is not looked into.
+            return new VerifyReport(bundle, null, false, _actual.Count, _bytes, tarball, _problems.Where(p => p.Kind == ProblemKind.Signature).ToList())
+            {
+                Signature = _signature,
+                HasSignature = _signatureBytes is not null,
+            };
+        }
+
         var problems = new List<VerifyProblem>(_problems);
         var manifest = ReadManifest(problems);
         var sums = ReadSums(problems);
@@ -142,8 +197,9 @@ internal sealed class BundleCheck
 
         foreach (var path in paths)
         {
-            if (path == BundleLayout.SumsFile)
+            if (path is BundleLayout.SumsFile or BundleLayout.SignatureFile)
             {
+                // The signature is listed nowhere: it signs bundle.json, and only a key can judge it.
                 continue;
             }
 
@@ -171,11 +227,15 @@ internal sealed class BundleCheck
         }
 
         var ordered = problems
-            .OrderBy(p => p.Kind == ProblemKind.Truncated ? 0 : 1)
+            .OrderBy(p => p.Kind is ProblemKind.Truncated or ProblemKind.Signature ? 0 : 1)
             .ThenBy(p => p.Path, StringComparer.Ordinal)
             .ThenBy(p => p.Kind)
             .ToList();
-        return new VerifyReport(bundle, manifest?.Name, ordered.Count == 0, _actual.Count, _bytes, tarball, ordered);
+        return new VerifyReport(bundle, manifest?.Name, ordered.Count == 0, _actual.Count, _bytes, tarball, ordered)
+        {
+            Signature = _signature,
+            HasSignature = _signatureBytes is not null,
+        };
     }
 
     private static void Judge(List<VerifyProblem> problems, string path, string? actual, string? inSums, string? inManifest, bool haveSums, bool haveManifest)

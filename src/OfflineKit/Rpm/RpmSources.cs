@@ -22,6 +22,7 @@ public static class RpmSources
     {
         // repomd.xml of every repository, fresh: what it says decides whether the parsed cache still holds.
         var indexes = new List<(RpmRepository Repo, string Dir, string Origin, Repomd Repomd)>();
+        var repomdSha256 = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var repo in repositories)
         {
             var dir = Path.Combine(cacheRoot, "repos", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(repo.BaseUrl.AbsoluteUri)))[..16]);
@@ -30,6 +31,7 @@ public static class RpmSources
             var repomdBytes = await http.GetBytesAsync(mirrors.Rewrite(new Uri(repomdOrigin)), $"repository {repo.Name}: {repomdOrigin}", cancellationToken).ConfigureAwait(false);
             var repomd = Repomd.Parse(new MemoryStream(repomdBytes), repomdOrigin);
             await File.WriteAllBytesAsync(Path.Combine(dir, "repomd.xml"), repomdBytes, cancellationToken).ConfigureAwait(false);
+            repomdSha256[repo.Name] = Convert.ToHexStringLower(SHA256.HashData(repomdBytes));
             indexes.Add((repo, dir, repomdOrigin, repomd));
         }
 
@@ -81,6 +83,7 @@ public static class RpmSources
 
         RpmLoad Loaded(List<RpmRepo> repos, Task write) => new(repos, write)
         {
+            RepomdSha256 = repomdSha256,
             AddFilelistsAsync = async ct =>
             {
                 ct.ThrowIfCancellationRequested();
@@ -113,4 +116,7 @@ public sealed record RpmLoad(List<RpmRepo> Repos, Task CacheWrite)
     /// and caches the result after <see cref="CacheWrite"/>: the repositories with filelists read, and their cache write.
     /// </summary>
     public Func<CancellationToken, Task<RpmLoad>> AddFilelistsAsync { get; init; } = _ => throw new InvalidOperationException("no filelists to add");
+
+    /// <summary>The SHA-256 of each repository's repomd.xml as fetched (by repository name): what the lock records.</summary>
+    public IReadOnlyDictionary<string, string> RepomdSha256 { get; init; } = new Dictionary<string, string>();
 }
