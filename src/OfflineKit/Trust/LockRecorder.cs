@@ -54,11 +54,31 @@ public sealed class LockRecorder(BundleLock? locked, string? lockSource)
 
     /// <summary>
     /// The lock this build writes: under --lock, the lock it was given (the bundle holds exactly what it
-    /// pins, even where upstream moved on: a newer repomd.xml is not what the bundle was made from);
-    /// otherwise what the stages noted.
+    /// pins, even where upstream moved on: a newer repomd.xml is not what the bundle was made from), after
+    /// checking it pins exactly what the stages carried; otherwise what the stages noted.
     /// </summary>
-    public BundleLock Result(string name, string kubernetesVersion, string os, string arch, string? catalogRevision, string createdBy) =>
-        (Locked ?? new BundleLock
+    public BundleLock Result(string name, string kubernetesVersion, string os, string arch, string? catalogRevision, string createdBy)
+    {
+        if (Locked is not null)
+        {
+            // The lock goes into the bundle as is: it must pin exactly what this build carries.
+            var differs = new[]
+            {
+                Differ("images", Locked.Images.Select(i => $"{i.Name}@{i.Digest}"), _images.Select(i => $"{i.Name}@{i.Digest}")),
+                Differ("RPMs", Locked.Rpms.Select(r => $"{r.Nevra} {r.Checksum}"), _rpms.Select(r => $"{r.Nevra} {r.Checksum}")),
+                Differ("manifests", Locked.Manifests.Select(m => $"{m.Name} {m.Sha256}"), _manifests.Select(m => $"{m.Name} {m.Sha256}")),
+                Differ("GPG keys", Locked.Keys.Select(k => $"{k.Name} {k.Sha256}"), _keys.Select(k => $"{k.Name} {k.Sha256}")),
+            }.OfType<string>().ToList();
+            if (differs.Count > 0)
+            {
+                throw new OperationFailedException(
+                    $"{LockSource} pins other things than this build carries ({string.Join("; ", differs)}); build with the same spec and --without parts as the build that wrote it");
+            }
+
+            return Locked.Sorted();
+        }
+
+        return new BundleLock
         {
             LockVersion = BundleLock.CurrentVersion,
             Name = name,
@@ -72,5 +92,24 @@ public sealed class LockRecorder(BundleLock? locked, string? lockSource)
             Rpms = [.. _rpms],
             Manifests = [.. _manifests],
             Keys = [.. _keys],
-        }).Sorted();
+        }.Sorted();
+    }
+
+    private static string? Differ(string what, IEnumerable<string> locked, IEnumerable<string> built)
+    {
+        var l = locked.ToHashSet(StringComparer.Ordinal);
+        var b = built.ToHashSet(StringComparer.Ordinal);
+        if (l.SetEquals(b))
+        {
+            return null;
+        }
+
+        var notBuilt = l.Except(b).Order(StringComparer.Ordinal).ToList();
+        var notLocked = b.Except(l).Order(StringComparer.Ordinal).ToList();
+        return $"{what}: " + string.Join(", ", new[]
+        {
+            notBuilt.Count > 0 ? $"locked but not carried: {string.Join(", ", notBuilt.Take(3))}{(notBuilt.Count > 3 ? ", …" : string.Empty)}" : null,
+            notLocked.Count > 0 ? $"carried but not locked: {string.Join(", ", notLocked.Take(3))}{(notLocked.Count > 3 ? ", …" : string.Empty)}" : null,
+        }.OfType<string>());
+    }
 }

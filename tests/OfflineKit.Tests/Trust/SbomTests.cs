@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Json.Schema;
 using OfflineKit.Bundle;
+using OfflineKit.Tests.Support;
 using OfflineKit.Trust;
 
 namespace OfflineKit.Tests.Trust;
@@ -25,7 +25,7 @@ public class SbomTests
     public void The_sbom_is_valid_CycloneDX_1_6_and_names_every_rpm_image_manifest_and_binary_with_its_digest()
     {
         var json = Sbom.Write("offlinekit-k8s-1.23.0-el8-amd64", "1.0.0", Sbom.Components(Sample));
-        AssertValid(json);
+        SbomSchema.AssertValid(json);
 
         using var doc = JsonDocument.Parse(json);
         var components = doc.RootElement.GetProperty("components").EnumerateArray().ToList();
@@ -57,7 +57,7 @@ public class SbomTests
     {
         var json = Sbom.Write("b", "1.0.0", Sbom.Components(Sample));
         var broken = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(json).Replace("\"SHA-256\"", "\"SHA256\"", StringComparison.Ordinal));
-        Assert.False(Validate(broken).IsValid);
+        Assert.False(SbomSchema.Validate(broken).IsValid);
     }
 
     [Theory]
@@ -69,23 +69,6 @@ public class SbomTests
     [InlineData(null, "rpm")]
     public void An_rpm_namespace_is_the_vendor_or_distribution_of_its_repository(string? origin, string expected) =>
         Assert.Equal(expected, Sbom.RpmNamespace(origin));
-
-    internal static void AssertValid(byte[] json)
-    {
-        var result = Validate(json);
-        Assert.True(result.IsValid, string.Join("\n", (result.Details ?? []).Where(d => d.Errors is not null).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key}: {e.Value}"))));
-    }
-
-    private static EvaluationResults Validate(byte[] json)
-    {
-        var dir = Path.Combine(AppContext.BaseDirectory, "Trust", "testdata", "cyclonedx");
-        var build = new BuildOptions { SchemaRegistry = new SchemaRegistry() };
-        build.SchemaRegistry.Register(JsonSchema.FromFile(Path.Combine(dir, "spdx.schema.json"), build));
-        build.SchemaRegistry.Register(JsonSchema.FromFile(Path.Combine(dir, "jsf-0.82.schema.json"), build));
-        var bom = JsonSchema.FromFile(Path.Combine(dir, "bom-1.6.schema.json"), build);
-        using var doc = JsonDocument.Parse(json);
-        return bom.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
-    }
 
     private static Artifact Rpm(string name, string evra, string origin) => new()
     {
