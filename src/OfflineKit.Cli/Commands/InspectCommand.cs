@@ -67,7 +67,7 @@ internal static class InspectCommand
 
         if (s.SbomComponents is { } sbom)
         {
-            head.AddRow("SBOM", Markup.Escape($"{BundleLayout.SbomFile}: {sbom.Values.Sum()} components ({string.Join(", ", sbom.Select(kv => $"{kv.Value} {SbomTypeName(kv.Key)}"))})"));
+            head.AddRow("SBOM", Markup.Escape($"{BundleLayout.SbomFile}: {sbom.Values.Sum()} components ({string.Join(", ", sbom.OrderBy(kv => SbomTypeOrder.IndexOf(kv.Key) is var i && i < 0 ? int.MaxValue : i).Select(kv => $"{kv.Value} {SbomTypeName(kv.Key)}"))})"));
         }
 
         console.Write(head);
@@ -112,6 +112,8 @@ internal static class InspectCommand
         ArtifactKind.Script => "scripts",
         _ => "files",
     };
+
+    private static readonly List<string> SbomTypeOrder = ["library", "container", "file", "application"];
 
     private static string SbomTypeName(string type) => type switch
     {
