@@ -23,6 +23,8 @@ public static class CliApp
             VerifyCommand.Create(console),
             InspectCommand.Create(console),
             ExtractCommand.Create(console),
+            TrustCommands.Diff(console),
+            TrustCommands.Keygen(console),
             ImagesCommand.Create(console),
             RpmsCommand.Create(console),
             SpecCommand.Create(console),

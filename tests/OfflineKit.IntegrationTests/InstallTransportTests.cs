@@ -392,6 +392,51 @@ public sealed class InstallTransportTests(LabHosts lab) : IDisposable
         Assert.Equal(0, second.Hosts.Single(h => h.Host == "k8s-node01").Push.FilesSent);
     }
 
+    [Fact]
+    public async Task Under_key_each_host_checks_the_signature_and_one_whose_signature_was_swapped_stops_at_verify()
+    {
+        await lab.RequireLabRoutesAsync();
+        var keys = OfflineKit.Trust.KeyPair.Generate(_dir["keys"]);
+        var other = OfflineKit.Trust.KeyPair.Generate(_dir["other-keys"]);
+        using var key = OfflineKit.Trust.BundleSignature.LoadPrivateKey(keys.PrivateKey, null, "x");
+        using var otherKey = OfflineKit.Trust.BundleSignature.LoadPrivateKey(other.PrivateKey, null, "x");
+        var files = new List<BundleFile>
+        {
+            BundleFile.FromBytes("images/common.tar", new byte[100_000]),
+            BundleFile.FromBytes("images/common.images", "docker.io/calico/node:v3.25.2\n"u8.ToArray()),
+            BundleFile.FromBytes("images/control-plane.tar", new byte[200_000]),
+            BundleFile.FromBytes("images/control-plane.images", "registry.aliyuncs.com/google_containers/kube-apiserver:v1.23.0\n"u8.ToArray()),
+            BundleFile.FromBytes(BundleLayout.VerifyScript, OfflineKit.Scripts.EmbeddedScripts.Read("verify.sh")) with { Executable = true },
+        };
+        var header = Bundles.Header with { Signer = json => OfflineKit.Trust.BundleSignature.Sign(key, json) };
+        var bundle = (await BundleWriter.WriteFileAsync(header, files, _dir["signed-bundle"], BundleFormat.Tar)).Path;
+        var inventory = lab.WriteInventory(_dir.Path, "signed");
+        var nodeDir = BundleDir(lab["k8s-node01"], "signed");
+
+        var report = await Installer.InstallAsync(bundle, inventory, Request(KnownHostsCopy()) with
+        {
+            PublicKey = keys.PublicKey,
+            BeforeStep = async (host, step, ct) =>
+            {
+                if (host == "k8s-node01" && step == PushedBundle.VerifyStep)
+                {
+                    // Another key's signature over the same bundle.json, put on the host after the push.
+                    var manifest = await File.ReadAllBytesAsync(Path.Combine(nodeDir, BundleLayout.ManifestFile), ct);
+                    await File.WriteAllBytesAsync(Path.Combine(nodeDir, BundleLayout.SignatureFile), OfflineKit.Trust.BundleSignature.Sign(otherKey, manifest), ct);
+                }
+            },
+        });
+
+        var node = report.Hosts.Single(h => h.Host == "k8s-node01");
+        Assert.Equal((HostOutcome.Failed, "verify"), (node.Outcome, node.FailedStep));
+        Assert.Contains("bundle.json.sig does not verify", node.Message);
+        foreach (var host in report.Hosts.Where(h => h.Host != "k8s-node01"))
+        {
+            AssertSuppliedAndStoppedAtBringUp(host);
+            Assert.Contains("bundle.json.sig verifies with", await File.ReadAllTextAsync(host.LogPath));
+        }
+    }
+
     private sealed class Sync(Action<InstallProgress> report) : IProgress<InstallProgress>
     {
         public void Report(InstallProgress value) => report(value);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using OfflineKit.Build;
 using OfflineKit.Bundle;
+using OfflineKit.Trust;
 
 namespace OfflineKit.Cli.Commands;
 
@@ -36,6 +37,21 @@ internal static class BuildCommand
             AllowMultipleArgumentsPerToken = true,
         }.AcceptOnlyFromAmong("images", "rpms", "manifests", "bin");
 
+        var signKey = new Option<string>("--sign-key")
+        {
+            Description = "Sign the bundle with this ECDSA P-256 private key (PKCS#8 PEM, from `offlinekit keygen` or `openssl genpkey`): writes bundle.json.sig",
+            HelpName = "KEY.pem",
+        };
+        var passphraseEnv = new Option<string>("--sign-key-passphrase-env")
+        {
+            Description = "The environment variable that holds the passphrase of an encrypted --sign-key (never the passphrase itself)",
+            HelpName = "VAR",
+        };
+        var lockFile = new Option<string>("--lock")
+        {
+            Description = "Rebuild from a lock file (NAME.lock.json) that an earlier build wrote: every image, RPM and manifest fetched at its locked digest, for a byte-identical bundle",
+            HelpName = "FILE",
+        };
         var command = new Command(
             "build",
             "Resolve and download everything the cluster needs (RPMs, images, manifests) and pack it into one versioned, " +
@@ -47,11 +63,23 @@ internal static class BuildCommand
         command.Add(imageSource);
         command.Add(format);
         command.Add(without);
+        command.Add(signKey);
+        command.Add(passphraseEnv);
+        command.Add(lockFile);
 
         command.SetAction(async (parse, ct) =>
         {
             var effective = sources.ResolveSpec(parse);
             await SpecOptions.WarnAsync(console, effective).ConfigureAwait(false);
+            string? passphrase = null;
+            if (parse.GetValue(passphraseEnv) is { } variable)
+            {
+                passphrase = Environment.GetEnvironmentVariable(variable)
+                    ?? throw new BadInputException($"--sign-key-passphrase-env {variable}: that environment variable is not set");
+            }
+
+            using var key = parse.GetValue(signKey) is { } keyPath ? BundleSignature.LoadPrivateKey(keyPath, passphrase, "--sign-key-passphrase-env") : null;
+            var lockPath = parse.GetValue(lockFile);
             var options = new BuildOptions(effective.Spec, sources.ResolveMirrors(parse), parse.GetRequiredValue(output))
             {
                 Format = BundleLayout.ParseFormat(parse.GetRequiredValue(format)),
@@ -60,11 +88,14 @@ internal static class BuildCommand
                 Parallel = parse.GetValue(parallel),
                 ImageSource = parse.GetValue(imageSource) == "docker" ? ImageSource.Docker : ImageSource.Registry,
                 Warnings = new Relay(w => console.ErrorWriter.WriteLine($"warning: {w}")),
+                SignKey = key,
+                Lock = lockPath is null ? null : BundleLock.Load(lockPath),
+                LockSource = lockPath,
             };
             var written = await ProgressDisplay.RunStagesAsync(console, p => BundleBuilder.BuildAsync(options, p, ct)).ConfigureAwait(false);
             await console.OutWriter.WriteLineAsync(written.Path).ConfigureAwait(false);
             await console.ErrorWriter.WriteLineAsync(
-                $"wrote {written.Path} ({ProgressDisplay.Size(written.Size)}, {written.Manifest.Files.Count + 2} files) and {Path.GetFileName(written.Path)}{BundleLayout.TarballChecksumSuffix}").ConfigureAwait(false);
+                $"wrote {written.Path} ({ProgressDisplay.Size(written.Size)}, {written.Manifest.Files.Count + (key is null ? 2 : 3)} files{(key is null ? string.Empty : ", signed")}), {Path.GetFileName(written.Path)}{BundleLayout.TarballChecksumSuffix} and {BundleLayout.LockFile(written.Manifest.Name)}").ConfigureAwait(false);
             if (options.Without.Count > 0)
             {
                 await console.ErrorWriter.WriteLineAsync(

@@ -39,6 +39,11 @@ internal static class InspectCommand
         var manifest = JsonNode.Parse(summary.Manifest.ToJsonBytes())!.AsObject();
         manifest["bundle"] = summary.Bundle;
         manifest["tarballSize"] = summary.TarballSize;
+        if (summary.SbomComponents is { } sbom)
+        {
+            manifest["sbomComponents"] = new JsonObject(sbom.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value))));
+        }
+
         manifest["totals"] = new JsonArray(summary.Totals
             .Select(t => (JsonNode)new JsonObject { ["kind"] = t.Kind.ToString().ToLowerInvariant(), ["count"] = t.Count, ["size"] = t.Size })
             .ToArray());
@@ -58,6 +63,11 @@ internal static class InspectCommand
         if (s.TarballSize is { } size)
         {
             head.AddRow("tarball", CliText.Markup(ProgressDisplay.Size(size)));
+        }
+
+        if (s.SbomComponents is { } sbom)
+        {
+            head.AddRow("SBOM", Markup.Escape($"{BundleLayout.SbomFile}: {sbom.Values.Sum()} components ({string.Join(", ", sbom.OrderBy(kv => SbomTypeOrder.IndexOf(kv.Key) is var i && i < 0 ? int.MaxValue : i).Select(kv => $"{kv.Value} {SbomTypeName(kv.Key)}"))})"));
         }
 
         console.Write(head);
@@ -101,6 +111,17 @@ internal static class InspectCommand
         ArtifactKind.Manifest => "manifests",
         ArtifactKind.Script => "scripts",
         _ => "files",
+    };
+
+    private static readonly List<string> SbomTypeOrder = ["library", "container", "file", "application"];
+
+    private static string SbomTypeName(string type) => type switch
+    {
+        "library" => "RPMs",
+        "container" => "images",
+        "file" => "manifests",
+        "application" => "binaries",
+        _ => type,
     };
 
     private static string Short(string digest) => digest.Length > 19 ? digest[..19] + "…" : digest;

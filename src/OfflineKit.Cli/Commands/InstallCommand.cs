@@ -22,6 +22,7 @@ internal static class InstallCommand
             Description = "Where each run's folder of per-host logs goes (default .offlinekit/runs)",
             HelpName = "DIR",
         };
+        var key = VerifyCommand.PublicKey("Require the bundle signed by this public key: verified here before anything is pushed, and on each host with openssl (scripts/verify.sh --key)");
         var command = new Command(
             "install",
             "Push the bundle over SSH to the inventory's hosts, verify it on each, and bring up the cluster")
@@ -33,14 +34,16 @@ internal static class InstallCommand
             knownHosts,
             acceptNew,
             runsDir,
+            key,
         };
         command.SetAction(async (parse, ct) =>
         {
             var bundlePath = parse.GetRequiredValue(bundle);
+            var keyPath = parse.GetValue(key);
             var inventoryPath = parse.GetRequiredValue(inventory).FullName;
             if (parse.GetValue(dryRun))
             {
-                var plan = await Installer.PlanAsync(bundlePath, inventoryPath, ct).ConfigureAwait(false);
+                var plan = await Installer.PlanAsync(bundlePath, inventoryPath, keyPath, ct).ConfigureAwait(false);
                 await console.OutWriter.WriteAsync(plan.Describe().AsMemory(), ct).ConfigureAwait(false);
                 return (int)ExitCode.Success;
             }
@@ -51,6 +54,7 @@ internal static class InstallCommand
                 KnownHosts = parse.GetValue(knownHosts),
                 AcceptNewHostKeys = parse.GetValue(acceptNew),
                 RunsRoot = parse.GetValue(runsDir),
+                PublicKey = keyPath,
             };
             var report = await InstallDisplay.RunAsync(console, p => Installer.InstallAsync(bundlePath, inventoryPath, request with { Progress = p }, ct)).ConfigureAwait(false);
             InstallDisplay.Summary(console, report);

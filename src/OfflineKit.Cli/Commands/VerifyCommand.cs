@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OfflineKit.Bundle;
+using OfflineKit.Trust;
 using Spectre.Console;
 
 namespace OfflineKit.Cli.Commands;
@@ -10,6 +11,7 @@ internal static class VerifyCommand
     {
         var bundle = CommonOptions.Bundle("A bundle tarball (.tar, .tar.gz, .tar.zst) or an extracted bundle directory");
         var output = CommonOptions.OutputFormat();
+        var key = PublicKey("Check bundle.json.sig with this public key (PEM) before anything else; an unsigned bundle or another key's signature fails");
         var command = new Command(
             "verify",
             "Prove a bundle unchanged: every file against SHA256SUMS and bundle.json, every artifact against its digest, " +
@@ -18,11 +20,13 @@ internal static class VerifyCommand
         {
             bundle,
             output,
+            key,
         };
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetRequiredValue(bundle);
-            var report = await ProgressDisplay.RunAsync(console, "verifying", p => BundleVerifier.VerifyAsync(path, p, ct)).ConfigureAwait(false);
+            using var publicKey = parse.GetValue(key) is { } keyPath ? BundleSignature.LoadPublicKey(keyPath) : null;
+            var report = await ProgressDisplay.RunAsync(console, "verifying", p => BundleVerifier.VerifyAsync(path, publicKey, p, ct)).ConfigureAwait(false);
             if (parse.GetValue(output) == "json")
             {
                 await console.OutWriter.WriteLineAsync(report.ToJson()).ConfigureAwait(false);
@@ -37,6 +41,22 @@ internal static class VerifyCommand
         return command;
     }
 
+    /// <summary>--key PUB.pem, as verify and install take it.</summary>
+    internal static Option<string> PublicKey(string description) => new("--key")
+    {
+        Description = description,
+        HelpName = "PUB.pem",
+    };
+
+    internal static string SignatureText(VerifyReport report) => report.Signature switch
+    {
+        SignatureStatus.Valid => "signature valid (bundle.json.sig, the given key)",
+        SignatureStatus.Invalid => "signature INVALID",
+        SignatureStatus.Missing => "signature MISSING",
+        _ when report.HasSignature => "signature not checked (bundle.json.sig is there; give --key PUB.pem to check it)",
+        _ => "signature not checked (the bundle is not signed; --key PUB.pem would require it)",
+    };
+
     internal static void Render(CliConsole console, VerifyReport report)
     {
         var name = Printable.Escape(report.Name ?? report.Bundle);
@@ -48,7 +68,7 @@ internal static class VerifyCommand
         };
         if (report.Ok)
         {
-            console.Out.MarkupLineInterpolated($"[green]verified[/] {name}: {report.FilesChecked} files, {ProgressDisplay.Size(report.BytesChecked)}{tarball}");
+            console.Out.MarkupLineInterpolated($"[green]verified[/] {name}: {report.FilesChecked} files, {ProgressDisplay.Size(report.BytesChecked)}{tarball}; {SignatureText(report)}");
             return;
         }
 
@@ -59,7 +79,7 @@ internal static class VerifyCommand
         }
 
         console.Out.Write(table);
-        console.Out.MarkupLineInterpolated($"[red]verification FAILED[/] for {name}: {report.Problems.Count} problem{(report.Problems.Count == 1 ? string.Empty : "s")}");
+        console.Out.MarkupLineInterpolated($"[red]verification FAILED[/] for {name}: {report.Problems.Count} problem{(report.Problems.Count == 1 ? string.Empty : "s")}; {SignatureText(report)}");
     }
 
     internal static string KindName(ProblemKind kind) => kind switch
@@ -72,6 +92,7 @@ internal static class VerifyCommand
         ProblemKind.Truncated => "truncated",
         ProblemKind.TarballChecksum => "tarball-checksum",
         ProblemKind.UnexpectedEntry => "unexpected-entry",
+        ProblemKind.Signature => "signature",
         _ => "artifact",
     };
 }

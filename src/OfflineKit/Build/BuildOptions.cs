@@ -41,4 +41,13 @@ public sealed record BuildOptions(BundleSpec Spec, MirrorConfig Mirrors, string 
 
     /// <summary>Where self-contained offlinekit binaries are found (make publish's dist/), tried first.</summary>
     public string? DistDirectory { get; init; }
+
+    /// <summary>`build --lock`: fetch exactly what this lock pins (by digest), failing on anything not to be had at it.</summary>
+    public Trust.BundleLock? Lock { get; init; }
+
+    /// <summary>Where <see cref="Lock"/> came from, for messages.</summary>
+    public string? LockSource { get; init; }
+
+    /// <summary>`build --sign-key`: signs bundle.json, writing bundle.json.sig (see Trust.BundleSignature).</summary>
+    public System.Security.Cryptography.ECDsa? SignKey { get; init; }
 }

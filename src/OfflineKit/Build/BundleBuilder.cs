@@ -3,6 +3,7 @@ using OfflineKit.Images;
 using OfflineKit.IO;
 using OfflineKit.Manifests;
 using OfflineKit.Spec;
+using OfflineKit.Trust;
 
 namespace OfflineKit.Build;
 
@@ -17,6 +18,13 @@ public static class BundleBuilder
         var spec = options.Spec;
         var binary = options.Without.Contains(BuildStage.Bin) ? null : SelfContainedBinary.Find(spec.Target, options.DistDirectory);
         Directory.CreateDirectory(options.OutputDirectory);
+        var name = BundleLayout.BundleName(spec.Kubernetes, spec.Target);
+        var lockRecorder = new LockRecorder(options.Lock, options.LockSource);
+        if (options.Lock is { } given && (given.Name, given.KubernetesVersion) != (name, spec.Kubernetes.ToString()))
+        {
+            throw new BadInputException($"{options.LockSource}: locks {given.Name} (kubernetes {given.KubernetesVersion}), but this build makes {name}; give the same --k8s/--os/--arch as the build that wrote it");
+        }
+
         var work = Directory.CreateDirectory(Path.Combine(options.OutputDirectory, $".offlinekit-build-{Environment.ProcessId}")).FullName;
         try
         {
@@ -41,6 +49,8 @@ public static class BundleBuilder
                 foreach (var addon in spec.Addons)
                 {
                     var prepared = await addons.PrepareAsync(addon, spec.Cluster, options.Mirrors, imageRegistry: null, cancellationToken).ConfigureAwait(false);
+                    lockRecorder.CheckFile("manifest", options.Lock?.Manifests ?? [], prepared.Name, prepared.Origin.AbsoluteUri, prepared.FetchedSha256);
+                    lockRecorder.Manifest(prepared.Name, prepared.Origin.AbsoluteUri, prepared.FetchedSha256);
                     files.Add(BundleFile.FromBytes(prepared.BundlePath, prepared.Content.ToArray()) with
                     {
                         Artifact = new ArtifactInfo(ArtifactKind.Manifest, prepared.Name, prepared.Version, prepared.Origin.AbsoluteUri),
@@ -61,7 +71,7 @@ public static class BundleBuilder
             {
                 // Without the manifests stage the addons' images are unknown: only kubeadm's set is carried.
                 var plan = ImagePlan.For(spec, addonImages);
-                var (imageFiles, imageArtifacts) = await ImageStage.RunAsync(plan, options, Stage(progress, "images"), cancellationToken).ConfigureAwait(false);
+                var (imageFiles, imageArtifacts) = await ImageStage.RunAsync(plan, options, Stage(progress, "images"), lockRecorder, cancellationToken).ConfigureAwait(false);
                 files.AddRange(imageFiles);
                 artifacts.AddRange(imageArtifacts);
                 files.Add(Script(BundleLayout.ImportImagesScript, "import-images.sh"));
@@ -69,7 +79,7 @@ public static class BundleBuilder
 
             if (!options.Without.Contains(BuildStage.Rpms))
             {
-                files.AddRange(await RpmStage.RunAsync(options, BundleLayout.BundleName(spec.Kubernetes, spec.Target), Stage(progress, "rpms"), cancellationToken).ConfigureAwait(false));
+                files.AddRange(await RpmStage.RunAsync(options, name, Stage(progress, "rpms"), lockRecorder, cancellationToken).ConfigureAwait(false));
                 files.Add(Script(BundleLayout.InstallPackagesScript, "install-packages.sh"));
             }
 
@@ -83,7 +93,7 @@ public static class BundleBuilder
             }
 
             var header = new BundleHeader(
-                BundleLayout.BundleName(spec.Kubernetes, spec.Target),
+                name,
                 spec.Version.ToNormalizedString(),
                 spec.Kubernetes.ToString(),
                 spec.Target.OsName,
@@ -93,8 +103,30 @@ public static class BundleBuilder
                 Runtime = spec.Runtime.Name(),
                 KubeadmConfigApi = Catalog.ReleaseCatalog.Embedded.MinorOf(spec.Kubernetes)?.KubeadmConfigApi,
                 CatalogRevision = spec.CatalogRevision,
+                Signer = options.SignKey is { } key ? json => BundleSignature.Sign(key, json) : null,
             };
-            return await BundleWriter.WriteFileAsync(header, files, options.OutputDirectory, options.Format, Stage(progress, "pack"), cancellationToken).ConfigureAwait(false);
+
+            // The SBOM names every artifact by the digest bundle.json gives it: files are hashed once, here.
+            for (var i = 0; i < files.Count; i++)
+            {
+                if (files[i].Artifact is not null)
+                {
+                    files[i] = await BundleWriter.WithSha256Async(files[i], cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            var all = files.Where(f => f.Artifact is not null).Select(f => BundleWriter.ArtifactOf(f, f.Sha256!)).Concat(artifacts);
+            files.Add(BundleFile.FromBytes(BundleLayout.SbomFile, Sbom.Write(header.Name, header.BundleVersion, Sbom.Components(all))));
+
+            // The lock's catalog revision is the one bundle.json records (the header carries it there).
+            var lockFile = lockRecorder.Result(header.Name, header.KubernetesVersion, header.Os, header.Arch, header.CatalogRevision, BundleWriter.CreatedBy).ToJsonBytes();
+            files.Add(BundleFile.FromBytes(BundleLayout.LockFile(header.Name), lockFile));
+
+            var written = await BundleWriter.WriteFileAsync(header, files, options.OutputDirectory, options.Format, Stage(progress, "pack"), cancellationToken).ConfigureAwait(false);
+            var lockPath = Path.Combine(options.OutputDirectory, BundleLayout.LockFile(header.Name));
+            await File.WriteAllBytesAsync(lockPath + ".partial", lockFile, cancellationToken).ConfigureAwait(false);
+            File.Move(lockPath + ".partial", lockPath, overwrite: true);
+            return written;
         }
         finally
         {

@@ -32,12 +32,12 @@ public sealed record ImagePlan(IReadOnlyList<ImageReference> ControlPlane, IRead
 internal static class ImageStage
 {
     public static async Task<(List<BundleFile> Files, List<Artifact> Artifacts)> RunAsync(
-        ImagePlan plan, BuildOptions options, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+        ImagePlan plan, BuildOptions options, IProgress<ByteProgress>? progress, Trust.LockRecorder? lockRecorder, CancellationToken cancellationToken)
     {
         var cache = new BlobCache(Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "images"));
         var platform = new Platform("linux", options.Spec.Target.ArchName, options.Spec.Target.Arch == TargetArch.Arm64 ? "v8" : null);
         var all = plan.ControlPlane.Concat(plan.Common).Distinct().ToList();
-        var pulled = await FetchAsync(all, platform, cache, options, progress, cancellationToken).ConfigureAwait(false);
+        var pulled = await FetchAsync(all, platform, cache, options, progress, lockRecorder?.Locked is null ? null : lockRecorder, cancellationToken).ConfigureAwait(false);
         var byName = pulled.ToDictionary(p => p.Name, StringComparer.Ordinal);
 
         var files = new List<BundleFile>();
@@ -51,6 +51,11 @@ internal static class ImageStage
             var (sha, size) = await DockerArchive.DescribeAsync(images, cache, Path.Combine(cache.Root, "archives"), cancellationToken).ConfigureAwait(false);
             files.Add(BundleFile.FromWriter(archivePath, size, sha, (output, ct) => DockerArchive.WriteAsync(images, cache, output, verifyBlobs: false, ct)));
             files.Add(BundleFile.FromBytes($"{BundleLayout.ImagesDir}/{part}.images", DockerArchive.NameList(images)));
+            foreach (var i in images)
+            {
+                lockRecorder?.Image(i.Name, i.ManifestDigest.ToString());
+            }
+
             artifacts.AddRange(images.Select(i => new Artifact
             {
                 Kind = ArtifactKind.Image,
@@ -69,9 +74,9 @@ internal static class ImageStage
 
     /// <summary>The one place that knows where images come from: registries (through mirrors) or the local Docker daemon.</summary>
     private static async Task<IReadOnlyList<PulledImage>> FetchAsync(
-        List<ImageReference> images, Platform platform, BlobCache cache, BuildOptions options, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+        List<ImageReference> images, Platform platform, BlobCache cache, BuildOptions options, IProgress<ByteProgress>? progress, Trust.LockRecorder? locked, CancellationToken cancellationToken)
     {
-        if (options.ImageSource == ImageSource.Docker)
+        if (options.ImageSource == ImageSource.Docker && locked is null)
         {
             using var docker = new DockerDaemon();
             return await docker.SaveAsync(images.Select(i => i.ToString()).ToList(), platform, cache, cancellationToken).ConfigureAwait(false);
@@ -79,11 +84,35 @@ internal static class ImageStage
 
         var credentials = RegistryCredentials.Load(options.DockerConfig ?? RegistryCredentials.DefaultPath());
         using var client = new RegistryClient(new RegistryClientOptions(options.Mirrors, credentials));
-        return await new ImagePuller(client, cache).PullAsync(
-            images.Select(r => new ImagePullRequest(r.Registry, r.Repository, r.Digest ?? r.Tag ?? "latest", r.ToString())).ToList(),
-            platform,
-            options.Parallel,
-            progress,
-            cancellationToken).ConfigureAwait(false);
+        var puller = new ImagePuller(client, cache);
+        if (locked is null)
+        {
+            return await puller.PullAsync(
+                images.Select(r => new ImagePullRequest(r.Registry, r.Repository, r.Digest ?? r.Tag ?? "latest", r.ToString())).ToList(),
+                platform,
+                options.Parallel,
+                progress,
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        // By the locked manifest digest, never the tag: a tag moved upstream does not move the bundle.
+        var requests = images.Select(r => new ImagePullRequest(r.Registry, r.Repository, locked.ImageDigest(r.ToString()), r.ToString())).ToList();
+        IReadOnlyList<PulledImage> result;
+        try
+        {
+            result = await puller.PullAsync(requests, platform, options.Parallel, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OfflineKitException e)
+        {
+            throw new OperationFailedException($"an image cannot be fetched at its locked digest ({locked.LockSource}): {e.Message}", e);
+        }
+
+        var moved = result.FirstOrDefault(p => p.ManifestDigest.ToString() != locked.ImageDigest(p.Name));
+        if (moved is not null)
+        {
+            throw new OperationFailedException($"image {moved.Name}: fetched {moved.ManifestDigest}, {locked.LockSource} pins {locked.ImageDigest(moved.Name)}");
+        }
+
+        return result;
     }
 }

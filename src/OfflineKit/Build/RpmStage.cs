@@ -14,14 +14,32 @@ namespace OfflineKit.Build;
 /// </summary>
 internal static class RpmStage
 {
-    public static async Task<List<BundleFile>> RunAsync(BuildOptions options, string bundleName, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+    public static async Task<List<BundleFile>> RunAsync(
+        BuildOptions options, string bundleName, IProgress<ByteProgress>? progress, Trust.LockRecorder? lockRecorder, CancellationToken cancellationToken)
     {
         var spec = options.Spec;
         var cacheRoot = Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "rpm");
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
         var downloader = new HttpDownloader(http);
-        var closure = await RpmClosure.ResolveAsync(spec, options.Mirrors, cacheRoot, downloader, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var packages = closure.Carried;
+        IReadOnlyList<RpmPackage> resolved;
+        IReadOnlyList<string> sourceRepos;
+        if (lockRecorder?.Locked is { } locked)
+        {
+            resolved = await LockedPackagesAsync(spec, options, locked, lockRecorder, cacheRoot, downloader, cancellationToken).ConfigureAwait(false);
+            sourceRepos = resolved.Select(p => p.Repo).Distinct().ToList();
+        }
+        else
+        {
+            var closure = await RpmClosure.ResolveAsync(spec, options.Mirrors, cacheRoot, downloader, cancellationToken: cancellationToken).ConfigureAwait(false);
+            resolved = closure.Carried;
+            sourceRepos = closure.Carried.Select(p => p.Repo).Distinct().ToList();
+            foreach (var repo in spec.Rpm.Repositories)
+            {
+                lockRecorder?.Repository(repo.Name, repo.BaseUrl.AbsoluteUri, "sha256:" + closure.RepomdSha256.GetValueOrDefault(repo.Name, string.Empty));
+            }
+        }
+
+        var packages = RpmClosure.WithCarriedFiles(resolved);
         foreach (var warning in Catalog.RuntimeRequirement.Check(spec, packages))
         {
             options.Warnings?.Report(warning);
@@ -41,6 +59,7 @@ internal static class RpmStage
                 n => progress?.Report(new ByteProgress(Interlocked.Add(ref done, n), total, p.Name)), ct).ConfigureAwait(false);
             var sha256 = checksum.Type == "sha256" ? checksum.Value.ToLowerInvariant() : await HttpDownloader.HashFileAsync(path, "sha256", ct).ConfigureAwait(false);
             carried[i] = new CarriedRpm(p, $"{p.Name}-{p.Evr.Version}-{p.Evr.Release}.{p.Arch}.rpm", sha256, new FileInfo(path).Length);
+            lockRecorder?.Rpm(new Trust.LockedRpm(p.Nevra, p.Repo, origin.AbsoluteUri, checksum.ToString(), p.Size));
         }).ConfigureAwait(false);
 
         var duplicate = carried.GroupBy(c => c.FileName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
@@ -74,6 +93,9 @@ internal static class RpmStage
                 var key = await downloader.GetBytesAsync(options.Mirrors.Rewrite(repo.GpgKeys[i]), what, cancellationToken).ConfigureAwait(false);
                 RepositoryKey.Check(key, what, DateTimeOffset.UtcNow);
                 var name = $"{repo.Name}-{i + 1}.gpg";
+                var keySha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(key));
+                lockRecorder?.CheckFile("GPG key", lockRecorder.Locked?.Keys ?? [], name, repo.GpgKeys[i].AbsoluteUri, keySha);
+                lockRecorder?.Key(name, repo.GpgKeys[i].AbsoluteUri, keySha);
                 keys.Add(name);
                 files.Add(BundleFile.FromBytes($"{BundleLayout.RpmKeysDir}/{name}", key) with
                 {
@@ -83,10 +105,66 @@ internal static class RpmStage
         }
 
         // gpgcheck only when every repository that gave a package also gave its keys.
-        var signed = closure.Carried.Select(p => p.Repo).Distinct().All(r => spec.Rpm.Repositories.First(x => x.Name == r).GpgKeys.Count > 0);
+        var signed = sourceRepos.All(r => spec.Rpm.Repositories.First(x => x.Name == r).GpgKeys.Count > 0);
         files.Add(BundleFile.FromBytes(BundleLayout.RpmRepoFile, RepoFileText(bundleName, keys, signed)));
         files.Add(BundleFile.FromBytes(BundleLayout.PackagesList, Encoding.UTF8.GetBytes(string.Concat(spec.Rpm.Packages.Select(p => p + "\n")))));
         return files;
+    }
+
+    /// <summary>
+    /// `build --lock`: the locked packages, found by checksum in their repositories' metadata as it is now
+    /// (a repository that gained newer packages still holds the locked ones); no resolution is done.
+    /// Each is then downloaded and checked against its locked checksum like any package.
+    /// </summary>
+    private static async Task<IReadOnlyList<RpmPackage>> LockedPackagesAsync(
+        BundleSpec spec, BuildOptions options, Trust.BundleLock locked, Trust.LockRecorder recorder, string cacheRoot, HttpDownloader downloader, CancellationToken cancellationToken)
+    {
+        var load = await RpmSources.LoadAsync(spec.Rpm.Repositories, options.Mirrors, cacheRoot, downloader, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var found = Find(load.Repos, locked.Rpms, out var missing);
+            if (missing.Count == 0 && FilelistsReader.PathsOnlyFilelistsAnswer(found).Count > 0 && load.Repos.Any(r => !r.FilelistsRead))
+            {
+                load = await load.AddFilelistsAsync(cancellationToken).ConfigureAwait(false);
+                found = Find(load.Repos, locked.Rpms, out missing);
+            }
+
+            if (missing.Count > 0)
+            {
+                throw new OperationFailedException(
+                    $"{missing.Count} locked RPM{(missing.Count == 1 ? " is" : "s are")} no longer in {(missing.Count == 1 ? "its repository" : "their repositories")} at the locked checksum ({recorder.LockSource}): " +
+                    string.Join(", ", missing.Select(m => $"{m.Nevra} ({m.Repo}, {m.Checksum})")));
+            }
+
+            return found;
+        }
+        finally
+        {
+            await load.CacheWrite.ConfigureAwait(false);
+        }
+
+        static List<RpmPackage> Find(IReadOnlyList<RpmRepo> repos, IReadOnlyList<Trust.LockedRpm> rpms, out List<Trust.LockedRpm> missing)
+        {
+            var byChecksum = repos.SelectMany(r => r.Packages)
+                .Where(p => p.Checksum is not null)
+                .GroupBy(p => (p.Repo, p.Checksum!.ToString()))
+                .ToDictionary(g => g.Key, g => g.First());
+            var found = new List<RpmPackage>();
+            missing = [];
+            foreach (var rpm in rpms)
+            {
+                if (byChecksum.TryGetValue((rpm.Repo, rpm.Checksum), out var p))
+                {
+                    found.Add(p);
+                }
+                else
+                {
+                    missing.Add(rpm);
+                }
+            }
+
+            return found;
+        }
     }
 
     /// <summary>The repo file for a host where the bundle lies at /var/lib/offlinekit/NAME; the install script writes it for wherever it really lies.</summary>

@@ -17,6 +17,9 @@ internal sealed class BundleCheck
     /// in a few MB. Both are kept in memory, so a crafted header asking for more is refused.
     /// </summary>
     public const int MaxMetadataBytes = 64 << 20;
+
+    /// <summary>The cap on bundle.json.sig, read before any list can vouch for it.</summary>
+    public const int MaxSignatureBytes = 64 << 10;
     private readonly Dictionary<string, FileDigest> _actual = new(StringComparer.Ordinal);
     private readonly List<VerifyProblem> _problems = [];
     private readonly Lock _lock = new();
@@ -27,6 +30,9 @@ internal sealed class BundleCheck
     private byte[]? _sumsBytes;
     private Dictionary<string, long>? _listedSizes;
     private IReadOnlyDictionary<string, string>? _listedSums;
+    private byte[]? _signatureBytes;
+    private SignatureStatus _signature = SignatureStatus.NotChecked;
+    private bool _stoppedAtSignature;
     private long _bytes;
 
     public bool Truncated { get; private set; }
@@ -44,6 +50,14 @@ internal sealed class BundleCheck
         {
             return length > MaxMetadataBytes
                 ? (ProblemKind.Malformed, $"{length} bytes, over the {MaxMetadataBytes >> 20} MiB cap on {path}")
+                : null;
+        }
+
+        if (path == BundleLayout.SignatureFile)
+        {
+            // The one file no list names (it signs bundle.json); a base64 DER ECDSA signature is ~100 bytes.
+            return length > MaxSignatureBytes
+                ? (ProblemKind.Malformed, $"{length} bytes, over the {MaxSignatureBytes >> 10} KiB cap on {path}")
                 : null;
         }
 
@@ -98,7 +112,7 @@ internal sealed class BundleCheck
     /// </summary>
     public async Task<bool> AddFileAsync(string path, Stream data, long? expectedSize, Stream? copyTo, Action<long>? onBytes, CancellationToken cancellationToken)
     {
-        var isMetadata = path is BundleLayout.ManifestFile or BundleLayout.SumsFile;
+        var isMetadata = path is BundleLayout.ManifestFile or BundleLayout.SumsFile or BundleLayout.SignatureFile;
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var kept = isMetadata ? new MemoryStream() : null;
         long size = 0;
@@ -164,6 +178,10 @@ internal sealed class BundleCheck
                 _sumsBytes = kept!.ToArray();
                 _listedSums = Sha256Sums.Parse(_sumsBytes).Entries;
             }
+            else if (path == BundleLayout.SignatureFile)
+            {
+                _signatureBytes = kept!.ToArray();
+            }
         }
 
         return true;
@@ -195,6 +213,44 @@ internal sealed class BundleCheck
         }
     }
 
+    /// <summary>Whether bundle.json.sig has been read.</summary>
+    public bool HasSignature
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _signatureBytes is not null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks bundle.json.sig against bundle.json with <paramref name="key"/>. False when it is missing or
+    /// does not verify: the verifier then reads no further, and the report names the signature alone.
+    /// </summary>
+    public bool VerifySignature(System.Security.Cryptography.ECDsa key)
+    {
+        lock (_lock)
+        {
+            (_signature, var detail) = (_manifestBytes, _signatureBytes) switch
+            {
+                (null, _) => (SignatureStatus.Invalid, "the bundle has no bundle.json to check the signature of"),
+                (_, null) => (SignatureStatus.Missing, "the bundle is not signed (no bundle.json.sig), and --key asks for a signature"),
+                var (m, sig) when Trust.BundleSignature.Verify(key, m, sig) => (SignatureStatus.Valid, null),
+                _ => (SignatureStatus.Invalid, "does not verify with the given key: signed with another key, or bundle.json was changed after signing"),
+            };
+            if (detail is null)
+            {
+                return true;
+            }
+
+            _problems.Add(new VerifyProblem(ProblemKind.Signature, BundleLayout.SignatureFile, detail));
+            _stoppedAtSignature = true;
+            return false;
+        }
+    }
+
     public void AddProblem(ProblemKind kind, string path, string detail)
     {
         lock (_lock)
@@ -210,6 +266,16 @@ internal sealed class BundleCheck
     /// <param name="only">Judge this one file (and bundle.json, which vouches for it) rather than the whole bundle.</param>
     public VerifyReport Finish(string bundle, TarballChecksumStatus tarball, string? top = null, string? only = null)
     {
+        if (_stoppedAtSignature)
+        {
+            // Nothing past the signature was judged: an unsigned or wrongly signed bundle is not looked into.
+            return new VerifyReport(bundle, null, false, _actual.Count, _bytes, tarball, _problems.Where(p => p.Kind == ProblemKind.Signature).ToList())
+            {
+                Signature = _signature,
+                HasSignature = _signatureBytes is not null,
+            };
+        }
+
         var problems = new List<VerifyProblem>(_problems);
         var manifest = ReadManifest(problems);
         if (manifest is not null && top is not null && top != manifest.Name)
@@ -237,8 +303,9 @@ internal sealed class BundleCheck
 
         foreach (var path in paths)
         {
-            if (path == BundleLayout.SumsFile || _refused.Contains(path))
+            if (path is BundleLayout.SumsFile or BundleLayout.SignatureFile || _refused.Contains(path))
             {
+                // The signature is listed nowhere: it signs bundle.json, and only a key can judge it.
                 continue;
             }
 
@@ -266,11 +333,15 @@ internal sealed class BundleCheck
         }
 
         var ordered = problems
-            .OrderBy(p => p.Kind == ProblemKind.Truncated ? 0 : 1)
+            .OrderBy(p => p.Kind is ProblemKind.Truncated or ProblemKind.Signature ? 0 : 1)
             .ThenBy(p => p.Path, StringComparer.Ordinal)
             .ThenBy(p => p.Kind)
             .ToList();
-        return new VerifyReport(bundle, manifest?.Name, ordered.Count == 0, _actual.Count, _bytes, tarball, ordered);
+        return new VerifyReport(bundle, manifest?.Name, ordered.Count == 0, _actual.Count, _bytes, tarball, ordered)
+        {
+            Signature = _signature,
+            HasSignature = _signatureBytes is not null,
+        };
     }
 
     private static void Judge(List<VerifyProblem> problems, string path, string? actual, string? inSums, string? inManifest, bool haveSums, bool haveManifest)

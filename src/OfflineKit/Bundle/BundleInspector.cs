@@ -13,6 +13,9 @@ public sealed record BundleSummary(string Bundle, BundleManifest Manifest, long?
             .ToList();
 
     public long FilesSize => Manifest.Files.Sum(f => f.Size);
+
+    /// <summary>sbom.cdx.json's component counts by CycloneDX type (library = RPMs, container = images, …); null without an SBOM.</summary>
+    public IReadOnlyDictionary<string, int>? SbomComponents { get; init; }
 }
 
 public sealed record KindTotal(ArtifactKind Kind, int Count, long Size);
@@ -31,7 +34,11 @@ public static class BundleInspector
                 throw new OperationFailedException($"{path}: the bundle has no bundle.json; `offlinekit verify` tells what else is wrong");
             }
 
-            return new BundleSummary(path, Parse(IO.InputFile.ReadAllBytes(file, BundleCheck.MaxMetadataBytes, BundleLayout.ManifestFile), path), null);
+            var sbom = Path.Combine(root, BundleLayout.SbomFile);
+            return new BundleSummary(path, Parse(IO.InputFile.ReadAllBytes(file, BundleCheck.MaxMetadataBytes, BundleLayout.ManifestFile), path), null)
+            {
+                SbomComponents = File.Exists(sbom) ? Counts(IO.InputFile.ReadAllBytes(sbom, BundleCheck.MaxMetadataBytes, BundleLayout.SbomFile)) : null,
+            };
         }
 
         if (!File.Exists(path))
@@ -42,21 +49,38 @@ public static class BundleInspector
         await using var source = await TarballSource.OpenAsync(path, cancellationToken, wholePass: false).ConfigureAwait(false);
         try
         {
+            // bundle.json, then the head files (the SBOM among them): past those nothing more is read.
+            BundleManifest? manifest = null;
             while (await source.Reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
             {
-                if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile
-                    && TarballSource.SplitTop(entry.Name).Inner == BundleLayout.ManifestFile
-                    && entry.DataStream is not null)
+                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null)
                 {
-                    if (entry.Length > BundleCheck.MaxMetadataBytes)
-                    {
-                        throw new OperationFailedException($"{path}: bundle.json is {entry.Length} bytes, over the {BundleCheck.MaxMetadataBytes >> 20} MiB cap on it");
-                    }
-
-                    using var buffer = new MemoryStream();
-                    await entry.DataStream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-                    return new BundleSummary(path, Parse(buffer.ToArray(), path), source.Length);
+                    continue;
                 }
+
+                var inner = TarballSource.SplitTop(entry.Name).Inner;
+                if ((inner == BundleLayout.ManifestFile || inner == BundleLayout.SbomFile) && entry.Length > BundleCheck.MaxMetadataBytes)
+                {
+                    throw new OperationFailedException($"{path}: {inner} is {entry.Length} bytes, over the {BundleCheck.MaxMetadataBytes >> 20} MiB cap on it");
+                }
+
+                if (inner == BundleLayout.ManifestFile)
+                {
+                    manifest = Parse(await ReadAsync(entry.DataStream, cancellationToken).ConfigureAwait(false), path);
+                }
+                else if (manifest is not null && inner == BundleLayout.SbomFile)
+                {
+                    return new BundleSummary(path, manifest, source.Length) { SbomComponents = Counts(await ReadAsync(entry.DataStream, cancellationToken).ConfigureAwait(false)) };
+                }
+                else if (manifest is not null && !BundleLayout.IsHeadFile(inner) && inner is not (BundleLayout.SumsFile or BundleLayout.SignatureFile))
+                {
+                    return new BundleSummary(path, manifest, source.Length);
+                }
+            }
+
+            if (manifest is not null)
+            {
+                return new BundleSummary(path, manifest, source.Length);
             }
         }
         catch (Exception e) when (TarballSource.IsCorruption(e))
@@ -65,6 +89,26 @@ public static class BundleInspector
         }
 
         throw new OperationFailedException($"{path}: the tarball has no bundle.json; it is not an offlinekit bundle");
+    }
+
+    private static async Task<byte[]> ReadAsync(Stream data, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await data.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
+    /// <summary>An SBOM that cannot be read shows no counts here; verify judges its bytes.</summary>
+    private static IReadOnlyDictionary<string, int>? Counts(byte[] sbom)
+    {
+        try
+        {
+            return Trust.Sbom.CountByType(sbom);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static BundleManifest Parse(byte[] json, string path)

@@ -10,6 +10,25 @@ public static class BundleLayout
     public const string ManifestFile = "bundle.json";
     public const string SumsFile = "SHA256SUMS";
 
+    /// <summary>
+    /// The optional signature over bundle.json (base64 DER ECDSA P-256, cosign sign-blob's format):
+    /// the one file SHA256SUMS and bundle.json do not list, since it signs bundle.json itself.
+    /// </summary>
+    public const string SignatureFile = "bundle.json.sig";
+
+    /// <summary>The bill of materials, CycloneDX 1.6 JSON; listed like any file.</summary>
+    public const string SbomFile = "sbom.cdx.json";
+
+    /// <summary>NAME.lock.json: every resolved input by digest; `build --lock` rebuilds the bundle from it.</summary>
+    public static string LockFile(string bundleName) => bundleName + ".lock.json";
+
+    /// <summary>
+    /// Files written right after bundle.json, its signature and SHA256SUMS, so inspect and diff find
+    /// them reading only the head of a tarball.
+    /// </summary>
+    public static bool IsHeadFile(string path) =>
+        path == SbomFile || (path.EndsWith(".lock.json", StringComparison.Ordinal) && !path.Contains('/', StringComparison.Ordinal));
+
     public const string ImagesDir = "images";
     public const string RpmsDir = "rpms";
     public const string ManifestsDir = "manifests";

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using OfflineKit.IO;
 
 namespace OfflineKit.Bundle;
@@ -9,28 +10,36 @@ namespace OfflineKit.Bundle;
 /// </summary>
 public static class BundleVerifier
 {
-    public static Task<VerifyReport> VerifyAsync(string path, IProgress<ByteProgress>? progress = null, CancellationToken cancellationToken = default)
+    public static Task<VerifyReport> VerifyAsync(string path, IProgress<ByteProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        VerifyAsync(path, key: null, progress, cancellationToken);
+
+    /// <summary>
+    /// With <paramref name="key"/>, bundle.json.sig is checked first (it comes right behind bundle.json):
+    /// a bundle that is unsigned or signed otherwise fails without the rest being read.
+    /// </summary>
+    public static Task<VerifyReport> VerifyAsync(string path, ECDsa? key, IProgress<ByteProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         if (Directory.Exists(path))
         {
-            return VerifyDirectoryAsync(path, progress, cancellationToken);
+            return VerifyDirectoryAsync(path, key, progress, cancellationToken);
         }
 
         if (File.Exists(path))
         {
-            return VerifyTarballAsync(path, progress, cancellationToken);
+            return VerifyTarballAsync(path, key, progress, cancellationToken);
         }
 
         throw new BadInputException($"{path}: no such bundle (expected a bundle tarball or an extracted bundle directory)");
     }
 
-    private static async Task<VerifyReport> VerifyTarballAsync(string path, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+    private static async Task<VerifyReport> VerifyTarballAsync(string path, ECDsa? key, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
     {
         var check = new BundleCheck();
         await using var source = await TarballSource.OpenAsync(path, cancellationToken).ConfigureAwait(false);
         var reporter = new ProgressReporter(progress, source.Length);
         string? top = null;
         var last = "(start of the tarball)";
+        var signatureChecked = false;
         try
         {
             while (await source.Reader.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
@@ -74,6 +83,16 @@ public static class BundleVerifier
                     break;
                 }
 
+                // Past bundle.json and its signature: a signature that is there must verify before anything else is read.
+                if (key is not null && !signatureChecked && inner is not (BundleLayout.ManifestFile or BundleLayout.SignatureFile) && check.HasSignature)
+                {
+                    signatureChecked = true;
+                    if (!check.VerifySignature(key))
+                    {
+                        break;
+                    }
+                }
+
                 var data = entry.DataStream ?? Stream.Null;
                 if (!await check.AddFileAsync(inner, data, entry.Length, null, _ => reporter.Report(source.Position, inner), cancellationToken).ConfigureAwait(false))
                 {
@@ -84,6 +103,11 @@ public static class BundleVerifier
         catch (Exception e) when (TarballSource.IsCorruption(e))
         {
             check.AddProblem(ProblemKind.Truncated, last, $"the tarball is truncated or corrupt after this entry: {e.Message}");
+        }
+
+        if (key is not null && !signatureChecked && !check.VerifySignature(key))
+        {
+            return check.Finish(path, TarballChecksumStatus.NotApplicable);
         }
 
         var status = await FinishTarballAsync(source, check, cancellationToken).ConfigureAwait(false);
@@ -106,7 +130,7 @@ public static class BundleVerifier
         }
     }
 
-    private static async Task<VerifyReport> VerifyDirectoryAsync(string path, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+    private static async Task<VerifyReport> VerifyDirectoryAsync(string path, ECDsa? key, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
     {
         var root = FindRoot(path);
         var check = new BundleCheck();
@@ -165,10 +189,15 @@ public static class BundleVerifier
         }
 
         // bundle.json first, as in a tarball: it says which files are image archives to look into.
-        static bool IsMetadata((string Inner, FileInfo Info) f) => f.Inner is BundleLayout.ManifestFile or BundleLayout.SumsFile;
+        static bool IsMetadata((string Inner, FileInfo Info) f) => f.Inner is BundleLayout.ManifestFile or BundleLayout.SumsFile or BundleLayout.SignatureFile;
         foreach (var f in files.Where(IsMetadata))
         {
             await HashAsync(f, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (key is not null && !check.VerifySignature(key))
+        {
+            return check.Finish(path, TarballChecksumStatus.NotApplicable);
         }
 
         // sha256sum -c hashes one file at a time; two workers keep both cores of a small machine busy.

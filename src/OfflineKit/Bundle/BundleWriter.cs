@@ -49,6 +49,12 @@ public sealed record BundleHeader(string Name, string BundleVersion, string Kube
     public string? KubeadmConfigApi { get; init; }
 
     public string? CatalogRevision { get; init; }
+
+    /// <summary>
+    /// When set, signs the bundle: given bundle.json's exact bytes, the content of bundle.json.sig
+    /// (see OfflineKit.Trust.BundleSignature).
+    /// </summary>
+    public Func<byte[], byte[]>? Signer { get; init; }
 }
 
 public sealed record WrittenBundle(string Path, string Sha256, long Size, BundleManifest Manifest);
@@ -140,6 +146,13 @@ public static class BundleWriter
             var top = header.Name;
             await tar.WriteDirectoryAsync(top, BundleLayout.ExecutableMode, cancellationToken).ConfigureAwait(false);
             await tar.WriteFileAsync($"{top}/{BundleLayout.ManifestFile}", manifestBytes.Length, BundleLayout.FileMode, new MemoryStream(manifestBytes), cancellationToken).ConfigureAwait(false);
+            if (header.Signer is { } sign)
+            {
+                // Right behind bundle.json: a verifier checks the signature before it reads the rest.
+                var signature = sign(manifestBytes);
+                await tar.WriteFileAsync($"{top}/{BundleLayout.SignatureFile}", signature.Length, BundleLayout.FileMode, new MemoryStream(signature), cancellationToken).ConfigureAwait(false);
+            }
+
             await tar.WriteFileAsync($"{top}/{BundleLayout.SumsFile}", sums.Length, BundleLayout.FileMode, new MemoryStream(sums), cancellationToken).ConfigureAwait(false);
 
             var written = new HashSet<string>(StringComparer.Ordinal);
@@ -197,7 +210,7 @@ public static class BundleWriter
                 throw new ArgumentException($"'{f.Path}' is not a valid path inside a bundle", nameof(files));
             }
 
-            if (f.Path is BundleLayout.ManifestFile or BundleLayout.SumsFile)
+            if (f.Path is BundleLayout.ManifestFile or BundleLayout.SumsFile or BundleLayout.SignatureFile)
             {
                 throw new ArgumentException($"'{f.Path}' is written by the bundle writer itself", nameof(files));
             }
@@ -216,24 +229,15 @@ public static class BundleWriter
             }
         }
 
-        return files.OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
+        return files.OrderBy(f => BundleLayout.IsHeadFile(f.Path) ? 0 : 1).ThenBy(f => f.Path, StringComparer.Ordinal).ToList();
     }
 
     private static BundleManifest BuildManifest(BundleHeader header, List<BundleFile> ordered, Dictionary<string, string> digests)
     {
-        var fileDigests = ordered.Select(f => new FileDigest(f.Path, digests[f.Path], f.Size)).ToList();
+        var fileDigests = ordered.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => new FileDigest(f.Path, digests[f.Path], f.Size)).ToList();
         var artifacts = ordered
             .Where(f => f.Artifact is not null)
-            .Select(f => new Artifact
-            {
-                Kind = f.Artifact!.Kind,
-                Name = f.Artifact.Name,
-                Version = f.Artifact.Version,
-                Origin = f.Artifact.Origin,
-                Digest = "sha256:" + digests[f.Path],
-                Size = f.Size,
-                Path = f.Path,
-            })
+            .Select(f => ArtifactOf(f, digests[f.Path]))
             .Concat(header.ExtraArtifacts)
             .OrderBy(a => a.Kind)
             .ThenBy(a => a.Name, StringComparer.Ordinal)
@@ -256,6 +260,26 @@ public static class BundleWriter
             Files = fileDigests,
         };
     }
+
+    /// <summary>The artifact a file is (its <see cref="BundleFile.Artifact"/>), as bundle.json records it.</summary>
+    public static Artifact ArtifactOf(BundleFile file, string sha256)
+    {
+        var info = file.Artifact ?? throw new ArgumentException($"{file.Path} is no artifact", nameof(file));
+        return new Artifact
+        {
+            Kind = info.Kind,
+            Name = info.Name,
+            Version = info.Version,
+            Origin = info.Origin,
+            Digest = "sha256:" + sha256,
+            Size = file.Size,
+            Path = file.Path,
+        };
+    }
+
+    /// <summary>The file with its SHA-256 known (hashed now when it was not), so the packer checks rather than hashes.</summary>
+    public static async Task<BundleFile> WithSha256Async(BundleFile file, CancellationToken cancellationToken = default) =>
+        file.Sha256 is not null ? file : file with { Sha256 = await HashAsync(file, cancellationToken).ConfigureAwait(false) };
 
     private static async Task<string> HashAsync(BundleFile file, CancellationToken cancellationToken)
     {

@@ -41,6 +41,30 @@ public enum ProblemKind
     /// <summary>An artifact's own digest disagrees with the file that holds it.</summary>
     [JsonStringEnumMemberName("artifact")]
     Artifact,
+
+    /// <summary>Under --key: bundle.json.sig is missing, or does not verify with the key.</summary>
+    [JsonStringEnumMemberName("signature")]
+    Signature,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<SignatureStatus>))]
+public enum SignatureStatus
+{
+    /// <summary>No key was given: the signature, if any, was not checked.</summary>
+    [JsonStringEnumMemberName("not-checked")]
+    NotChecked,
+
+    /// <summary>bundle.json.sig verifies with the given key.</summary>
+    [JsonStringEnumMemberName("valid")]
+    Valid,
+
+    /// <summary>bundle.json.sig does not verify with the given key (another key, or bundle.json changed).</summary>
+    [JsonStringEnumMemberName("invalid")]
+    Invalid,
+
+    /// <summary>A key was given and the bundle has no bundle.json.sig.</summary>
+    [JsonStringEnumMemberName("missing")]
+    Missing,
 }
 
 public sealed record VerifyProblem(ProblemKind Kind, string Path, string Detail);
@@ -72,6 +96,12 @@ public sealed record VerifyReport(
     TarballChecksumStatus TarballChecksum,
     IReadOnlyList<VerifyProblem> Problems)
 {
+    /// <summary>What came of the signature check; <see cref="SignatureStatus.NotChecked"/> without --key.</summary>
+    public SignatureStatus Signature { get; init; }
+
+    /// <summary>Whether the bundle carries bundle.json.sig (checked or not).</summary>
+    public bool HasSignature { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, VerifyJsonContext.Default.VerifyReport);
 }
 

@@ -64,16 +64,28 @@ public sealed class PushedBundle : IHostSupply
             actions.Add(new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Join(folders)}")));
         }
 
-        actions.Add(new PushFiles(directory, files.Select(f => new PushFile(f.Path, f.Size, f.Sha256)).ToList()));
+        var pushed = bundle.Signature is { } signature ? [.. files, signature] : files;
+        actions.Add(new PushFiles(directory, pushed.Select(f => new PushFile(f.Path, f.Size, f.Sha256)).ToList()));
         actions.Add(new WriteFile(
             sumsPath,
             string.Concat(files.Select(f => $"{f.Sha256}  {f.Path}\n")),
             $"the SHA256SUMS lines of the {files.Count} files a {InstallPlan.RoleName(host.Role)} gets"));
+        string? keyPath = null;
+        if (bundle.PublicKeyPem is { } pem)
+        {
+            keyPath = $"{host.StateDirectory}/{bundle.Name}.pub.pem";
+            actions.Add(new WriteFile(keyPath, pem, "the public key bundle.json.sig is checked with (install --key)"));
+        }
 
         return
         [
-            new HostStep(PushStep, $"push {files.Count} files ({PushFiles.SizeText(files.Sum(f => f.Size))}) to {directory}/", actions, [], RunsEveryRun: true),
-            new HostStep(VerifyStep, "check every pushed byte on the host with sha256sum", [new CheckSums(directory, sumsPath)], [], RunsEveryRun: true),
+            new HostStep(PushStep, $"push {pushed.Count} files ({PushFiles.SizeText(pushed.Sum(f => f.Size))}) to {directory}/", actions, [], RunsEveryRun: true),
+            new HostStep(
+                VerifyStep,
+                keyPath is null ? "check every pushed byte on the host with sha256sum" : "check the bundle's signature with openssl, then every pushed byte with sha256sum (scripts/verify.sh --key)",
+                [new CheckSums(directory, sumsPath) { PublicKey = keyPath }],
+                [],
+                RunsEveryRun: true),
         ];
     }
 }

@@ -1,3 +1,4 @@
+using OfflineKit.Bundle;
 using System.Globalization;
 using System.Text;
 using OfflineKit.Install.Ssh;
@@ -214,7 +215,12 @@ public sealed record CompareHosts(RemoteCommand Command) : HostAction
 /// <summary><c>sha256sum --check</c> on the host; a mismatch fails the step naming the files.</summary>
 public sealed record CheckSums(string BundleDirectory, string SumsFile) : HostAction
 {
-    public RemoteCommand Command => new($"cd {Shell.Quote(BundleDirectory)} && sha256sum --check --strict --quiet {Shell.Quote(SumsFile)}");
+    /// <summary>`install --key`: the public key on the host; the bundle's scripts/verify.sh checks bundle.json.sig with it first.</summary>
+    public string? PublicKey { get; init; }
+
+    public RemoteCommand Command => PublicKey is null
+        ? new($"cd {Shell.Quote(BundleDirectory)} && sha256sum --check --strict --quiet {Shell.Quote(SumsFile)}")
+        : new($"cd {Shell.Quote(BundleDirectory)} && bash {Shell.Quote(BundleLayout.VerifyScript)} --key {Shell.Quote(PublicKey)} --sums {Shell.Quote(SumsFile)}");
 
     public override IEnumerable<string> Describe(InventoryHost host) => ["$ " + Command.Script];
 }

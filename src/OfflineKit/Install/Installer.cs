@@ -23,6 +23,9 @@ public sealed record InstallRequest
 
     public IProgress<InstallProgress>? Progress { get; init; }
 
+    /// <summary>`install --key PUB.pem`: verify the bundle's signature locally before pushing, and on every host.</summary>
+    public string? PublicKey { get; init; }
+
     internal Func<string, string, CancellationToken, Task>? BeforeStep { get; init; }
 
     internal IRemoteConnector? Connector { get; init; }
@@ -51,19 +54,65 @@ public sealed record HostStatus(string Host, HostRole Role, string Target, IRead
 public static class Installer
 {
     /// <summary>The plan for a bundle and an inventory; connects to nothing.</summary>
-    public static async Task<InstallPlan> PlanAsync(string bundlePath, string inventoryPath, CancellationToken cancellationToken = default)
+    public static Task<InstallPlan> PlanAsync(string bundlePath, string inventoryPath, CancellationToken cancellationToken = default) =>
+        PlanAsync(bundlePath, inventoryPath, publicKey: null, cancellationToken);
+
+    /// <summary>The plan; with <paramref name="publicKey"/> (install --key) each host checks the bundle's signature first.</summary>
+    public static async Task<InstallPlan> PlanAsync(string bundlePath, string inventoryPath, string? publicKey, CancellationToken cancellationToken = default)
     {
         var inventory = InventoryLoader.LoadFile(inventoryPath);
         var bundle = await LocalBundle.OpenAsync(bundlePath, cancellationToken).ConfigureAwait(false);
-        return InstallPlanner.Plan(inventory, bundle.Contents, KubeadmConfig.NewBootstrapToken());
+        return InstallPlanner.Plan(inventory, await SignedContentsAsync(bundle, publicKey, cancellationToken).ConfigureAwait(false), KubeadmConfig.NewBootstrapToken());
     }
 
     public static async Task<InstallReport> InstallAsync(string bundlePath, string inventoryPath, InstallRequest request, CancellationToken cancellationToken = default)
     {
         var inventory = InventoryLoader.LoadFile(inventoryPath);
+        if (request.PublicKey is { } keyPath)
+        {
+            // The whole bundle, signature first, before the first byte goes to any host.
+            using var key = Trust.BundleSignature.LoadPublicKey(keyPath);
+            var report = await BundleVerifier.VerifyAsync(bundlePath, key, progress: null, cancellationToken).ConfigureAwait(false);
+            if (!report.Ok)
+            {
+                var first = report.Problems[0];
+                throw new OperationFailedException(
+                    $"{bundlePath}: does not verify with --key {keyPath} ({first.Path}: {first.Detail}{(report.Problems.Count > 1 ? $"; and {report.Problems.Count - 1} more" : string.Empty)}); nothing was pushed. `offlinekit verify {bundlePath} --key {keyPath}` lists every problem");
+            }
+        }
+
         var bundle = await LocalBundle.OpenAsync(bundlePath, cancellationToken).ConfigureAwait(false);
-        var plan = InstallPlanner.Plan(inventory, bundle.Contents, KubeadmConfig.NewBootstrapToken());
+        var plan = InstallPlanner.Plan(inventory, await SignedContentsAsync(bundle, request.PublicKey, cancellationToken).ConfigureAwait(false), KubeadmConfig.NewBootstrapToken());
         return await RunAsync(plan, bundle, inventory, request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Under --key, the bundle's contents with its signature and the key, so each host checks them too.</summary>
+    private static async Task<BundleContents> SignedContentsAsync(LocalBundle bundle, string? publicKey, CancellationToken cancellationToken)
+    {
+        if (publicKey is null)
+        {
+            return bundle.Contents;
+        }
+
+        using var key = Trust.BundleSignature.LoadPublicKey(publicKey);
+        byte[] signature;
+        try
+        {
+            await using var stream = bundle.OpenRead(BundleLayout.SignatureFile);
+            using var buffer = new MemoryStream();
+            await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            signature = buffer.ToArray();
+        }
+        catch (Exception e) when (e is FileNotFoundException or KeyNotFoundException)
+        {
+            throw new OperationFailedException($"{bundle.Path}: the bundle is not signed (no {BundleLayout.SignatureFile}), and --key asks for a signature", e);
+        }
+
+        return bundle.Contents with
+        {
+            Signature = new BundleFileEntry(BundleLayout.SignatureFile, signature.LongLength, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(signature))),
+            PublicKeyPem = Trust.BundleSignature.PublicKeyPem(key),
+        };
     }
 
     /// <summary>The plan of `reset`; connects to nothing.</summary>

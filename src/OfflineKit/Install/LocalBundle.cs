@@ -32,6 +32,12 @@ public sealed record BundleContents(string Name, IReadOnlyList<BundleFileEntry> 
     public IReadOnlyDictionary<string, string> ManifestTexts { get; init; } = new Dictionary<string, string>();
 
     public bool Has(string path) => Files.Any(f => f.Path == path);
+
+    /// <summary>`install --key`: bundle.json.sig (listed in no SHA256SUMS), pushed beside the files so each host checks it.</summary>
+    public BundleFileEntry? Signature { get; init; }
+
+    /// <summary>`install --key`: the public key (PEM) each host checks <see cref="Signature"/> with.</summary>
+    public string? PublicKeyPem { get; init; }
 }
 
 /// <summary>

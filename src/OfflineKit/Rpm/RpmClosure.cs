@@ -7,7 +7,11 @@ namespace OfflineKit.Rpm;
 /// The spec's RPM request resolved against its repositories (fetched through the mirrors): the whole
 /// closure, and what the bundle carries — the closure less the spec's baseline when it names one.
 /// </summary>
-public sealed record RpmClosureResult(IReadOnlyList<RpmRepo> Repos, ResolveResult Result, IReadOnlyList<RpmPackage> Carried, IReadOnlyList<RpmPackage> LeftOut);
+public sealed record RpmClosureResult(IReadOnlyList<RpmRepo> Repos, ResolveResult Result, IReadOnlyList<RpmPackage> Carried, IReadOnlyList<RpmPackage> LeftOut)
+{
+    /// <summary>The SHA-256 of each repository's repomd.xml the closure was resolved from, by repository name.</summary>
+    public IReadOnlyDictionary<string, string> RepomdSha256 { get; init; } = new Dictionary<string, string>();
+}
 
 public static class RpmClosure
 {
@@ -38,7 +42,7 @@ public static class RpmClosure
                 var result = Resolve(spec, load.Repos, resolver);
                 if (!resolver.NeedsFilelists)
                 {
-                    return result;
+                    return result with { RepomdSha256 = load.RepomdSha256 };
                 }
             }
             catch (ResolveException) when (resolver.NeedsFilelists)
@@ -50,7 +54,7 @@ public static class RpmClosure
             t = Timing.Start();
             resolver = new RpmResolver(load.Repos, options);
             Timing.Mark("package pool built again, with filelists", t);
-            return Resolve(spec, load.Repos, resolver);
+            return Resolve(spec, load.Repos, resolver) with { RepomdSha256 = load.RepomdSha256 };
         }
         finally
         {
@@ -104,6 +108,21 @@ public static class RpmClosure
         }
 
         return names.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// The packages with the file paths the bundle's own repository lists for them: primary's subset and
+    /// the paths some of these packages require. What other packages of the source repositories
+    /// required does not show, so the bundle's repodata is the same whatever else upstream added.
+    /// </summary>
+    public static IReadOnlyList<RpmPackage> WithCarriedFiles(IReadOnlyList<RpmPackage> packages)
+    {
+        var required = FilelistsReader.RequiredPaths(packages);
+        return packages
+            .Select(p => p.Files.All(f => FilelistsReader.PrimaryCovers(f) || required.Contains(f))
+                ? p
+                : p.WithFiles(p.Files.Where(f => FilelistsReader.PrimaryCovers(f) || required.Contains(f)).ToList()))
+            .ToList();
     }
 
     /// <summary>Where a package's file is fetched from: its own xml:base, else its repository's base URL.</summary>

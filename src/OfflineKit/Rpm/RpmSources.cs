@@ -21,7 +21,8 @@ public static class RpmSources
         IReadOnlyList<RpmRepository> repositories, MirrorConfig mirrors, string cacheRoot, HttpDownloader http, CancellationToken cancellationToken = default)
     {
         // repomd.xml of every repository, fresh and all at once: what they say decides whether the
-        // parsed cache still holds.
+        // parsed cache still holds. Its own SHA-256 goes into the lockfile.
+        var repomdSha256 = new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal);
         var indexes = await Task.WhenAll(repositories.Select(async repo =>
         {
             var dir = Path.Combine(cacheRoot, "repos", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(repo.BaseUrl.AbsoluteUri)))[..16]);
@@ -30,6 +31,7 @@ public static class RpmSources
             var repomdBytes = await http.GetBytesAsync(mirrors.Rewrite(new Uri(repomdOrigin)), $"repository {repo.Name}: {repomdOrigin}", cancellationToken).ConfigureAwait(false);
             var repomd = Repomd.Parse(new MemoryStream(repomdBytes), repomdOrigin);
             await File.WriteAllBytesAsync(Path.Combine(dir, "repomd.xml"), repomdBytes, cancellationToken).ConfigureAwait(false);
+            repomdSha256[repo.Name] = Convert.ToHexStringLower(SHA256.HashData(repomdBytes));
             return (Repo: repo, Dir: dir, Origin: repomdOrigin, Repomd: repomd);
         })).ConfigureAwait(false);
         Timing.Mark("repomd.xml fetched (all repos)");
@@ -85,6 +87,7 @@ public static class RpmSources
 
         RpmLoad Loaded(List<RpmRepo> repos, Task write) => new(repos, write)
         {
+            RepomdSha256 = repomdSha256,
             AddFilelistsAsync = async ct =>
             {
                 ct.ThrowIfCancellationRequested();
@@ -124,4 +127,7 @@ public sealed record RpmLoad(List<RpmRepo> Repos, Task CacheWrite)
     /// and caches the result after <see cref="CacheWrite"/>: the repositories with filelists read, and their cache write.
     /// </summary>
     public Func<CancellationToken, Task<RpmLoad>> AddFilelistsAsync { get; init; } = _ => throw new InvalidOperationException("no filelists to add");
+
+    /// <summary>The SHA-256 of each repository's repomd.xml as fetched (by repository name): what the lock records.</summary>
+    public IReadOnlyDictionary<string, string> RepomdSha256 { get; init; } = new Dictionary<string, string>();
 }
