@@ -36,8 +36,9 @@ test: prerequisites
 	@start=$$(date +%s); log=$$(mktemp); set -o pipefail; status=0; \
 	$(MAKE) --no-print-directory unit-test integration-test 2>&1 | tee "$$log" || status=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s"; \
-	awk '/^(Passed|Failed)! +- +Failed:/ { gsub(/,/, ""); for (i = 1; i < NF; i++) { if ($$i == "Failed:") f += $$(i+1); if ($$i == "Passed:") p += $$(i+1); if ($$i == "Skipped:") s += $$(i+1) } } \
-	  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$$log"; \
+	awk '/^ +Passed: [0-9]+$$/ { p += $$2 } /^ +Failed: [0-9]+$$/ { f += $$2 } /^ +Skipped: [0-9]+$$/ { s += $$2 } \
+	  /^Test Run (Failed|Aborted)/ { bad = 1 } \
+	  END { printf "tests: %d passed, %d failed, %d skipped\n", p, (f == 0 && bad ? 1 : f), s }' "$$log"; \
 	rm -f "$$log"; exit $$status
 
 unit-test: prerequisites
