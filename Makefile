@@ -5,7 +5,8 @@ CONFIG ?= Release
 DIST := $(CURDIR)/dist
 RIDS := linux-x64 linux-arm64
 # The lab hosts have fixed names: one lab per machine. The integration tests, the demo and the
-# install benchmark each hold this lock while their lab is up (a second run waits).
+# install benchmark each hold this lock while their lab is up (a second run waits). flock -o: the
+# lock stays with flock itself, so no server a test starts inherits it (or outlives it holding it).
 LAB_LOCK := /tmp/offlinekit-lab.lock
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
@@ -45,7 +46,7 @@ unit-test: prerequisites
 	$(DOTNET) test tests/OfflineKit.Tests/OfflineKit.Tests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
 
 integration-test: prerequisites publish
-	OFFLINEKIT_DIST=$(DIST) OFFLINEKIT_LAB_LOCKED=1 flock $(LAB_LOCK) $(DOTNET) test tests/OfflineKit.IntegrationTests/OfflineKit.IntegrationTests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
+	OFFLINEKIT_DIST=$(DIST) OFFLINEKIT_LAB_LOCKED=1 flock -o $(LAB_LOCK) $(DOTNET) test tests/OfflineKit.IntegrationTests/OfflineKit.IntegrationTests.csproj -c $(CONFIG) --logger "console;verbosity=normal"
 
 # Needs root: the lab hosts are network namespaces. Sets up the whole lab itself and stops it after.
 # K8S=X.Y.Z and RUNTIME=docker|containerd choose the bundle (default: the guide's 1.23.0 with docker).

@@ -29,7 +29,7 @@ source bench/lib.sh  # the script has cd'd to the repo root
 source tests/lab/lab-setup.sh
 
 lab_require_root bench/install.sh
-lab_lock bench/install.sh
+lab_lock bench/install.sh "$REPO/bench/install.sh" "$@"
 need_offlinekit
 lab_require_tools bench/install.sh
 [[ -n ${EPOCHREALTIME:-} ]] || die "bash 5 or later is required"

@@ -38,7 +38,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 lab_require_root demo
 lab_require_tools demo
-lab_lock demo
+lab_lock demo "$repo/tests/lab/demo.sh" "$@"
 [[ -x $offlinekit ]] || { echo "demo: $offlinekit is missing: run 'make publish' first ('make demo' does)" >&2; exit 1; }
 
 lab="$(mktemp -d /tmp/offlinekit-demo.XXXXXX)"

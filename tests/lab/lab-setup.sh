@@ -2,9 +2,9 @@
 #
 #   lab_require_root WHO               stop unless root (the lab hosts are network namespaces)
 #   lab_require_tools WHO              stop naming every missing tool and its Debian package
-#   lab_lock WHO                       hold the machine's one lab lock (/tmp/offlinekit-lab.lock) until
-#       the caller exits, waiting for another demo, benchmark or test run to finish first; once held,
-#       any lab still up was left by a killed run and is taken over (stopped) by the next start
+#   lab_lock WHO "$0" "$@"             run the caller again holding the machine's one lab lock
+#       (/tmp/offlinekit-lab.lock) until it exits, waiting for another demo, benchmark or test run to
+#       finish first; once held, any lab still up was left by a killed run and is taken over
 #   lab_sources_start DIR              every "internet" source of the default spec, on 127.0.0.1:
 #       a docker-registry seeded with synthetic images under the real names (labtool seed), the real
 #       Calico and metrics-server manifests behind file:// mirrors, and the spec's four yum repos of
@@ -48,15 +48,15 @@ lab_require_tools() {
 
 LAB_LOCK=/tmp/offlinekit-lab.lock
 
-lab_lock() {
-  # flock(1) on a descriptor this shell keeps open: released when the caller exits, however it exits.
-  # OFFLINEKIT_LAB_LOCKED=1 says a parent (make) already holds it.
+lab_lock() {  # lab_lock WHO SCRIPT ARGS...: run SCRIPT again under the lock, unless already under it
+  # flock -o holds the lock in the flock process alone: the lab's servers (registry, sshd, dockerd)
+  # never inherit it, so none left behind by a killed run can keep the next one waiting. The lock goes
+  # when the script ends, however it ends. OFFLINEKIT_LAB_LOCKED=1 says a parent (make) holds it.
+  local who=$1
+  shift
   if [[ ${OFFLINEKIT_LAB_LOCKED:-0} != 1 ]]; then
-    exec {LAB_LOCK_FD}>>"$LAB_LOCK"
-    if ! flock -n "$LAB_LOCK_FD"; then
-      echo "$1: another lab run (demo, benchmark or integration tests) holds $LAB_LOCK; waiting for it to end"
-      flock "$LAB_LOCK_FD"
-    fi
+    flock -n -o "$LAB_LOCK" true || echo "$who: another lab run (demo, benchmark or integration tests) holds $LAB_LOCK; waiting for it to end"
+    OFFLINEKIT_LAB_LOCKED=1 exec flock -o "$LAB_LOCK" bash "$@"
   fi
   export OFFLINEKIT_LAB_TAKEOVER=1
 }
