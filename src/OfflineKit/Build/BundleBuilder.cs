@@ -18,11 +18,11 @@ public static class BundleBuilder
         var spec = options.Spec;
         var binary = options.Without.Contains(BuildStage.Bin) ? null : SelfContainedBinary.Find(spec.Target, options.DistDirectory);
         Directory.CreateDirectory(options.OutputDirectory);
-        var name = BundleLayout.BundleName(spec.Kubernetes, spec.Target);
+        var name = BundleLayout.BundleName(spec.Kubernetes, spec.Target, spec.Runtime);
         var lockRecorder = new LockRecorder(options.Lock, options.LockSource);
         if (options.Lock is { } given && (given.Name, given.KubernetesVersion) != (name, spec.Kubernetes.ToString()))
         {
-            throw new BadInputException($"{options.LockSource}: locks {given.Name} (kubernetes {given.KubernetesVersion}), but this build makes {name}; give the same --k8s/--os/--arch as the build that wrote it");
+            throw new BadInputException($"{options.LockSource}: locks {given.Name} (kubernetes {given.KubernetesVersion}), but this build makes {name}; give the same --k8s/--os/--arch/--runtime as the build that wrote it");
         }
 
         var work = Directory.CreateDirectory(Path.Combine(options.OutputDirectory, $".offlinekit-build-{Environment.ProcessId}")).FullName;

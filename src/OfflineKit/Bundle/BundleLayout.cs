@@ -72,9 +72,17 @@ public static class BundleLayout
     public const int FileMode = 0b110_100_100; // 0644
     public const int ExecutableMode = 0b111_101_101; // 0755
 
-    /// <summary>offlinekit-k8s-1.23.0-el8-amd64: the tarball's name and its one top folder.</summary>
-    public static string BundleName(KubernetesVersion kubernetes, TargetPlatform target) =>
-        $"offlinekit-k8s-{kubernetes}-{target.OsName}-{target.ArchName}";
+    /// <summary>
+    /// offlinekit-k8s-1.23.0-el8-amd64: the tarball's name and its one top folder. A runtime other than
+    /// the version's default (the version catalog's first; docker where the catalog has no entry) is
+    /// named too, so two bundles of one version never share a file: offlinekit-k8s-1.23.0-el8-amd64-containerd.
+    /// </summary>
+    public static string BundleName(KubernetesVersion kubernetes, TargetPlatform target, ContainerRuntime runtime)
+    {
+        var name = $"offlinekit-k8s-{kubernetes}-{target.OsName}-{target.ArchName}";
+        var standard = OfflineKit.Catalog.ReleaseCatalog.Embedded.MinorOf(kubernetes)?.Runtimes[0] ?? ContainerRuntime.Docker;
+        return runtime == standard ? name : $"{name}-{runtime.Name()}";
+    }
 
     public static string Extension(BundleFormat format) => format switch
     {

@@ -78,7 +78,11 @@ public sealed record StepRef(string Host, string Step, bool AfterOnly = false)
 /// One step on one host. <see cref="RunsEveryRun"/> steps (push, verify) run on every run whatever the
 /// journal says: they are cheap when nothing changed and they are the proof the later steps rely on.
 /// </summary>
-public sealed record HostStep(string Id, string Title, IReadOnlyList<HostAction> Actions, IReadOnlyList<StepRef> Needs, bool RunsEveryRun = false);
+public sealed record HostStep(string Id, string Title, IReadOnlyList<HostAction> Actions, IReadOnlyList<StepRef> Needs, bool RunsEveryRun = false)
+{
+    /// <summary>The addons this step applies as rendered for the site: the journal records them with its "done".</summary>
+    public IReadOnlyList<RenderedAddon> Site { get; init; } = [];
+}
 
 /// <summary>Something a step does on its host. Each describes itself, for --dry-run, in the words of what runs.</summary>
 public abstract record HostAction

@@ -100,7 +100,7 @@ public static class InstallPlanner
                         ? new HostStep(NetworkStep, "the pod network", [new MissingFromBundle("manifest of a pod network (calico)")], [])
                         : Run(NetworkStep, $"kubectl create -f {string.Join(", ", network.Select(m => m.BundlePath))} (Calico's pool CIDR checked against podSubnet {inventory.Cluster.PodSubnet})", BundleLayout.ApplyManifestsScript,
                             [.. network.SelectMany(m => new[] { "--manifest", Applied(m) }), "--pod-subnet", inventory.Cluster.PodSubnet.ToString()],
-                            [.. Write(network)]));
+                            [.. Write(network)]) with { Site = Records(network) });
                     var wait = new List<string> { "--wait-ready" };
                     if (addons.Any(a => a.Name.Equals("metrics-server", StringComparison.OrdinalIgnoreCase)))
                     {
@@ -120,6 +120,7 @@ public static class InstallPlanner
                         [.. Write(addons)]) with
                     {
                         Needs = [.. topology.Joining.Select(w => new StepRef(w.Name, JoinStep, AfterOnly: true))],
+                        Site = Records(addons),
                     });
                     break;
                 case HostKind.JoiningControlPlane:
@@ -275,6 +276,8 @@ public static class InstallPlanner
     }
 
     /// <summary>An addon's manifest rendered for this site, written to the host's site folder; --dry-run shows what the site values changed.</summary>
+    private static RenderedAddon[] Records(IEnumerable<SiteManifest> manifests) => [.. manifests.Select(m => m.Record).OfType<RenderedAddon>()];
+
     private static WriteFile SiteFile(InventoryHost host, BundleContents bundle, SiteManifest m)
     {
         var same = bundle.Files.Any(f => f.Path == m.BundlePath && f.Sha256 == m.Sha256);

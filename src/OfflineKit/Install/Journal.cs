@@ -5,8 +5,14 @@ using OfflineKit.Install.Ssh;
 
 namespace OfflineKit.Install;
 
-/// <summary>One line of a host's journal: a step of a bundle's install finished (done or failed) at a time, in a run.</summary>
-public sealed record JournalEntry(DateTimeOffset At, string Bundle, string Step, string Status, string Run, string? Message = null)
+/// <summary>An addon as a step applied it: rendered for the site with these values (e.g. cluster.podSubnet), the rendered file's SHA-256.</summary>
+public sealed record RenderedAddon(string Name, string Sha256, IReadOnlyDictionary<string, string> Values);
+
+/// <summary>
+/// One line of a host's journal: a step of a bundle's install finished (done or failed) at a time, in a
+/// run; a step that applied addons rendered for the site records them and the site values they got.
+/// </summary>
+public sealed record JournalEntry(DateTimeOffset At, string Bundle, string Step, string Status, string Run, string? Message = null, IReadOnlyList<RenderedAddon>? Site = null)
 {
     public const string Done = "done";
     public const string Failed = "failed";

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using OfflineKit.Bundle;
 using OfflineKit.Manifests;
+using OfflineKit.Spec;
 
 namespace OfflineKit.Install;
 
@@ -13,6 +14,12 @@ namespace OfflineKit.Install;
 public sealed record SiteManifest(string Name, string BundlePath, string? Rendered, IReadOnlyList<string> Changes)
 {
     public string Sha256 => Rendered is null ? string.Empty : Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Rendered)));
+
+    /// <summary>The site values its patches were rendered with ("cluster.podSubnet" → "10.244.0.0/16"); the journal records them.</summary>
+    public IReadOnlyDictionary<string, string> Values { get; init; } = new SortedDictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>What the journal records of it, or null for a bundle's own file applied as it is.</summary>
+    public RenderedAddon? Record => Rendered is null ? null : new RenderedAddon(Name, Sha256, Values);
 }
 
 /// <summary>
@@ -42,7 +49,11 @@ public static class SiteManifests
             }
 
             var rendered = AddonRecipes.Render(recipe, values, Encoding.UTF8.GetBytes(upstream));
-            return new SiteManifest(m.Name, path, Encoding.UTF8.GetString(rendered.Content.Span), [.. rendered.Changes.Select(c => c.ToString())]);
+            return new SiteManifest(m.Name, path, Encoding.UTF8.GetString(rendered.Content.Span), [.. rendered.Changes.Select(c => c.ToString())])
+            {
+                Values = new SortedDictionary<string, string>(
+                    recipe.Patches.SelectMany(p => ClusterVariables.Used(p.Value, values)).DistinctBy(kv => kv.Key).ToDictionary(), StringComparer.Ordinal),
+            };
         })];
     }
 }

@@ -317,6 +317,10 @@ public static class ClusterVariables
         return !rest.Contains("${", StringComparison.Ordinal);
     }
 
+    /// <summary>The variables <paramref name="value"/> uses, each with its value from <paramref name="cluster"/> ("cluster.podSubnet" → "10.244.0.0/16").</summary>
+    public static IEnumerable<KeyValuePair<string, string>> Used(string value, ClusterDefaults cluster) =>
+        Names.Where(n => value.Contains(n, StringComparison.Ordinal)).Select(n => KeyValuePair.Create(n[2..^1], Expand(n, cluster)));
+
     public static string Expand(string value, ClusterDefaults cluster) => value
         .Replace("${cluster.podSubnet}", cluster.PodSubnet.ToString(), StringComparison.Ordinal)
         .Replace("${cluster.serviceSubnet}", cluster.ServiceSubnet.ToString(), StringComparison.Ordinal)

@@ -15,6 +15,20 @@ public class SpecDerivationTests
     private static BundleSpec Derive(string version, TargetOs? os = null, TargetArch? arch = null, ContainerRuntime? runtime = null) =>
         SpecDerivation.Derive(KubernetesVersion.Parse(version), os, arch, runtime).Spec;
 
+    [Theory]
+    [InlineData("1.23.0", null, "offlinekit-k8s-1.23.0-el8-amd64")]
+    [InlineData("1.23.0", ContainerRuntime.Docker, "offlinekit-k8s-1.23.0-el8-amd64")]
+    [InlineData("1.23.0", ContainerRuntime.Containerd, "offlinekit-k8s-1.23.0-el8-amd64-containerd")]
+    [InlineData("1.31.2", null, "offlinekit-k8s-1.31.2-el8-amd64")]
+    [InlineData("1.31.2", ContainerRuntime.Containerd, "offlinekit-k8s-1.31.2-el8-amd64")]
+    public void A_bundle_s_name_carries_its_runtime_only_when_it_is_not_the_version_s_default(string version, ContainerRuntime? runtime, string name)
+    {
+        var spec = Derive(version, runtime: runtime);
+
+        Assert.Equal(name, OfflineKit.Bundle.BundleLayout.BundleName(spec.Kubernetes, spec.Target, spec.Runtime));
+        Assert.True(OfflineKit.Bundle.BundleLayout.IsValidBundleName(name));
+    }
+
     [Fact]
     public void The_spec_derived_for_1_23_0_el8_amd64_docker_says_exactly_what_the_guides_spec_says()
     {

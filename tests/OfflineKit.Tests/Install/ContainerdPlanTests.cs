@@ -114,6 +114,20 @@ public class ContainerdPlanTests
     }
 
     [Fact]
+    public void The_network_step_carries_for_the_journal_the_site_values_calico_was_rendered_with()
+    {
+        var steps = InstallPlanner.Plan(Site("172.20.0.0/16"), Bundle("1.31.2", "pause:3.10"), Token).For("k8s-master").Steps;
+        var network = steps.Single(s => s.Id == InstallPlanner.NetworkStep);
+        var written = network.Actions.OfType<WriteFile>().Single(w => w.RemotePath.EndsWith("/manifests/calico.yaml", StringComparison.Ordinal));
+
+        var calico = Assert.Single(network.Site);
+        Assert.Equal("calico", calico.Name);
+        Assert.Equal(new Dictionary<string, string> { ["cluster.podSubnet"] = "172.20.0.0/16" }, calico.Values);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(written.Content))), calico.Sha256);
+        Assert.All(steps.Where(s => s.Id is not (InstallPlanner.NetworkStep or InstallPlanner.AddonsStep)), s => Assert.Empty(s.Site));
+    }
+
+    [Fact]
     public void A_1_30_bundle_renders_v1beta3()
     {
         var init = InstallPlanner.Plan(Site("10.244.0.0/16"), Bundle("1.30.14", "pause:3.9"), Token).For("k8s-master").Steps.Single(s => s.Id == InstallPlanner.InitStep);

@@ -242,6 +242,23 @@ public sealed class InstallExecutorTests : IDisposable
     }
 
     [Fact]
+    public async Task A_step_that_applied_site_rendered_addons_journals_them_with_the_site_values()
+    {
+        var hosts = new FakeHosts();
+        var calico = new RenderedAddon("calico", new string('a', 64), new Dictionary<string, string> { ["cluster.podSubnet"] = "172.20.0.0/16" });
+        var plan = Plan((Host("cp", HostRole.ControlPlane), [Step("init", "init cp"), Step("network", "network cp") with { Site = [calico] }]));
+
+        Assert.True((await Run(plan, hosts)).Ok);
+
+        var journal = Journal.Parse(hosts.JournalText("cp"));
+        Assert.Null(journal.Single(e => e.Step == "init").Site);
+        var recorded = Assert.Single(journal.Single(e => e.Step == "network").Site!);
+        Assert.Equal((calico.Name, calico.Sha256), (recorded.Name, recorded.Sha256));
+        Assert.Equal(calico.Values, recorded.Values);
+        Assert.Contains("\"site\":[{\"name\":\"calico\",\"sha256\":\"" + calico.Sha256 + "\",\"values\":{\"cluster.podSubnet\":\"172.20.0.0/16\"}}]", hosts.JournalText("cp"));
+    }
+
+    [Fact]
     public void A_torn_last_journal_line_is_ignored_and_the_last_record_of_a_step_wins()
     {
         var text = """

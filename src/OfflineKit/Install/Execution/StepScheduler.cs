@@ -154,7 +154,7 @@ internal sealed class StepScheduler : IDisposable
                     break;
                 }
 
-                await journal.AppendAsync(step.Id, JournalEntry.Done, null, cancellationToken).ConfigureAwait(false);
+                await journal.AppendAsync(step.Id, JournalEntry.Done, null, cancellationToken, step.Site).ConfigureAwait(false);
                 Log($"== {step.Id}: done");
                 options.Progress?.Report(new StepFinished(name, step.Id, StepOutcome.Done, null));
                 Finish(step, true);
@@ -227,14 +227,14 @@ internal sealed class HostJournal(HostSession session, string bundleName, string
         return Journal.Parse(result.Stdout);
     }
 
-    public async Task AppendAsync(string step, string status, string? message, CancellationToken cancellationToken)
+    public async Task AppendAsync(string step, string status, string? message, CancellationToken cancellationToken, IReadOnlyList<RenderedAddon>? site = null)
     {
         if (_path is null)
         {
             return;
         }
 
-        var entry = new JournalEntry(DateTimeOffset.UtcNow, bundleName, step, status, runId, message);
+        var entry = new JournalEntry(DateTimeOffset.UtcNow, bundleName, step, status, runId, message, site is { Count: > 0 } ? site : null);
         var result = await session.RunLoggedAsync(Journal.AppendCommand(_path, entry), cancellationToken).ConfigureAwait(false);
         if (!result.Ok)
         {
