@@ -10,7 +10,8 @@ namespace OfflineKit.IntegrationTests;
 /// through the mirrors file, each judged by the real tools: `dnf repoclosure` over its repo, an
 /// offline `dnf install` into an empty root with gpgcheck on trusting only the keys the bundle
 /// carries, the real dnf's transaction equal to `offlinekit rpms resolve`, and the real
-/// `ctr -n k8s.io images import` of its images with kubeadm's pause image present under its exact name.
+/// `ctr -n k8s.io images import` of its images with kubeadm's pause image present under its exact name,
+/// and the real `docker load` and `podman load` listing exactly bundle.json's images and image ids.
 /// </summary>
 [Collection(VersionLab.Collection)]
 public class VersionBundlesTests(VersionLab lab)
@@ -193,6 +194,19 @@ public class VersionBundlesTests(VersionLab lab)
         var listed = (await containerd.Ctr("images", "ls", "-q")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains(pause, listed);
         Assert.All(manifest.Artifacts.Where(a => a.Kind == ArtifactKind.Image), a => Assert.Contains(a.Name, listed));
+
+        // 5. The real docker and podman load every archive too: the names they list and their image ids
+        // (the config's digest: an image's blobs in bundle.json are its manifest, config, layers) are bundle.json's, nothing more.
+        var archives = Directory.GetFiles(Path.Combine(bundle, BundleLayout.ImagesDir), "*.tar");
+        var expected = manifest.Artifacts.Where(a => a.Kind == ArtifactKind.Image)
+            .Select(a => new LoadedImage(a.Name, a.Blobs![1])).Distinct().OrderBy(i => i.Name, StringComparer.Ordinal).ToList();
+        Assert.Contains(expected, i => i.Name == pause);
+        await using (var docker = await LabDaemon.DockerdAsync())
+        {
+            Assert.Equal(expected, await ImageLoads.DockerLoadAsync(docker, archives));
+        }
+
+        Assert.Equal(expected, await ImageLoads.PodmanLoadAsync(dir["podman"], archives));
         return installed.Installed;
     }
 }

@@ -52,6 +52,10 @@ internal static class BuildCommand
             Description = "Rebuild from a lock file (NAME.lock.json) that an earlier build wrote: every image, RPM and manifest fetched at its locked digest, for a byte-identical bundle",
             HelpName = "FILE",
         };
+        var dryRun = new Option<bool>("--dry-run")
+        {
+            Description = "Show what the build would write and where each part comes from (images, manifests, repositories, keys, packages); fetch and write nothing",
+        };
         var command = new Command(
             "build",
             "Resolve and download everything the cluster needs (RPMs, images, manifests) and pack it into one versioned, " +
@@ -66,6 +70,7 @@ internal static class BuildCommand
         command.Add(signKey);
         command.Add(passphraseEnv);
         command.Add(lockFile);
+        command.Add(dryRun);
 
         command.SetAction(async (parse, ct) =>
         {
@@ -92,6 +97,16 @@ internal static class BuildCommand
                 Lock = lockPath is null ? null : BundleLock.Load(lockPath),
                 LockSource = lockPath,
             };
+            if (parse.GetValue(dryRun))
+            {
+                foreach (var line in BuildPreview.Describe(options, effective))
+                {
+                    await console.OutWriter.WriteLineAsync(line).ConfigureAwait(false);
+                }
+
+                return 0;
+            }
+
             var written = await ProgressDisplay.RunStagesAsync(console, p => BundleBuilder.BuildAsync(options, p, ct)).ConfigureAwait(false);
             await console.OutWriter.WriteLineAsync(written.Path).ConfigureAwait(false);
             await console.ErrorWriter.WriteLineAsync(

@@ -19,7 +19,7 @@ internal static class CommonOptions
 
     public static Option<string> Kubernetes(bool required) => new("--k8s")
     {
-        Description = "Kubernetes version, e.g. 1.23.0 (or v1.23.0)",
+        Description = $"Kubernetes version, any release from {OfflineKit.Images.VersionCatalog.Embedded.First} to {OfflineKit.Images.VersionCatalog.Embedded.Last} (`offlinekit version` lists them), e.g. 1.31.2 or v1.31.2",
         Required = required,
         HelpName = "VERSION",
     };

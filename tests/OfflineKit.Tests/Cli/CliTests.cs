@@ -102,6 +102,34 @@ public class CliProcessTests
     }
 
     [Fact]
+    public async Task Build_dry_run_shows_the_bundle_it_would_write_and_where_each_part_comes_from_and_writes_nothing()
+    {
+        using var dir = new TempDir();
+        var (code, stdout, err) = await Run(
+            "build", "--k8s", "1.31.2", "--os", "el9", "--arch", "arm64", "--runtime", "containerd", "--dry-run", "-o", dir["out"],
+            "--url-mirror", "https://mirrors.aliyun.com/=http://127.0.0.1:9/aliyun/", "--registry-mirror", "registry.aliyuncs.com=http://127.0.0.1:9");
+
+        Assert.True(code == 0, err);
+        Assert.Contains($"a build would write {Path.Combine(dir["out"], "offlinekit-k8s-1.31.2-el9-arm64.tar")}", stdout);
+        Assert.Contains("Kubernetes 1.31.2 for el9/arm64 with containerd", stdout);
+        Assert.Contains("kubeadm config kubeadm.k8s.io/v1beta4", stdout);
+        Assert.Contains("  common  registry.aliyuncs.com/google_containers/pause:3.10 (from http://127.0.0.1:9/)", stdout);
+        Assert.Contains("images, linux/arm64", stdout);
+        Assert.Contains("  kubernetes  https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.31/rpm/ (from http://127.0.0.1:9/aliyun/kubernetes-new/core/stable/v1.31/rpm/)", stdout);
+        Assert.Contains("https://mirrors.aliyun.com/rockylinux/9/BaseOS/aarch64/os/", stdout);
+        Assert.Contains("RPMs: kubelet-1.31.2 kubeadm-1.31.2 kubectl-1.31.2 containerd.io cri-tools chrony", stdout);
+        Assert.Contains("bin/offlinekit: this offlinekit for linux-arm64", stdout);
+        Assert.False(Directory.Exists(dir["out"]));
+
+        // 1.23.0 with containerd is not the version's default runtime: its name says so, never the guide's docker bundle's.
+        var containerd = await Run("build", "--k8s", "1.23.0", "--runtime", "containerd", "--dry-run", "-o", dir["out"]);
+        Assert.Contains($"a build would write {Path.Combine(dir["out"], "offlinekit-k8s-1.23.0-el8-amd64-containerd.tar")}", containerd.Out);
+        var docker = await Run("build", "--k8s", "1.24.0", "--runtime", "docker", "--dry-run");
+        Assert.Equal(2, docker.Code);
+        Assert.Contains("dockershim", docker.Err);
+    }
+
+    [Fact]
     public async Task Build_of_what_exists_then_verify_and_inspect()
     {
         using var dir = new TempDir();
