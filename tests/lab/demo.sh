@@ -18,7 +18,11 @@
 #
 # K8S=1.23.0 (default: the guide) and RUNTIME=docker|containerd (default: docker for 1.23, containerd
 # above) choose the bundle: `make demo K8S=1.23.0 RUNTIME=containerd` runs the same demo with a real
-# containerd per host. The lab's sources hold the images and RPMs of the versions they were made for.
+# containerd per host; `make demo K8S=1.31.2` runs a current Kubernetes with containerd (kubeadm config
+# v1beta4): the lab's sources are then the version catalog's for 1.31.2 (pkgs.k8s.io-layout per-minor
+# repos, docker-ce as it is today, kubeadm's images for 1.31.2 and the catalog's Calico and
+# metrics-server), and the kubeadm stand-in checks 1.31.2's own image list. The lab holds the RPMs of
+# 1.23.0 and the 1.30/1.31 patches in tests/lab/LabTool/LabRepoCatalog.cs; another K8S is refused.
 set -euo pipefail
 
 k8s="${K8S:-1.23.0}"
@@ -51,7 +55,7 @@ trap 'echo "interrupted; stopping the lab" >&2; exit 130' INT
 trap 'echo "terminated; stopping the lab" >&2; exit 143' TERM
 
 step "lab (connected side): a registry, yum repos of real RPMs and the manifests, all on 127.0.0.1"
-lab_sources_start "$lab/sources"
+lab_sources_start "$lab/sources" "$k8s" "$runtime"
 cat "$LAB_MIRRORS"
 
 step "build (connected side): Kubernetes $k8s with $runtime, the embedded catalog's spec, only the mirrors point at the lab"

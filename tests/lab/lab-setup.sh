@@ -5,11 +5,15 @@
 #   lab_lock WHO "$0" "$@"             run the caller again holding the machine's one lab lock
 #       (/tmp/offlinekit-lab.lock) until it exits, waiting for another demo, benchmark or test run to
 #       finish first; once held, any lab still up was left by a killed run and is taken over
-#   lab_sources_start DIR              every "internet" source of the default spec, on 127.0.0.1:
+#   lab_sources_start DIR [K8S RUNTIME] every "internet" source of the default spec, on 127.0.0.1:
 #       a docker-registry seeded with synthetic images under the real names (labtool seed), the real
 #       Calico and metrics-server manifests behind file:// mirrors, and the spec's four yum repos of
 #       real signed rpmbuild RPMs (labtool rpm-repos, the builder the integration tests use) served by
-#       python3's http.server; sets LAB_MIRRORS to a mirrors file pointing every origin at them
+#       python3's http.server; sets LAB_MIRRORS to a mirrors file pointing every origin at them.
+#       With a K8S other than the guide's 1.23.0: the sources of the spec the version catalog derives
+#       for K8S and RUNTIME instead, as the integration tests' VersionLab has them (labtool
+#       seed-version: kubeadm's images for K8S, the catalog's Calico and metrics-server, multi-arch;
+#       labtool rpm-repos --versions: the per-minor pkgs.k8s.io-layout repos, docker-ce as it is today)
 #   lab_hosts_start DIR                the three lab hosts (tests/lab/hosts-up.sh) with state in DIR;
 #       sources their lab.env, exports the inventory's secrets, checks each address routes to a lab link
 #   lab_stop                           stops what the two above started (hosts first); safe to call twice
@@ -72,11 +76,17 @@ lab_wait_port() {  # lab_wait_port PORT WHAT LOG
 }
 
 lab_sources_start() {
-  local dir=$1 registry_port http_port testdata rpm_mirror
+  local dir=$1 k8s=${2:-1.23.0} runtime=${3:-} registry_port http_port testdata rpm_mirror versions=()
   mkdir -p "$dir"
   echo "lab: building LabTool (tests/lab/LabTool)"
   dotnet build "$LAB_REPO/tests/lab/LabTool" -c Release -o "$dir/labtool" -v q -nologo >"$dir/labtool-build.log" 2>&1 \
     || { cat "$dir/labtool-build.log" >&2; echo "lab: building LabTool failed" >&2; return 1; }
+
+  if [[ $k8s != 1.23.0 ]]; then
+    versions=(--versions)
+    dotnet "$dir/labtool/LabTool.dll" kubernetes-versions | grep -qxF -- "$k8s" \
+      || { echo "lab: the lab's sources hold Kubernetes $(dotnet "$dir/labtool/LabTool.dll" kubernetes-versions | paste -sd ' ' | sed 's/ /, /g') only, not $k8s (the RPMs are tests/lab/LabTool/LabRepoCatalog.cs's)" >&2; return 2; }
+  fi
 
   registry_port=$(lab_free_port)
   cat >"$dir/registry.yml" <<YAML
@@ -88,17 +98,26 @@ YAML
   docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
   LAB_PIDS+=($!)
   lab_wait_port "$registry_port" docker-registry "$dir/registry.log"
-  echo "lab: docker-registry on 127.0.0.1:$registry_port, seeding it with the spec's images (synthetic contents, real names)"
-  dotnet "$dir/labtool/LabTool.dll" seed "http://127.0.0.1:$registry_port" 2>&1 | tail -n 1 | sed 's/^/lab: /'
-
   testdata="$LAB_REPO/tests/OfflineKit.Tests/Manifests/testdata"
-  mkdir -p "$dir/raw/projectcalico/calico/v3.25.2/manifests" "$dir/github/kubernetes-sigs/metrics-server/releases/download/v0.6.3"
-  cp "$testdata/calico-v3.25.2.yaml" "$dir/raw/projectcalico/calico/v3.25.2/manifests/calico.yaml"
-  cp "$testdata/metrics-server-v0.6.3-components.yaml" "$dir/github/kubernetes-sigs/metrics-server/releases/download/v0.6.3/components.yaml"
+  if [[ ${#versions[@]} -eq 0 ]]; then
+    echo "lab: docker-registry on 127.0.0.1:$registry_port, seeding it with the spec's images (synthetic contents, real names)"
+    dotnet "$dir/labtool/LabTool.dll" seed "http://127.0.0.1:$registry_port" 2>&1 | tail -n 1 | sed 's/^/lab: /'
+    mkdir -p "$dir/raw/projectcalico/calico/v3.25.2/manifests" "$dir/github/kubernetes-sigs/metrics-server/releases/download/v0.6.3"
+    cp "$testdata/calico-v3.25.2.yaml" "$dir/raw/projectcalico/calico/v3.25.2/manifests/calico.yaml"
+    cp "$testdata/metrics-server-v0.6.3-components.yaml" "$dir/github/kubernetes-sigs/metrics-server/releases/download/v0.6.3/components.yaml"
+  else
+    echo "lab: docker-registry on 127.0.0.1:$registry_port, seeding it with Kubernetes $k8s's images and its addons' (synthetic contents, real names, amd64 and arm64)"
+    dotnet "$dir/labtool/LabTool.dll" seed-version "http://127.0.0.1:$registry_port" "$dir/addons" --k8s "$k8s" ${runtime:+--runtime "$runtime"} --testdata "$testdata" 2>"$dir/seed.log" \
+      || { cat "$dir/seed.log" >&2; echo "lab: seeding the registry failed" >&2; return 1; }
+    tail -n 1 "$dir/seed.log" | sed 's/^/lab: /'
+    mkdir -p "$dir/raw" "$dir/github"
+    [[ ! -d $dir/addons/raw.githubusercontent.com ]] || cp -r "$dir/addons/raw.githubusercontent.com/." "$dir/raw/"
+    [[ ! -d $dir/addons/github.com ]] || cp -r "$dir/addons/github.com/." "$dir/github/"
+  fi
 
   http_port=$(lab_free_port)
   echo "lab: building the spec's yum repos of real RPMs (rpmbuild, rpmsign, createrepo_c)"
-  rpm_mirror=$(dotnet "$dir/labtool/LabTool.dll" rpm-repos "$dir/rpms" --serve-base "http://127.0.0.1:$http_port/" 2>"$dir/rpm-repos.log") \
+  rpm_mirror=$(dotnet "$dir/labtool/LabTool.dll" rpm-repos "$dir/rpms" --serve-base "http://127.0.0.1:$http_port/" "${versions[@]}" 2>"$dir/rpm-repos.log") \
     || { cat "$dir/rpm-repos.log" >&2; echo "lab: building the lab's yum repos failed" >&2; return 1; }
   sed 's/^/lab: /' "$dir/rpm-repos.log"
   # A plain static server for the repos' tree (only GETs of files; dnf on the hosts reads the bundle, not this).
@@ -113,12 +132,12 @@ YAML
 registries:
   registry.aliyuncs.com: http://127.0.0.1:$registry_port
   registry.cn-hangzhou.aliyuncs.com: http://127.0.0.1:$registry_port
-  docker.io: http://127.0.0.1:$registry_port
+  docker.io: http://127.0.0.1:$registry_port$([[ ${#versions[@]} -eq 0 ]] || printf '\n  %s' "registry.k8s.io: http://127.0.0.1:$registry_port" "quay.io: http://127.0.0.1:$registry_port")
 urls:
   https://raw.githubusercontent.com/: file://$dir/raw/
   https://github.com/: file://$dir/github/
   # the yum repos' base URLs and GPG key URLs (all under this origin)
-  $rpm_mirror
+$(sed 's/^/  /' <<<"$rpm_mirror")
 YAML
 }
 

@@ -71,32 +71,14 @@ public sealed class VersionLab : IAsyncLifetime
             await _registry.PushAsync(image);
         }
 
-        var names = new List<string>();
-        foreach (var spec in Targets.Where(t => t != Guide).Select(t => t.Spec))
+        var testdata = Path.Combine(Tools.RepoRoot(), "tests", "OfflineKit.Tests", "Manifests", "testdata");
+        var names = await VersionSources.WriteAsync(Targets.Where(t => t != Guide).Select(t => t.Spec), Dir, testdata);
+        using (var http = _registry.Client())
         {
-            names.AddRange(KubeadmImages.List(spec.Kubernetes.ToString(), spec.ImageRepository));
-            foreach (var addon in spec.Addons)
-            {
-                var manifest = AddonManifest(addon);
-                var to = Path.Combine(Dir, addon.Url.Host, addon.Url.AbsolutePath.TrimStart('/'));
-                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-                await File.WriteAllTextAsync(to, manifest);
-                var setImage = addon.Patches.Where(p => p.Op == ManifestPatchOp.SetImage).Select(p => p.Container).ToHashSet(StringComparer.Ordinal);
-                names.AddRange(addon.Patches.Where(p => p.Op == ManifestPatchOp.SetImage).Select(p => p.Value));
-                if (setImage.Count == 0)
-                {
-                    names.AddRange(manifest.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("image: ", StringComparison.Ordinal)).Select(l => l["image: ".Length..].Trim()));
-                }
-            }
-        }
-
-        foreach (var image in MultiArchImages.Make(names))
-        {
-            await _registry.PushIndexAsync(image.Repository, image.Tag, [.. image.Images]);
+            await VersionSources.PushAsync(new RegistryPusher(http), names);
         }
 
         // The guide's addons: the real manifests.
-        var testdata = Path.Combine(Tools.RepoRoot(), "tests", "OfflineKit.Tests", "Manifests", "testdata");
         Copy(Path.Combine(testdata, "calico-v3.25.2.yaml"), Path.Combine(Dir, "raw.githubusercontent.com", "projectcalico/calico/v3.25.2/manifests/calico.yaml"));
         Copy(Path.Combine(testdata, "metrics-server-v0.6.3-components.yaml"), Path.Combine(Dir, "github.com", "kubernetes-sigs/metrics-server/releases/download/v0.6.3/components.yaml"));
         await repos;
@@ -117,24 +99,6 @@ public sealed class VersionLab : IAsyncLifetime
             """;
         await File.WriteAllTextAsync(GuideMirrorsFile, mirrors);
         await File.WriteAllTextAsync(MirrorsFile, mirrors + string.Concat(Repos.SnapshotMirrorsEntries(_server.BaseUri, LabRepoCatalog.Current).Select(e => $"  {e}\n")));
-    }
-
-    // The real manifest of that version when the repo's testdata has it; otherwise a lab stand-in: the
-    // newest real one of the same addon with its version moved (same workloads, containers and image
-    // names; the catalog's choice of version is what the bundle must follow).
-    private static string AddonManifest(AddonSpec addon)
-    {
-        var testdata = Path.Combine(Tools.RepoRoot(), "tests", "OfflineKit.Tests", "Manifests", "testdata");
-        var (real, realVersion) = addon.Name == "calico"
-            ? (Path.Combine(testdata, $"calico-{addon.Version}.yaml"), "v3.26.5")
-            : (Path.Combine(testdata, $"metrics-server-{addon.Version}-components.yaml"), "v0.6.3");
-        if (File.Exists(real))
-        {
-            return File.ReadAllText(real);
-        }
-
-        var newest = addon.Name == "calico" ? Path.Combine(testdata, "calico-v3.26.5.yaml") : Path.Combine(testdata, "metrics-server-v0.6.3-components.yaml");
-        return File.ReadAllText(newest).Replace(realVersion, addon.Version, StringComparison.Ordinal);
     }
 
     private static void Copy(string from, string to)

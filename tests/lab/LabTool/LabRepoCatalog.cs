@@ -57,7 +57,7 @@ public static class LabRepoCatalog
     public static readonly IReadOnlyDictionary<int, string[]> KubernetesPatches = new Dictionary<int, string[]>
     {
         [30] = ["1.30.0", "1.30.1", "1.30.10"],
-        [31] = ["1.31.0", "1.31.1", "1.31.10"],
+        [31] = ["1.31.0", "1.31.1", "1.31.2", "1.31.10"],  // 1.31.2: `make demo K8S=1.31.2`
     };
 
     /// <summary>The RPM arches of each lab EL9 repo and per-minor Kubernetes repo.</summary>

@@ -1,8 +1,18 @@
+using OfflineKit.Catalog;
+using OfflineKit.Images;
 using OfflineKit.Lab;
+using OfflineKit.Spec;
 
 // labtool seed REGISTRY_URL [--scale S]
 //   Pushes the default spec's images as synthetic images under their real repository names.
 //   --scale 0 (default): a few KiB each; --scale 1: sized like the real images (~460 MB); 2: ~920 MB.
+// labtool seed-version REGISTRY_URL DIR --k8s X.Y.Z [--os el8|el9] [--arch amd64|arm64] [--runtime R] --testdata TESTDATA
+//   For the bundle the version catalog derives (VersionSources, as the integration tests' VersionLab):
+//   pushes every image it names as multi-arch synthetic images and writes each addon manifest under
+//   DIR/HOST/PATH (map https://HOST/ to file://DIR/HOST/); TESTDATA holds the real upstream manifests.
+// labtool kubernetes-versions
+//   The Kubernetes versions the lab's sources can build a bundle of: the guide's 1.23.0 and the patches
+//   of the per-minor repos (LabRepoCatalog.KubernetesPatches), one per line.
 // labtool gen-rpm-repos DIR [--extra N] [--compression gz|xz|zst]
 //   Writes metadata-only yum repos at the spec's URL paths under DIR (map https://mirrors.aliyun.com/
 //   to file://DIR/aliyun/): the real graph of the spec's packages plus N generated packages, primaries
@@ -11,7 +21,9 @@ using OfflineKit.Lab;
 //   Builds the spec's four yum repos of real, signed rpmbuild RPMs (LabRpmRepoBuilder, as the
 //   integration tests do) in the empty folder DIR; the tree to serve over HTTP is DIR/root. Prints the
 //   mirrors-file `urls:` entry for an HTTP server serving DIR/root at URL (e.g. http://127.0.0.1:8080/).
-//   --versions adds the per-minor Kubernetes repos, EL8/EL9 docker-ce on x86_64 and aarch64 and Rocky 9.
+//   --versions adds the per-minor Kubernetes repos, EL8/EL9 docker-ce on x86_64 and aarch64 and Rocky 9,
+//   and prints one more entry per line: the repos as they are today (LabRepoCatalog.Current), which
+//   the newer versions are built from.
 if (args.Length >= 2 && args[0] == "gen-rpm-repos")
 {
     var extra = 10_000;
@@ -37,12 +49,70 @@ if (args.Length is 4 or 5 && args[0] == "rpm-repos" && args[2] == "--serve-base"
     await repos.BuildAsync();
     Console.Error.WriteLine($"built {repos.Files.Count} signed RPMs in {repos.Repositories.Count} repos ({string.Join(", ", repos.Repositories.Select(r => r.Name))}) under {repos.Root}, keys {string.Join(", ", repos.Keys.Select(k => $"{k.Signer} {k.Id}"))}");
     Console.WriteLine(LabRpmRepoBuilder.MirrorsEntry(new Uri(args[3])));
+    if (repos.Set == LabRepoSet.Versions)
+    {
+        foreach (var entry in repos.SnapshotMirrorsEntries(new Uri(args[3]), LabRepoCatalog.Current))
+        {
+            Console.WriteLine(entry);
+        }
+    }
+
+    return 0;
+}
+
+if (args is ["kubernetes-versions"])
+{
+    Console.WriteLine("1.23.0");
+    foreach (var patch in LabRepoCatalog.KubernetesPatches.Values.SelectMany(p => p))
+    {
+        Console.WriteLine(patch);
+    }
+
+    return 0;
+}
+
+if (args.Length >= 3 && args[0] == "seed-version")
+{
+    string? k8s = null, os = null, arch = null, runtime = null, testdata = null;
+    for (var i = 3; i + 1 < args.Length; i += 2)
+    {
+        switch (args[i])
+        {
+            case "--k8s": k8s = args[i + 1]; break;
+            case "--os": os = args[i + 1]; break;
+            case "--arch": arch = args[i + 1]; break;
+            case "--runtime": runtime = args[i + 1]; break;
+            case "--testdata": testdata = args[i + 1]; break;
+            default: Console.Error.WriteLine($"labtool seed-version: unknown option {args[i]}"); return 2;
+        }
+    }
+
+    if (k8s is null || testdata is null)
+    {
+        Console.Error.WriteLine("labtool seed-version: --k8s and --testdata are required");
+        return 2;
+    }
+
+    var spec = SpecDerivation.Derive(
+        KubernetesVersion.Parse(k8s),
+        os is null ? null : TargetPlatform.ParseOs(os),
+        arch is null ? null : TargetPlatform.ParseArch(arch),
+        runtime is null ? null : ContainerRuntimes.Parse(runtime)).Spec;
+    var names = await VersionSources.WriteAsync([spec], args[2], testdata);
+    using var client = new HttpClient { BaseAddress = new Uri(args[1]), Timeout = TimeSpan.FromMinutes(10) };
+    await VersionSources.PushAsync(new RegistryPusher(client), names);
+    foreach (var name in names)
+    {
+        Console.Error.WriteLine($"seeded {name} (amd64, arm64)");
+    }
+
+    Console.Error.WriteLine($"seeded {names.Count} images for Kubernetes {spec.Kubernetes} ({spec.Runtime.Name()}), wrote {spec.Addons.Count} addon manifests under {args[2]}");
     return 0;
 }
 
 if (args.Length < 2 || args[0] != "seed")
 {
-    Console.Error.WriteLine("usage: labtool seed REGISTRY_URL [--scale S] | labtool gen-rpm-repos DIR [--extra N] [--compression gz|xz|zst] | labtool rpm-repos DIR --serve-base URL [--versions]");
+    Console.Error.WriteLine("usage: labtool seed REGISTRY_URL [--scale S] | labtool seed-version REGISTRY_URL DIR --k8s X.Y.Z [--os O] [--arch A] [--runtime R] --testdata DIR | labtool gen-rpm-repos DIR [--extra N] [--compression gz|xz|zst] | labtool rpm-repos DIR --serve-base URL [--versions]");
     return 2;
 }
 

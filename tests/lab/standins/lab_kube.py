@@ -31,7 +31,8 @@ STATE = os.path.join(ROOT, "var/lib/offlinekit-standins")
 TOKEN_RE = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
 HASH_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-DEFAULT_REPO = "k8s.gcr.io"
+# kubeadm's image list per release: the catalog offlinekit embeds (one copy of those facts).
+IMAGE_CATALOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "manifests", "kubeadm-images.yaml")
 
 
 class Fail(Exception):
@@ -387,22 +388,53 @@ def cidr(text):
         return None
 
 
+def kubeadm_release(version):
+    """What kubeadm vX prints for `kubeadm config images list`, as manifests/kubeadm-images.yaml records it: the
+    image order, the default registry and the etcd, pause and coredns tags of that patch release."""
+    major, minor, patch = (int(x) for x in version.lstrip("v").split("."))
+    with open(IMAGE_CATALOG) as f:
+        data = yaml.safe_load(f)
+
+    def within(text):
+        low, high = (int(x) for x in str(text).split("-"))
+        return low <= patch <= high
+
+    for release in data["releases"]:
+        if release["minor"] == f"{major}.{minor}" and within(release["patches"]):
+            pick = lambda key: next(r["value"] for r in release[key] if within(r["patches"]))
+            return {"order": data["layouts"][release["order"]], "registry": pick("defaultRegistry"),
+                    "etcd": str(pick("etcd")), "pause": str(pick("pause")), "coredns": str(pick("coredns"))}
+    raise Fail(f"{MARK} kubeadm v{version.lstrip('v')} is not a release manifests/kubeadm-images.yaml lists; the stand-in cannot know its images", 3)
+
+
 def images_for(repo, version, etcd=None, dns=None):
-    """kubeadm 1.23.0's image list (`kubeadm config images list`) for an imageRepository."""
-    repo = repo or DEFAULT_REPO
+    """kubeadm's image list (`kubeadm config images list`) for the installed version and an imageRepository,
+    by component in kubeadm's order, from the catalog (kubeadm_release)."""
+    facts = kubeadm_release(version)
+    repo = repo or facts["registry"]
     v = "v" + version.lstrip("v")
     etcd = etcd or {}
     dns = dns or {}
-    coredns_repo = dns.get("imageRepository") or (repo + "/coredns" if repo == DEFAULT_REPO else repo)
-    return [
-        f"{repo}/kube-apiserver:{v}",
-        f"{repo}/kube-controller-manager:{v}",
-        f"{repo}/kube-scheduler:{v}",
-        f"{repo}/kube-proxy:{v}",
-        f"{repo}/pause:3.6",
-        f"{etcd.get('imageRepository') or repo}/etcd:{etcd.get('imageTag') or '3.5.1-0'}",
-        f"{coredns_repo}/coredns:{dns.get('imageTag') or 'v1.8.6'}",
-    ]
+    # The extra "coredns/" segment only under kubeadm's default registry (images.go GetDNSImage).
+    coredns_repo = dns.get("imageRepository") or (repo + "/coredns" if repo == facts["registry"] else repo)
+    images = {
+        "kube-apiserver": f"{repo}/kube-apiserver:{v}",
+        "kube-controller-manager": f"{repo}/kube-controller-manager:{v}",
+        "kube-scheduler": f"{repo}/kube-scheduler:{v}",
+        "kube-proxy": f"{repo}/kube-proxy:{v}",
+        "pause": f"{repo}/pause:{facts['pause']}",
+        "etcd": f"{etcd.get('imageRepository') or repo}/etcd:{etcd.get('imageTag') or facts['etcd']}",
+        "coredns": f"{coredns_repo}/coredns:{dns.get('imageTag') or facts['coredns']}",
+    }
+    return {name: images[name] for name in facts["order"]}
+
+
+def kubelet_flags(version, cri, pause):
+    """/var/lib/kubelet/kubeadm-flags.env as kubeadm writes it: dockershim's network plugin up to 1.23, the CRI endpoint after."""
+    minor = int(version.lstrip("v").split(".")[1])
+    if minor <= 23:
+        return f'KUBELET_KUBEADM_ARGS="--network-plugin=cni --pod-infra-container-image={pause}"\n'
+    return f'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint={cri} --pod-infra-container-image={pause}"\n'
 
 
 def validate_init(docs, version):
@@ -492,7 +524,7 @@ def validate_init(docs, version):
         if not host:
             field_error(errors, "controlPlaneEndpoint", cpe, "must be host[:port]")
 
-    repo = cluster.get("imageRepository") or DEFAULT_REPO
+    repo = cluster.get("imageRepository") or kubeadm_release(version)["registry"]
     if not isinstance(repo, str) or " " in repo:
         field_error(errors, "imageRepository", repo, "not an image repository")
 
@@ -516,7 +548,7 @@ def validate_init(docs, version):
         "dnsDomain": dns_domain, "endpoint": api_endpoint, "imageRepository": repo, "tokens": tokens,
         "cgroupDriver": driver, "clusterName": cluster.get("clusterName") or "kubernetes",
         "images": images_for(repo, version, (cluster.get("etcd") or {}).get("local"), cluster.get("dns")),
-        "pause": f"{repo}/pause:3.6",
+        "pause": images_for(repo, version)["pause"],
         "ignore": [str(x) for x in (node.get("ignorePreflightErrors") or [])],
     }
 
@@ -785,7 +817,7 @@ def kubeadm_init(args, version):
         out("[preflight] Pulling images required for setting up a Kubernetes cluster")
         out("[preflight] This might take a minute or two, depending on the speed of your internet connection")
         out("[preflight] You can also perform this action in beforehand using 'kubeadm config images pull'")
-        runtime_preflight(pf, settings["runtime"], settings["images"], settings["cgroupDriver"], settings["pause"])
+        runtime_preflight(pf, settings["runtime"], list(settings["images"].values()), settings["cgroupDriver"], settings["pause"])
 
         out('[certs] Using certificateDir folder "/etc/kubernetes/pki"')
         out('[certs] Generating "ca" certificate and key')
@@ -798,13 +830,13 @@ def kubeadm_init(args, version):
             out(f'[kubeconfig] Writing "{file}" kubeconfig file')
             write(f"etc/kubernetes/{file}", kubeconfig(server, settings["clusterName"], user, ca), 0o600)
         out('[kubelet-start] Writing kubelet environment file with flags to file "/var/lib/kubelet/kubeadm-flags.env"')
-        write("var/lib/kubelet/kubeadm-flags.env", f'KUBELET_KUBEADM_ARGS="--network-plugin=cni --pod-infra-container-image={settings["imageRepository"]}/pause:3.6"\n')
+        write("var/lib/kubelet/kubeadm-flags.env", kubelet_flags(settings["version"], settings["cri"], settings["pause"]))
         out('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"')
         write("var/lib/kubelet/config.yaml", kubelet_config(settings["cgroupDriver"], settings["dnsDomain"], settings["serviceSubnet"]))
         out("[kubelet-start] Starting the kubelet")
         set_kubelet_active(True)
         out('[control-plane] Using manifest folder "/etc/kubernetes/manifests"')
-        images = dict(zip(["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "pause", "etcd", "coredns"], settings["images"]))
+        images = settings["images"]
         commands = {
             "kube-apiserver": ["kube-apiserver", f"--advertise-address={settings['address']}", f"--secure-port={settings['port']}", f"--service-cluster-ip-range={settings['serviceSubnet']}"],
             "kube-controller-manager": ["kube-controller-manager", "--allocate-node-cidrs=true", f"--cluster-cidr={settings['podSubnet'] or ''}", f"--service-cluster-ip-range={settings['serviceSubnet']}"],
@@ -967,7 +999,8 @@ def kubeadm_join(args, version):
         out("[preflight] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'")
         repo = cluster.data["imageRepository"]
         v = cluster.data["kubernetesVersion"]
-        runtime_preflight(pf, runtime, [f"{repo}/kube-proxy:{v}", f"{repo}/pause:3.6"], cluster.data["cgroupDriver"], f"{repo}/pause:3.6")
+        listed = images_for(repo, v)
+        runtime_preflight(pf, runtime, [listed["kube-proxy"], listed["pause"]], cluster.data["cgroupDriver"], listed["pause"])
         if name in cluster.data["nodes"]:
             raise Fail(f'error execution phase kubelet-start: a Node with name "{name}" and status "{node_status(cluster.data, name)}" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node')
         ca = cluster.data["caCert"]
@@ -976,7 +1009,7 @@ def kubeadm_join(args, version):
         out('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"')
         write("var/lib/kubelet/config.yaml", kubelet_config(cluster.data["cgroupDriver"], cluster.data["dnsDomain"], cluster.data["serviceSubnet"]))
         out('[kubelet-start] Writing kubelet environment file with flags to file "/var/lib/kubelet/kubeadm-flags.env"')
-        write("var/lib/kubelet/kubeadm-flags.env", f'KUBELET_KUBEADM_ARGS="--network-plugin=cni --pod-infra-container-image={repo}/pause:3.6"\n')
+        write("var/lib/kubelet/kubeadm-flags.env", kubelet_flags(v, cri, listed["pause"]))
         out("[kubelet-start] Starting the kubelet")
         set_kubelet_active(True)
         out("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...")
