@@ -43,7 +43,10 @@ public sealed class VersionLab : IAsyncLifetime
 
     public static readonly VersionTarget Arm64 = new("1.30.1", "el9", "arm64", "containerd");
 
-    public static readonly VersionTarget[] Targets = [Guide, El9, El8, Arm64];
+    /// <summary>What `make demo K8S=1.31.2` installs; InstallCurrentKubernetesTests installs it on the lab hosts.</summary>
+    public static readonly VersionTarget Current = new("1.31.2", "el8", "amd64", "containerd");
+
+    public static readonly VersionTarget[] Targets = [Guide, El9, El8, Arm64, Current];
 
     private LabHttpServer? _server;
     private LabRegistry? _registry;
