@@ -97,7 +97,8 @@ for host in $LAB_HOSTS; do
   root="$OFFLINEKIT_LAB_DIR/$host/root"
   packages=$(rpm --root "$root" -qa --qf '%{NAME}\n' 2>/dev/null | grep -vc '^gpg-pubkey$' || true)
   if [[ $runtime == containerd ]]; then
-    images=$(ctr --address "$OFFLINEKIT_LAB_DIR/$host/containerd.sock" -n k8s.io images ls -q 2>/dev/null | wc -l || true)
+    # By name: containerd's CRI plugin adds a sha256:<image id> reference beside each name.
+    images=$(ctr --address "$OFFLINEKIT_LAB_DIR/$host/containerd.sock" -n k8s.io images ls -q 2>/dev/null | grep -vc '^sha256:' || true)
     holder="its containerd holds $images images in k8s.io"
   else
     images=$(docker -H "unix://$OFFLINEKIT_LAB_DIR/$host/docker.sock" images -q 2>/dev/null | wc -l || true)
@@ -108,8 +109,8 @@ for host in $LAB_HOSTS; do
 done
 master="$OFFLINEKIT_LAB_DIR/k8s-master"
 if [[ $runtime == containerd && -S $master/containerd.sock ]]; then
-  echo "k8s-master's containerd (real, private to the host), namespace k8s.io:"
-  ctr --address "$master/containerd.sock" -n k8s.io images ls -q | sort | sed 's/^/  /'
+  echo "k8s-master's containerd (real, private to the host), namespace k8s.io (each also under its image id):"
+  ctr --address "$master/containerd.sock" -n k8s.io images ls -q | grep -v '^sha256:' | sort | sed 's/^/  /'
   echo "k8s-master's /etc/containerd/config.toml, as containerd reads it (merged by offlinekit):"
   containerd --config "$master/root/etc/containerd/config.toml" config dump | grep -E 'sandbox_image|SystemdCgroup|config_path' | sed 's/^ */  /'
 elif [[ -S $master/docker.sock ]]; then

@@ -58,6 +58,18 @@ internal static class InspectCommand
         head.AddRow("bundle version", CliText.Markup(m.BundleVersion));
         head.AddRow("kubernetes", CliText.Markup(m.KubernetesVersion));
         head.AddRow("platform", CliText.Markup($"{m.Os}/{m.Arch}"));
+        // Absent in bundles made before the version catalog: the guide's docker / v1beta3 bundle.
+        head.AddRow("runtime", CliText.Markup(m.Runtime ?? "docker"));
+        if (m.KubeadmConfigApi is not null)
+        {
+            head.AddRow("kubeadm config", CliText.Markup(m.KubeadmConfigApi));
+        }
+
+        if (m.CatalogRevision is not null)
+        {
+            head.AddRow("version catalog", CliText.Markup($"revision {m.CatalogRevision}"));
+        }
+
         head.AddRow("created by", CliText.Markup(m.CreatedBy));
         head.AddRow("files", CliText.Markup($"{m.Files.Count + 2} ({ProgressDisplay.Size(s.FilesSize)})"));
         if (s.TarballSize is { } size)

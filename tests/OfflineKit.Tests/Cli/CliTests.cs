@@ -146,6 +146,9 @@ public class CliProcessTests
         Assert.Equal(0, inspect.Code);
         Assert.Contains("verify.sh", inspect.Out);
         Assert.Contains("1.23.0", inspect.Out);
+        Assert.Matches("runtime +docker", inspect.Out);
+        Assert.Matches("kubeadm config +kubeadm.k8s.io/v1beta3", inspect.Out);
+        Assert.Matches("version catalog +revision [0-9]", inspect.Out);
     }
 
     [Fact]

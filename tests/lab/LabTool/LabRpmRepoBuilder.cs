@@ -104,7 +104,7 @@ public sealed class LabRpmRepoBuilder(string dir, LabRepoSet set = LabRepoSet.Gu
     /// to its folder: prefixes longer than <see cref="MirrorsEntry"/>'s, so they win for those repos only.
     /// </summary>
     public IEnumerable<string> SnapshotMirrorsEntries(Uri serverBase, string snapshot) =>
-        _repos.Where(r => r.Snapshot == snapshot).Select(r => $"{r.BaseUrl}: {new Uri(serverBase, Path.GetRelativePath(Root, r.Dir) + "/")}");
+        _repos.Where(r => r.Snapshot == snapshot).Select(r => $"{r.BaseUrl}: {new Uri(serverBase, Path.GetRelativePath(Root, r.Dir).TrimEnd('/') + "/")}");
 
     /// <summary>The local path of an origin URL under <see cref="Root"/>.</summary>
     public string LocalPath(Uri url)

@@ -1326,10 +1326,10 @@ def node_rows(data, wide):
     rows = []
     for name in sorted(data["nodes"], key=lambda n: (data["nodes"][n]["role"] != "control-plane", n)):
         node = data["nodes"][name]
-        roles = "control-plane,master" if node["role"] == "control-plane" else "<none>"
+        roles = ("control-plane,master" if minor_of(node["version"]) <= 23 else "control-plane") if node["role"] == "control-plane" else "<none>"
         row = [name, node_status(data, name), roles, age(node.get("created")), node["version"]]
         if wide:
-            row += [node.get("address") or "<none>", "<none>", os_image(node.get("root")), "4.18.0-348.el8.x86_64", "docker://" + docker_version(node.get("root"))]
+            row += [node.get("address") or "<none>", "<none>", os_image(node.get("root")), "4.18.0-348.el8.x86_64", runtime_version(data, node.get("root"))]
         rows.append(row)
     return rows
 
@@ -1343,9 +1343,16 @@ def os_image(root):
         return "Linux"
 
 
-def docker_version(root):
-    code, stdout, _ = run(["rpm", "--root", root or ROOT, "-q", "--qf", "%{VERSION}", "docker-ce"])
-    return stdout.strip() if code == 0 and stdout.strip() else "unknown"
+def minor_of(version):
+    return int(str(version).lstrip("v").split(".")[1])
+
+
+def runtime_version(data, root):
+    """The node's containerRuntimeVersion: docker://20.10.24 or containerd://1.7.25, from the runtime's RPM on the host."""
+    runtime = data.get("runtime") or "docker"
+    package = "containerd.io" if runtime == "containerd" else "docker-ce"
+    code, stdout, _ = run(["rpm", "--root", root or ROOT, "-q", "--qf", "%{VERSION}", package])
+    return f"{runtime}://" + (stdout.strip() if code == 0 and stdout.strip() else "unknown")
 
 
 def node_json(data, name):
@@ -1353,13 +1360,15 @@ def node_json(data, name):
     labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}
     if node["role"] == "control-plane":
         labels["node-role.kubernetes.io/control-plane"] = ""
-        labels["node-role.kubernetes.io/master"] = ""
+        if minor_of(node["version"]) <= 23:
+            # kubeadm stopped applying the old master label in 1.24.
+            labels["node-role.kubernetes.io/master"] = ""
     return {
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": name, "labels": labels, "creationTimestamp": node.get("created")},
         "status": {"conditions": [{"type": "Ready", "status": "True" if node_ready(data, name) else "False"}],
                    "addresses": [{"type": "InternalIP", "address": node.get("address")}, {"type": "Hostname", "address": name}],
-                   "nodeInfo": {"kubeletVersion": node["version"], "osImage": os_image(node.get("root")), "containerRuntimeVersion": "docker://" + docker_version(node.get("root"))}},
+                   "nodeInfo": {"kubeletVersion": node["version"], "osImage": os_image(node.get("root")), "containerRuntimeVersion": runtime_version(data, node.get("root"))}},
     }
 
 
