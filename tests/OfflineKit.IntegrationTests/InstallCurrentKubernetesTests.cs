@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using OfflineKit.Install;
 using OfflineKit.IntegrationTests.Lab;
 using OfflineKit.IntegrationTests.Support;
@@ -40,10 +39,7 @@ public sealed class InstallCurrentKubernetesTests(LabHosts lab, VersionLab versi
 
         foreach (var host in report.Hosts)
         {
-            var log = await File.ReadAllTextAsync(host.LogPath);
-            Assert.True(host.Outcome == HostOutcome.Done && host.StepsDone == host.StepsTotal, $"{host.Host}: failed at {host.FailedStep}: {host.Message}\n{log}");
-            var counts = Regex.Match(host.Proof ?? string.Empty, "^([0-9]+) of ([0-9]+) images present, sandbox image pinned$");
-            Assert.True(counts.Success && counts.Groups[1].Value == counts.Groups[2].Value, host.Proof);
+            await LabInstall.AssertDoneOfflineAsync(host);
         }
 
         var master = lab["k8s-master"];

@@ -22,6 +22,19 @@ internal static class LabInstall
         return stdout.Trim();
     }
 
+    /// <summary>
+    /// The host finished every step and proved the offline guarantee ("N of N images present, sandbox
+    /// image pinned"); returns its log.
+    /// </summary>
+    public static async Task<string> AssertDoneOfflineAsync(HostResult host)
+    {
+        var log = await File.ReadAllTextAsync(host.LogPath);
+        Assert.True(host.Outcome == HostOutcome.Done && host.StepsDone == host.StepsTotal, $"{host.Host}: failed at {host.FailedStep}: {host.Message}\n{log}");
+        var counts = System.Text.RegularExpressions.Regex.Match(host.Proof ?? string.Empty, "^([0-9]+) of ([0-9]+) images present, sandbox image pinned$");
+        Assert.True(counts.Success && counts.Groups[1].Value == counts.Groups[2].Value, $"{host.Host}: {host.Proof}");
+        return log;
+    }
+
     /// <summary>A request against the lab hosts: a fresh copy of their known_hosts, the runs under <paramref name="dir"/>.</summary>
     public static InstallRequest Request(LabHosts lab, TempDir dir)
     {
