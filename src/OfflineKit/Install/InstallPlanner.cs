@@ -39,7 +39,7 @@ public static class InstallPlanner
 
     public static InstallPlan Plan(Inventory inventory, BundleContents bundle, string bootstrapToken, IHostSupply? supply = null)
     {
-        supply ??= new PushedBundle();
+        supply ??= IHostSupply.For(inventory);
         var runtime = RuntimeProfile.For(bundle);
         var topology = HostTopology.From(inventory);
         var controlPlane = topology.FirstControlPlane;
@@ -55,6 +55,14 @@ public static class InstallPlanner
             var journal = $"{host.StateDirectory}/{JournalFile}";
             var role = InstallPlan.RoleName(host.Role);
             var steps = new List<HostStep>(supply.Steps(host, bundle));
+            if (!host.IsNode)
+            {
+                // A depot and nothing else: it serves the others, it is not a node.
+                hosts.Add(new HostPlan(host, directory, journal, steps));
+                continue;
+            }
+
+            var sourcing = supply.Sourcing(host, bundle, SiteDirectory(host, bundle));
             string Path(string inBundle) => $"{directory}/{inBundle}";
             string Applied(SiteManifest m) => m.Rendered is null ? Path(m.BundlePath) : $"{SiteDirectory(host, bundle)}/{m.BundlePath}";
             IEnumerable<HostAction> Write(IEnumerable<SiteManifest> ms)
@@ -87,10 +95,10 @@ public static class InstallPlanner
             // Every host knows every host by name, the guide's /etc/hosts; the hostname is the inventory's name.
             string[] prepare = ["--hostname", host.Name, .. inventory.Hosts.SelectMany(h => new[] { "--host", $"{h.Address}={h.Name}" })];
             steps.Add(Run(PrepareStep, "firewalld off, SELinux permissive, swap off, overlay/br_netfilter, sysctl, hostname, /etc/hosts", BundleLayout.PrepareHostScript, prepare));
-            steps.Add(Run(PackagesStep, runtime.PackagesTitle, BundleLayout.InstallPackagesScript, ["--role", role]));
-            var configure = runtime.Configure(new RuntimeContext(inventory.Cluster, host, bundle, directory, SiteDirectory(host, bundle)));
+            steps.Add(Run(PackagesStep, runtime.PackagesTitle, BundleLayout.InstallPackagesScript, ["--role", role, .. sourcing.PackagesArguments]));
+            var configure = runtime.Configure(new RuntimeContext(sourcing.Apply(inventory.Cluster), host, bundle, directory, SiteDirectory(host, bundle)));
             steps.Add(Run(RuntimeStep, configure.Title, BundleLayout.ConfigureRuntimeScript, configure.Arguments, [.. configure.Before]));
-            steps.Add(Run(ImagesStep, runtime.ImportTitle(role), BundleLayout.ImportImagesScript, ["--role", role, .. runtime.ImportArguments]));
+            steps.Add(Run(ImagesStep, sourcing.ImagesTitle ?? runtime.ImportTitle(role), BundleLayout.ImportImagesScript, ["--role", role, .. runtime.ImportArguments, .. sourcing.ImagesArguments], [.. sourcing.ImagesBefore]));
 
             switch (topology.KindOf(host))
             {
@@ -114,7 +122,7 @@ public static class InstallPlanner
                         [
                             .. addons.SelectMany(a => new[] { "--manifest", Applied(a) }),
                             .. wait,
-                            .. inventory.Hosts.SelectMany(h => new[] { "--expect-node", h.Name }),
+                            .. inventory.Hosts.Where(h => h.IsNode).SelectMany(h => new[] { "--expect-node", h.Name }),
                             "--timeout", AddonsTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
                         ],
                         [.. Write(addons)]) with
