@@ -12,6 +12,32 @@ internal static class InstallCommand
         var inventory = CommonOptions.Inventory();
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan and every command it would run; connect to nothing" };
         var parallel = CommonOptions.Parallel("hosts", 10);
+        var waveSize = new Option<int>("--wave-size")
+        {
+            Description = $"Workers per wave: the control plane (and the depot) first, then the workers in waves of N, each after the one before (default {Waves.DefaultSize})",
+            DefaultValueFactory = _ => Waves.DefaultSize,
+            HelpName = "N",
+        };
+        waveSize.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is var n and < 1)
+            {
+                r.AddError($"--wave-size must be 1 or more, got {n}");
+            }
+        });
+        var maxFailed = new Option<int>("--max-failed")
+        {
+            Description = $"Stop before the next wave when a wave leaves more than K hosts failed or blocked; a rerun resumes (default {Waves.DefaultMaxFailed})",
+            DefaultValueFactory = _ => Waves.DefaultMaxFailed,
+            HelpName = "K",
+        };
+        maxFailed.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is var n and < 0)
+            {
+                r.AddError($"--max-failed must be 0 or more, got {n}");
+            }
+        });
         var knownHosts = HostOptions.KnownHosts();
         var acceptNew = new Option<bool>("--accept-new-host-keys")
         {
@@ -31,6 +57,8 @@ internal static class InstallCommand
             inventory,
             dryRun,
             parallel,
+            waveSize,
+            maxFailed,
             knownHosts,
             acceptNew,
             runsDir,
@@ -51,6 +79,8 @@ internal static class InstallCommand
             var request = new InstallRequest
             {
                 Parallel = parse.GetValue(parallel),
+                WaveSize = parse.GetValue(waveSize),
+                MaxFailed = parse.GetValue(maxFailed),
                 KnownHosts = parse.GetValue(knownHosts),
                 AcceptNewHostKeys = parse.GetValue(acceptNew),
                 RunsRoot = parse.GetValue(runsDir),
