@@ -48,6 +48,8 @@ public static class InstallPlanner
         var network = site.Where(m => NetworkAddons.Contains(m.Name)).ToList();
         var addons = site.Where(m => !NetworkAddons.Contains(m.Name)).ToList();
 
+        // One text for every host (an inventory of a thousand hosts would otherwise put a thousand names on each host's command line).
+        var etcHosts = string.Concat(inventory.Hosts.Select(h => $"{h.Address}={h.Name}\n"));
         var hosts = new List<HostPlan>();
         foreach (var host in inventory.Hosts)
         {
@@ -93,8 +95,14 @@ public static class InstallPlanner
             steps.Add(preflight);
 
             // Every host knows every host by name, the guide's /etc/hosts; the hostname is the inventory's name.
-            string[] prepare = ["--hostname", host.Name, .. inventory.Hosts.SelectMany(h => new[] { "--host", $"{h.Address}={h.Name}" })];
-            steps.Add(Run(PrepareStep, "firewalld off, SELinux permissive, swap off, overlay/br_netfilter, sysctl, hostname, /etc/hosts", BundleLayout.PrepareHostScript, prepare));
+            var hostsFile = $"{SiteDirectory(host, bundle)}/hosts";
+            steps.Add(Run(
+                PrepareStep,
+                "firewalld off, SELinux permissive, swap off, overlay/br_netfilter, sysctl, hostname, /etc/hosts",
+                BundleLayout.PrepareHostScript,
+                ["--hostname", host.Name, "--hosts-file", hostsFile],
+                new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote(SiteDirectory(host, bundle))}")),
+                new WriteFile(hostsFile, etcHosts, $"the {inventory.Hosts.Count} hosts of the inventory, ADDRESS=NAME, for /etc/hosts")));
             steps.Add(Run(PackagesStep, runtime.PackagesTitle, BundleLayout.InstallPackagesScript, ["--role", role, .. sourcing.PackagesArguments]));
             var configure = runtime.Configure(new RuntimeContext(sourcing.Apply(inventory.Cluster), host, bundle, directory, SiteDirectory(host, bundle)));
             steps.Add(Run(RuntimeStep, configure.Title, BundleLayout.ConfigureRuntimeScript, configure.Arguments, [.. configure.Before]));
