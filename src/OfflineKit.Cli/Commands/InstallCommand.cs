@@ -12,32 +12,8 @@ internal static class InstallCommand
         var inventory = CommonOptions.Inventory();
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan and every command it would run; connect to nothing" };
         var parallel = CommonOptions.Parallel("hosts", 10);
-        var waveSize = new Option<int>("--wave-size")
-        {
-            Description = $"Workers per wave: the control plane (and the depot) first, then the workers in waves of N, each after the one before (default {Waves.DefaultSize})",
-            DefaultValueFactory = _ => Waves.DefaultSize,
-            HelpName = "N",
-        };
-        waveSize.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is var n and < 1)
-            {
-                r.AddError($"--wave-size must be 1 or more, got {n}");
-            }
-        });
-        var maxFailed = new Option<int>("--max-failed")
-        {
-            Description = $"Stop before the next wave when a wave leaves more than K hosts failed or blocked; a rerun resumes (default {Waves.DefaultMaxFailed})",
-            DefaultValueFactory = _ => Waves.DefaultMaxFailed,
-            HelpName = "K",
-        };
-        maxFailed.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is var n and < 0)
-            {
-                r.AddError($"--max-failed must be 0 or more, got {n}");
-            }
-        });
+        var waveSize = AtLeast("--wave-size", "N", 1, Waves.DefaultSize, "Workers per wave: the control plane (and the depot) first, then the workers in waves of N, each after the one before");
+        var maxFailed = AtLeast("--max-failed", "K", 0, Waves.DefaultMaxFailed, "Stop before the next wave when a wave leaves more than K hosts failed or blocked; a rerun resumes");
         var knownHosts = HostOptions.KnownHosts();
         var acceptNew = new Option<bool>("--accept-new-host-keys")
         {
@@ -91,6 +67,20 @@ internal static class InstallCommand
             return (int)(report.Ok ? ExitCode.Success : ExitCode.Failed);
         });
         return command;
+    }
+
+    /// <summary>A whole-number option of at least <paramref name="min"/>; less is bad input (exit 2).</summary>
+    private static Option<int> AtLeast(string name, string helpName, int min, int defaultValue, string description)
+    {
+        var option = new Option<int>(name) { Description = $"{description}", DefaultValueFactory = _ => defaultValue, HelpName = helpName };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is var n && n < min)
+            {
+                r.AddError($"{name} must be {min} or more, got {n}");
+            }
+        });
+        return option;
     }
 }
 

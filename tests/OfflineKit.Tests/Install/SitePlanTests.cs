@@ -1,6 +1,7 @@
 using System.Text;
 using OfflineKit.Bundle;
 using OfflineKit.Install;
+using OfflineKit.Tests.Support;
 
 namespace OfflineKit.Tests.Install;
 
@@ -157,6 +158,40 @@ public class SitePlanTests
         Assert.IsType<PushedBundle>(IHostSupply.For(inventory));
         Assert.All(InstallPlanner.Plan(inventory, InstallPlannerTests.GuideBundle(), InstallPlannerTests.Token).Hosts, h => Assert.Equal("push", h.Steps[0].Id));
     }
+
+    [Fact]
+    public async Task Install_dry_run_of_a_30_host_site_prints_the_depots_steps_and_every_node_fetching_from_it()
+    {
+        using var dir = new TempDir();
+        var bundle = await Bundles.WriteTarballAsync(dir["out"]);
+        var inventory = dir.Write("inventory.yaml", SiteInventory(30));
+
+        var (code, stdout, stderr) = await CliRunner.RunAsync("install", bundle, "--inventory", inventory, "--dry-run");
+
+        Assert.True(code == 0, stderr);
+        Assert.StartsWith($"plan: install {Bundles.Name} on 30 hosts", stdout, StringComparison.Ordinal);
+        Assert.Contains("depot (root@10.0.0.250, depot; login: password)\n", stdout, StringComparison.Ordinal);
+        Assert.Contains("  3. serve: ", stdout, StringComparison.Ordinal);
+        Assert.Equal(1, Count(stdout, "  1. push: "));
+        Assert.Equal(29, Count(stdout, "  1. fetch: fetch "));
+        Assert.Equal(29, Count(stdout, "[waits for depot/serve] [every run]"));
+    }
+
+    [Theory]
+    [InlineData("--wave-size", "0", "--wave-size must be 1 or more, got 0")]
+    [InlineData("--max-failed", "-1", "--max-failed must be 0 or more, got -1")]
+    public async Task Wave_options_out_of_range_are_bad_input(string option, string value, string message)
+    {
+        using var dir = new TempDir();
+        var inventory = dir.Write("inventory.yaml", SiteInventory(3));
+
+        var (code, _, stderr) = await CliRunner.RunAsync("install", dir["none.tar"], "--inventory", inventory, option, value);
+
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+    }
+
+    private static int Count(string text, string what) => (text.Length - text.Replace(what, string.Empty, StringComparison.Ordinal).Length) / what.Length;
 
     private const string Cp = "hosts:\n  - {name: cp, address: 10.0.0.1, roles: [control-plane], auth: {passwordEnv: PW}}\n";
 
