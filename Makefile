@@ -64,6 +64,7 @@ bench: prerequisites publish
 	bash bench/rpms.sh
 	bash bench/push.sh
 	bash bench/install.sh
+	bash bench/scale.sh
 
 format:
 	$(DOTNET) format OfflineKit.sln

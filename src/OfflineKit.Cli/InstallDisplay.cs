@@ -58,7 +58,7 @@ internal static class InstallDisplay
                             case StepStarted s:
                                 bar.Description = Markup.Escape($"{s.Host}: {s.Step}");
                                 break;
-                            case StepFinished f when f.Outcome is StepOutcome.Failed or StepOutcome.Blocked:
+                            case StepFinished f when f.Outcome is StepOutcome.Failed or StepOutcome.Blocked or StepOutcome.NotStarted:
                                 bar.Description = $"[red]{Markup.Escape($"{f.Host}: {f.Step} {Outcome(f.Outcome)}")}[/]";
                                 bar.StopTask();
                                 break;
@@ -84,14 +84,32 @@ internal static class InstallDisplay
             {
                 HostOutcome.Done => "done",
                 HostOutcome.Blocked => $"blocked at {h.FailedStep}: {h.Message}",
+                HostOutcome.NotStarted => $"not started (wave {h.Wave})",
                 _ => $"FAILED at {h.FailedStep}: {h.Message}",
             };
             var p = h.Push;
             var pushed = $"{p.FilesSent} sent, {p.FilesResumed} continued, {p.FilesSkipped} already there ({ProgressDisplay.Size(p.BytesSent)})";
-            table.AddRow(Markup.Escape(h.Host), InstallPlan.RoleName(h.Role), $"{h.StepsDone}/{h.StepsTotal}", Markup.Escape(pushed), Markup.Escape(status), Markup.Escape(h.LogPath));
+            table.AddRow(Markup.Escape(h.Host), InstallPlan.RoleName(h.Role), $"{h.StepsDone}/{h.StepsTotal}", Markup.Escape(pushed), Markup.Escape(status), Markup.Escape(h.LogPath.Length == 0 ? "-" : h.LogPath));
         }
 
         console.Out.Write(table);
+        var waves = report.Waves;
+        if (waves.Count > 2)
+        {
+            // Per wave once there is more than one wave of workers; one wave says nothing the table does not.
+            foreach (var w in waves)
+            {
+                var what = w.Wave == 0 ? "control plane" : $"{w.Hosts[0]} … {w.Hosts[^1]}";
+                console.Out.WriteLine(w.NotStarted == w.Hosts.Count
+                    ? $"wave {w.Wave} ({w.Hosts.Count} hosts, {what}): not started"
+                    : $"wave {w.Wave} ({w.Hosts.Count} hosts, {what}): {w.Done} done, {w.Failed} failed, {w.Blocked} blocked");
+            }
+
+            if (report.Hosts.FirstOrDefault(h => h.Outcome == HostOutcome.NotStarted) is { } stopped)
+            {
+                console.Out.WriteLine($"waves stopped: {stopped.Message}");
+            }
+        }
         foreach (var h in report.Hosts.Where(h => h.Proof is not null))
         {
             console.Out.WriteLine($"offline: {h.Host}: {h.Proof}");
@@ -125,6 +143,7 @@ internal static class InstallDisplay
         StepOutcome.Done => "done",
         StepOutcome.DoneEarlier => "done earlier (journal)",
         StepOutcome.Blocked => "BLOCKED",
+        StepOutcome.NotStarted => "NOT STARTED",
         _ => "FAILED",
     };
 

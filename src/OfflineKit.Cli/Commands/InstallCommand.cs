@@ -12,6 +12,8 @@ internal static class InstallCommand
         var inventory = CommonOptions.Inventory();
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan and every command it would run; connect to nothing" };
         var parallel = CommonOptions.Parallel("hosts", 10);
+        var waveSize = AtLeast("--wave-size", "N", 1, Waves.DefaultSize, "Workers per wave: the control plane (and the depot) first, then the workers in waves of N, each after the one before");
+        var maxFailed = AtLeast("--max-failed", "K", 0, Waves.DefaultMaxFailed, "Stop before the next wave when a wave leaves more than K hosts failed or blocked; a rerun resumes");
         var knownHosts = HostOptions.KnownHosts();
         var acceptNew = new Option<bool>("--accept-new-host-keys")
         {
@@ -31,6 +33,8 @@ internal static class InstallCommand
             inventory,
             dryRun,
             parallel,
+            waveSize,
+            maxFailed,
             knownHosts,
             acceptNew,
             runsDir,
@@ -51,6 +55,8 @@ internal static class InstallCommand
             var request = new InstallRequest
             {
                 Parallel = parse.GetValue(parallel),
+                WaveSize = parse.GetValue(waveSize),
+                MaxFailed = parse.GetValue(maxFailed),
                 KnownHosts = parse.GetValue(knownHosts),
                 AcceptNewHostKeys = parse.GetValue(acceptNew),
                 RunsRoot = parse.GetValue(runsDir),
@@ -61,6 +67,20 @@ internal static class InstallCommand
             return (int)(report.Ok ? ExitCode.Success : ExitCode.Failed);
         });
         return command;
+    }
+
+    /// <summary>A whole-number option of at least <paramref name="min"/>; less is bad input (exit 2).</summary>
+    private static Option<int> AtLeast(string name, string helpName, int min, int defaultValue, string description)
+    {
+        var option = new Option<int>(name) { Description = $"{description}", DefaultValueFactory = _ => defaultValue, HelpName = helpName };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is var n && n < min)
+            {
+                r.AddError($"{name} must be {min} or more, got {n}");
+            }
+        });
+        return option;
     }
 }
 

@@ -46,6 +46,9 @@ public static class BundleLayout
     public const string ApplyManifestsScript = "scripts/apply-manifests.sh";
     public const string ConfigureTimeScript = "scripts/configure-time.sh";
 
+    /// <summary>Site mode: the depot serves the bundle with nginx and its images with a registry (see SiteSupply).</summary>
+    public const string ServeDepotScript = "scripts/serve-depot.sh";
+
     /// <summary>Not in the bundle: `offlinekit reset` sends it from the binary, so it works on a host whose bundle is gone.</summary>
     public const string ResetHostScript = "reset-host.sh";
 

@@ -5,9 +5,11 @@ using OfflineKit.Install.Ssh;
 namespace OfflineKit.Install;
 
 /// <summary>
-/// Where a host gets the bundle's images and RPMs: the one seam DESIGN.md's "Scale" asks for. Today
-/// every host is pushed the part of the bundle its role needs (<see cref="PushedBundle"/>); a site
-/// registry and yum repo for hundreds of hosts would be another implementation, changing nothing else.
+/// Where a host gets the bundle's images and RPMs: the one seam DESIGN.md's "Scale" asks for. Every host
+/// pushed the part of the bundle its role needs (<see cref="PushedBundle"/>, cluster.sources: pushed), or
+/// the bundle pushed once to a depot that serves the others (<see cref="SiteSupply"/>, cluster.sources: site).
+/// The planner's packages, runtime and images steps take what <see cref="Sourcing"/> says; no step knows
+/// which supply is in use.
 /// </summary>
 public interface IHostSupply
 {
@@ -16,6 +18,51 @@ public interface IHostSupply
 
     /// <summary>The steps that make the host's share available there and prove it unchanged, before any other step.</summary>
     IReadOnlyList<HostStep> Steps(InventoryHost host, BundleContents bundle);
+
+    /// <summary>Where the host's packages and images come from, for the packages, runtime and images steps.</summary>
+    HostSourcing Sourcing(InventoryHost host, BundleContents bundle, string siteDirectory);
+
+    /// <summary>The supply of an inventory's cluster.sources.</summary>
+    public static IHostSupply For(Inventory inventory) =>
+        inventory.Cluster.Sources == HostSources.Site ? new SiteSupply(inventory) : new PushedBundle();
+}
+
+/// <summary>
+/// What a host's packages, runtime and images steps are given: install-packages.sh's extra arguments
+/// (a repository URL), the registries the runtime is configured for beside the inventory's (mirrors with
+/// their paths, plain HTTP), and what the images step does first and its extra arguments (a pull list).
+/// <see cref="Bundle"/>: everything from the bundle on the host.
+/// </summary>
+public sealed record HostSourcing
+{
+    public static readonly HostSourcing Bundle = new();
+
+    public IReadOnlyList<string> PackagesArguments { get; init; } = [];
+
+    public IReadOnlyList<RegistrySettings> Registries { get; init; } = [];
+
+    public IReadOnlyList<HostAction> ImagesBefore { get; init; } = [];
+
+    public IReadOnlyList<string> ImagesArguments { get; init; } = [];
+
+    /// <summary>The images step's title, when it does not load the bundle's archives.</summary>
+    public string? ImagesTitle { get; init; }
+
+    /// <summary>The cluster settings the runtime step renders: the inventory's, with these registries added (one per host name, these win).</summary>
+    public ClusterSettings Apply(ClusterSettings cluster)
+    {
+        if (Registries.Count == 0)
+        {
+            return cluster;
+        }
+
+        var registries = cluster.Registries.Where(r => Registries.All(s => s.Host != r.Host)).Concat(Registries).ToList();
+        return cluster with
+        {
+            Registries = registries,
+            InsecureRegistries = [.. cluster.InsecureRegistries.Union(Registries.Where(r => r.Insecure).Select(r => r.Host), StringComparer.Ordinal)],
+        };
+    }
 }
 
 /// <summary>
@@ -45,31 +92,50 @@ public sealed class PushedBundle : IHostSupply
         return bundle.Files.Where(f => !skipped.Contains(f.Path)).ToList();
     }
 
-    public IReadOnlyList<HostStep> Steps(InventoryHost host, BundleContents bundle)
+    public HostSourcing Sourcing(InventoryHost host, BundleContents bundle, string siteDirectory) => HostSourcing.Bundle;
+
+    public IReadOnlyList<HostStep> Steps(InventoryHost host, BundleContents bundle) => Steps(host, bundle, FilesFor(host.Role, bundle));
+
+    /// <summary>Push <paramref name="files"/> and check them on the host: what the depot of a site gets too, with the whole bundle.</summary>
+    internal static IReadOnlyList<HostStep> Steps(InventoryHost host, BundleContents bundle, IReadOnlyList<BundleFileEntry> files)
     {
-        var directory = BundleDirectory(host, bundle);
-        var files = FilesFor(host.Role, bundle);
-        var sumsPath = SumsPath(host, bundle);
-        var folders = files.Select(f => f.Path).Where(p => p.Contains('/', StringComparison.Ordinal))
-            .Select(p => $"{directory}/{p[..p.LastIndexOf('/')]}").Distinct().Order(StringComparer.Ordinal);
-
-        // The login user owns the state folder, so SFTP (which runs as that user) can write it; root
-        // makes it. A user who may sudo gains nothing by owning it.
-        var make = host.IsRoot
-            ? new RemoteCommand($"mkdir -p -- {Shell.Join([directory, .. folders])}")
-            : new RemoteCommand($"install -d -m 0755 -o {Shell.Quote(host.User)} -- {Shell.Join([host.StateDirectory, directory])}", AsRoot: true);
-        var actions = new List<HostAction> { new RunCommand(make) };
-        if (!host.IsRoot)
-        {
-            actions.Add(new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Join(folders)}")));
-        }
-
+        var directory = $"{host.StateDirectory}/{bundle.Name}";
         var pushed = bundle.Signature is { } signature ? [.. files, signature] : files;
-        actions.Add(new PushFiles(directory, pushed.Select(f => new PushFile(f.Path, f.Size, f.Sha256)).ToList()));
-        actions.Add(new WriteFile(
-            sumsPath,
-            string.Concat(files.Select(f => $"{f.Sha256}  {f.Path}\n")),
-            $"the SHA256SUMS lines of the {files.Count} files a {InstallPlan.RoleName(host.Role)} gets"));
+        var (proof, keyPath) = Proof(host, bundle, files, "gets");
+        var actions = new List<HostAction>(MakeFolders(host, directory, files))
+        {
+            new PushFiles(directory, pushed.Select(f => new PushFile(f.Path, f.Size, f.Sha256)).ToList()),
+        };
+        actions.AddRange(proof);
+        return
+        [
+            new HostStep(PushStep, $"push {pushed.Count} files ({PushFiles.SizeText(pushed.Sum(f => f.Size))}) to {directory}/", actions, [], RunsEveryRun: true),
+            Verify(host, bundle, directory, keyPath, "pushed"),
+        ];
+    }
+
+    /// <summary>The bundle's folder and the subfolders of <paramref name="files"/>, owned by the login user (SFTP and the fetch run as that user); root makes them.</summary>
+    internal static IReadOnlyList<HostAction> MakeFolders(InventoryHost host, string directory, IEnumerable<BundleFileEntry> files)
+    {
+        var folders = files.Select(f => f.Path).Where(p => p.Contains('/', StringComparison.Ordinal))
+            .Select(p => $"{directory}/{p[..p.LastIndexOf('/')]}").Distinct().Order(StringComparer.Ordinal).ToList();
+
+        // A user who may sudo gains nothing by owning it.
+        return host.IsRoot
+            ? [new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Join([directory, .. folders])}"))]
+            : [
+                new RunCommand(new RemoteCommand($"install -d -m 0755 -o {Shell.Quote(host.User)} -- {Shell.Join([host.StateDirectory, directory])}", AsRoot: true)),
+                new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Join(folders)}")),
+            ];
+    }
+
+    /// <summary>What the host's bytes are checked against, written by offlinekit: the SHA256SUMS lines of exactly <paramref name="files"/>, and the public key of install --key.</summary>
+    internal static (IReadOnlyList<HostAction> Actions, string? KeyPath) Proof(InventoryHost host, BundleContents bundle, IReadOnlyList<BundleFileEntry> files, string got)
+    {
+        var actions = new List<HostAction>
+        {
+            new WriteFile(SumsPath(host, bundle), string.Concat(files.Select(f => $"{f.Sha256}  {f.Path}\n")), $"the SHA256SUMS lines of the {files.Count} files a {InstallPlan.RoleName(host.Role)} {got}"),
+        };
         string? keyPath = null;
         if (bundle.PublicKeyPem is { } pem)
         {
@@ -77,15 +143,14 @@ public sealed class PushedBundle : IHostSupply
             actions.Add(new WriteFile(keyPath, pem, "the public key bundle.json.sig is checked with (install --key)"));
         }
 
-        return
-        [
-            new HostStep(PushStep, $"push {pushed.Count} files ({PushFiles.SizeText(pushed.Sum(f => f.Size))}) to {directory}/", actions, [], RunsEveryRun: true),
-            new HostStep(
-                VerifyStep,
-                keyPath is null ? "check every pushed byte on the host with sha256sum" : "check the bundle's signature with openssl, then every pushed byte with sha256sum (scripts/verify.sh --key)",
-                [new CheckSums(directory, sumsPath) { PublicKey = keyPath }],
-                [],
-                RunsEveryRun: true),
-        ];
+        return (actions, keyPath);
     }
+
+    /// <summary>The verify step: sha256sum (or scripts/verify.sh --key) on the host, against what <see cref="Proof"/> wrote.</summary>
+    internal static HostStep Verify(InventoryHost host, BundleContents bundle, string directory, string? keyPath, string how) => new(
+        VerifyStep,
+        keyPath is null ? $"check every {how} byte on the host with sha256sum" : $"check the bundle's signature with openssl, then every {how} byte with sha256sum (scripts/verify.sh --key)",
+        [new CheckSums(directory, SumsPath(host, bundle)) { PublicKey = keyPath }],
+        [],
+        RunsEveryRun: true);
 }

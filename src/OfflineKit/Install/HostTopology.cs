@@ -29,7 +29,7 @@ public sealed record HostTopology(InventoryHost FirstControlPlane, IReadOnlyList
             throw new BadInputException($"{inventory.File}: no host has the control-plane role");
         }
 
-        return new HostTopology(controlPlanes[0], controlPlanes.Skip(1).ToList(), inventory.Hosts.Where(h => !h.IsControlPlane).ToList());
+        return new HostTopology(controlPlanes[0], controlPlanes.Skip(1).ToList(), inventory.Hosts.Where(h => h.IsNode && !h.IsControlPlane).ToList());
     }
 
     public HostKind KindOf(InventoryHost host) =>

@@ -9,6 +9,9 @@ public enum HostOutcome
 
     /// <summary>A step waited for a step on another host that failed.</summary>
     Blocked,
+
+    /// <summary>The host's wave did not start: the wave before it failed more hosts than --max-failed allows.</summary>
+    NotStarted,
 }
 
 public enum StepOutcome
@@ -19,6 +22,9 @@ public enum StepOutcome
     DoneEarlier,
     Failed,
     Blocked,
+
+    /// <summary>The host's wave did not start (--max-failed).</summary>
+    NotStarted,
 }
 
 /// <summary>What happens during a run, for progress bars and logs.</summary>
@@ -57,11 +63,29 @@ public sealed record HostResult(
 
     /// <summary>The last lines of the host's log, for a failure's summary.</summary>
     public IReadOnlyList<string> LogTail { get; init; } = [];
+
+    /// <summary>The host's wave: 0 for the hosts that start at once (control planes, the depot), 1… for the others (<see cref="Waves"/>).</summary>
+    public int Wave { get; init; }
 }
 
 public sealed record InstallReport(string RunDirectory, IReadOnlyList<HostResult> Hosts)
 {
     public bool Ok => Hosts.All(h => h.Outcome == HostOutcome.Done);
+
+    /// <summary>--max-failed of the run, for the summary.</summary>
+    public int MaxFailed { get; init; }
+
+    /// <summary>Each wave's hosts by outcome, in wave order.</summary>
+    public IReadOnlyList<WaveSummary> Waves => Hosts.GroupBy(h => h.Wave).OrderBy(g => g.Key)
+        .Select(g => new WaveSummary(g.Key, g.Select(h => h.Host).ToList(), g.Count(h => h.Outcome == HostOutcome.Done), g.Count(h => h.Outcome == HostOutcome.Failed), g.Count(h => h.Outcome == HostOutcome.Blocked), g.Count(h => h.Outcome == HostOutcome.NotStarted)))
+        .ToList();
+}
+
+/// <summary>One wave of a run: its hosts, and how many were done, failed, blocked, or never started.</summary>
+public sealed record WaveSummary(int Wave, IReadOnlyList<string> Hosts, int Done, int Failed, int Blocked, int NotStarted)
+{
+    /// <summary>Hosts of the wave that did not finish: what --max-failed counts.</summary>
+    public int NotDone => Failed + Blocked;
 }
 
 public sealed record ExecutorOptions
@@ -73,6 +97,12 @@ public sealed record ExecutorOptions
     public required string RunDirectory { get; init; }
 
     public IProgress<InstallProgress>? Progress { get; init; }
+
+    /// <summary>How many hosts after the control plane (and the depot) make a wave; the next wave starts when one is over.</summary>
+    public int WaveSize { get; init; } = Waves.DefaultSize;
+
+    /// <summary>When a wave leaves more hosts than this failed or blocked, the next wave does not start.</summary>
+    public int MaxFailed { get; init; } = Waves.DefaultMaxFailed;
 
     /// <summary>Test seam: runs before each step on a host (after the step before it finished).</summary>
     internal Func<string, string, CancellationToken, Task>? BeforeStep { get; init; }
@@ -92,7 +122,7 @@ public static class InstallExecutor
         Directory.CreateDirectory(options.RunDirectory);
         using var scheduler = new StepScheduler(new RunState(plan, bundle, connector, options));
         var results = await scheduler.RunAsync(cancellationToken).ConfigureAwait(false);
-        return new InstallReport(options.RunDirectory, results);
+        return new InstallReport(options.RunDirectory, results) { MaxFailed = options.MaxFailed };
     }
 
     /// <summary>A new run folder under <paramref name="runsRoot"/>, named by the time (UTC) it starts.</summary>

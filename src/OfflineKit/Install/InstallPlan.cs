@@ -51,7 +51,12 @@ public sealed record InstallPlan(string BundleName, long BundleSize, IReadOnlyLi
         return sb.ToString();
     }
 
-    public static string RoleName(HostRole role) => role == HostRole.ControlPlane ? "control-plane" : "worker";
+    public static string RoleName(HostRole role) => role switch
+    {
+        HostRole.ControlPlane => "control-plane",
+        HostRole.Depot => "depot",
+        _ => "worker",
+    };
 
     private static string SudoText(InventoryHost h) => h.Sudo.Mode switch
     {

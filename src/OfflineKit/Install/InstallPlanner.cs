@@ -39,7 +39,7 @@ public static class InstallPlanner
 
     public static InstallPlan Plan(Inventory inventory, BundleContents bundle, string bootstrapToken, IHostSupply? supply = null)
     {
-        supply ??= new PushedBundle();
+        supply ??= IHostSupply.For(inventory);
         var runtime = RuntimeProfile.For(bundle);
         var topology = HostTopology.From(inventory);
         var controlPlane = topology.FirstControlPlane;
@@ -48,6 +48,8 @@ public static class InstallPlanner
         var network = site.Where(m => NetworkAddons.Contains(m.Name)).ToList();
         var addons = site.Where(m => !NetworkAddons.Contains(m.Name)).ToList();
 
+        // One text for every host (an inventory of a thousand hosts would otherwise put a thousand names on each host's command line).
+        var etcHosts = string.Concat(inventory.Hosts.Select(h => $"{h.Address}={h.Name}\n"));
         var hosts = new List<HostPlan>();
         foreach (var host in inventory.Hosts)
         {
@@ -55,6 +57,14 @@ public static class InstallPlanner
             var journal = $"{host.StateDirectory}/{JournalFile}";
             var role = InstallPlan.RoleName(host.Role);
             var steps = new List<HostStep>(supply.Steps(host, bundle));
+            if (!host.IsNode)
+            {
+                // A depot and nothing else: it serves the others, it is not a node.
+                hosts.Add(new HostPlan(host, directory, journal, steps));
+                continue;
+            }
+
+            var sourcing = supply.Sourcing(host, bundle, SiteDirectory(host, bundle));
             string Path(string inBundle) => $"{directory}/{inBundle}";
             string Applied(SiteManifest m) => m.Rendered is null ? Path(m.BundlePath) : $"{SiteDirectory(host, bundle)}/{m.BundlePath}";
             IEnumerable<HostAction> Write(IEnumerable<SiteManifest> ms)
@@ -85,12 +95,18 @@ public static class InstallPlanner
             steps.Add(preflight);
 
             // Every host knows every host by name, the guide's /etc/hosts; the hostname is the inventory's name.
-            string[] prepare = ["--hostname", host.Name, .. inventory.Hosts.SelectMany(h => new[] { "--host", $"{h.Address}={h.Name}" })];
-            steps.Add(Run(PrepareStep, "firewalld off, SELinux permissive, swap off, overlay/br_netfilter, sysctl, hostname, /etc/hosts", BundleLayout.PrepareHostScript, prepare));
-            steps.Add(Run(PackagesStep, runtime.PackagesTitle, BundleLayout.InstallPackagesScript, ["--role", role]));
-            var configure = runtime.Configure(new RuntimeContext(inventory.Cluster, host, bundle, directory, SiteDirectory(host, bundle)));
+            var hostsFile = $"{SiteDirectory(host, bundle)}/hosts";
+            steps.Add(Run(
+                PrepareStep,
+                "firewalld off, SELinux permissive, swap off, overlay/br_netfilter, sysctl, hostname, /etc/hosts",
+                BundleLayout.PrepareHostScript,
+                ["--hostname", host.Name, "--hosts-file", hostsFile],
+                new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote(SiteDirectory(host, bundle))}")),
+                new WriteFile(hostsFile, etcHosts, $"the {inventory.Hosts.Count} hosts of the inventory, ADDRESS=NAME, for /etc/hosts")));
+            steps.Add(Run(PackagesStep, runtime.PackagesTitle, BundleLayout.InstallPackagesScript, ["--role", role, .. sourcing.PackagesArguments]));
+            var configure = runtime.Configure(new RuntimeContext(sourcing.Apply(inventory.Cluster), host, bundle, directory, SiteDirectory(host, bundle)));
             steps.Add(Run(RuntimeStep, configure.Title, BundleLayout.ConfigureRuntimeScript, configure.Arguments, [.. configure.Before]));
-            steps.Add(Run(ImagesStep, runtime.ImportTitle(role), BundleLayout.ImportImagesScript, ["--role", role, .. runtime.ImportArguments]));
+            steps.Add(Run(ImagesStep, sourcing.ImagesTitle ?? runtime.ImportTitle(role), BundleLayout.ImportImagesScript, ["--role", role, .. runtime.ImportArguments, .. sourcing.ImagesArguments], [.. sourcing.ImagesBefore]));
 
             switch (topology.KindOf(host))
             {
@@ -114,7 +130,7 @@ public static class InstallPlanner
                         [
                             .. addons.SelectMany(a => new[] { "--manifest", Applied(a) }),
                             .. wait,
-                            .. inventory.Hosts.SelectMany(h => new[] { "--expect-node", h.Name }),
+                            .. inventory.Hosts.Where(h => h.IsNode).SelectMany(h => new[] { "--expect-node", h.Name }),
                             "--timeout", AddonsTimeoutSeconds.ToString(CultureInfo.InvariantCulture),
                         ],
                         [.. Write(addons)]) with

@@ -8,6 +8,12 @@ public sealed record InstallRequest
 {
     public int Parallel { get; init; } = 10;
 
+    /// <summary>install --wave-size: workers per wave.</summary>
+    public int WaveSize { get; init; } = Waves.DefaultSize;
+
+    /// <summary>install --max-failed: a wave leaving more hosts not done stops the next.</summary>
+    public int MaxFailed { get; init; } = Waves.DefaultMaxFailed;
+
     /// <summary>known_hosts to check host keys against (default ~/.ssh/known_hosts).</summary>
     public string? KnownHosts { get; init; }
 
@@ -133,7 +139,7 @@ public static class Installer
             plan,
             bundle,
             connector,
-            new ExecutorOptions { Parallel = request.Parallel, RunDirectory = Path.GetFullPath(runDirectory), Progress = request.Progress, BeforeStep = request.BeforeStep },
+            new ExecutorOptions { Parallel = request.Parallel, WaveSize = request.WaveSize, MaxFailed = request.MaxFailed, RunDirectory = Path.GetFullPath(runDirectory), Progress = request.Progress, BeforeStep = request.BeforeStep },
             cancellationToken).ConfigureAwait(false);
     }
 

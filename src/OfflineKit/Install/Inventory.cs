@@ -12,13 +12,16 @@ public sealed record Inventory(string File, IReadOnlyList<InventoryHost> Hosts, 
     /// <summary>The one control-plane host (the loader guarantees there is exactly one).</summary>
     public InventoryHost ControlPlane => Hosts.Single(h => h.IsControlPlane);
 
-    public IEnumerable<InventoryHost> Workers => Hosts.Where(h => !h.IsControlPlane);
+    public IEnumerable<InventoryHost> Workers => Hosts.Where(h => h.IsNode && !h.IsControlPlane);
 }
 
 public enum HostRole
 {
     ControlPlane,
     Worker,
+
+    /// <summary>cluster.sources: site: the host the bundle is pushed to once, serving the others (may also be a node).</summary>
+    Depot,
 }
 
 public sealed record InventoryHost(
@@ -34,8 +37,14 @@ public sealed record InventoryHost(
 {
     public bool IsControlPlane => Roles.Contains(HostRole.ControlPlane);
 
+    /// <summary>The depot of a site-mode install (<see cref="SiteSupply"/>).</summary>
+    public bool IsDepot => Roles.Contains(HostRole.Depot);
+
+    /// <summary>A node of the cluster (control plane or worker); a host whose one role is depot only serves the others.</summary>
+    public bool IsNode => Roles.Contains(HostRole.ControlPlane) || Roles.Contains(HostRole.Worker);
+
     /// <summary>The role that decides what of the bundle the host gets: a control-plane node needs everything.</summary>
-    public HostRole Role => IsControlPlane ? HostRole.ControlPlane : HostRole.Worker;
+    public HostRole Role => IsControlPlane ? HostRole.ControlPlane : IsNode ? HostRole.Worker : HostRole.Depot;
 
     /// <summary>user@address, or user@[address]:port off port 22: how messages name the host.</summary>
     public string Target => Port == 22 ? $"{User}@{Address}" : $"{User}@[{Address}]:{Port}";
@@ -129,6 +138,47 @@ public sealed record ClusterSettings(
 
     /// <summary>cluster.allowCgroupV1: a host on cgroup v1 is accepted by Kubernetes 1.35+ (failCgroupV1: false).</summary>
     public bool AllowCgroupV1 { get; init; }
+
+    /// <summary>cluster.sources: where hosts get images and RPMs (<see cref="IHostSupply"/>).</summary>
+    public HostSources Sources { get; init; } = HostSources.Pushed;
+
+    /// <summary>cluster.site: the depot's ports and, optionally, the site's own registry (site mode only).</summary>
+    public SiteSettings Site { get; init; } = new();
+}
+
+public enum HostSources
+{
+    /// <summary>Every host is pushed its role's share of the bundle over SSH (<see cref="PushedBundle"/>).</summary>
+    Pushed,
+
+    /// <summary>The bundle is pushed once, to the depot, which serves everyone (<see cref="SiteSupply"/>).</summary>
+    Site,
+}
+
+/// <summary>
+/// cluster.site: the ports the depot serves the bundle (nginx) and its registry on, the repository path
+/// images go under there, and optionally the site's existing registry (a Harbor) to seed instead.
+/// </summary>
+public sealed record SiteSettings
+{
+    public const int DefaultHttpPort = 8080;
+    public const int DefaultRegistryPort = 5000;
+    public const string DefaultPath = "k8s";
+
+    public int HttpPort { get; init; } = DefaultHttpPort;
+
+    public int RegistryPort { get; init; } = DefaultRegistryPort;
+
+    /// <summary>cluster.site.registry: HOST:PORT[/PATH] of the site's registry, seeded with `images push`; null = the depot's own.</summary>
+    public string? Registry { get; init; }
+
+    /// <summary>The site registry's CA file and its PEM text (nodes trust it; the depot's seeding does too).</summary>
+    public string? CaFile { get; init; }
+
+    public string? CaCertificate { get; init; }
+
+    /// <summary>cluster.site.insecure: the site registry speaks plain HTTP (the depot's own always does).</summary>
+    public bool Insecure { get; init; }
 }
 
 /// <summary>

@@ -190,8 +190,9 @@ public static partial class InventoryLoader
             {
                 "control-plane" => HostRole.ControlPlane,
                 "worker" => HostRole.Worker,
+                "depot" => HostRole.Depot,
                 "master" => throw map.ErrorAt("roles", $"{map.Field("roles")}: unknown role 'master' (kubeadm calls it control-plane)"),
-                _ => throw map.ErrorAt("roles", $"{map.Field("roles")}: unknown role '{role}' (expected control-plane or worker)"),
+                _ => throw map.ErrorAt("roles", $"{map.Field("roles")}: unknown role '{role}' (expected control-plane, worker or depot)"),
             };
             if (roles.Contains(parsed))
             {
@@ -312,8 +313,65 @@ public static partial class InventoryLoader
         }
 
         var allowCgroupV1 = map.OptionalBool("allowCgroupV1") ?? false;
+        var sources = map.OptionalString("sources") switch
+        {
+            null or "pushed" => HostSources.Pushed,
+            "site" => HostSources.Site,
+            var other => throw map.ErrorAt("sources", $"cluster.sources '{other}' is not known (pushed: the bundle to every host, the default; site: pushed once to a depot that serves the others)"),
+        };
+        var site = map.OptionalMap("site") is { } siteMap ? ReadSite(siteMap, context) : new SiteSettings();
+        if (sources != HostSources.Site && map.OptionalMap("site") is not null)
+        {
+            throw map.ErrorAt("site", "cluster.site is for cluster.sources: site; add that or remove cluster.site");
+        }
+
         map.EnsureNoUnknownKeys();
-        return new ClusterSettings(pod, service, dnsDomain, endpoint, advertise, mirrors, insecure, ntp) { Registries = registries, AllowCgroupV1 = allowCgroupV1 };
+        return new ClusterSettings(pod, service, dnsDomain, endpoint, advertise, mirrors, insecure, ntp) { Registries = registries, AllowCgroupV1 = allowCgroupV1, Sources = sources, Site = site };
+    }
+
+    /// <summary>cluster.site: the depot's ports, or the site's own registry (HOST:PORT[/PATH], its CA, plain HTTP only when insecure).</summary>
+    private static SiteSettings ReadSite(YamlMapReader map, Context context)
+    {
+        var http = map.OptionalInt("httpPort", 1, 65535) ?? SiteSettings.DefaultHttpPort;
+        var registryPort = map.OptionalInt("registryPort", 1, 65535) ?? SiteSettings.DefaultRegistryPort;
+        if (http == registryPort)
+        {
+            throw map.ErrorAt("registryPort", $"cluster.site.registryPort {registryPort} is also the httpPort; the depot serves nginx and its registry on two ports");
+        }
+
+        var registry = map.OptionalString("registry");
+        if (registry is not null)
+        {
+            try
+            {
+                Images.PushTarget.Parse(registry);
+            }
+            catch (BadInputException e)
+            {
+                throw map.ErrorAt("registry", $"cluster.site.registry: {e.Message.Replace("--registry ", string.Empty, StringComparison.Ordinal)}");
+            }
+        }
+
+        string? caFile = null;
+        string? ca = null;
+        if (map.OptionalString("caFile") is { } caText)
+        {
+            caFile = ResolvePath(caText, context.BaseDirectory);
+            ca = File.Exists(caFile) ? File.ReadAllText(caFile) : throw map.ErrorAt("caFile", $"cluster.site.caFile: {caFile} not found");
+            if (!ca.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+            {
+                throw map.ErrorAt("caFile", $"cluster.site.caFile: {caFile} is not a PEM certificate");
+            }
+        }
+
+        var insecure = map.OptionalBool("insecure") ?? false;
+        if (registry is null && (caFile is not null || insecure))
+        {
+            throw map.ErrorAt(caFile is not null ? "caFile" : "insecure", "cluster.site.caFile and insecure describe the site's registry: give cluster.site.registry too (the depot's own registry is plain HTTP on registryPort)");
+        }
+
+        map.EnsureNoUnknownKeys();
+        return new SiteSettings { HttpPort = http, RegistryPort = registryPort, Registry = registry, CaFile = caFile, CaCertificate = ca, Insecure = insecure };
     }
 
     /// <summary>
@@ -405,6 +463,17 @@ public static partial class InventoryLoader
                 var subnet = cluster.PodSubnet.Contains(ip) ? $"podSubnet {cluster.PodSubnet}" : $"serviceSubnet {cluster.ServiceSubnet}";
                 throw new BadInputException($"{file}:{host.Line}: {host.Name}'s address {host.Address} lies inside the cluster's {subnet}; pick subnets the hosts are not on");
             }
+        }
+
+        var depots = hosts.Where(h => h.IsDepot).ToList();
+        if (depots.Count > 0 && cluster.Sources != HostSources.Site)
+        {
+            throw new BadInputException($"{file}:{depots[0].Line}: {depots[0].Name} has the role depot, which serves the others in site mode; add cluster.sources: site or remove the role");
+        }
+
+        if (depots.Count > 1)
+        {
+            throw new BadInputException($"{file}:{depots[1].Line}: {depots[1].Name} is a second depot ({depots[0].Name} at line {depots[0].Line} is one); a site has one");
         }
 
         var controlPlanes = hosts.Where(h => h.IsControlPlane).ToList();

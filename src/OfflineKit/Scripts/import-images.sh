@@ -4,7 +4,11 @@
 #   bash scripts/import-images.sh --role control-plane     # kube-apiserver, etcd, … and the images every node needs
 #   bash scripts/import-images.sh --role worker            # the images every node needs
 #   bash scripts/import-images.sh --check IMAGE...          # each image present? (the offline guarantee)
+#   bash scripts/import-images.sh --role worker --pull-list FILE [--plain-http]   # site mode: pull from the site's registry
 #
+# --pull-list: lines "ORIGIN SOURCE@sha256:…" (offlinekit writes them): each missing ORIGIN is pulled
+# from SOURCE by its digest (the runtime checks every byte against it) and tagged ORIGIN, so the
+# cluster sees the origin names. --plain-http for a registry without TLS (the depot's own).
 # Options: --runtime docker|containerd (default: docker if its daemon answers, else containerd).
 # docker honours DOCKER_HOST; ctr honours CONTAINERD_ADDRESS. Safe to run again: images already
 # present are not loaded twice.
@@ -14,8 +18,10 @@ bundle_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 role=""
 runtime=""
 check=()
+pull_list=""
+plain_http=""
 
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
 say() { echo "import-images: $*"; }
 die() { echo "import-images: $*" >&2; exit 1; }
 
@@ -23,6 +29,8 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --role) role="${2:-}"; shift 2 ;;
     --runtime) runtime="${2:-}"; shift 2 ;;
+    --pull-list) pull_list="${2:-}"; shift 2 ;;
+    --plain-http) plain_http=1; shift ;;
     --check) shift; check=("$@"); [[ ${#check[@]} -gt 0 ]] || { echo "import-images: --check needs at least one image" >&2; usage; }; set --; break ;;
     -h|--help) usage ;;
     *) echo "import-images: unknown argument '$1'" >&2; usage ;;
@@ -70,6 +78,35 @@ if [[ ${#check[@]} -gt 0 ]]; then
   done
   [[ $absent -eq 0 ]] || die "$absent of ${#check[@]} images missing from $runtime"
   say "all ${#check[@]} images present in $runtime"
+  exit 0
+fi
+
+# Site mode: pull each missing image by digest from the site's registry, then give it its origin name.
+if [[ -n "$pull_list" ]]; then
+  [[ -f "$pull_list" ]] || die "$pull_list is missing: offlinekit writes it before this step"
+  pulled=0
+  total=0
+  while read -r origin source rest; do
+    [[ -n "${origin:-}" ]] || continue
+    [[ -n "${source:-}" && -z "${rest:-}" && "$source" == *@sha256:* ]] || die "$pull_list: '$origin ${source:-}' is not 'ORIGIN SOURCE@sha256:DIGEST'"
+    total=$((total + 1))
+    present "$origin" && continue
+    case "$runtime" in
+      docker)
+        docker pull "$source" || die "docker pull $source failed (is the registry in /etc/docker/daemon.json's insecure-registries? the runtime step puts it there)"
+        docker tag "$source" "$origin" ;;
+      containerd)
+        args=()
+        [[ -n "$plain_http" ]] && args+=(--plain-http)
+        [[ -z "$plain_http" && -d /etc/containerd/certs.d ]] && args+=(--hosts-dir /etc/containerd/certs.d)
+        ctr -n k8s.io images pull ${args[@]+"${args[@]}"} "$source" >/dev/null || die "ctr images pull $source failed"
+        ctr -n k8s.io images tag --force "$source" "$origin" >/dev/null || die "ctr images tag $source $origin failed" ;;
+    esac
+    present "$origin" || die "$origin is still missing after pulling $source"
+    pulled=$((pulled + 1))
+  done < "$pull_list"
+  [[ $total -gt 0 ]] || die "$pull_list lists no image"
+  say "pulled $pulled of $total images (the others were present) into $runtime, each by its digest; OK ($runtime, role $role)"
   exit 0
 fi
 

@@ -3,7 +3,12 @@
 # their whole dependency closure) from the bundle's own yum repository, rpms/, and from nowhere else:
 # no network is needed.
 #
-#   bash scripts/install-packages.sh [--role control-plane|worker]
+#   bash scripts/install-packages.sh [--role control-plane|worker] [--repo-url URL] [--package NAME]...
+#
+# --package: install these packages (from the same repository) instead of those of rpms/packages.txt
+# (the depot of a site installs nginx this way).
+# --repo-url: site mode, the depot's copy of this bundle's rpms/ over HTTP (nginx): the repo file points
+# there instead of at this folder's rpms/, which then holds only packages.txt and keys/.
 #
 # Both roles install the same packages today: those listed in rpms/packages.txt. The script writes
 # /etc/yum.repos.d/offlinekit.repo pointing at this bundle's rpms/ folder, imports the bundle's GPG
@@ -19,6 +24,8 @@ set -euo pipefail
 bundle_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rpms_dir="$bundle_dir/rpms"
 role=""
+repo_url=""
+only=()
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
 say() { echo "install-packages: $*"; }
@@ -27,6 +34,8 @@ die() { echo "install-packages: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --role) role="${2:-}"; shift 2 ;;
+    --repo-url) repo_url="${2:-}"; shift 2 ;;
+    --package) only+=("${2:-}"); shift 2 ;;
     -h|--help) usage ;;
     *) echo "install-packages: unknown argument '$1'" >&2; usage ;;
   esac
@@ -37,7 +46,14 @@ case "$role" in
   *) echo "install-packages: --role is control-plane or worker, not '$role'" >&2; usage ;;
 esac
 
-[[ -f "$rpms_dir/repodata/repomd.xml" ]] || die "$rpms_dir/repodata/repomd.xml is missing: this bundle carries no package repository"
+case "$repo_url" in
+  ""|http://*|https://*) ;;
+  *) echo "install-packages: --repo-url is an http:// or https:// URL, not '$repo_url'" >&2; usage ;;
+esac
+[[ -n "$repo_url" || -f "$rpms_dir/repodata/repomd.xml" ]] || die "$rpms_dir/repodata/repomd.xml is missing: this bundle carries no package repository"
+if [[ ${#only[@]} -gt 0 ]]; then
+  packages=("${only[@]}")
+else
 [[ -f "$rpms_dir/packages.txt" ]] || die "$rpms_dir/packages.txt is missing: the bundle does not say which packages to install"
 
 # The requested packages, one a line (kubelet-1.23.0, containerd.io, …); blank lines and # comments skipped.
@@ -48,6 +64,7 @@ while IFS= read -r line || [[ -n "$line" ]]; do
   [[ -n "$line" ]] && packages+=("$line")
 done < "$rpms_dir/packages.txt"
 [[ ${#packages[@]} -gt 0 ]] || die "$rpms_dir/packages.txt lists no packages"
+fi
 
 root="${OFFLINEKIT_INSTALLROOT:-${OFFLINEKIT_ROOT:-}}"
 rpm_args=()
@@ -103,7 +120,7 @@ repo_file="$repo_dir/offlinekit.repo"
   echo "# Written by offlinekit's install-packages.sh: the packages of the bundle in $bundle_dir."
   echo "[offlinekit]"
   echo "name=offlinekit bundle packages"
-  echo "baseurl=$(url "$rpms_dir")"
+  echo "baseurl=${repo_url:-$(url "$rpms_dir")}"
   echo "enabled=1"
   if [[ ${#keys[@]} -gt 0 ]]; then
     echo "gpgcheck=1"
@@ -118,7 +135,7 @@ repo_file="$repo_dir/offlinekit.repo"
   echo "module_hotfixes=1"
 } > "$repo_file.tmp"
 mv "$repo_file.tmp" "$repo_file"
-say "wrote $repo_file (baseurl $(url "$rpms_dir"))"
+say "wrote $repo_file (baseurl ${repo_url:-$(url "$rpms_dir")})"
 
 if [[ ${#keys[@]} -gt 0 ]]; then
   for k in "${keys[@]}"; do
@@ -130,7 +147,7 @@ else
 fi
 
 if ! "$pm" -y ${pm_args[@]+"${pm_args[@]}"} --disablerepo='*' --enablerepo=offlinekit install "${missing[@]}"; then
-  die "$pm could not install ${missing[*]} from the bundle's repository $rpms_dir (see its message above): a package or a dependency is missing from the bundle, or a signature did not verify. Check the bundle with scripts/verify.sh or build it again"
+  die "$pm could not install ${missing[*]} from the bundle's repository ${repo_url:-$rpms_dir} (see its message above): a package or a dependency is missing from the bundle, or a signature did not verify. Check the bundle with scripts/verify.sh or build it again"
 fi
 
 not_installed=()

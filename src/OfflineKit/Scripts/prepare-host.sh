@@ -3,6 +3,7 @@
 #
 #   bash scripts/prepare-host.sh --hostname k8s-master \
 #       --host 192.168.10.101=k8s-master --host 192.168.10.102=k8s-node01 --host 192.168.10.103=k8s-node02
+#   bash scripts/prepare-host.sh --hostname k8s-node01 --hosts-file FILE   # the same, one ADDRESS=NAME a line
 #
 #   - firewalld stopped and disabled (when it is installed)
 #   - SELinux permissive now (setenforce 0) and at boot (SELINUX=permissive in /etc/selinux/config)
@@ -37,6 +38,12 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --hostname) hostname="${2:-}"; shift 2 ;;
     --host) hosts+=("${2:-}"); shift 2 ;;
+    --hosts-file)
+      [[ -f "${2:-}" ]] || die "--hosts-file '${2:-}' is not a file"
+      while IFS= read -r line || [[ -n "$line" ]]; do
+        [[ -n "$line" ]] && hosts+=("$line")
+      done < "$2"
+      shift 2 ;;
     -h|--help) usage ;;
     *) echo "prepare-host: unknown argument '$1'" >&2; usage ;;
   esac

@@ -77,6 +77,22 @@ public sealed class HostScriptsTests : IDisposable
     }
 
     [Fact]
+    public void A_hosts_file_gives_the_same_block_as_host_arguments_and_a_bad_line_in_it_is_refused()
+    {
+        _dir.Write("cluster-hosts", "192.168.10.101=k8s-master\n192.168.10.102=k8s-node01\n192.168.10.103=k8s-node02\n");
+        Assert.Equal(0, Run("prepare-host.sh", ["--hostname", "k8s-node01", "--hosts-file", _dir["cluster-hosts"]]).Code);
+        var fromFile = Read("etc/hosts");
+        Assert.Equal(0, Run("prepare-host.sh", ["--hostname", "k8s-node01", .. Hosts]).Code);
+        Assert.Equal(Read("etc/hosts"), fromFile);
+        Assert.Contains("192.168.10.103 k8s-node02\n", fromFile, StringComparison.Ordinal);
+
+        _dir.Write("cluster-hosts", "192.168.10.101 k8s-master\n");
+        var bad = Run("prepare-host.sh", ["--hostname", "k8s-node01", "--hosts-file", _dir["cluster-hosts"]]);
+        Assert.NotEqual(0, bad.Code);
+        Assert.Contains("is not ADDRESS=NAME", bad.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_hosts_file_with_a_torn_block_is_refused_not_guessed_at()
     {
         _dir.Write("root/etc/hosts", "127.0.0.1 localhost\n# BEGIN offlinekit\n10.0.0.9 old-master\n");

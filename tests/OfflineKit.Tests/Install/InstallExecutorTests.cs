@@ -20,11 +20,18 @@ public sealed class InstallExecutorTests : IDisposable
     private static InstallPlan Plan(params (InventoryHost Host, HostStep[] Steps)[] hosts) =>
         new("b", 0, hosts.Select(h => new HostPlan(h.Host, "/state/b", "/state/journal", h.Steps)).ToList());
 
-    private async Task<InstallReport> Run(InstallPlan plan, FakeHosts hosts, int parallel = 10)
+    private async Task<InstallReport> Run(InstallPlan plan, FakeHosts hosts, int parallel = 10, int waveSize = Waves.DefaultSize, int maxFailed = Waves.DefaultMaxFailed)
     {
         var bundle = await LocalBundle.OpenAsync(await Bundles.WriteDirectoryAsync(_dir[Guid.NewGuid().ToString()]));
-        return await InstallExecutor.RunAsync(plan, bundle, hosts, new ExecutorOptions { Parallel = parallel, RunDirectory = InstallExecutor.NewRunDirectory(_dir["runs"], DateTimeOffset.UtcNow) });
+        return await InstallExecutor.RunAsync(plan, bundle, hosts, new ExecutorOptions { Parallel = parallel, WaveSize = waveSize, MaxFailed = maxFailed, RunDirectory = InstallExecutor.NewRunDirectory(_dir["runs"], DateTimeOffset.UtcNow) });
     }
+
+    /// <summary>A control plane whose last step runs after every worker's join, done or not (the addons step), and <paramref name="workers"/> workers.</summary>
+    private static InstallPlan WavePlan(int workers) => Plan(
+        [
+            (Host("cp", HostRole.ControlPlane), [Step("init", "init cp"), Step("addons", "addons cp", [.. Enumerable.Range(1, workers).Select(i => new StepRef($"w{i}", "join", AfterOnly: true))])]),
+            .. Enumerable.Range(1, workers).Select(i => (Host($"w{i}", HostRole.Worker), new[] { Step("prepare", $"prepare w{i}"), Step("join", $"join w{i}", new StepRef("cp", "init")) })),
+        ]);
 
     [Fact]
     public async Task A_worker_step_waits_for_the_control_plane_step_it_needs_even_with_one_host_at_a_time()
@@ -272,6 +279,61 @@ public sealed class InstallExecutorTests : IDisposable
 
         Assert.Equal(4, entries.Count);
         Assert.Equal(new HashSet<string> { "push", "init" }, Journal.DoneSteps(entries, "b"));
+    }
+
+    [Fact]
+    public async Task Workers_go_in_waves_each_after_the_one_before_with_a_summary_per_wave()
+    {
+        var hosts = new FakeHosts { Delay = TimeSpan.FromMilliseconds(5) };
+
+        var report = await Run(WavePlan(5), hosts, waveSize: 2);
+
+        Assert.True(report.Ok, string.Join("; ", report.Hosts.Select(h => h.Message)));
+        Assert.Equal([0, 1, 1, 2, 2, 3], report.Hosts.Select(h => h.Wave));
+        var order = hosts.Commands.ToList();
+        Assert.True(order.IndexOf("join w2") < order.IndexOf("prepare w3"), string.Join(", ", order));
+        Assert.True(order.IndexOf("join w4") < order.IndexOf("prepare w5"), string.Join(", ", order));
+        Assert.Equal([(0, 1), (1, 2), (2, 2), (3, 1)], report.Waves.Select(w => (w.Wave, w.Done)));
+    }
+
+    [Fact]
+    public async Task A_wave_failing_more_hosts_than_max_failed_stops_the_next_and_a_rerun_resumes()
+    {
+        var hosts = new FakeHosts { Fail = "prepare w2" };
+        var plan = WavePlan(6);
+
+        var report = await Run(plan, hosts, waveSize: 2, maxFailed: 0);
+
+        Assert.False(report.Ok);
+        Assert.Equal([HostOutcome.Done, HostOutcome.Done, HostOutcome.Failed, HostOutcome.NotStarted, HostOutcome.NotStarted, HostOutcome.NotStarted, HostOutcome.NotStarted], report.Hosts.Select(h => h.Outcome));
+        Assert.DoesNotContain(hosts.Commands, c => c.EndsWith(" w3", StringComparison.Ordinal) || c.EndsWith(" w6", StringComparison.Ordinal));
+        Assert.Contains("addons cp", hosts.Commands); // the waves not started release the control plane's last step
+        Assert.Contains("wave 1 left 1 of 2 hosts not done, more than --max-failed 0", report.Hosts[3].Message, StringComparison.Ordinal);
+        Assert.Equal([(1, 1, 1, 0, 0), (2, 0, 0, 0, 2), (3, 0, 0, 0, 2)], report.Waves.Skip(1).Select(w => (w.Wave, w.Done, w.Failed, w.Blocked, w.NotStarted)));
+
+        // The rerun: what the journal records done is skipped, the failed host and the waves not started run.
+        hosts.Fail = null;
+        var before = hosts.Commands.Count;
+        var second = await Run(plan, hosts, waveSize: 2, maxFailed: 0);
+
+        Assert.True(second.Ok, string.Join("; ", second.Hosts.Select(h => h.Message)));
+        var rerun = hosts.Commands.Skip(before).Where(c => !c.StartsWith("cat ", StringComparison.Ordinal) && !c.StartsWith("printf ", StringComparison.Ordinal)).ToList();
+        Assert.DoesNotContain("init cp", rerun);
+        Assert.DoesNotContain("prepare w1", rerun);
+        Assert.Contains("prepare w2", rerun);
+        Assert.Contains("join w6", rerun);
+    }
+
+    [Fact]
+    public async Task A_wave_within_its_failure_budget_lets_the_next_one_start()
+    {
+        var hosts = new FakeHosts { Fail = "prepare w2" };
+
+        var report = await Run(WavePlan(4), hosts, waveSize: 2, maxFailed: 1);
+
+        Assert.Equal(1, report.Hosts.Count(h => h.Outcome == HostOutcome.Failed));
+        Assert.DoesNotContain(report.Hosts, h => h.Outcome == HostOutcome.NotStarted);
+        Assert.Contains("join w4", hosts.Commands);
     }
 
     /// <summary>In-memory hosts: every command is recorded; the journal is kept per host; one command can be made to fail.</summary>

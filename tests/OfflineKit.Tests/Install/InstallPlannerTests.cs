@@ -83,17 +83,22 @@ public class InstallPlannerTests
         foreach (var host in plan.Hosts)
         {
             Assert.Equal(["prepare", "packages", "runtime", "images"], host.Steps.Skip(3).Take(4).Select(s => s.Id));
-            var commands = host.Steps.Skip(3).Take(4).Select(s => Assert.IsType<RunCommand>(Assert.Single(s.Actions)).Command).ToList();
+            var commands = host.Steps.Skip(3).Take(4).Select(s => s.Actions.OfType<RunCommand>().Last().Command).ToList();
             Assert.All(commands, c => Assert.True(c.AsRoot));
             var role = host.Host.IsControlPlane ? "control-plane" : "worker";
             Assert.Equal($"bash {host.BundleDirectory}/scripts/install-packages.sh --role {role}", commands[1].Script);
             Assert.Equal($"bash {host.BundleDirectory}/scripts/import-images.sh --role {role}", commands[3].Script);
         }
 
-        var prepare = plan.For("k8s-node01").Steps.Single(s => s.Id == "prepare").Actions.OfType<RunCommand>().Single().Command.Script;
+        var prepare = plan.For("k8s-node01").Steps.Single(s => s.Id == "prepare");
         Assert.Equal(
-            "bash /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64/scripts/prepare-host.sh --hostname k8s-node01 --host 192.168.10.101=k8s-master --host 192.168.10.102=k8s-node01 --host 192.168.10.103=k8s-node02",
-            prepare);
+            "bash /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64/scripts/prepare-host.sh --hostname k8s-node01 --hosts-file /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.site/hosts",
+            prepare.Actions.OfType<RunCommand>().Last().Command.Script);
+        var hosts = prepare.Actions.OfType<WriteFile>().Single();
+        Assert.Equal("192.168.10.101=k8s-master\n192.168.10.102=k8s-node01\n192.168.10.103=k8s-node02\n", hosts.Content);
+
+        // One text for every host: the plan of a thousand hosts holds it once, not a thousand times.
+        Assert.Same(hosts.Content, plan.For("k8s-master").Steps.Single(s => s.Id == "prepare").Actions.OfType<WriteFile>().Single().Content);
     }
 
     [Fact]

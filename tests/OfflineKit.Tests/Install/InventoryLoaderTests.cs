@@ -104,7 +104,7 @@ public class InventoryLoaderTests
         { Head + "hosts:\n" + Cp + Cp.Replace("name: cp", "name: w1").Replace("control-plane", "worker"), "inv.yaml:5: w1 has the same address 10.0.0.1 as cp (line 4)" },
         { Head + "hosts:\n" + Cp + Cp.Replace("name: cp", "name: cp2").Replace("10.0.0.1", "10.0.0.2"), "inv.yaml:5: cp2 is a second control-plane host (cp at line 4 is one)" },
         { Head + "hosts:\n  - name: cp\n    address: 10.0.0.1\n    roles: [master]\n", "inv.yaml:6: hosts[0].roles: unknown role 'master' (kubeadm calls it control-plane)" },
-        { Head + "hosts:\n  - name: cp\n    address: 10.0.0.1\n    roles: [control-plane, etcd]\n", "inv.yaml:6: hosts[0].roles: unknown role 'etcd' (expected control-plane or worker)" },
+        { Head + "hosts:\n  - name: cp\n    address: 10.0.0.1\n    roles: [control-plane, etcd]\n", "inv.yaml:6: hosts[0].roles: unknown role 'etcd' (expected control-plane, worker or depot)" },
         { Head + "hosts:\n  - name: cp\n    address: 10.0.0.1\n", "inv.yaml:4: hosts[0]: missing required field 'roles'" },
         { Head + "hosts:\n  - name: K8S_Master\n    address: 10.0.0.1\n    roles: [control-plane]\n", "inv.yaml:4: hosts[0].name 'K8S_Master' is not a valid node name" },
         { Head + "hosts:\n  - name: cp\n    address: 192.168.10.300\n    roles: [control-plane]\n", "inv.yaml:5: hosts[0].address '192.168.10.300' is not an IP address or a DNS name" },

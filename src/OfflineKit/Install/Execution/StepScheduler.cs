@@ -33,8 +33,64 @@ internal sealed class StepScheduler : IDisposable
         }
     }
 
-    public async Task<IReadOnlyList<HostResult>> RunAsync(CancellationToken cancellationToken) =>
-        await Task.WhenAll(_run.Plan.Hosts.Select(h => RunHostAsync(h, cancellationToken))).ConfigureAwait(false);
+    /// <summary>
+    /// Every host, in waves (<see cref="Waves"/>): wave 0 and wave 1 start at once, each later wave when the one
+    /// before it is over and left no more than --max-failed hosts failed or blocked; otherwise the hosts of the
+    /// waves left are not started (a rerun starts them, the journal skipping what is done). Results in plan order.
+    /// </summary>
+    public async Task<IReadOnlyList<HostResult>> RunAsync(CancellationToken cancellationToken)
+    {
+        var options = _run.Options;
+        var waves = Waves.Split(_run.Plan.Hosts, options.WaveSize);
+        var results = new Dictionary<string, HostResult>(StringComparer.Ordinal);
+        Task<HostResult[]> Start(int wave) => Task.WhenAll(waves[wave].Select(async h => await RunHostAsync(h, cancellationToken).ConfigureAwait(false) with { Wave = wave }));
+
+        var first = Start(0);
+        string? stop = null;
+        for (var wave = 1; wave < waves.Count; wave++)
+        {
+            if (stop is not null)
+            {
+                foreach (var h in waves[wave])
+                {
+                    results[h.Host.Name] = NotStarted(h, wave, stop);
+                }
+
+                continue;
+            }
+
+            var done = await Start(wave).ConfigureAwait(false);
+            foreach (var r in done)
+            {
+                results[r.Host] = r;
+            }
+
+            var failed = done.Count(r => r.Outcome != HostOutcome.Done);
+            if (failed > options.MaxFailed && wave + 1 < waves.Count)
+            {
+                stop = $"wave {wave} left {failed} of {done.Length} hosts not done, more than --max-failed {options.MaxFailed}; run install again to resume";
+            }
+        }
+
+        foreach (var r in await first.ConfigureAwait(false))
+        {
+            results[r.Host] = r;
+        }
+
+        return _run.Plan.Hosts.Select(h => results[h.Host.Name]).ToList();
+    }
+
+    /// <summary>A host whose wave did not start: whatever waits on its steps is released, as after a failure.</summary>
+    private HostResult NotStarted(HostPlan hostPlan, int wave, string why)
+    {
+        foreach (var step in hostPlan.Steps)
+        {
+            _finished[Key(hostPlan.Host.Name, step.Id)].TrySetResult(false);
+        }
+
+        _run.Options.Progress?.Report(new StepFinished(hostPlan.Host.Name, hostPlan.Steps.Count > 0 ? hostPlan.Steps[0].Id : "connect", StepOutcome.NotStarted, why));
+        return new HostResult(hostPlan.Host.Name, hostPlan.Host.Role, 0, hostPlan.Steps.Count, HostOutcome.NotStarted, null, why, string.Empty, PushStats.None) { Wave = wave };
+    }
 
     public void Dispose() => _turns.Dispose();
 

@@ -5,7 +5,8 @@ namespace OfflineKit.Install;
 /// <summary>
 /// containerd's hosts.toml for one registry (docs/hosts.md): its mirrors first, each allowed to pull and
 /// resolve, then the registry itself; the CA when one is given, skip_verify only when asked for, plain
-/// http only for a registry marked insecure. Names in images stay the origin names.
+/// http only for a registry marked insecure. Names in images stay the origin names. A mirror URL with a
+/// path (a site registry's project, http://depot:5000/v2/k8s) is the API root itself: override_path.
 /// </summary>
 public static class HostsToml
 {
@@ -26,6 +27,10 @@ public static class HostsToml
         {
             sb.Append("\n[host.\"").Append(url).Append("\"]\n");
             sb.Append("  capabilities = ").Append(capabilities).Append('\n');
+            if (Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.AbsolutePath.Length > 1)
+            {
+                sb.Append("  override_path = true\n");
+            }
             if (registry.CaCertificate is not null)
             {
                 sb.Append("  ca = \"").Append(ContainerdConfig.CertsDirectory).Append('/').Append(registry.Host).Append("/ca.crt\"\n");

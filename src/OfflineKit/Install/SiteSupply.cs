@@ -1,0 +1,148 @@
+using System.Globalization;
+using OfflineKit.Bundle;
+using OfflineKit.Images;
+using OfflineKit.Install.Ssh;
+
+namespace OfflineKit.Install;
+
+/// <summary>
+/// cluster.sources: site. The bundle is pushed once, to the depot (the host with the role depot, or the
+/// first control plane), which checks it as every pushed host does, then serves it
+/// (scripts/serve-depot.sh): the bundle's folder over HTTP with nginx installed from the bundle's own
+/// repository, and its images from the CNCF distribution registry (its image carried in the bundle, run
+/// by the depot's container runtime) seeded by the bundle's own <c>offlinekit images push</c>, or the
+/// site's registry (cluster.site.registry) seeded the same way. Every other host fetches from the depot
+/// only the small files the steps read (scripts, image name lists, the package list and keys, the
+/// manifests), checks them against the SHA256SUMS lines offlinekit writes to it, installs packages from
+/// the depot's repository and pulls images through the runtime's mirror configuration: containerd's
+/// hosts.toml for each origin registry (a mirror with a path, <c>override_path</c>), docker's
+/// insecure-registries; each image by digest, tagged with its origin name. The operator's machine sends
+/// the bundle once, whatever the host count.
+/// </summary>
+public sealed class SiteSupply(Inventory inventory) : IHostSupply
+{
+    public const string ServeStep = "serve";
+    public const string FetchStep = "fetch";
+
+    /// <summary>The file on a node listing the images to pull: "ORIGIN SOURCE@DIGEST" a line.</summary>
+    public const string PullList = "images.pull";
+
+    public InventoryHost Depot { get; } = inventory.Hosts.FirstOrDefault(h => h.IsDepot) ?? HostTopology.From(inventory).FirstControlPlane;
+
+    private SiteSettings Site => inventory.Cluster.Site;
+
+    /// <summary>The depot's address as the other hosts reach it.</summary>
+    private string DepotAddress => Depot.Address.Contains(':', StringComparison.Ordinal) ? $"[{Depot.Address}]" : Depot.Address;
+
+    /// <summary>Where the depot serves the bundle's folder (rpms/ is the yum repository).</summary>
+    public string BundleUrl => $"http://{DepotAddress}:{Site.HttpPort.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>Where the images are: the site's registry, or the depot's own (plain HTTP, under cluster.site's default path).</summary>
+    public PushTarget Registry => Site.Registry is { } site
+        ? PushTarget.Parse(site)
+        : new PushTarget($"{DepotAddress}:{Site.RegistryPort.ToString(CultureInfo.InvariantCulture)}", SiteSettings.DefaultPath);
+
+    private bool PlainHttp => Site.Registry is null || Site.Insecure;
+
+    public string BundleDirectory(InventoryHost host, BundleContents bundle) => $"{host.StateDirectory}/{bundle.Name}";
+
+    /// <summary>What a host other than the depot fetches from it: what the steps read, never an image archive or an RPM.</summary>
+    public static IReadOnlyList<BundleFileEntry> FetchedFiles(InventoryHost host, BundleContents bundle) =>
+        bundle.Files.Where(f =>
+            f.Path.StartsWith(BundleLayout.ScriptsDir + "/", StringComparison.Ordinal)
+            || (f.Path.StartsWith(BundleLayout.ImagesDir + "/", StringComparison.Ordinal) && f.Path.EndsWith(".images", StringComparison.Ordinal))
+            || f.Path == BundleLayout.PackagesList
+            || f.Path.StartsWith(BundleLayout.RpmKeysDir + "/", StringComparison.Ordinal)
+            || (host.IsControlPlane && f.Path.StartsWith(BundleLayout.ManifestsDir + "/", StringComparison.Ordinal))
+            || f.Path is BundleLayout.ManifestFile or BundleLayout.SumsFile).ToList();
+
+    public IReadOnlyList<HostStep> Steps(InventoryHost host, BundleContents bundle)
+    {
+        var directory = BundleDirectory(host, bundle);
+        if (host.Name == Depot.Name)
+        {
+            return [.. PushedBundle.Steps(host, bundle, bundle.Files), Serve(host, bundle, directory)];
+        }
+
+        var files = FetchedFiles(host, bundle);
+        var fetched = bundle.Signature is { } signature ? [.. files, signature] : files;
+        var (proof, keyPath) = PushedBundle.Proof(host, bundle, files, $"fetches from the depot {Depot.Name}");
+        var fetch = new RunCommand(new RemoteCommand(
+            $"cd {Shell.Quote(directory)} && curl -fsS --retry 5 --retry-connrefused {string.Join(' ', fetched.Select(f => $"-o {Shell.Quote(f.Path)} {Shell.Quote($"{BundleUrl}/{f.Path}")}"))}"));
+        return
+        [
+            new HostStep(
+                FetchStep,
+                $"fetch {fetched.Count} files ({PushFiles.SizeText(fetched.Sum(f => f.Size))}: scripts, image and package lists) from the depot {Depot.Name} ({BundleUrl}/); no image archive, no RPM",
+                [.. PushedBundle.MakeFolders(host, directory, files), .. proof, fetch],
+                [new StepRef(Depot.Name, ServeStep)],
+                RunsEveryRun: true),
+            PushedBundle.Verify(host, bundle, directory, keyPath, "fetched"),
+        ];
+    }
+
+    public HostSourcing Sourcing(InventoryHost host, BundleContents bundle, string siteDirectory)
+    {
+        if (host.Name == Depot.Name)
+        {
+            // The depot holds the whole bundle: it installs and loads from it, as a pushed host does.
+            return HostSourcing.Bundle;
+        }
+
+        var registry = Registry;
+        var parts = BundleImages.PartsFor(InstallPlan.RoleName(host.Role)).Select(p => $"{BundleLayout.ImagesDir}/{p}.tar").ToHashSet(StringComparer.Ordinal);
+        var pulls = bundle.Artifacts
+            .Where(a => a.Kind == ArtifactKind.Image && a.Path is not null && parts.Contains(a.Path))
+            .Select(a => (Origin: a.Name, Reference: ImageReference.TryParse(a.Name, out var r) ? r : null, a.Digest))
+            .Where(p => p.Reference is not null)
+            .ToList();
+        var list = string.Concat(pulls.Select(p => $"{p.Origin} {registry.Registry}/{registry.RepositoryFor(p.Reference!)}@{p.Digest}\n"));
+        var pullList = $"{siteDirectory}/{PullList}";
+        var mirror = $"{(PlainHttp ? "http" : "https")}://{registry.Registry}/v2{(registry.Path.Length == 0 ? string.Empty : "/" + registry.Path)}";
+        var ca = Site.CaCertificate;
+        return new HostSourcing
+        {
+            PackagesArguments = ["--repo-url", $"{BundleUrl}/{BundleLayout.RpmsDir}"],
+            Registries =
+            [
+                new RegistrySettings(registry.Registry, [], Insecure: PlainHttp) { CaFile = Site.CaFile, CaCertificate = ca },
+                .. pulls.Select(p => p.Reference!.Registry).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+                    .Select(origin => new RegistrySettings(origin, [mirror]) { CaFile = Site.CaFile, CaCertificate = ca }),
+            ],
+            ImagesBefore =
+            [
+                new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote(siteDirectory)}")),
+                new WriteFile(pullList, list, $"the {pulls.Count} images a {InstallPlan.RoleName(host.Role)} pulls from {registry}, each by the digest bundle.json records") { Preview = list },
+            ],
+            ImagesArguments = ["--pull-list", pullList, .. PlainHttp ? new[] { "--plain-http" } : []],
+            ImagesTitle = $"pull the {InstallPlan.RoleName(host.Role)} images from {registry} by digest, tagged with their origin names",
+        };
+    }
+
+    /// <summary>The depot's serve step: nginx over the bundle's folder, the registry, and the images pushed into it.</summary>
+    private HostStep Serve(InventoryHost host, BundleContents bundle, string directory)
+    {
+        var registry = Registry;
+        string[] arguments =
+        [
+            "--http-port", Site.HttpPort.ToString(CultureInfo.InvariantCulture),
+            .. Site.Registry is null
+                ? new[] { "--registry-port", Site.RegistryPort.ToString(CultureInfo.InvariantCulture), "--path", registry.Path }
+                : ["--site-registry", registry.ToString(), .. Site.Insecure ? new[] { "--insecure" } : []],
+            .. Site.CaCertificate is null ? [] : new[] { "--ca-file", $"{host.StateDirectory}/{bundle.Name}.site-ca.crt" },
+        ];
+        var title = Site.Registry is null
+            ? $"serve {directory}/ with nginx on :{Site.HttpPort} (installed from the bundle's rpms/), the CNCF distribution registry on :{Site.RegistryPort} (the bundle's image, run by the runtime), the bundle's images pushed into it by bin/offlinekit images push"
+            : $"serve {directory}/ with nginx on :{Site.HttpPort} (installed from the bundle's rpms/); the bundle's images pushed into the site's registry {registry} by bin/offlinekit images push";
+        if (!bundle.Has(BundleLayout.ServeDepotScript))
+        {
+            return new HostStep(ServeStep, title, [new MissingFromBundle(BundleLayout.ServeDepotScript)], [], RunsEveryRun: true);
+        }
+
+        var before = Site.CaCertificate is { } ca
+            ? new HostAction[] { new WriteFile($"{host.StateDirectory}/{bundle.Name}.site-ca.crt", ca, $"the CA of {registry.Registry}, from {Site.CaFile}") }
+            : [];
+        var command = new RemoteCommand($"bash {Shell.Quote($"{directory}/{BundleLayout.ServeDepotScript}")} {Shell.Join(arguments)}", AsRoot: true);
+        return new HostStep(ServeStep, title, [.. before, new RunCommand(command)], [], RunsEveryRun: true);
+    }
+}

@@ -1,0 +1,217 @@
+using System.Text;
+using OfflineKit.Bundle;
+using OfflineKit.Install;
+using OfflineKit.Tests.Support;
+
+namespace OfflineKit.Tests.Install;
+
+/// <summary>
+/// cluster.sources: site, read as --dry-run prints it: the bundle pushed once, to the depot, which checks
+/// and serves it; every other host fetching its scripts from the depot, installing packages from its
+/// repository and pulling its images through the runtime's mirror configuration, names unchanged.
+/// </summary>
+public class SitePlanTests
+{
+    private const string Head = "apiVersion: offlinekit/v1\nkind: Inventory\n";
+    private const string Auth = "defaults:\n  auth: {passwordEnv: PW}\n";
+
+    /// <summary>A site of <paramref name="count"/> hosts: a depot of its own (unless <paramref name="depot"/> is false), a control plane, the rest workers.</summary>
+    internal static string SiteInventory(int count, bool depot = true, string site = "")
+    {
+        var sb = new StringBuilder(Head).Append(Auth).Append("hosts:\n");
+        var first = 1;
+        if (depot)
+        {
+            sb.Append("  - {name: depot, address: 10.0.0.250, roles: [depot]}\n");
+            first = 2;
+        }
+
+        sb.Append("  - {name: cp, address: 10.0.1.1, roles: [control-plane]}\n");
+        for (var i = first; i < count; i++)
+        {
+            sb.Append($"  - {{name: w{i:000}, address: 10.0.2.{i}, roles: [worker]}}\n");
+        }
+
+        return sb.Append("cluster:\n  sources: site\n").Append(site).ToString();
+    }
+
+    private static Inventory Parse(string yaml) => InventoryLoader.Parse(yaml, "inv.yaml", "/nonexistent");
+
+    private static InstallPlan Plan(string yaml, BundleContents? bundle = null) =>
+        InstallPlanner.Plan(Parse(yaml), bundle ?? WithDepotScript(InstallPlannerTests.GuideBundle()), InstallPlannerTests.Token);
+
+    private static BundleContents WithDepotScript(BundleContents bundle) =>
+        bundle with { Files = [.. bundle.Files, new BundleFileEntry(BundleLayout.ServeDepotScript, 3000, new string('d', 64))] };
+
+    private static string Command(HostStep step) => string.Join("\n", step.Actions.OfType<RunCommand>().Select(a => a.Command.Script));
+
+    [Fact]
+    public void A_site_dry_run_of_30_hosts_pushes_the_bundle_once_to_the_depot_which_serves_it_and_every_node_pulls_from_the_depot()
+    {
+        var bundle = WithDepotScript(InstallPlannerTests.GuideBundle());
+        var plan = Plan(SiteInventory(30), bundle);
+
+        Assert.Equal(30, plan.Hosts.Count);
+        var depot = plan.For("depot");
+        Assert.Equal(["push", "verify", "serve"], depot.Steps.Select(s => s.Id));
+        var pushed = plan.Hosts.SelectMany(h => h.Steps).SelectMany(s => s.Actions).OfType<PushFiles>().ToList();
+        Assert.Equal([bundle.Files.Sum(f => f.Size)], pushed.Select(p => p.TotalSize));
+        var serve = Command(depot.Steps[2]);
+        Assert.Contains("scripts/serve-depot.sh --http-port 8080 --registry-port 5000 --path k8s", serve, StringComparison.Ordinal);
+
+        foreach (var node in plan.Hosts.Where(h => h.Host.Name != "depot"))
+        {
+            var ids = node.Steps.Select(s => s.Id).ToList();
+            Assert.Equal(["fetch", "verify", "preflight", "prepare", "packages", "runtime", "images"], ids.Take(7));
+            var fetch = node.Steps[0];
+            Assert.Equal([new StepRef("depot", "serve")], fetch.Needs);
+            var curl = Command(fetch);
+            Assert.Contains("curl -fsS", curl, StringComparison.Ordinal);
+            Assert.Contains("http://10.0.0.250:8080/scripts/install-packages.sh", curl, StringComparison.Ordinal);
+            Assert.DoesNotContain(".tar", curl, StringComparison.Ordinal);
+            Assert.DoesNotContain(".rpm", curl, StringComparison.Ordinal);
+            Assert.Contains("--repo-url http://10.0.0.250:8080/rpms", Command(node.Steps.Single(s => s.Id == "packages")), StringComparison.Ordinal);
+            var images = node.Steps.Single(s => s.Id == "images");
+            Assert.Contains("--pull-list /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.site/images.pull --plain-http", Command(images), StringComparison.Ordinal);
+            var list = images.Actions.OfType<WriteFile>().Single().Content;
+            Assert.Contains("docker.io/calico/node:v3.25.2 10.0.0.250:5000/k8s/calico/node@sha256:", list, StringComparison.Ordinal);
+
+            // Docker reaches the depot's plain-HTTP registry as an insecure registry; the cluster keeps the origin names.
+            Assert.Contains("--insecure-registry 10.0.0.250:5000", Command(node.Steps.Single(s => s.Id == "runtime")), StringComparison.Ordinal);
+        }
+
+        // Only the control plane pulls the control-plane images; only it fetches the manifests.
+        Assert.Contains("registry.aliyuncs.com/google_containers/kube-apiserver:v1.23.0 10.0.0.250:5000/k8s/google_containers/kube-apiserver@sha256:", plan.For("cp").Steps.Single(s => s.Id == "images").Actions.OfType<WriteFile>().Single().Content, StringComparison.Ordinal);
+        Assert.DoesNotContain("kube-apiserver", plan.For("w017").Steps.Single(s => s.Id == "images").Actions.OfType<WriteFile>().Single().Content, StringComparison.Ordinal);
+        Assert.Contains("manifests/calico.yaml", Command(plan.For("cp").Steps[0]), StringComparison.Ordinal);
+        Assert.DoesNotContain("manifests/", Command(plan.For("w017").Steps[0]), StringComparison.Ordinal);
+
+        // The depot is no node: the addons step expects the 29 nodes, not it.
+        var addons = Command(plan.For("cp").Steps.Single(s => s.Id == "addons"));
+        Assert.DoesNotContain("--expect-node depot", addons, StringComparison.Ordinal);
+        Assert.Contains("--expect-node w029", addons, StringComparison.Ordinal);
+
+        var text = plan.Describe();
+        Assert.Contains("depot (root@10.0.0.250, depot;", text, StringComparison.Ordinal);
+        Assert.Contains("3. serve: serve /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64/ with nginx on :8080", text, StringComparison.Ordinal);
+        Assert.Contains("1. fetch: fetch ", text, StringComparison.Ordinal);
+        Assert.Contains("[waits for depot/serve]", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Without_a_depot_role_the_first_control_plane_is_the_depot_and_installs_from_its_own_copy()
+    {
+        var plan = Plan(SiteInventory(5, depot: false));
+
+        var cp = plan.For("cp");
+        Assert.Equal(["push", "verify", "serve"], cp.Steps.Take(3).Select(s => s.Id));
+        Assert.DoesNotContain("--repo-url", Command(cp.Steps.Single(s => s.Id == "packages")), StringComparison.Ordinal);
+        Assert.DoesNotContain("--pull-list", Command(cp.Steps.Single(s => s.Id == "images")), StringComparison.Ordinal);
+        Assert.Equal([new StepRef("cp", "serve")], plan.For("w001").Steps[0].Needs);
+        Assert.Contains("--repo-url http://10.0.1.1:8080/rpms", Command(plan.For("w004").Steps.Single(s => s.Id == "packages")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Containerd_nodes_get_a_hosts_toml_per_origin_registry_with_the_depot_as_a_path_mirror()
+    {
+        var bundle = WithDepotScript(ContainerdPlanTests.Bundle("1.28.2", "registry.aliyuncs.com/google_containers/pause:3.9"));
+        var plan = Plan(SiteInventory(4), bundle);
+
+        var runtime = plan.For("w002").Steps.Single(s => s.Id == "runtime");
+        var toml = runtime.Actions.OfType<WriteFile>().Single(w => w.RemotePath.EndsWith("certs.d/registry.aliyuncs.com/hosts.toml", StringComparison.Ordinal)).Content;
+        Assert.Contains("server = \"https://registry.aliyuncs.com\"", toml, StringComparison.Ordinal);
+        Assert.Contains("[host.\"http://10.0.0.250:5000/v2/k8s\"]", toml, StringComparison.Ordinal);
+        Assert.Contains("override_path = true", toml, StringComparison.Ordinal);
+        var own = runtime.Actions.OfType<WriteFile>().Single(w => w.RemotePath.EndsWith("certs.d/10.0.0.250:5000/hosts.toml", StringComparison.Ordinal)).Content;
+        Assert.Contains("server = \"http://10.0.0.250:5000\"", own, StringComparison.Ordinal);
+        Assert.Contains("--runtime containerd --pull-list", Command(plan.For("w002").Steps.Single(s => s.Id == "images")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_sites_own_registry_is_seeded_by_the_depot_and_nodes_pull_from_it_over_tls()
+    {
+        var plan = Plan(SiteInventory(4, site: "  site:\n    registry: harbor.site:443/k8s\n"));
+
+        Assert.Contains("--http-port 8080 --site-registry harbor.site:443/k8s", Command(plan.For("depot").Steps.Single(s => s.Id == "serve")), StringComparison.Ordinal);
+        var images = plan.For("w002").Steps.Single(s => s.Id == "images");
+        Assert.DoesNotContain("--plain-http", Command(images), StringComparison.Ordinal);
+        Assert.Contains("docker.io/calico/node:v3.25.2 harbor.site:443/k8s/calico/node@sha256:", images.Actions.OfType<WriteFile>().Single().Content, StringComparison.Ordinal);
+        Assert.DoesNotContain("--insecure-registry", Command(plan.For("w002").Steps.Single(s => s.Id == "runtime")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bundle_without_the_depot_script_fails_the_serve_step_saying_so()
+    {
+        var plan = Plan(SiteInventory(3), InstallPlannerTests.GuideBundle());
+
+        var serve = plan.For("depot").Steps.Single(s => s.Id == "serve");
+        Assert.Contains("scripts/serve-depot.sh", Assert.IsType<MissingFromBundle>(Assert.Single(serve.Actions)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pushed_mode_is_the_default_and_unchanged()
+    {
+        var yaml = SiteInventory(3, depot: false).Replace("  sources: site\n", string.Empty, StringComparison.Ordinal);
+        var inventory = Parse(yaml);
+
+        Assert.Equal(HostSources.Pushed, inventory.Cluster.Sources);
+        Assert.IsType<PushedBundle>(IHostSupply.For(inventory));
+        Assert.All(InstallPlanner.Plan(inventory, InstallPlannerTests.GuideBundle(), InstallPlannerTests.Token).Hosts, h => Assert.Equal("push", h.Steps[0].Id));
+    }
+
+    [Fact]
+    public async Task Install_dry_run_of_a_30_host_site_prints_the_depots_steps_and_every_node_fetching_from_it()
+    {
+        using var dir = new TempDir();
+        var bundle = await Bundles.WriteTarballAsync(dir["out"]);
+        var inventory = dir.Write("inventory.yaml", SiteInventory(30));
+
+        var (code, stdout, stderr) = await CliRunner.RunAsync("install", bundle, "--inventory", inventory, "--dry-run");
+
+        Assert.True(code == 0, stderr);
+        Assert.StartsWith($"plan: install {Bundles.Name} on 30 hosts", stdout, StringComparison.Ordinal);
+        Assert.Contains("depot (root@10.0.0.250, depot; login: password)\n", stdout, StringComparison.Ordinal);
+        Assert.Contains("  3. serve: ", stdout, StringComparison.Ordinal);
+        Assert.Equal(1, Count(stdout, "  1. push: "));
+        Assert.Equal(29, Count(stdout, "  1. fetch: fetch "));
+        Assert.Equal(29, Count(stdout, "[waits for depot/serve] [every run]"));
+    }
+
+    [Theory]
+    [InlineData("--wave-size", "0", "--wave-size must be 1 or more, got 0")]
+    [InlineData("--max-failed", "-1", "--max-failed must be 0 or more, got -1")]
+    public async Task Wave_options_out_of_range_are_bad_input(string option, string value, string message)
+    {
+        using var dir = new TempDir();
+        var inventory = dir.Write("inventory.yaml", SiteInventory(3));
+
+        var (code, _, stderr) = await CliRunner.RunAsync("install", dir["none.tar"], "--inventory", inventory, option, value);
+
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+    }
+
+    private static int Count(string text, string what) => (text.Length - text.Replace(what, string.Empty, StringComparison.Ordinal).Length) / what.Length;
+
+    private const string Cp = "hosts:\n  - {name: cp, address: 10.0.0.1, roles: [control-plane], auth: {passwordEnv: PW}}\n";
+
+    public static TheoryData<string, string> BadSites => new()
+    {
+        { Head + Cp + "cluster:\n  sources: depot\n", "inv.yaml:6: cluster.sources 'depot' is not known (pushed: the bundle to every host, the default; site:" },
+        { Head + Cp + "cluster:\n  site:\n    httpPort: 8080\n", "inv.yaml:7: cluster.site is for cluster.sources: site" },
+        { Head + Cp + "cluster:\n  sources: site\n  site:\n    httpPort: 5000\n", "inv.yaml:8: cluster.site.registryPort 5000 is also the httpPort" },
+        { Head + Cp + "cluster:\n  sources: site\n  site:\n    registry: https://harbor.site/k8s\n", "inv.yaml:8: cluster.site.registry: https://harbor.site/k8s: give HOST:PORT[/PATH] without a scheme" },
+        { Head + Cp + "cluster:\n  sources: site\n  site:\n    insecure: true\n", "inv.yaml:8: cluster.site.caFile and insecure describe the site's registry" },
+        { Head + Cp + "cluster:\n  sources: site\n  site:\n    rpmPort: 1\n", "inv.yaml:8: unknown key 'rpmPort' in cluster.site" },
+        { Head + Cp + "  - {name: d, address: 10.0.0.9, roles: [depot], auth: {passwordEnv: PW}}\n", "inv.yaml:5: d has the role depot, which serves the others in site mode; add cluster.sources: site" },
+        { Head + Cp + "  - {name: d, address: 10.0.0.9, roles: [depot], auth: {passwordEnv: PW}}\n  - {name: e, address: 10.0.0.8, roles: [depot], auth: {passwordEnv: PW}}\ncluster:\n  sources: site\n", "inv.yaml:6: e is a second depot (d at line 5 is one)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSites))]
+    public void Bad_site_settings_are_reported_as_file_line_message(string yaml, string expected)
+    {
+        var e = Assert.Throws<BadInputException>(() => Parse(yaml));
+        Assert.StartsWith(expected, e.Message);
+    }
+}
