@@ -38,6 +38,7 @@ public static class BundleBuilder
                 Script(BundleLayout.JoinNodeScript, "join-node.sh"),
                 Script(BundleLayout.ApplyManifestsScript, "apply-manifests.sh"),
                 Script(BundleLayout.ConfigureTimeScript, "configure-time.sh"),
+                Script(BundleLayout.ConfigureLoadBalancerScript, "configure-load-balancer.sh"),
             };
             var artifacts = new List<Artifact>();
             var addonImages = new List<ImageReference>();

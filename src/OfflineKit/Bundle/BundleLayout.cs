@@ -45,6 +45,7 @@ public static class BundleLayout
     public const string JoinNodeScript = "scripts/join-node.sh";
     public const string ApplyManifestsScript = "scripts/apply-manifests.sh";
     public const string ConfigureTimeScript = "scripts/configure-time.sh";
+    public const string ConfigureLoadBalancerScript = "scripts/configure-load-balancer.sh";
 
     /// <summary>Not in the bundle: `offlinekit reset` sends it from the binary, so it works on a host whose bundle is gone.</summary>
     public const string ResetHostScript = "reset-host.sh";

@@ -9,8 +9,10 @@ namespace OfflineKit.Install;
 /// </summary>
 public sealed record Inventory(string File, IReadOnlyList<InventoryHost> Hosts, ClusterSettings Cluster)
 {
-    /// <summary>The one control-plane host (the loader guarantees there is exactly one).</summary>
-    public InventoryHost ControlPlane => Hosts.Single(h => h.IsControlPlane);
+    /// <summary>The first control-plane host, the one that runs kubeadm init (the loader guarantees there is one).</summary>
+    public InventoryHost ControlPlane => Hosts.First(h => h.IsControlPlane);
+
+    public IReadOnlyList<InventoryHost> ControlPlanes => [.. Hosts.Where(h => h.IsControlPlane)];
 
     public IEnumerable<InventoryHost> Workers => Hosts.Where(h => !h.IsControlPlane);
 }
@@ -129,6 +131,9 @@ public sealed record ClusterSettings(
 
     /// <summary>cluster.allowCgroupV1: a host on cgroup v1 is accepted by Kubernetes 1.35+ (failCgroupV1: false).</summary>
     public bool AllowCgroupV1 { get; init; }
+
+    /// <summary>cluster.loadBalancer with the endpoint it serves: null for one control plane without one.</summary>
+    public LoadBalancer? LoadBalancer { get; init; }
 }
 
 /// <summary>
