@@ -72,7 +72,7 @@ cp "$haproxy_in" "$work/haproxy.cfg"
 # What keepalived is asked to test names the check script where it is (under the lab's root, in the lab).
 sed "s|\"/etc/keepalived/offlinekit-check-apiserver.sh\"|\"$check\"|" "$work/keepalived.conf" > "$work/keepalived.test.conf"
 
-haproxy -c -q -f "$work/haproxy.cfg" > "$work/haproxy.out" 2>&1 \
+haproxy -c -f "$work/haproxy.cfg" > "$work/haproxy.out" 2>&1 \
   || { cat "$work/haproxy.out" >&2; die "haproxy -c rejects the haproxy config (above); /etc/haproxy/haproxy.cfg is left as it was"; }
 say "haproxy -c: the config is valid"
 keepalived --config-test -f "$work/keepalived.test.conf" > "$work/keepalived.out" 2>&1 \
