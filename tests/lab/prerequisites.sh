@@ -42,6 +42,8 @@ PACKAGES=(
   "python3           the kubeadm, kubectl and chronyd stand-ins; the lab's HTTP servers"
   "python3-yaml      the stand-ins parse kubeadm configs and manifests"
   "time              /usr/bin/time -v: the benchmarks' wall time and peak RSS"
+  "haproxy           haproxy -c validates the HA load balancer's config the control planes get"
+  "keepalived        keepalived --config-test validates the HA VIP's config the control planes get"
 )
 
 names() { local line; for line in "${PACKAGES[@]}"; do echo "${line%% *}"; done; }

@@ -180,10 +180,14 @@ internal static class InventoryCommand
 {
     public static Command Create(CliConsole console)
     {
-        var init = new Command("init", "Print a commented example inventory (the guide's three hosts) to start from");
-        init.SetAction(async (_, ct) =>
+        var ha = new Option<bool>("--ha")
         {
-            await console.OutWriter.WriteAsync(InventoryLoader.ExampleText().AsMemory(), ct).ConfigureAwait(false);
+            Description = "Three control planes behind a VIP (keepalived + haproxy) and two workers, on the guide's 192.168.10.x network",
+        };
+        var init = new Command("init", "Print a commented example inventory (the guide's three hosts) to start from") { ha };
+        init.SetAction(async (parse, ct) =>
+        {
+            await console.OutWriter.WriteAsync(InventoryLoader.ExampleText(parse.GetValue(ha)).AsMemory(), ct).ConfigureAwait(false);
             return (int)ExitCode.Success;
         });
         return new Command("inventory", "The inventory: hosts, roles, SSH access, cluster settings") { init };

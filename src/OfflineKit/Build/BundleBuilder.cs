@@ -39,6 +39,7 @@ public static class BundleBuilder
                 Script(BundleLayout.ApplyManifestsScript, "apply-manifests.sh"),
                 Script(BundleLayout.ConfigureTimeScript, "configure-time.sh"),
                 Script(BundleLayout.ServeDepotScript, "serve-depot.sh"),
+                Script(BundleLayout.ConfigureLoadBalancerScript, "configure-load-balancer.sh"),
             };
             var artifacts = new List<Artifact>();
             var addonImages = new List<ImageReference>();

@@ -45,6 +45,7 @@ public static class BundleLayout
     public const string JoinNodeScript = "scripts/join-node.sh";
     public const string ApplyManifestsScript = "scripts/apply-manifests.sh";
     public const string ConfigureTimeScript = "scripts/configure-time.sh";
+    public const string ConfigureLoadBalancerScript = "scripts/configure-load-balancer.sh";
 
     /// <summary>Site mode: the depot serves the bundle with nginx and its images with a registry (see SiteSupply).</summary>
     public const string ServeDepotScript = "scripts/serve-depot.sh";

@@ -6,7 +6,7 @@ public enum HostKind
     /// <summary>Runs kubeadm init, then the pod network and the addons.</summary>
     FirstControlPlane,
 
-    /// <summary>Joins as another control-plane node, one at a time after the first (high availability).</summary>
+    /// <summary>Joins as another control-plane node, one at a time after the first (high availability; <see cref="LoadBalancerRecipe"/>).</summary>
     JoiningControlPlane,
 
     /// <summary>Joins as a worker once the first control plane is up.</summary>
@@ -36,6 +36,9 @@ public sealed record HostTopology(InventoryHost FirstControlPlane, IReadOnlyList
         host.Name == FirstControlPlane.Name ? HostKind.FirstControlPlane
         : host.IsControlPlane ? HostKind.JoiningControlPlane
         : HostKind.Worker;
+
+    /// <summary>Every control plane, the first one first.</summary>
+    public IReadOnlyList<InventoryHost> ControlPlanes => [FirstControlPlane, .. OtherControlPlanes];
 
     /// <summary>Every host that joins an existing cluster: the other control planes, then the workers.</summary>
     public IEnumerable<InventoryHost> Joining => OtherControlPlanes.Concat(Workers);

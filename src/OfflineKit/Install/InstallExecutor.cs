@@ -140,7 +140,7 @@ public static class InstallExecutor
     }
 
     /// <summary>A bootstrap token in a message or log line, replaced.</summary>
-    internal static string Redact(string text) => KubeadmConfig.RedactTokens(text);
+    internal static string Redact(string text) => KubeadmConfig.RedactSecrets(text);
 
     internal static string LastLine(string text)
     {

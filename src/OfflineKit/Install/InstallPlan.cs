@@ -197,10 +197,19 @@ public sealed record FetchJoinCommand(string ControlPlane, string RemotePath) : 
     /// <summary>Another JoinConfiguration template for a host of that kernel (see <see cref="WriteFile.OnKernel"/>).</summary>
     public KernelVariant? OnKernel { get; init; }
 
+    /// <summary>
+    /// A control plane's join: the JoinConfiguration also gets the key to the certificates, which the control plane
+    /// uploads afresh once per run (<see cref="UploadCertsCommand"/>; kubeadm keeps them 2 h), a secret like the token.
+    /// </summary>
+    public bool CertificateKey { get; init; }
+
+    public static readonly RemoteCommand UploadCertsCommand = new("kubeadm init phase upload-certs --upload-certs", AsRoot: true);
+
     public override IEnumerable<string> Describe(InventoryHost host) =>
     [
         $"on {ControlPlane}: $ {Command.Script}   # once for all workers; its output holds a token: kept in memory, never logged",
-        .. new WriteFile(RemotePath, string.Empty, JoinConfiguration is null ? "the join command" : "kubeadm's JoinConfiguration with that token, endpoint and CA hash", Secret: true) { Preview = JoinConfiguration, OnKernel = OnKernel }.Describe(host),
+        .. CertificateKey ? [$"on {ControlPlane}: $ {UploadCertsCommand.Script}   # once a run; prints the certificate key (valid 2 h): kept in memory, never logged"] : Array.Empty<string>(),
+        .. new WriteFile(RemotePath, string.Empty, JoinConfiguration is null ? "the join command" : $"kubeadm's JoinConfiguration with that token, endpoint and CA hash{(CertificateKey ? " and certificate key" : string.Empty)}", Secret: true) { Preview = JoinConfiguration, OnKernel = OnKernel }.Describe(host),
     ];
 }
 

@@ -81,6 +81,7 @@ public static class InstallPlanner
             [
                 "--role", role, "--os", bundle.Os, "--arch", bundle.Arch, "--need-mb", NeededMegabytes(host, bundle).ToString(CultureInfo.InvariantCulture), "--journal", journal,
                 .. kubeadm is not null && kubeadm.Options.Version >= KubeadmConfig.FirstFailingCgroupV1 && !inventory.Cluster.AllowCgroupV1 ? new[] { "--require-cgroup-v2" } : [],
+                .. LoadBalancerRecipe.PreflightArguments(inventory, host, topology),
             ];
             var preflight = Run(
                 PreflightStep,
@@ -107,11 +108,12 @@ public static class InstallPlanner
             var configure = runtime.Configure(new RuntimeContext(sourcing.Apply(inventory.Cluster), host, bundle, directory, SiteDirectory(host, bundle)));
             steps.Add(Run(RuntimeStep, configure.Title, BundleLayout.ConfigureRuntimeScript, configure.Arguments, [.. configure.Before]));
             steps.Add(Run(ImagesStep, sourcing.ImagesTitle ?? runtime.ImportTitle(role), BundleLayout.ImportImagesScript, ["--role", role, .. runtime.ImportArguments, .. sourcing.ImagesArguments], [.. sourcing.ImagesBefore]));
+            steps.AddRange(LoadBalancerRecipe.Steps(inventory, bundle, host, topology, directory));
 
             switch (topology.KindOf(host))
             {
                 case HostKind.FirstControlPlane:
-                    steps.Add(Init(inventory, bundle, host, directory, bootstrapToken, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.FirstControlPlane, site)));
+                    steps.Add(Init(inventory, bundle, host, directory, bootstrapToken, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.FirstControlPlane, site), uploadCerts: topology.OtherControlPlanes.Count > 0));
                     steps.Add(network.Count == 0
                         ? new HostStep(NetworkStep, "the pod network", [new MissingFromBundle("manifest of a pod network (calico)")], [])
                         : Run(NetworkStep, $"kubectl create -f {string.Join(", ", network.Select(m => m.BundlePath))} (Calico's pool CIDR checked against podSubnet {inventory.Cluster.PodSubnet})", BundleLayout.ApplyManifestsScript,
@@ -140,19 +142,21 @@ public static class InstallPlanner
                     });
                     break;
                 case HostKind.JoiningControlPlane:
-                    steps.Add(new HostStep(JoinStep, $"kubeadm join {controlPlane.Name} --control-plane", [new MissingFromBundle("recipe for another control-plane node (high availability): not implemented yet")], [new StepRef(controlPlane.Name, InitStep)]));
+                    steps.Add(LoadBalancerRecipe.Join(bundle, host, directory, topology, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.JoiningControlPlane, site)));
                     break;
                 default:
-                    steps.Add(Join(bundle, host, directory, controlPlane, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.Worker, site)));
+                    steps.Add(Join(bundle, host, directory, topology, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.Worker, site)));
                     break;
             }
 
-            string[] time = host.IsControlPlane
-                ? ["--serve", .. topology.Workers.SelectMany(w => new[] { "--allow", w.Address }), .. inventory.Cluster.NtpServers.SelectMany(s => new[] { "--upstream", s })]
+            // The first control plane is the cluster's clock; the other control planes follow it like the workers (etcd needs agreeing clocks).
+            var servesTime = host.Name == controlPlane.Name;
+            string[] time = servesTime
+                ? ["--serve", .. topology.Joining.SelectMany(w => new[] { "--allow", w.Address }), .. inventory.Cluster.NtpServers.SelectMany(s => new[] { "--upstream", s })]
                 : ["--server", controlPlane.Address];
             steps.Add(Run(
                 TimeStep,
-                host.IsControlPlane ? "chrony: this host serves time to the cluster" : $"chrony: follow {controlPlane.Name}'s clock",
+                servesTime ? "chrony: this host serves time to the cluster" : $"chrony: follow {controlPlane.Name}'s clock",
                 BundleLayout.ConfigureTimeScript,
                 time));
             hosts.Add(new HostPlan(host, directory, journal, steps));
@@ -196,7 +200,7 @@ public static class InstallPlanner
     }
 
     /// <summary>The kubeadm config, written as a secret file (it holds the token), then the bundle's init script.</summary>
-    private static HostStep Init(Inventory inventory, BundleContents bundle, InventoryHost host, string directory, string token, KubeadmPlan? kubeadm, HostAction? guarantee)
+    private static HostStep Init(Inventory inventory, BundleContents bundle, InventoryHost host, string directory, string token, KubeadmPlan? kubeadm, HostAction? guarantee, bool uploadCerts)
     {
         const string Title = "kubeadm init --config (from the inventory: a fresh token, advertiseAddress, podSubnet, …); kubeconfig for the login user";
         if (kubeadm is null)
@@ -215,7 +219,9 @@ public static class InstallPlanner
                 ? new KernelVariant(KubeadmPlan.Kernel418, KubeadmConfig.Render(inventory, waiver, token), KubeadmPlan.Why)
                 : null,
         };
-        return Script(bundle, directory, InitStep, Title, BundleLayout.InitControlPlaneScript, ["--config", config, "--user", host.User], [.. Optional(guarantee), write]);
+        // --upload-certs: the other control planes fetch the certificates from the cluster (see LoadBalancerRecipe.Join).
+        string[] arguments = ["--config", config, "--user", host.User, .. uploadCerts ? new[] { "--upload-certs" } : []];
+        return Script(bundle, directory, InitStep, uploadCerts ? Title.Replace("kubeadm init --config", "kubeadm init --config --upload-certs", StringComparison.Ordinal) : Title, BundleLayout.InitControlPlaneScript, arguments, [.. Optional(guarantee), write]);
     }
 
     /// <summary>The guide's docker cluster joins with the command line, as the guide does it by hand; every other bundle with a JoinConfiguration.</summary>
@@ -226,9 +232,11 @@ public static class InstallPlanner
     /// login user reads: the join command line for the guide's docker bundle (as the guide does it by hand), a
     /// JoinConfiguration for every containerd bundle.
     /// </summary>
-    private static HostStep Join(BundleContents bundle, InventoryHost host, string directory, InventoryHost controlPlane, KubeadmPlan? kubeadm, HostAction? guarantee)
+    private static HostStep Join(BundleContents bundle, InventoryHost host, string directory, HostTopology topology, KubeadmPlan? kubeadm, HostAction? guarantee)
     {
-        var needs = new[] { new StepRef(controlPlane.Name, InitStep) };
+        // After the other control planes' joins, done or not: a failed one does not keep the workers out.
+        var controlPlane = topology.FirstControlPlane;
+        StepRef[] needs = [new StepRef(controlPlane.Name, InitStep), .. topology.OtherControlPlanes.Select(c => new StepRef(c.Name, JoinStep, AfterOnly: true))];
         if (GuidesJoin(bundle) || kubeadm is null)
         {
             var joinFile = $"{host.StateDirectory}/{bundle.Name}.join";
@@ -268,7 +276,7 @@ public static class InstallPlanner
     /// The offline guarantee as the first thing the init or join step does, before kubeadm runs: every image
     /// this kind of host needs present in the runtime, and containerd's sandbox image kubeadm's pause image.
     /// </summary>
-    private static HostAction? Guarantee(BundleContents bundle, RuntimeProfile runtime, string directory, KubeadmPlan? kubeadm, HostKind kind, IReadOnlyList<SiteManifest> site)
+    internal static HostAction? Guarantee(BundleContents bundle, RuntimeProfile runtime, string directory, KubeadmPlan? kubeadm, HostKind kind, IReadOnlyList<SiteManifest> site)
     {
         if (kubeadm is null)
         {
@@ -315,7 +323,7 @@ public static class InstallPlanner
     }
 
     /// <summary>A step that runs one of the bundle's scripts as root; a bundle without it (built --without rpms, say) fails the step saying so.</summary>
-    private static HostStep Script(BundleContents bundle, string directory, string id, string title, string script, IReadOnlyList<string> arguments, params HostAction[] before)
+    internal static HostStep Script(BundleContents bundle, string directory, string id, string title, string script, IReadOnlyList<string> arguments, params HostAction[] before)
     {
         if (!bundle.Has(script))
         {

@@ -9,8 +9,10 @@ namespace OfflineKit.Install;
 /// </summary>
 public sealed record Inventory(string File, IReadOnlyList<InventoryHost> Hosts, ClusterSettings Cluster)
 {
-    /// <summary>The one control-plane host (the loader guarantees there is exactly one).</summary>
-    public InventoryHost ControlPlane => Hosts.Single(h => h.IsControlPlane);
+    /// <summary>The first control-plane host, the one that runs kubeadm init (the loader guarantees there is one).</summary>
+    public InventoryHost ControlPlane => Hosts.First(h => h.IsControlPlane);
+
+    public IReadOnlyList<InventoryHost> ControlPlanes => [.. Hosts.Where(h => h.IsControlPlane)];
 
     public IEnumerable<InventoryHost> Workers => Hosts.Where(h => h.IsNode && !h.IsControlPlane);
 }
@@ -144,6 +146,9 @@ public sealed record ClusterSettings(
 
     /// <summary>cluster.site: the depot's ports and, optionally, the site's own registry (site mode only).</summary>
     public SiteSettings Site { get; init; } = new();
+
+    /// <summary>cluster.loadBalancer with the endpoint it serves: null for one control plane without one.</summary>
+    public LoadBalancer? LoadBalancer { get; init; }
 }
 
 public enum HostSources

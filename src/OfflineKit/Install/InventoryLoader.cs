@@ -15,11 +15,14 @@ public static partial class InventoryLoader
 
     private const string EmbeddedExample = "OfflineKit.Install.inventory.example.yaml";
 
-    /// <summary>The commented example `offlinekit inventory init` prints: the guide's three hosts.</summary>
-    public static string ExampleText()
+    private const string EmbeddedHaExample = "OfflineKit.Install.inventory.ha.example.yaml";
+
+    /// <summary>The commented example `offlinekit inventory init` prints: the guide's three hosts; with <paramref name="ha"/> three control planes behind a VIP and two workers.</summary>
+    public static string ExampleText(bool ha = false)
     {
-        using var stream = typeof(InventoryLoader).Assembly.GetManifestResourceStream(EmbeddedExample)
-            ?? throw new InvalidOperationException($"{EmbeddedExample} is not embedded");
+        var name = ha ? EmbeddedHaExample : EmbeddedExample;
+        using var stream = typeof(InventoryLoader).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"{name} is not embedded");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }
@@ -60,11 +63,14 @@ public static partial class InventoryLoader
         }
 
         var hosts = hostMaps.Select(h => ReadHost(h, context, defaults)).ToList();
-        var cluster = ReadCluster(root.OptionalMap("cluster"), context);
+        CheckDistinct(hosts, file);
+        var controlPlanes = CheckControlPlanes(root, hosts, file);
+        var cluster = WithLoadBalancer(root, root.OptionalMap("cluster"), context, controlPlanes, hosts);
+
         root.EnsureNoUnknownKeys();
 
-        CheckHosts(root, hosts, cluster, file);
-        var controlPlane = hosts.Single(h => h.IsControlPlane);
+        CheckSubnets(hosts, cluster, file);
+        var controlPlane = controlPlanes[0];
         if (cluster.AdvertiseAddress is null && IPAddress.TryParse(controlPlane.Address, out _))
         {
             // kubeadm would otherwise pick the default route's interface, which may not face the workers.
@@ -221,11 +227,19 @@ public static partial class InventoryLoader
             map.Line);
     }
 
-    private static ClusterSettings ReadCluster(YamlMapReader? map, Context context)
+    /// <summary>cluster: as read, with its load balancer and, when there is one, its endpoint (with the port filled in).</summary>
+    private static ClusterSettings WithLoadBalancer(YamlMapReader root, YamlMapReader? map, Context context, List<InventoryHost> controlPlanes, List<InventoryHost> hosts)
+    {
+        var cluster = ReadCluster(map, context, settings => ReadLoadBalancer(root, map, settings, controlPlanes, hosts));
+        return cluster.LoadBalancer is { } balancer ? cluster with { ControlPlaneEndpoint = balancer.Endpoint } : cluster;
+    }
+
+    private static ClusterSettings ReadCluster(YamlMapReader? map, Context context, Func<ClusterSettings, LoadBalancer?> loadBalancer)
     {
         if (map is null)
         {
-            return new ClusterSettings(IPNetwork.Parse("10.244.0.0/16"), IPNetwork.Parse("10.96.0.0/12"), "cluster.local", null, null, [], [], []);
+            var defaults = new ClusterSettings(IPNetwork.Parse("10.244.0.0/16"), IPNetwork.Parse("10.96.0.0/12"), "cluster.local", null, null, [], [], []);
+            return defaults with { LoadBalancer = loadBalancer(defaults) };
         }
 
         var pod = ReadSubnet(map, "podSubnet", "10.244.0.0/16");
@@ -325,8 +339,10 @@ public static partial class InventoryLoader
             throw map.ErrorAt("site", "cluster.site is for cluster.sources: site; add that or remove cluster.site");
         }
 
+        var settings = new ClusterSettings(pod, service, dnsDomain, endpoint, advertise, mirrors, insecure, ntp) { Registries = registries, AllowCgroupV1 = allowCgroupV1, Sources = sources, Site = site };
+        settings = settings with { LoadBalancer = loadBalancer(settings) };
         map.EnsureNoUnknownKeys();
-        return new ClusterSettings(pod, service, dnsDomain, endpoint, advertise, mirrors, insecure, ntp) { Registries = registries, AllowCgroupV1 = allowCgroupV1, Sources = sources, Site = site };
+        return settings;
     }
 
     /// <summary>cluster.site: the depot's ports, or the site's own registry (HOST:PORT[/PATH], its CA, plain HTTP only when insecure).</summary>
@@ -439,7 +455,147 @@ public static partial class InventoryLoader
         return network;
     }
 
-    private static void CheckHosts(YamlMapReader root, List<InventoryHost> hosts, ClusterSettings cluster, string file)
+    /// <summary>
+    /// The control planes: at least one, and an odd number. The guide (etcd): leader election and every write need
+    /// more than half the members, so an even count survives no more failures than one fewer and can split in half.
+    /// </summary>
+    private static List<InventoryHost> CheckControlPlanes(YamlMapReader root, List<InventoryHost> hosts, string file)
+    {
+        var controlPlanes = hosts.Where(h => h.IsControlPlane).ToList();
+        if (controlPlanes.Count == 0)
+        {
+            throw root.ErrorAt("hosts", "no host has the control-plane role; give one host roles: [control-plane]");
+        }
+
+        if (controlPlanes.Count % 2 == 0)
+        {
+            var last = controlPlanes[^1];
+            throw new BadInputException(
+                $"{file}:{last.Line}: {last.Name} makes {controlPlanes.Count} control-plane hosts; give an odd number (1, 3 or 5). Every control plane runs an etcd member, and etcd's leader election and every write need more than half the members (the guide: 半数以上): "
+                + $"{controlPlanes.Count} members tolerate no more failures than {controlPlanes.Count - 1}, and a network split in half leaves neither side a majority (split brain, 脑裂)");
+        }
+
+        return controlPlanes;
+    }
+
+    /// <summary>
+    /// cluster.loadBalancer and the endpoint it serves. More than one control plane needs cluster.controlPlaneEndpoint and a
+    /// load balancer (keepalived-haproxy unless told otherwise); keepalived's VIP must be an address of cluster.vipSubnet, the
+    /// subnet every control plane is on, and no host's own address (preflight checks that nothing else answers on it).
+    /// </summary>
+    private static LoadBalancer? ReadLoadBalancer(YamlMapReader root, YamlMapReader? map, ClusterSettings cluster, List<InventoryHost> controlPlanes, List<InventoryHost> hosts)
+    {
+        var kindText = map?.OptionalString("loadBalancer");
+        var subnetText = map?.OptionalString("vipSubnet");
+        LoadBalancerKind? kind = null;
+        if (kindText is not null)
+        {
+            kind = LoadBalancer.Parse(kindText)
+                ?? throw map!.ErrorAt("loadBalancer", $"cluster.loadBalancer '{kindText}' is not one of {string.Join(", ", LoadBalancer.Names)}");
+        }
+
+        if (kind == LoadBalancerKind.KubeVip)
+        {
+            throw map!.ErrorAt("loadBalancer", $"cluster.loadBalancer {LoadBalancer.KubeVipName}: not implemented yet; use {LoadBalancer.KeepalivedHaproxyName} (from the bundle's RPMs) or {LoadBalancer.ExternalName} (the site's own)");
+        }
+
+        if (kind is null && controlPlanes.Count == 1)
+        {
+            if (subnetText is not null)
+            {
+                throw map!.ErrorAt("vipSubnet", "cluster.vipSubnet goes with cluster.loadBalancer: keepalived-haproxy");
+            }
+
+            return null;
+        }
+
+        kind ??= LoadBalancerKind.KeepalivedHaproxy;
+        var endpoint = cluster.ControlPlaneEndpoint;
+        if (endpoint is null)
+        {
+            var why = controlPlanes.Count > 1 ? $"{controlPlanes.Count} control planes need" : $"cluster.loadBalancer {kindText} needs";
+            throw map is null
+                ? root.ErrorAt("hosts", $"{why} cluster.controlPlaneEndpoint, the VIP (or DNS name) and port every node reaches the API servers at; add a cluster: section with it")
+                : map.ErrorHere($"{why} cluster.controlPlaneEndpoint, the VIP (or DNS name) and port every node reaches the API servers at, e.g. 192.168.10.100:{LoadBalancer.DefaultHaproxyPort}");
+        }
+
+        var (host, port) = SplitEndpoint(endpoint);
+        if (kind == LoadBalancerKind.External)
+        {
+            if (subnetText is not null)
+            {
+                throw map!.ErrorAt("vipSubnet", "cluster.vipSubnet goes with cluster.loadBalancer: keepalived-haproxy (an external load balancer's address is the site's business)");
+            }
+
+            return new LoadBalancer(LoadBalancerKind.External, host, port ?? LoadBalancer.ApiServerPort);
+        }
+
+        if (!IPAddress.TryParse(host, out var vip) || vip.AddressFamily != AddressFamily.InterNetwork)
+        {
+            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint '{endpoint}': keepalived-haproxy needs an IPv4 address there, the VIP keepalived moves between the control planes");
+        }
+
+        if (port == LoadBalancer.ApiServerPort)
+        {
+            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint '{endpoint}': port {LoadBalancer.ApiServerPort} is kube-apiserver's on every control plane, and haproxy runs there too; use {LoadBalancer.DefaultHaproxyPort} (haproxy's port)");
+        }
+
+        if (subnetText is null)
+        {
+            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.loadBalancer keepalived-haproxy needs cluster.vipSubnet, the subnet the VIP {host} and the control planes are on (e.g. 192.168.10.0/24); keepalived adds the VIP with its prefix");
+        }
+
+        var subnet = ReadSubnet(map!, "vipSubnet", "192.168.10.0/24");
+        if (!subnet.Contains(vip))
+        {
+            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint's VIP {host} is outside cluster.vipSubnet {subnet}; keepalived can only move an address of the control planes' own subnet");
+        }
+
+        if (subnet.PrefixLength < 31 && (vip.Equals(subnet.BaseAddress) || vip.Equals(Broadcast(subnet))))
+        {
+            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint's VIP {host} is the {(vip.Equals(subnet.BaseAddress) ? "network" : "broadcast")} address of {subnet}; pick a free host address");
+        }
+
+        foreach (var cp in controlPlanes)
+        {
+            if (!IPAddress.TryParse(cp.Address, out var ip) || !subnet.Contains(ip))
+            {
+                throw new BadInputException($"{map!.File}:{cp.Line}: control plane {cp.Name}'s address {cp.Address} is outside cluster.vipSubnet {subnet}; keepalived moves the VIP only between hosts of one subnet (give each control plane its address there)");
+            }
+        }
+
+        if (hosts.FirstOrDefault(h => IPAddress.TryParse(h.Address, out var ip) && ip.Equals(vip)) is { } taken)
+        {
+            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint's VIP {host} is {taken.Name}'s own address (line {taken.Line}); the VIP must be an unused address");
+        }
+
+        return new LoadBalancer(LoadBalancerKind.KeepalivedHaproxy, host, port ?? LoadBalancer.DefaultHaproxyPort, subnet);
+    }
+
+    private static (string Host, int? Port) SplitEndpoint(string endpoint)
+    {
+        if (IPAddress.TryParse(endpoint, out _) || !endpoint.Contains(':', StringComparison.Ordinal))
+        {
+            return (endpoint.Trim('[', ']'), null);
+        }
+
+        var colon = endpoint.LastIndexOf(':');
+        return (endpoint[..colon].Trim('[', ']'), int.Parse(endpoint[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static IPAddress Broadcast(IPNetwork subnet)
+    {
+        var bytes = subnet.BaseAddress.GetAddressBytes();
+        for (var bit = subnet.PrefixLength; bit < bytes.Length * 8; bit++)
+        {
+            bytes[bit / 8] |= (byte)(0x80 >> (bit % 8));
+        }
+
+        return new IPAddress(bytes);
+    }
+
+    /// <summary>Every host its own name and address.</summary>
+    private static void CheckDistinct(List<InventoryHost> hosts, string file)
     {
         var names = new Dictionary<string, InventoryHost>(StringComparer.Ordinal);
         var addresses = new Dictionary<string, InventoryHost>(StringComparer.OrdinalIgnoreCase);
@@ -458,7 +614,15 @@ public static partial class InventoryLoader
             }
 
             addresses[address] = host;
-            if (ip is not null && (cluster.PodSubnet.Contains(ip) || cluster.ServiceSubnet.Contains(ip)))
+        }
+    }
+
+    /// <summary>No host inside the pod or service subnet.</summary>
+    private static void CheckSubnets(List<InventoryHost> hosts, ClusterSettings cluster, string file)
+    {
+        foreach (var host in hosts)
+        {
+            if (IPAddress.TryParse(host.Address, out var ip) && (cluster.PodSubnet.Contains(ip) || cluster.ServiceSubnet.Contains(ip)))
             {
                 var subnet = cluster.PodSubnet.Contains(ip) ? $"podSubnet {cluster.PodSubnet}" : $"serviceSubnet {cluster.ServiceSubnet}";
                 throw new BadInputException($"{file}:{host.Line}: {host.Name}'s address {host.Address} lies inside the cluster's {subnet}; pick subnets the hosts are not on");
@@ -474,18 +638,6 @@ public static partial class InventoryLoader
         if (depots.Count > 1)
         {
             throw new BadInputException($"{file}:{depots[1].Line}: {depots[1].Name} is a second depot ({depots[0].Name} at line {depots[0].Line} is one); a site has one");
-        }
-
-        var controlPlanes = hosts.Where(h => h.IsControlPlane).ToList();
-        if (controlPlanes.Count == 0)
-        {
-            throw root.ErrorAt("hosts", "no host has the control-plane role; give one host roles: [control-plane]");
-        }
-
-        if (controlPlanes.Count > 1)
-        {
-            throw new BadInputException(
-                $"{file}:{controlPlanes[1].Line}: {controlPlanes[1].Name} is a second control-plane host ({controlPlanes[0].Name} at line {controlPlanes[0].Line} is one); offlinekit sets up one control-plane node, as the guide does");
         }
     }
 

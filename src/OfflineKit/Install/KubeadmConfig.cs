@@ -51,6 +51,9 @@ public static partial class KubeadmConfig
 
     public const string CaHashPlaceholder = "<ca-cert-hash>";
 
+    /// <summary>What a control plane's JoinConfiguration holds until the first control plane's fresh certificate key fills it in.</summary>
+    public const string CertificateKeyPlaceholder = "<certificate-key>";
+
     private const string Alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
 
     /// <summary>A fresh bootstrap token, [a-z0-9]{6}.[a-z0-9]{16}, from the system's CSPRNG.</summary>
@@ -64,6 +67,12 @@ public static partial class KubeadmConfig
 
     /// <summary>Every bootstrap token in <paramref name="text"/> replaced by &lt;token&gt;.</summary>
     public static string RedactTokens(string text) => AnyToken().Replace(text, "<token>");
+
+    /// <summary>Bootstrap tokens and certificate keys (64 hex digits, but not a sha256: CA hash) replaced by placeholders.</summary>
+    public static string RedactSecrets(string text) => AnyCertificateKey().Replace(RedactTokens(text), CertificateKeyPlaceholder);
+
+    /// <summary>What <c>kubeadm init phase upload-certs --upload-certs</c> prints last: the key (64 hex digits) the control planes' certificates are encrypted with.</summary>
+    public static bool IsCertificateKey(string text) => CertificateKeyPattern().IsMatch(text);
 
     /// <summary>The guide's v1beta3 documents for a docker cluster (kept for the callers that name only a version).</summary>
     public static string Render(Inventory inventory, KubernetesVersion version, string imageRepository, string token, string criSocket = DockerShimSocket) =>
@@ -147,7 +156,9 @@ public static partial class KubeadmConfig
     /// A JoinConfiguration for <paramref name="nodeName"/>, with placeholders for what only the control plane
     /// knows at install time (<see cref="FillJoin"/> puts them in): the API server endpoint, token and CA hash.
     /// </summary>
-    public static string RenderJoin(KubeadmOptions options, string nodeName)
+    /// <param name="controlPlaneAddress">For another control plane: the address its own API server advertises (kubeadm join
+    /// --control-plane); its JoinConfiguration then holds <see cref="CertificateKeyPlaceholder"/> for the key to the uploaded certificates.</param>
+    public static string RenderJoin(KubeadmOptions options, string nodeName, string? controlPlaneAddress = null)
     {
         var api = options.ApiVersion;
         var bootstrap = new Dictionary<string, object?>
@@ -162,8 +173,17 @@ public static partial class KubeadmConfig
             ["apiVersion"] = api,
             ["kind"] = "JoinConfiguration",
             ["discovery"] = discovery,
-            ["nodeRegistration"] = NodeRegistration(options, nodeName, taintsNull: false),
+            ["nodeRegistration"] = NodeRegistration(options, nodeName, taintsNull: controlPlaneAddress is not null),
         };
+        if (controlPlaneAddress is not null)
+        {
+            join["controlPlane"] = new Dictionary<string, object?>
+            {
+                ["localAPIEndpoint"] = new Dictionary<string, object?> { ["advertiseAddress"] = controlPlaneAddress, ["bindPort"] = LoadBalancer.ApiServerPort },
+                ["certificateKey"] = CertificateKeyPlaceholder,
+            };
+        }
+
         if (api == V1Beta4)
         {
             join["timeouts"] = new Dictionary<string, object?> { ["discovery"] = "5m0s", ["tlsBootstrap"] = "5m0s", ["kubeletHealthCheck"] = "4m0s" };
@@ -177,11 +197,21 @@ public static partial class KubeadmConfig
     }
 
     /// <summary>A JoinConfiguration template with the endpoint, token and CA hash of <paramref name="joinCommand"/> filled in.</summary>
-    public static string FillJoin(string template, string joinCommand)
+    public static string FillJoin(string template, string joinCommand, string? certificateKey = null)
     {
         if (!IsJoinCommand(joinCommand))
         {
             throw new ArgumentException("not a kubeadm join command", nameof(joinCommand));
+        }
+
+        if (template.Contains(CertificateKeyPlaceholder, StringComparison.Ordinal))
+        {
+            if (certificateKey is null || !IsCertificateKey(certificateKey))
+            {
+                throw new ArgumentException("a control plane's JoinConfiguration needs the certificate key (64 hex digits)", nameof(certificateKey));
+            }
+
+            template = template.Replace(CertificateKeyPlaceholder, certificateKey, StringComparison.Ordinal);
         }
 
         var words = joinCommand.Split(' ');
@@ -241,6 +271,12 @@ public static partial class KubeadmConfig
 
     [GeneratedRegex("(?<![a-z0-9])[a-z0-9]{6}\\.[a-z0-9]{16}(?![a-z0-9])")]
     private static partial Regex AnyToken();
+
+    [GeneratedRegex("^[0-9a-f]{64}$")]
+    private static partial Regex CertificateKeyPattern();
+
+    [GeneratedRegex("(?<![0-9a-f:])[0-9a-f]{64}(?![0-9a-f])")]
+    private static partial Regex AnyCertificateKey();
 
     [GeneratedRegex("^kubeadm join [^ ]+:[0-9]+ --token [a-z0-9]{6}\\.[a-z0-9]{16} --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}$")]
     private static partial Regex JoinPattern();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Initialises the control plane, as the guide does by hand (初始化主节点; 设置变量):
 #
-#   bash scripts/init-control-plane.sh --config FILE --user NAME
+#   bash scripts/init-control-plane.sh --config FILE --user NAME [--upload-certs]
 #
 #   - kubeadm init --config FILE: the InitConfiguration + ClusterConfiguration offlinekit generated
 #     from the inventory (kubeadm.k8s.io/v1beta3 for 1.23: a fresh bootstrap token, advertiseAddress,
@@ -9,6 +9,9 @@
 #   - /etc/kubernetes/admin.conf copied to ~NAME/.kube/config, owned by NAME (the guide's
 #     mkdir -p $HOME/.kube; cp -i /etc/kubernetes/admin.conf $HOME/.kube/config; chown …)
 #   - FILE holds the bootstrap token: it is removed once the cluster has it
+#   - --upload-certs (more than one control plane): kubeadm init --upload-certs stores the control
+#     plane's certificates, encrypted, in the cluster for the other control planes to join with; the
+#     key it prints is shown as <certificate-key> (offlinekit uploads them afresh for each run's joins)
 #
 # kubeadm prints the token in its join hint; this script shows kubeadm's output with every token
 # replaced by <token>, so no log offlinekit keeps holds one (`kubeadm token create
@@ -23,16 +26,18 @@ set -euo pipefail
 root="${OFFLINEKIT_ROOT:-}"
 config=""
 user=""
+upload=()
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
 say() { echo "init-control-plane: $*"; }
 die() { echo "init-control-plane: $*" >&2; exit 1; }
-redact() { sed -E 's/[a-z0-9]{6}\.[a-z0-9]{16}/<token>/g'; }
+redact() { sed -E 's/[a-z0-9]{6}\.[a-z0-9]{16}/<token>/g; s/(^|[^:0-9a-f])[0-9a-f]{64}([^0-9a-f]|$)/\1<certificate-key>\2/g'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --config) config="${2:-}"; shift 2 ;;
     --user) user="${2:-}"; shift 2 ;;
+    --upload-certs) upload=(--upload-certs); shift ;;
     -h|--help) usage ;;
     *) echo "init-control-plane: unknown argument '$1'" >&2; usage ;;
   esac
@@ -45,8 +50,8 @@ if [[ -f "$admin" ]] && kubectl --kubeconfig "$admin" get nodes >/dev/null 2>&1;
   say "the control plane is initialised already ($admin answers); kubeadm init not run again"
 else
   [[ -f "$config" ]] || die "$config is missing: offlinekit writes it just before this step; run the install again"
-  say "kubeadm init --config $config"
-  kubeadm init --config "$config" 2>&1 | redact || die "kubeadm init failed (its output is above); fix the cause, then \`kubeadm reset -f\` (or offlinekit reset) and install again"
+  say "kubeadm init --config $config${upload[*]:+ ${upload[*]}}"
+  kubeadm init --config "$config" ${upload[@]+"${upload[@]}"} 2>&1 | redact || die "kubeadm init failed (its output is above); fix the cause, then \`kubeadm reset -f\` (or offlinekit reset) and install again"
   [[ -f "$admin" ]] || die "kubeadm init finished but wrote no $admin"
 fi
 rm -f "$config"

@@ -23,7 +23,7 @@ node=""
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
 say() { echo "join-node: $*"; }
 die() { echo "join-node: $*" >&2; exit 1; }
-redact() { sed -E 's/[a-z0-9]{6}\.[a-z0-9]{16}/<token>/g'; }
+redact() { sed -E 's/[a-z0-9]{6}\.[a-z0-9]{16}/<token>/g; s/(^|[^:0-9a-f])[0-9a-f]{64}([^0-9a-f]|$)/\1<certificate-key>\2/g'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in

@@ -2,7 +2,7 @@
 # Checks this host can take its part of the cluster before anything on it is changed:
 #
 #   bash scripts/preflight.sh --role control-plane|worker --os el8 --arch amd64 [--need-mb N] [--journal FILE]
-#                             [--require-cgroup-v2]
+#                             [--require-cgroup-v2] [--address ADDRESS --vip VIP/PREFIX [--vip-unused] --lb-port PORT]
 #   bash scripts/preflight.sh --facts      # prints product-uuid=…, machine-id=… and clock=… (offlinekit compares hosts)
 #
 #   - OS family and release from /etc/os-release (EL: CentOS, RHEL, Rocky, Alma, Oracle) match the bundle's
@@ -12,6 +12,10 @@
 #   - the ports kubeadm needs are free: 6443, 2379-2380, 10250-10252 on a control plane, 10250 on a worker
 #   - with --require-cgroup-v2 (Kubernetes 1.35+, unless the inventory sets cluster.allowCgroupV1):
 #     /sys/fs/cgroup is cgroup v2, which the kubelet needs from 1.35 on
+#   - with --vip (a control plane behind keepalived-haproxy): the interface carrying ADDRESS (the
+#     inventory's address) is on VIP/PREFIX's subnet, where keepalived adds the VIP; haproxy's PORT is
+#     free; with --vip-unused (the first control plane, before keepalived runs anywhere) nothing holds
+#     or answers the VIP yet (no local interface has it, ping gets no reply)
 #   - no cluster is installed here already (/etc/kubernetes/admin.conf or kubelet.conf), unless the
 #     journal says offlinekit put it there (a rerun resuming its own install)
 #
@@ -32,6 +36,10 @@ need_mb=0
 journal=""
 facts=0
 require_cgroup_v2=0
+address=""
+vip=""
+vip_unused=0
+lb_port=""
 failures=()
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
@@ -48,6 +56,10 @@ while [[ $# -gt 0 ]]; do
     --journal) journal="${2:-}"; shift 2 ;;
     --facts) facts=1; shift ;;
     --require-cgroup-v2) require_cgroup_v2=1; shift ;;
+    --address) address="${2:-}"; shift 2 ;;
+    --vip) vip="${2:-}"; shift 2 ;;
+    --vip-unused) vip_unused=1; shift ;;
+    --lb-port) lb_port="${2:-}"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "preflight: unknown argument '$1'" >&2; usage ;;
   esac
@@ -128,6 +140,35 @@ if [[ $require_cgroup_v2 == 1 ]]; then
   fi
 fi
 
+# --- the VIP keepalived moves between the control planes: on this host's subnet, and nobody's yet.
+if [[ -n "$vip" ]]; then
+  [[ "$vip" =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3})/([0-9]{1,2})$ && -n "$address" && "$lb_port" =~ ^[0-9]+$ ]] \
+    || { echo "preflight: --vip takes ADDRESS/PREFIX, with --address ADDRESS and --lb-port PORT" >&2; usage; }
+  vip_address="${BASH_REMATCH[1]}"
+  prefix="${BASH_REMATCH[3]}"
+  ip4() { local IFS=.; read -r a b c d <<< "$1"; echo $(( (a << 24) | (b << 16) | (c << 8) | d )); }
+  network() { echo $(( $(ip4 "$1") & (0xffffffff << (32 - $2)) & 0xffffffff )); }
+  read -r interface cidr < <(ip -o -4 addr show 2>/dev/null | awk -v a="$address" '{ split($4, p, "/"); if (p[1] == a) { print $2, $4; exit } }') || true
+  if [[ -z "${interface:-}" ]]; then
+    fail "no interface of this host carries $address (its inventory address); keepalived needs it to hold the VIP $vip_address"
+  elif [[ "$(network "${cidr%/*}" "$prefix")" != "$(network "$vip_address" "$prefix")" ]]; then
+    fail "${interface%%@*} carries $cidr, not on the VIP's subnet $vip (cluster.vipSubnet); keepalived can only move the VIP between hosts of one subnet"
+  else
+    ok "${interface%%@*} ($cidr) is on the VIP's subnet $vip"
+  fi
+  if [[ $vip_unused == 1 ]]; then
+    if ip -o -4 addr show 2>/dev/null | awk '{ split($4, p, "/"); print p[1] }' | grep -qx "$vip_address"; then
+      fail "this host has the VIP $vip_address on an interface already; the VIP must be an address nothing else uses (cluster.controlPlaneEndpoint)"
+    elif ! command -v ping >/dev/null 2>&1; then
+      say "no ping here: could not check that nothing answers on the VIP $vip_address"
+    elif ping -c 2 -W 1 "$vip_address" >/dev/null 2>&1; then
+      fail "something answers ping on the VIP $vip_address already; the VIP must be an unused address of the subnet (cluster.controlPlaneEndpoint)"
+    else
+      ok "nothing answers on the VIP $vip_address"
+    fi
+  fi
+fi
+
 # --- an existing cluster: only offlinekit's own install, resumed, may have one.
 resuming=0
 if [[ -n "$journal" && -f "$journal" ]] && grep -Eq '"step":"(init|join)","status":"done"' "$journal"; then
@@ -149,6 +190,7 @@ fi
 if [[ $resuming == 0 ]]; then
   ports=(10250)
   [[ "$role" == control-plane ]] && ports=(6443 2379 2380 10250 10251 10252)
+  [[ -n "$lb_port" ]] && ports+=("$lb_port")
   if command -v ss >/dev/null 2>&1; then
     listening="$(ss -Htln 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | sort -u)"
   else

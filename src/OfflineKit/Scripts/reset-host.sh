@@ -3,7 +3,10 @@
 #
 #   bash reset-host.sh --state-dir DIR --user NAME [--purge]
 #
-#   - kubeadm reset -f: the node leaves the cluster; /etc/kubernetes, /var/lib/etcd and the kubelet's
+#   - on a control plane of a highly available cluster, first keepalived and haproxy stopped and
+#     disabled (the VIP moves to another control plane), their configs put back as they were and
+#     keepalived's check removed
+#   - kubeadm reset -f: the node leaves the cluster (a control plane's etcd member is removed); /etc/kubernetes, /var/lib/etcd and the kubelet's
 #     state go (on the control plane the cluster itself goes)
 #   - /etc/cni/net.d, and the kubeconfig install gave NAME (~NAME/.kube/config) and root
 #   - /etc/chrony.conf as it was before install (kept as /etc/chrony.conf.offlinekit-orig)
@@ -30,7 +33,7 @@ usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BA
 say() { echo "reset-host: $*"; }
 die() { echo "reset-host: $*" >&2; exit 1; }
 changed() { changes=$((changes + 1)); say "$*"; }
-redact() { sed -E 's/[a-z0-9]{6}\.[a-z0-9]{16}/<token>/g'; }
+redact() { sed -E 's/[a-z0-9]{6}\.[a-z0-9]{16}/<token>/g; s/(^|[^:0-9a-f])[0-9a-f]{64}([^0-9a-f]|$)/\1<certificate-key>\2/g'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -43,6 +46,22 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -n "$state" && -n "$user" ]] || { echo "reset-host: --state-dir DIR and --user NAME are required" >&2; usage; }
 [[ "$state" == /* && "$state" != / ]] || die "--state-dir must be an absolute folder other than /, not '$state'"
+
+# The load balancer first: the VIP moves off this host before its API server goes.
+for service in keepalived haproxy; do
+  conf="$root/etc/$service/$service.$([[ $service == haproxy ]] && echo cfg || echo conf)"
+  [[ -f "$conf" ]] && grep -q 'written by offlinekit' "$conf" || continue
+  if systemctl is-active --quiet "$service" 2>/dev/null || systemctl is-enabled --quiet "$service" 2>/dev/null; then
+    systemctl disable --now "$service" >/dev/null 2>&1 || systemctl stop "$service" || die "systemctl stop $service failed"
+    changed "$service stopped and disabled"
+  fi
+  if [[ -f "$conf.offlinekit-orig" ]]; then mv -f "$conf.offlinekit-orig" "$conf"; else rm -f "$conf"; fi
+  changed "put back the original ${conf#"$root"}"
+done
+if [[ -f "$root/etc/keepalived/offlinekit-check-apiserver.sh" ]]; then
+  rm -f "$root/etc/keepalived/offlinekit-check-apiserver.sh"
+  changed "removed /etc/keepalived/offlinekit-check-apiserver.sh"
+fi
 
 k8s="$root/etc/kubernetes"
 if [[ -e "$k8s/admin.conf" || -e "$k8s/kubelet.conf" || -d "$k8s/manifests" && -n "$(ls -A "$k8s/manifests" 2>/dev/null)" ]]; then

@@ -72,7 +72,7 @@ public sealed class StandinWorld : IAsyncLifetime, IDisposable
 /// (`unshare -n`) with an eth0 at the host's lab address, a route to the lab's /24 and none outside,
 /// OFFLINEKIT_ROOT at the host's root, DOCKER_HOST at the class's dockerd and a shared cluster folder.
 /// </summary>
-public sealed class StandinTests(StandinWorld world) : IClassFixture<StandinWorld>, IDisposable
+public sealed partial class StandinTests(StandinWorld world) : IClassFixture<StandinWorld>, IDisposable
 {
     private const string Token = "abcdef.0123456789abcdef";
 

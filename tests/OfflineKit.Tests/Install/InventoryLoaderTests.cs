@@ -35,6 +35,43 @@ public class InventoryLoaderTests
     }
 
     [Fact]
+    public async Task Inventory_init_ha_prints_three_control_planes_behind_a_vip_and_two_workers()
+    {
+        var stdout = new StringWriter();
+        var code = await CliApp.RunAsync(["inventory", "init", "--ha"], new CliConsole(stdout, TextWriter.Null, interactive: false));
+        Assert.Equal(0, code);
+
+        using var dir = new TempDir();
+        var inventory = InventoryLoader.LoadFile(dir.Write("inventory.yaml", stdout.ToString()));
+        Assert.Equal(["k8s-master01", "k8s-master02", "k8s-master03"], inventory.ControlPlanes.Select(h => h.Name));
+        Assert.Equal(["k8s-node01", "k8s-node02"], inventory.Workers.Select(h => h.Name));
+        Assert.All(inventory.Hosts, h => Assert.StartsWith("192.168.10.", h.Address, StringComparison.Ordinal));
+        var lb = inventory.Cluster.LoadBalancer!;
+        Assert.Equal((LoadBalancerKind.KeepalivedHaproxy, "192.168.10.100", 8443, "192.168.10.0/24"), (lb.Kind, lb.Host, lb.Port, lb.VipSubnet.ToString()));
+        Assert.Equal("192.168.10.100:8443", inventory.Cluster.ControlPlaneEndpoint);
+        Assert.Equal("192.168.10.101", inventory.Cluster.AdvertiseAddress);
+    }
+
+    [Fact]
+    public void Three_control_planes_default_to_keepalived_haproxy_on_8443_and_external_keeps_its_endpoint()
+    {
+        var ha = Parse(Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  controlPlaneEndpoint: 10.0.0.100\n  vipSubnet: 10.0.0.0/24\n");
+        Assert.Equal(LoadBalancerKind.KeepalivedHaproxy, ha.Cluster.LoadBalancer!.Kind);
+        Assert.Equal("10.0.0.100:8443", ha.Cluster.ControlPlaneEndpoint);
+
+        var external = Parse(Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  controlPlaneEndpoint: f5.site\n  loadBalancer: external\n");
+        Assert.Equal((LoadBalancerKind.External, "f5.site:6443"), (external.Cluster.LoadBalancer!.Kind, external.Cluster.ControlPlaneEndpoint));
+
+        var single = Parse(Head + "hosts:\n" + Cp + "cluster:\n  controlPlaneEndpoint: api.site:6443\n");
+        Assert.Null(single.Cluster.LoadBalancer);
+        Assert.Equal("api.site:6443", single.Cluster.ControlPlaneEndpoint);
+
+        var five = Parse(Head + "hosts:\n" + Cp + Cp2 + Cp3 + Cp3.Replace("cp3", "cp4").Replace(".3", ".4") + Cp3.Replace("cp3", "cp5").Replace(".3", ".5") + "cluster:\n  controlPlaneEndpoint: 10.0.0.100:9443\n  vipSubnet: 10.0.0.0/24\n");
+        Assert.Equal(5, five.ControlPlanes.Count);
+        Assert.Equal(9443, five.Cluster.LoadBalancer!.Port);
+    }
+
+    [Fact]
     public async Task Inventory_init_prints_the_example_and_it_loads_from_a_file()
     {
         var stdout = new StringWriter();
@@ -91,6 +128,8 @@ public class InventoryLoaderTests
     }
 
     private const string Cp = "  - {name: cp, address: 10.0.0.1, roles: [control-plane], auth: {passwordEnv: PW}}\n";
+    private const string Cp2 = "  - {name: cp2, address: 10.0.0.2, roles: [control-plane], auth: {passwordEnv: PW}}\n";
+    private const string Cp3 = "  - {name: cp3, address: 10.0.0.3, roles: [control-plane], auth: {passwordEnv: PW}}\n";
 
     public static TheoryData<string, string> BadInventories => new()
     {
@@ -102,7 +141,20 @@ public class InventoryLoaderTests
         { Head + "hosts:\n  - {name: w1, address: 10.0.0.2, roles: [worker], auth: {passwordEnv: PW}}\n", "inv.yaml:4: no host has the control-plane role" },
         { Head + "hosts:\n" + Cp + Cp.Replace("10.0.0.1", "10.0.0.9"), "inv.yaml:5: duplicate host name 'cp' (first at line 4)" },
         { Head + "hosts:\n" + Cp + Cp.Replace("name: cp", "name: w1").Replace("control-plane", "worker"), "inv.yaml:5: w1 has the same address 10.0.0.1 as cp (line 4)" },
-        { Head + "hosts:\n" + Cp + Cp.Replace("name: cp", "name: cp2").Replace("10.0.0.1", "10.0.0.2"), "inv.yaml:5: cp2 is a second control-plane host (cp at line 4 is one)" },
+        { Head + "hosts:\n" + Cp + Cp.Replace("name: cp", "name: cp2").Replace("10.0.0.1", "10.0.0.2"), "inv.yaml:5: cp2 makes 2 control-plane hosts; give an odd number (1, 3 or 5). Every control plane runs an etcd member, and etcd's leader election and every write need more than half the members" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3, "inv.yaml:4: 3 control planes need cluster.controlPlaneEndpoint" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  vipSubnet: 10.0.0.0/24\n", "inv.yaml:8: 3 control planes need cluster.controlPlaneEndpoint, the VIP (or DNS name) and port every node reaches the API servers at, e.g. 192.168.10.100:8443" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  controlPlaneEndpoint: 10.0.0.100:8443\n", "inv.yaml:8: cluster.loadBalancer keepalived-haproxy needs cluster.vipSubnet" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  controlPlaneEndpoint: 10.0.1.100:8443\n  vipSubnet: 10.0.0.0/24\n", "inv.yaml:8: cluster.controlPlaneEndpoint's VIP 10.0.1.100 is outside cluster.vipSubnet 10.0.0.0/24" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  controlPlaneEndpoint: 10.0.0.255:8443\n  vipSubnet: 10.0.0.0/24\n", "inv.yaml:8: cluster.controlPlaneEndpoint's VIP 10.0.0.255 is the broadcast address of 10.0.0.0/24" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  controlPlaneEndpoint: 10.0.0.2:8443\n  vipSubnet: 10.0.0.0/24\n", "inv.yaml:8: cluster.controlPlaneEndpoint's VIP 10.0.0.2 is cp2's own address (line 5)" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  controlPlaneEndpoint: 10.0.0.100:6443\n  vipSubnet: 10.0.0.0/24\n", "inv.yaml:8: cluster.controlPlaneEndpoint '10.0.0.100:6443': port 6443 is kube-apiserver's on every control plane" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  controlPlaneEndpoint: api.site:8443\n  vipSubnet: 10.0.0.0/24\n", "inv.yaml:8: cluster.controlPlaneEndpoint 'api.site:8443': keepalived-haproxy needs an IPv4 address there" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3.Replace("10.0.0.3", "10.0.5.3") + "cluster:\n  controlPlaneEndpoint: 10.0.0.100\n  vipSubnet: 10.0.0.0/24\n", "inv.yaml:6: control plane cp3's address 10.0.5.3 is outside cluster.vipSubnet 10.0.0.0/24" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  controlPlaneEndpoint: 10.0.0.100\n  vipSubnet: 10.0.0.0/24\n  loadBalancer: nginx\n", "inv.yaml:10: cluster.loadBalancer 'nginx' is not one of keepalived-haproxy, kube-vip, external" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  controlPlaneEndpoint: 10.0.0.100\n  loadBalancer: kube-vip\n", "inv.yaml:9: cluster.loadBalancer kube-vip: not implemented yet" },
+        { Head + "hosts:\n" + Cp + Cp2 + Cp3 + "cluster:\n  controlPlaneEndpoint: f5.site:443\n  loadBalancer: external\n  vipSubnet: 10.0.0.0/24\n", "inv.yaml:10: cluster.vipSubnet goes with cluster.loadBalancer: keepalived-haproxy" },
+        { Head + "hosts:\n" + Cp + "cluster:\n  vipSubnet: 10.0.0.0/24\n", "inv.yaml:6: cluster.vipSubnet goes with cluster.loadBalancer: keepalived-haproxy" },
         { Head + "hosts:\n  - name: cp\n    address: 10.0.0.1\n    roles: [master]\n", "inv.yaml:6: hosts[0].roles: unknown role 'master' (kubeadm calls it control-plane)" },
         { Head + "hosts:\n  - name: cp\n    address: 10.0.0.1\n    roles: [control-plane, etcd]\n", "inv.yaml:6: hosts[0].roles: unknown role 'etcd' (expected control-plane, worker or depot)" },
         { Head + "hosts:\n  - name: cp\n    address: 10.0.0.1\n", "inv.yaml:4: hosts[0]: missing required field 'roles'" },

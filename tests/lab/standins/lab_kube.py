@@ -21,6 +21,7 @@ import shutil
 import string
 import subprocess
 import sys
+import time
 import tomllib
 
 import yaml
@@ -545,7 +546,7 @@ def validate_init(docs, version):
     return {
         "name": name, "cri": cri, "runtime": runtime, "address": str(address), "port": port,
         "version": "v" + version, "serviceSubnet": str(service), "podSubnet": str(pod) if pod else None,
-        "dnsDomain": dns_domain, "endpoint": api_endpoint, "imageRepository": repo, "tokens": tokens,
+        "dnsDomain": dns_domain, "endpoint": api_endpoint, "stableEndpoint": bool(cpe), "imageRepository": repo, "tokens": tokens,
         "cgroupDriver": driver, "clusterName": cluster.get("clusterName") or "kubernetes",
         "images": images_for(repo, version, (cluster.get("etcd") or {}).get("local"), cluster.get("dns")),
         "pause": images_for(repo, version)["pause"],
@@ -854,6 +855,8 @@ def kubeadm_init(args, version):
         stamp = iso(now())
         cluster.data = {
             "endpoint": settings["endpoint"], "caCertHash": ca_cert_hash(ca), "caCert": ca,
+            "stableEndpoint": settings["stableEndpoint"],
+            "etcdMembers": [{"name": settings["name"], "peerURL": f"https://{settings['address']}:2380", "started": True}],
             "tokens": [{"token": t["token"], "expires": t["expires"]} for t in settings["tokens"]],
             "podSubnet": settings["podSubnet"], "serviceSubnet": settings["serviceSubnet"], "dnsDomain": settings["dnsDomain"],
             "imageRepository": settings["imageRepository"], "kubernetesVersion": settings["version"],
@@ -862,7 +865,14 @@ def kubeadm_init(args, version):
                                          "kubeletActive": True, "root": ROOT, "created": stamp}},
             "objects": [],
         }
+        key = None
+        if values.get("--upload-certs"):
+            key = store_certificate_key(cluster, None)
         cluster.save()
+        if key:
+            out('[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace')
+            out("[upload-certs] Using certificate key:")
+            out(key)
         token = settings["tokens"][0]["token"]
         shown = "<value withheld>" if values.get("--skip-token-print") else token
         out(f"[bootstrap-token] Using token: {shown}")
@@ -886,10 +896,89 @@ def kubeadm_init(args, version):
         out('Run "kubectl apply -f [podnetwork].yaml" with one of the options listed at:')
         out("  https://kubernetes.io/docs/concepts/cluster-administration/addons/")
         out()
+        if key and settings["stableEndpoint"]:
+            out("You can now join any number of the control-plane node running the following command on each as root:")
+            out()
+            out(f"  kubeadm join {settings['endpoint']} --token {shown} \\")
+            out(f"\t--discovery-token-ca-cert-hash {cluster.data['caCertHash']} \\")
+            out(f"\t--control-plane --certificate-key {key}")
+            out()
         out("Then you can join any number of worker nodes by running the following on each as root:")
         out()
         out(f"kubeadm join {settings['endpoint']} --token {shown} \\")
         out(f"\t--discovery-token-ca-cert-hash {cluster.data['caCertHash']} ")
+
+
+# ---------------------------------------------------------------- kubeadm: control planes and etcd
+
+CERT_KEY_RE = re.compile(r"^[0-9a-f]{64}$")
+CERT_KEY_TTL = datetime.timedelta(hours=2)  # kubeadm deletes the kubeadm-certs Secret after two hours
+
+
+def store_certificate_key(cluster, key):
+    """The kubeadm-certs Secret: this control plane's certificates, which the real one encrypts with KEY (the stand-in
+    keeps the key's hash beside them), deleted after 2 h."""
+    key = key or secrets.token_hex(32)
+    with open(os.path.join(ROOT, "etc/kubernetes/pki/ca.key")) as f:
+        ca_key = f.read()
+    cluster.data["kubeadmCerts"] = {"keySha256": hashlib.sha256(key.encode()).hexdigest(), "expires": iso(now() + CERT_KEY_TTL), "ca.key": ca_key}
+    return key
+
+
+def download_certs(cluster, key):
+    """What kubeadm join --control-plane does first: the kubeadm-certs Secret, decrypted with the certificate key."""
+    if not CERT_KEY_RE.match(key or ""):
+        raise Fail("error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding certificate key: encoding/hex: invalid byte")
+    certs = cluster.data.get("kubeadmCerts")
+    if certs and datetime.datetime.strptime(certs["expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc) <= now():
+        certs = None
+    if certs is None:
+        raise Fail('error execution phase control-plane-prepare/download-certs: error downloading certs: error downloading the secret: Secret "kubeadm-certs" was not found in the "kube-system" Namespace. '
+                   "This Secret might have expired. Please, run `kubeadm init phase upload-certs --upload-certs` on a control plane to generate a new one")
+    if hashlib.sha256(key.encode()).hexdigest() != certs["keySha256"]:
+        raise Fail("error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding secret data with provided key: cipher: message authentication failed")
+    return certs
+
+
+def kubeadm_init_phase(args, version):
+    if args[:1] != ["upload-certs"]:
+        raise Fail(f"{MARK} kubeadm init phase {' '.join(args[:1])} is unsupported by the lab stand-in", 2)
+    values, _ = parse_flags(args[1:], ["--certificate-key", "--config", "--kubeconfig", "--v", "-v"], ["--upload-certs", "--skip-certificate-key-print"], 0, "init phase upload-certs")
+    if not values.get("--upload-certs"):
+        out("[upload-certs] Skipping phase. Please see --upload-certs")
+        return
+    key = one(values, "--certificate-key")
+    if key is not None and not CERT_KEY_RE.match(key):
+        raise Fail("error execution phase upload-certs: error uploading certs: error decoding certificate key: encoding/hex: invalid byte")
+    kubeconfig_path = under_root(one(values, "--kubeconfig", "/etc/kubernetes/admin.conf"))
+    if not os.path.exists(kubeconfig_path):
+        raise Fail("failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory\nTo see the stack trace of this error execute with --v=5 or higher")
+    if not os.path.exists(os.path.join(ROOT, "etc/kubernetes/pki/ca.key")):
+        raise Fail("error execution phase upload-certs: error uploading certs: failed to load the CA: open /etc/kubernetes/pki/ca.key: no such file or directory (not a control plane)")
+    with Cluster() as cluster:
+        if cluster.data is None:
+            raise Fail(f"{MARK} The connection to the server was refused: no cluster is initialized in the lab")
+        server = read_kubeconfig_server(kubeconfig_path)
+        if server != "https://" + cluster.data["endpoint"]:
+            raise Fail(f'error execution phase upload-certs: Get "{server}/api/v1/namespaces/kube-system/secrets/kubeadm-certs?timeout=10s": dial tcp: connect: connection refused')
+        key = store_certificate_key(cluster, key)
+        cluster.save()
+    out('[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace')
+    out("[upload-certs] Using certificate key:")
+    out("<value withheld>" if values.get("--skip-certificate-key-print") else key)
+
+
+def etcd_add_member(cluster, name, peer_url):
+    """etcd's own rule for adding a voting member (isReadyToAddVotingMember): with the new, not yet started member
+    counted, the started members must still be a quorum; a one-member cluster may always grow to two."""
+    members = cluster.data.setdefault("etcdMembers", [])
+    started = sum(1 for m in members if m["started"])
+    count = len(members) + 1
+    if not (started == 1 and count == 2) and started < count // 2 + 1:
+        pending = ", ".join(m["name"] for m in members if not m["started"])
+        raise Fail(f"error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: etcdserver: re-configuration failed due to not enough started members"
+                   f" ({started} of {len(members)} started{'; not started: ' + pending if pending else ''}; one control plane at a time {MARK})")
+    members.append({"name": name, "peerURL": peer_url, "started": False})
 
 
 def kubeadm_token(args, version):
@@ -923,13 +1012,15 @@ def kubeadm_token(args, version):
 
 def kubeadm_join(args, version):
     values, positional = parse_flags(
-        args, ["--config", "--token", "--discovery-token-ca-cert-hash", "--node-name", "--cri-socket", "--ignore-preflight-errors", "--v", "-v", "--discovery-token"],
-        ["--discovery-token-unsafe-skip-ca-verification"], 1, "join")
+        args, ["--config", "--token", "--discovery-token-ca-cert-hash", "--node-name", "--cri-socket", "--ignore-preflight-errors", "--v", "-v", "--discovery-token",
+               "--certificate-key", "--apiserver-advertise-address", "--apiserver-bind-port"],
+        ["--discovery-token-unsafe-skip-ca-verification", "--control-plane"], 1, "join")
     config = one(values, "--config")
     ignore = ignore_list(values)
     if config:
         # kubeadm allows only a few flags beside --config; these are not among them.
-        mixed = [f for f in ("--token", "--discovery-token-ca-cert-hash", "--node-name", "--cri-socket", "--discovery-token") if values.get(f)] + positional
+        mixed = [f for f in ("--token", "--discovery-token-ca-cert-hash", "--node-name", "--cri-socket", "--discovery-token", "--control-plane", "--certificate-key",
+                             "--apiserver-advertise-address", "--apiserver-bind-port") if values.get(f)] + positional
         if mixed:
             raise Fail(f"can not mix '--config' with arguments {mixed}")
         docs, _ = load_kubeadm_config(input_path(config), version, wanted=("JoinConfiguration",))
@@ -944,6 +1035,13 @@ def kubeadm_join(args, version):
         values["--node-name"] = [registration["name"]] if registration.get("name") else []
         values["--cri-socket"] = [registration["criSocket"]] if registration.get("criSocket") else []
         ignore += [str(x) for x in (registration.get("ignorePreflightErrors") or [])]
+        control = join.get("controlPlane")
+        if control is not None:
+            local = (control or {}).get("localAPIEndpoint") or {}
+            values["--control-plane"] = True
+            values["--certificate-key"] = [str(control.get("certificateKey") or "")]
+            values["--apiserver-advertise-address"] = [str(local["advertiseAddress"])] if local.get("advertiseAddress") else []
+            values["--apiserver-bind-port"] = [str(local.get("bindPort", 6443))]
         with open(kubeadm_state("join-config.yaml"), "w") as f:
             f.write(open(input_path(config)).read())
     else:
@@ -972,6 +1070,16 @@ def kubeadm_join(args, version):
     runtime = cri_runtime(cri)
     if runtime is None:
         errors.append(f'nodeRegistration.criSocket: Invalid value: "{cri}": not a known container runtime socket (dockershim or containerd)')
+    control_plane = bool(values.get("--control-plane"))
+    advertise = one(values, "--apiserver-advertise-address")
+    bind_port = one(values, "--apiserver-bind-port", "6443")
+    if control_plane:
+        if not advertise:
+            errors.append(f'controlPlane.localAPIEndpoint.advertiseAddress: Invalid value: "": unable to select an IP from default routes {MARK}')
+        elif not is_local(advertise):
+            errors.append(f'controlPlane.localAPIEndpoint.advertiseAddress: Invalid value: "{advertise}": is not an address of this host (`ip -o addr show`) {MARK}')
+        if not bind_port.isdigit() or not 1 <= int(bind_port) <= 65535:
+            errors.append(f'controlPlane.localAPIEndpoint.bindPort: Invalid value: "{bind_port}": must be a valid port number between 1 and 65535, inclusive')
     if errors:
         raise Fail("[" + ", ".join(errors) + "]")
 
@@ -980,6 +1088,10 @@ def kubeadm_join(args, version):
     host_preflight(pf, runtime)
     pf.check(not os.path.exists(os.path.join(ROOT, "etc/kubernetes/kubelet.conf")), "FileAvailable--etc-kubernetes-kubelet.conf", "/etc/kubernetes/kubelet.conf already exists")
     pf.check(not os.path.exists(os.path.join(ROOT, "etc/kubernetes/pki/ca.crt")), "FileAvailable--etc-kubernetes-pki-ca.crt", "/etc/kubernetes/pki/ca.crt already exists")
+    if control_plane:
+        pf.check(not os.path.exists(os.path.join(ROOT, "etc/kubernetes/manifests/kube-apiserver.yaml")), "FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml", "/etc/kubernetes/manifests/kube-apiserver.yaml already exists")
+        etcd_dir = os.path.join(ROOT, "var/lib/etcd")
+        pf.check(not (os.path.isdir(etcd_dir) and os.listdir(etcd_dir)), "DirAvailable--var-lib-etcd", "/var/lib/etcd is not empty")
     pf.finish()
 
     api_url = f"https://{endpoint}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s"
@@ -999,10 +1111,20 @@ def kubeadm_join(args, version):
         out("[preflight] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'")
         repo = cluster.data["imageRepository"]
         v = cluster.data["kubernetesVersion"]
+        if control_plane and not cluster.data.get("stableEndpoint"):
+            raise Fail("error execution phase preflight: \nOne or more conditions for hosting a new control plane instance is not satisfied.\n\n"
+                       "unable to add a new control plane instance to a cluster that doesn't have a stable controlPlaneEndpoint address\n\n"
+                       "Please ensure that:\n* The cluster has a stable controlPlaneEndpoint address.")
         listed = images_for(repo, v)
-        runtime_preflight(pf, runtime, [listed["kube-proxy"], listed["pause"]], cluster.data["cgroupDriver"], listed["pause"])
+        wanted = list(listed.values()) if control_plane else [listed["kube-proxy"], listed["pause"]]
+        runtime_preflight(pf, runtime, wanted, cluster.data["cgroupDriver"], listed["pause"])
         if name in cluster.data["nodes"]:
             raise Fail(f'error execution phase kubelet-start: a Node with name "{name}" and status "{node_status(cluster.data, name)}" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node')
+        if control_plane:
+            certs = download_certs(cluster, one(values, "--certificate-key"))
+            out("[download-certs] Downloading the certificates in Secret \"kubeadm-certs\" in the \"kube-system\" Namespace")
+            etcd_add_member(cluster, name, f"https://{advertise}:2380")
+            cluster.save()
         ca = cluster.data["caCert"]
         write("etc/kubernetes/pki/ca.crt", ca)
         write("etc/kubernetes/kubelet.conf", kubeconfig("https://" + endpoint, cluster.data["clusterName"], f"system:node:{name}", ca), 0o600)
@@ -1013,12 +1135,41 @@ def kubeadm_join(args, version):
         out("[kubelet-start] Starting the kubelet")
         set_kubelet_active(True)
         out("[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap...")
-        address = next(iter(sorted(a for a in host_addresses() if routable_from(a, host))), "")
-        cluster.data["nodes"][name] = {"role": "worker", "address": address, "version": v, "kubeletActive": True, "root": ROOT, "created": iso(now())}
+        address = advertise if control_plane else next(iter(sorted(a for a in host_addresses() if routable_from(a, host))), "")
+        cluster.data["nodes"][name] = {"role": "control-plane" if control_plane else "worker", "address": address, "version": v, "kubeletActive": True, "root": ROOT, "created": iso(now())}
         cluster.save()
         with open(kubeadm_state("join.json"), "w") as f:
-            json.dump({"endpoint": endpoint, "nodeName": name, "criSocket": cri, "caCertHashes": hashes}, f, indent=2)
+            json.dump({"endpoint": endpoint, "nodeName": name, "criSocket": cri, "caCertHashes": hashes, "controlPlane": control_plane}, f, indent=2)
             f.write("\n")
+        if control_plane:
+            write("etc/kubernetes/pki/ca.key", certs["ca.key"], 0o600)
+            write("etc/kubernetes/admin.conf", kubeconfig("https://" + endpoint, cluster.data["clusterName"], "kubernetes-admin", ca), 0o600)
+            images = images_for(repo, v)
+            for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"):
+                out(f'[{"etcd" if component == "etcd" else "control-plane"}] Creating static Pod manifest for "{component}"')
+                write(f"etc/kubernetes/manifests/{component}.yaml", static_pod(component, images[component], [component, f"--advertise-address={advertise}"]), 0o600)
+            write("var/lib/etcd/member/offlinekit-standin", "etcd data (offlinekit lab stand-in)\n")
+    if control_plane:
+        # Outside the cluster lock, as the real member syncs: a second join meanwhile sees this member not started.
+        out("[etcd] Announced new etcd member joining to the existing etcd cluster")
+        out("[etcd] Waiting for the new etcd member to join the cluster. This can take up to 40s")
+        time.sleep(float(os.environ.get("OFFLINEKIT_LAB_ETCD_SYNC_SECONDS", "1")))
+        with Cluster() as cluster:
+            for member in (cluster.data or {}).get("etcdMembers", []):
+                if member["name"] == name:
+                    member["started"] = True
+            if cluster.data is not None:
+                cluster.save()
+        out()
+        out("This node has joined the cluster and a new control plane instance was created:")
+        out()
+        out("* Certificate signing request was sent to apiserver and approval was received.")
+        out("* The Kubelet was informed of the new secure connection details.")
+        out("* Control plane label and taint were applied to the new node.")
+        out("* The Kubernetes control plane instances scaled up.")
+        out("* A new etcd member was added to the local/stacked etcd cluster.")
+        out()
+        return
     out()
     out("This node has joined the cluster:")
     out("* Certificate signing request was sent to apiserver and a response was received.")
@@ -1063,9 +1214,15 @@ def kubeadm_reset(args, version):
     with Cluster(required=False) as cluster:
         if cluster.data is not None:
             mine = [n for n, node in cluster.data["nodes"].items() if node.get("root") == ROOT]
-            if was_control_plane or any(cluster.data["nodes"][n]["role"] == "control-plane" for n in mine):
+            members = cluster.data.get("etcdMembers", [])
+            others = [m for m in members if m["name"] not in mine]
+            if (was_control_plane or any(cluster.data["nodes"][n]["role"] == "control-plane" for n in mine)) and not others:
                 cluster.delete()
             elif mine:
+                if len(others) < len(members):
+                    out("[reset] Removing info for node from the ConfigMap \"kubeadm-config\" in the \"kube-system\" Namespace")
+                    out("[reset] Removing member from etcd cluster")
+                    cluster.data["etcdMembers"] = others
                 for n in mine:
                     del cluster.data["nodes"][n]
                 cluster.save()
@@ -1088,6 +1245,8 @@ def kubeadm(args):
             out(f'kubeadm version: &version.Info{{Major:"1", Minor:"{version.split(".")[1]}", GitVersion:"v{version}", GitTreeState:"clean", GoVersion:"go1.17.3", Compiler:"gc", Platform:"linux/amd64"}}')
         else:
             raise Fail(f"{MARK} kubeadm version -o {fmt} is unsupported by the lab stand-in", 2)
+    elif command == "init" and rest[:1] == ["phase"]:
+        kubeadm_init_phase(rest[1:], version)
     elif command == "init":
         kubeadm_init(rest, version)
     elif command == "token":

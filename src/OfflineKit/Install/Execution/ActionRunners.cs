@@ -85,9 +85,29 @@ internal sealed class JoinCommandRunner : ActionRunner<FetchJoinCommand>
     protected override async Task RunAsync(HostSession session, HostStep step, FetchJoinCommand action, CancellationToken cancellationToken)
     {
         var line = await session.Run.OnceAsync("join:" + action.ControlPlane, () => FetchAsync(session, action.ControlPlane, cancellationToken)).ConfigureAwait(false);
+        var key = action.CertificateKey
+            ? await session.Run.OnceAsync("certificate-key:" + action.ControlPlane, () => UploadCertsAsync(session, action.ControlPlane, cancellationToken)).ConfigureAwait(false)
+            : null;
         var template = action.JoinConfiguration is null ? null : await session.ContentForKernelAsync(action.JoinConfiguration, action.OnKernel, cancellationToken).ConfigureAwait(false);
-        var content = template is null ? line + "\n" : KubeadmConfig.FillJoin(template, line);
+        var content = template is null ? line + "\n" : KubeadmConfig.FillJoin(template, line, key);
         await session.WriteAsync(new WriteFile(action.RemotePath, content, $"the join {action.What} from {action.ControlPlane}", Secret: true), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The control plane's certificates uploaded afresh (kubeadm keeps them 2 h), and the key to them; never logged.</summary>
+    private static async Task<string> UploadCertsAsync(HostSession session, string controlPlane, CancellationToken cancellationToken)
+    {
+        var host = session.Run.Plan.For(controlPlane).Host;
+        var command = FetchJoinCommand.UploadCertsCommand;
+        session.Log($"on {host.Name}: $ {command.Script}   (its output holds the certificate key: not logged)");
+        await using var remote = await session.Run.Connector.ConnectAsync(host, cancellationToken).ConfigureAwait(false);
+        var result = await remote.RunAsync(command, cancellationToken).ConfigureAwait(false);
+        if (!result.Ok)
+        {
+            throw new StepFailedException($"`{command.Script}` on {host.Name} exited {result.ExitStatus}: {InstallExecutor.Redact(InstallExecutor.LastLine(result.Stderr))}");
+        }
+
+        return result.Stdout.Split('\n', StringSplitOptions.TrimEntries).LastOrDefault(KubeadmConfig.IsCertificateKey)
+            ?? throw new StepFailedException($"`{command.Script}` on {host.Name} printed no certificate key");
     }
 
     private static async Task<string> FetchAsync(HostSession session, string controlPlane, CancellationToken cancellationToken)
