@@ -49,6 +49,7 @@ public sealed class HttpDownloader(HttpClient http)
         }
 
         var partial = destination + ".partial";
+        string? hashedWhileWritten = null;
         Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
         if (url.IsFile)
         {
@@ -81,7 +82,7 @@ public sealed class HttpDownloader(HttpClient http)
                 Check(response, url, origin);
                 try
                 {
-                    await PartialDownload.WriteAsync(response, partial, have, StallTimeout, onBytes, ct).ConfigureAwait(false);
+                    hashedWhileWritten = await PartialDownload.WriteAsync(response, partial, have, StallTimeout, onBytes, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException or HttpRequestException or TimeoutException)
                 {
@@ -93,7 +94,10 @@ public sealed class HttpDownloader(HttpClient http)
             }, cancellationToken).ConfigureAwait(false);
         }
 
-        var actual = await HashFileAsync(partial, checksumType, cancellationToken).ConfigureAwait(false);
+        // A body written whole in one go was hashed (SHA-256) on its way to the disk: no second read.
+        var actual = hashedWhileWritten is not null && string.Equals(checksumType, "sha256", StringComparison.OrdinalIgnoreCase)
+            ? hashedWhileWritten
+            : await HashFileAsync(partial, checksumType, cancellationToken).ConfigureAwait(false);
         if (!string.Equals(actual, checksum, StringComparison.OrdinalIgnoreCase))
         {
             File.Delete(partial);
