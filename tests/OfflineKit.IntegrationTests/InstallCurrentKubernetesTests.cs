@@ -46,7 +46,7 @@ public sealed class InstallCurrentKubernetesTests(LabHosts lab, VersionLab versi
         var init = await File.ReadAllTextAsync(Path.Combine(master.Directory, "root", "var/lib/offlinekit-standins/kubeadm/init-config.yaml"));
         Assert.Contains("apiVersion: kubeadm.k8s.io/v1beta4", init);
         Assert.Contains("criSocket: unix:///run/containerd/containerd.sock", init);
-        Assert.Contains("kubernetesVersion: v1.31.2", init);
+        Assert.Contains("kubernetesVersion: 1.31.2", init);
         Assert.Contains("podSubnet: 172.21.0.0/16", init);
         Assert.Contains($"--pod-infra-container-image={pause}", await File.ReadAllTextAsync(Path.Combine(master.Directory, "root", "var/lib/kubelet/kubeadm-flags.env")));
         var images = await Tools.RunAsync("ctr", ["--address", Path.Combine(master.Directory, "containerd.sock"), "-n", "k8s.io", "images", "ls", "-q"]);
