@@ -20,7 +20,7 @@ public sealed class InstallCurrentKubernetesTests(LabHosts lab, VersionLab versi
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public async Task Kubernetes_1_31_2_with_containerd_comes_up_on_three_hosts_with_kubeadm_v1beta4_and_its_own_images_and_a_journal_of_the_site_values()
+    public async Task Kubernetes_1_31_2_with_containerd_comes_up_on_three_hosts_with_kubeadm_v1beta4_and_its_own_images_a_journal_of_the_site_values_and_a_rerun_changes_nothing()
     {
         await lab.RequireLabRoutesAsync();
         var target = VersionLab.Current;
@@ -59,6 +59,12 @@ public sealed class InstallCurrentKubernetesTests(LabHosts lab, VersionLab versi
         var journal = Journal.Parse(await File.ReadAllTextAsync(Path.Combine(LabHosts.StateDir(master, "current"), InstallPlanner.JournalFile)));
         var calico = Assert.Single(journal.Single(e => e.Step == InstallPlanner.NetworkStep && e.Status == JournalEntry.Done).Site!);
         Assert.Equal(("calico", "172.21.0.0/16"), (calico.Name, calico.Values["cluster.podSubnet"]));
+
+        // Again: nothing pushed, no byte under any host's /etc changes.
+        var before = lab.Hosts.ToDictionary(h => h.Name, h => LabInstall.Snapshot(Path.Combine(h.Directory, "root", "etc")));
+        var again = await Installer.InstallAsync(bundle, inventory, Request());
+        Assert.All(again.Hosts, h => Assert.True(h.Outcome == HostOutcome.Done && h.Push.BytesSent == 0, $"{h.Host}: failed at {h.FailedStep}: {h.Message}"));
+        Assert.All(lab.Hosts, h => Assert.Equal(before[h.Name], LabInstall.Snapshot(Path.Combine(h.Directory, "root", "etc"))));
 
         Assert.True((await Installer.ResetAsync(inventory, purge: true, Request())).Ok);
     }
