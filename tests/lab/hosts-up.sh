@@ -26,6 +26,11 @@
 #                                  CONTAINERD_SNAPSHOTTER=native: ctr unpacks without overlay mounts
 #   OFFLINEKIT_LAB_CLUSTER=<lab>/cluster  the cluster the hosts share: the kubeadm and kubectl stand-ins
 #                                  keep in its cluster.json what the API server would hold
+#   OFFLINEKIT_REGISTRY_STANDIN, OFFLINEKIT_NGINX, OFFLINEKIT_BIN  a site-mode depot (serve-depot.sh) runs
+#                                  Debian's docker-registry as a process in place of the registry container
+#                                  a namespace host cannot run, this machine's nginx (the bundle's nginx RPM
+#                                  goes into the host's root), and the published offlinekit (lab bundles
+#                                  are built --without bin)
 # and the root is seeded like a fresh CentOS 8 host: os-release, firewalld on, SELinux enforcing, swap
 # on and in fstab. The namespaces route the lab's /24 to the gateway, so a worker's `ip route get` finds
 # the control plane (the stand-ins check reachability that way) while outside addresses stay unroutable.
@@ -174,7 +179,7 @@ MaxSessions 50
 LogLevel INFO
 Subsystem sftp internal-sftp
 # The lab seam (see hosts-up.sh): this host's root and stand-ins, never this machine's.
-SetEnv OFFLINEKIT_ROOT=$dir/root PATH=$repo/tests/lab/standins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOCKER_HOST=unix://$dir/docker.sock CONTAINERD_ADDRESS=$dir/containerd.sock CONTAINERD_SNAPSHOTTER=native OFFLINEKIT_LAB_CLUSTER=$lab/cluster
+SetEnv OFFLINEKIT_ROOT=$dir/root PATH=$repo/tests/lab/standins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOCKER_HOST=unix://$dir/docker.sock CONTAINERD_ADDRESS=$dir/containerd.sock CONTAINERD_SNAPSHOTTER=native OFFLINEKIT_LAB_CLUSTER=$lab/cluster OFFLINEKIT_REGISTRY_STANDIN=/usr/bin/docker-registry OFFLINEKIT_NGINX=/usr/sbin/nginx OFFLINEKIT_BIN=${OFFLINEKIT_DIST:-$repo/dist}/linux-x64/offlinekit
 EOF
   "$sshd_bin" -t -f "$dir/etc/sshd_config"
   "${run[@]}" "$sshd_bin" -f "$dir/etc/sshd_config" -E "$dir/sshd.log"
