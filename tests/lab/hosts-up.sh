@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The lab's three hosts: k8s-master, k8s-node01 and k8s-node02, as in the guide.
+# The lab's three hosts: k8s-master, k8s-node01 and k8s-node02, as in the guide; OFFLINEKIT_LAB_HOSTS=N
+# (3 to 150) starts N: k8s-master and k8s-node01 … (the scale benchmark's site-mode runs).
 #
 # Each host is a network namespace joined to this machine by a veth pair (10.231.0.101-103, routed
 # only to those veths; the namespaces have no default route, so nothing in them reaches anywhere
@@ -39,8 +40,14 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 lab="${OFFLINEKIT_LAB_DIR:-$repo/.lab/hosts}"
 mode="${OFFLINEKIT_LAB_MODE:-auto}"
-hosts=(k8s-master k8s-node01 k8s-node02)
-links=(oklab-master oklab-node01 oklab-node02)
+count="${OFFLINEKIT_LAB_HOSTS:-3}"
+[[ "$count" =~ ^[0-9]+$ ]] && (( count >= 3 && count <= 150 )) || { echo "hosts-up: OFFLINEKIT_LAB_HOSTS is 3 to 150, not '$count'" >&2; exit 2; }
+hosts=(k8s-master)
+links=(oklab-master)
+for ((n = 1; n < count; n++)); do
+  hosts+=("$(printf 'k8s-node%02d' "$n")")
+  links+=("$(printf 'oklab-node%02d' "$n")")
+done
 gateway=10.231.0.1
 lab_user=oklab
 password="${OFFLINEKIT_LAB_PASSWORD:-oklab-Lab-Pa55-7f3a}"
@@ -94,7 +101,7 @@ echo "$lab_user:$password" | chpasswd
 {
   echo "$lab_user ALL=(ALL:ALL) ALL"
   # The lab seam (see the top) must survive sudo: keep its variables and the session's PATH.
-  echo "Defaults:$lab_user env_keep += \"OFFLINEKIT_ROOT DOCKER_HOST CONTAINERD_ADDRESS CONTAINERD_SNAPSHOTTER OFFLINEKIT_LAB_CLUSTER\", !secure_path"
+  echo "Defaults:$lab_user env_keep += \"OFFLINEKIT_ROOT DOCKER_HOST CONTAINERD_ADDRESS CONTAINERD_SNAPSHOTTER OFFLINEKIT_LAB_CLUSTER OFFLINEKIT_REGISTRY_STANDIN OFFLINEKIT_NGINX OFFLINEKIT_BIN\", !secure_path"
 } > /etc/sudoers.d/offlinekit-lab
 visudo -cf /etc/sudoers.d/offlinekit-lab >/dev/null || die "the lab's sudoers file does not parse"
 chmod 0440 /etc/sudoers.d/offlinekit-lab
@@ -243,4 +250,9 @@ hosts:
     auth: {privateKey: client/id_ed25519_pass, passphraseEnv: OFFLINEKIT_LAB_PASSPHRASE}
     stateDir: $lab/k8s-node02/root/var/lib/offlinekit
 EOF
+# Past the guide's three: root with the lab's key.
+for h in "${hosts[@]:3}"; do
+  printf '  - name: %s\n    address: %s\n    roles: [worker]\n    user: root\n    auth: {privateKey: client/id_ed25519}\n    stateDir: %s\n' \
+    "$h" "$(cat "$lab/$h/address")" "$lab/$h/root/var/lib/offlinekit" >> "$lab/inventory.yaml"
+done
 say "up: $lab/lab.env, $lab/inventory.yaml, $lab/known_hosts"
