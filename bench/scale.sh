@@ -7,13 +7,22 @@
 #    a fresh process; it prints the plan's time, the run's time, the bytes the hosts were sent and the
 #    process's peak RSS (VmHWM). Time and memory per host should stay flat as the count grows (linear).
 #    Targets: peak RSS <= 200 MB at 1,000 hosts; site-mode bytes <= 1.05 x the bundle at any count.
-# 2. The lab (network-namespace hosts over real SSH, 3/10/30 hosts, wall time and operator bytes):
-#    not implemented yet (the lab starts three fixed hosts; see the README's site-mode section).
+# 2. The lab: 3, 10 and 30 network-namespace hosts (tests/lab/hosts-up.sh, OFFLINEKIT_LAB_HOSTS) over
+#    real SSH, the bundle `make demo` builds (plus nginx for the depot), `offlinekit install --supply-only`
+#    (the light step set: the bundle onto the site and checked; the bring-up steps would start a dockerd
+#    per host, too much for 2 cores at 30): pushed mode (every host gets its share over SSH) beside site
+#    mode (k8s-master the depot: push, verify, serve with nginx and the registry stand-in seeded by
+#    images push; every other host fetches and verifies). Prints the bytes this machine sent to the lab's
+#    links (an iptables OUTPUT counter: what offlinekit sent, not the depot's traffic to the nodes), the
+#    wall time, and offlinekit's peak RSS (/usr/bin/time).
+#    Targets: site bytes <= 1.05 x the bundle at any count; site wall time at 30 hosts <= 3 x at 3.
+#    Needs root (the lab); LAB=0 skips this part.
 #
 # A report, not a test: PASS/MISS per target, exit 0 either way (non-zero only when it could not measure).
 #
-# Usage: bash bench/scale.sh
-# Environment: COUNTS (default "10 100 250 500 1000")
+# Usage: bash bench/scale.sh      (`make publish` first for the lab part)
+# Environment: COUNTS (default "10 100 250 500 1000"), LAB_COUNTS (default "3 10 30"), LAB (default 1),
+#              OFFLINEKIT (default dist/linux-x64/offlinekit)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,11 +32,33 @@ TARGET_RSS_MB=200
 TARGET_BYTES=1.05     # site mode: bytes the operator's machine sends / the bundle
 TARGET_LINEAR=2.0     # per-host time or memory at the largest count / at the smallest count above 10
 
+LAB=${LAB:-1}
+LAB_COUNTS=${LAB_COUNTS:-"3 10 30"}
+OFFLINEKIT=${OFFLINEKIT:-dist/linux-x64/offlinekit}
+TARGET_WALL=3.0       # site mode: wall time at the largest lab count / at the smallest
+
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
+if [[ $LAB == 1 ]]; then
+  # shellcheck source=tests/lab/lab-setup.sh
+  source tests/lab/lab-setup.sh
+  lab_require_root bench/scale.sh
+  lab_lock bench/scale.sh "$REPO/bench/scale.sh" "$@"
+  need_offlinekit
+  need_gnu_time
+fi
 
 WORK=$(mktemp -d /tmp/offlinekit-bench-scale.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+chmod 755 "$WORK"  # the lab user must reach the hosts' folders inside it
+COUNTER=""
+cleanup() {
+  [[ -z $COUNTER ]] || iptables -D OUTPUT -o 'oklab-+' -m comment --comment "$COUNTER" 2>/dev/null || true
+  [[ $LAB != 1 ]] || lab_stop
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'echo "interrupted; stopping the lab" >&2; exit 130' INT
+trap 'echo "terminated; stopping the lab" >&2; exit 143' TERM
 
 echo "== building bench/ScaleSim"
 dotnet build "$REPO/bench/ScaleSim" -c Release -o "$WORK/scalesim" -nologo -v quiet >"$WORK/build.log" 2>&1 \
@@ -63,4 +94,66 @@ echo "site-mode bytes / bundle, worst count: $SITE_RATIO_MAX (target <= $TARGET_
 growth=$(awk -v a="${RUN[site.$largest]}" -v na="$largest" -v b="${RUN[site.$small]}" -v nb="$small" 'BEGIN { printf "%.2f", (a / na) / (b / nb) }')
 echo "run time per host, $largest vs $small hosts (site): x$growth (target <= $TARGET_LINEAR, linear): $(verdict "$growth" "$TARGET_LINEAR")"
 echo
-echo "== the lab: 3 / 10 / 30 namespace hosts in site mode beside pushed mode: not implemented yet"
+if [[ $LAB != 1 ]]; then
+  echo "== the lab part skipped (LAB=$LAB)"
+  exit 0
+fi
+
+echo "== the lab: $LAB_COUNTS namespace hosts, install --supply-only, pushed beside site"
+lab_sources_start "$WORK/sources"
+"$OFFLINEKIT" spec show --k8s 1.23.0 | sed 's/^  - chrony$/  - chrony\n  - nginx/' >"$WORK/site-spec.yaml"
+grep -q '^  - nginx$' "$WORK/site-spec.yaml" || die "could not add nginx to the spec's packages"
+TARBALL=$("$OFFLINEKIT" build --k8s 1.23.0 --spec "$WORK/site-spec.yaml" --mirrors "$LAB_MIRRORS" --cache "$WORK/cache" --output "$WORK/out" 2>"$WORK/build.log") \
+  || { cat "$WORK/build.log" >&2; die "offlinekit build failed"; }
+BYTES=$(stat -c %s "$TARBALL")
+echo "   bundle: $(basename "$TARBALL"), $BYTES bytes"
+
+# Bytes this machine's own processes send out of the lab links (forwarded depot-to-node traffic is not OUTPUT).
+COUNTER="offlinekit-bench-scale-$$"
+iptables -I OUTPUT -o 'oklab-+' -m comment --comment "$COUNTER"
+sent_so_far() { iptables -L OUTPUT -v -x -n | awk -v c="/* $COUNTER */" 'index($0, c) { print $2; exit }'; }
+
+declare -A LWALL LBYTES LRSS LRC
+printf '   %-7s %6s %10s %14s %12s %8s  %s\n' mode hosts wall_s sent_bytes sent/bundle rss_MB result
+for n in $LAB_COUNTS; do
+  OFFLINEKIT_LAB_HOSTS=$n lab_hosts_start "$WORK/hosts" >"$WORK/hosts-$n.log" 2>&1 || { cat "$WORK/hosts-$n.log" >&2; die "the lab did not start $n hosts"; }
+  for mode in pushed site; do
+    inventory="$WORK/inventory-$mode-$n.yaml"
+    # Each mode its own state folder on the hosts: site mode must not find pushed mode's copy.
+    sed "s|/root/var/lib/offlinekit$|/root/var/lib/offlinekit-$mode|" "$OFFLINEKIT_LAB_DIR/inventory.yaml" >"$inventory"
+    [[ $mode == pushed ]] || printf 'cluster:\n  sources: site\n  site: {httpPort: 18080, registryPort: 15000}\n' >>"$inventory"
+    before=$(sent_so_far)
+    start=$EPOCHREALTIME
+    set +e
+    /usr/bin/time -f '%M' -o "$WORK/rss-$mode-$n" "$OFFLINEKIT" install "$TARBALL" --inventory "$inventory" --supply-only \
+      --known-hosts "$LAB_DIR/known_hosts" --runs-dir "$WORK/runs-$mode-$n" >"$WORK/$mode-$n.out" 2>&1
+    LRC[$mode.$n]=$?
+    set -e
+    LWALL[$mode.$n]=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+    LBYTES[$mode.$n]=$(( $(sent_so_far) - before ))
+    LRSS[$mode.$n]=$(awk '{ printf "%.1f", $1 / 1024 }' "$WORK/rss-$mode-$n")
+    printf '   %-7s %6d %10s %14d %12.3f %8s  %s\n' "$mode" "$n" "${LWALL[$mode.$n]}" "${LBYTES[$mode.$n]}" \
+      "$(awk -v s="${LBYTES[$mode.$n]}" -v b="$BYTES" 'BEGIN { print s / b }')" "${LRSS[$mode.$n]}" \
+      "$(grep '^install: ' "$WORK/$mode-$n.out" | tail -n 1)"
+    [[ ${LRC[$mode.$n]} == 0 ]] || { tail -n 30 "$WORK/$mode-$n.out" | sed 's/^/      /'; }
+  done
+  lab_stop
+done
+
+counts=($LAB_COUNTS)
+first=${counts[0]}
+last=${counts[-1]}
+worst=0
+for n in $LAB_COUNTS; do
+  worst=$(awk -v s="${LBYTES[site.$n]}" -v b="$BYTES" -v w="$worst" 'BEGIN { r = s / b; print (r > w ? r : w) }')
+done
+echo
+echo "lab site-mode bytes / bundle, worst count: $worst (target <= $TARGET_BYTES): $(verdict "$worst" "$TARGET_BYTES")"
+wall=$(awk -v a="${LWALL[site.$last]}" -v b="${LWALL[site.$first]}" 'BEGIN { printf "%.2f", a / b }')
+echo "lab site-mode wall time, $last vs $first hosts: ${LWALL[site.$last]} s / ${LWALL[site.$first]} s = x$wall (target <= $TARGET_WALL): $(verdict "$wall" "$TARGET_WALL")"
+echo "lab pushed-mode bytes at $last hosts: ${LBYTES[pushed.$last]} ($(awk -v s="${LBYTES[pushed.$last]}" -v b="$BYTES" 'BEGIN { printf "%.2f", s / b }') x the bundle)"
+for n in $LAB_COUNTS; do
+  for mode in pushed site; do
+    [[ ${LRC[$mode.$n]} == 0 ]] || echo "note: the $mode install of $n hosts exited ${LRC[$mode.$n]}: its figures cover what it did"
+  done
+done

@@ -7,7 +7,13 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 lab="${OFFLINEKIT_LAB_DIR:-$repo/.lab/hosts}"
 hosts=(k8s-master k8s-node01 k8s-node02)
-links=(oklab-master oklab-node01 oklab-node02)
+# A lab of more hosts (OFFLINEKIT_LAB_HOSTS) recorded them in lab.env.
+if [[ -f "$lab/lab.env" ]]; then
+  read -r -a hosts <<<"$(sed -n 's/^LAB_HOSTS="\(.*\)"$/\1/p' "$lab/lab.env")"
+  [[ ${#hosts[@]} -gt 0 ]] || hosts=(k8s-master k8s-node01 k8s-node02)
+fi
+links=()
+for h in "${hosts[@]}"; do links+=("oklab-${h#k8s-}"); done
 owner_file=/run/offlinekit-lab.owner
 
 stop_sshd() {
@@ -40,6 +46,9 @@ stop_daemon() {
 
 for i in "${!hosts[@]}"; do
   dir="$lab/${hosts[$i]}"
+  # A site-mode depot's nginx and registry stand-in (serve-depot.sh), by the PIDs it recorded.
+  for pidfile in "$dir"/root/var/lib/*/depot/nginx.pid; do stop_daemon "$pidfile" nginx "$(dirname "$pidfile")/nginx.conf"; done
+  for pidfile in "$dir"/root/var/lib/*/depot/registry.pid; do stop_daemon "$pidfile" docker-registry "$(dirname "$pidfile")/registry.yml"; done
   stop_daemon "$dir/root/run/docker.pid" dockerd "--pidfile $dir/root/run/docker.pid"
   stop_daemon "$dir/root/run/containerd.pid" containerd "--root $dir/root/var/lib/containerd"
   stop_sshd "$lab/${hosts[$i]}"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The lab's three hosts: k8s-master, k8s-node01 and k8s-node02, as in the guide.
+# The lab's three hosts: k8s-master, k8s-node01 and k8s-node02, as in the guide; OFFLINEKIT_LAB_HOSTS=N
+# (3 to 150) starts N: k8s-master and k8s-node01 … (the scale benchmark's site-mode runs).
 #
 # Each host is a network namespace joined to this machine by a veth pair (10.231.0.101-103, routed
 # only to those veths; the namespaces have no default route, so nothing in them reaches anywhere
@@ -26,6 +27,11 @@
 #                                  CONTAINERD_SNAPSHOTTER=native: ctr unpacks without overlay mounts
 #   OFFLINEKIT_LAB_CLUSTER=<lab>/cluster  the cluster the hosts share: the kubeadm and kubectl stand-ins
 #                                  keep in its cluster.json what the API server would hold
+#   OFFLINEKIT_REGISTRY_STANDIN, OFFLINEKIT_NGINX, OFFLINEKIT_BIN  a site-mode depot (serve-depot.sh) runs
+#                                  Debian's docker-registry as a process in place of the registry container
+#                                  a namespace host cannot run, this machine's nginx (the bundle's nginx RPM
+#                                  goes into the host's root), and the published offlinekit (lab bundles
+#                                  are built --without bin)
 # and the root is seeded like a fresh CentOS 8 host: os-release, firewalld on, SELinux enforcing, swap
 # on and in fstab. The namespaces route the lab's /24 to the gateway, so a worker's `ip route get` finds
 # the control plane (the stand-ins check reachability that way) while outside addresses stay unroutable.
@@ -34,8 +40,14 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 lab="${OFFLINEKIT_LAB_DIR:-$repo/.lab/hosts}"
 mode="${OFFLINEKIT_LAB_MODE:-auto}"
-hosts=(k8s-master k8s-node01 k8s-node02)
-links=(oklab-master oklab-node01 oklab-node02)
+count="${OFFLINEKIT_LAB_HOSTS:-3}"
+[[ "$count" =~ ^[0-9]+$ ]] && (( count >= 3 && count <= 150 )) || { echo "hosts-up: OFFLINEKIT_LAB_HOSTS is 3 to 150, not '$count'" >&2; exit 2; }
+hosts=(k8s-master)
+links=(oklab-master)
+for ((n = 1; n < count; n++)); do
+  hosts+=("$(printf 'k8s-node%02d' "$n")")
+  links+=("$(printf 'oklab-node%02d' "$n")")
+done
 gateway=10.231.0.1
 lab_user=oklab
 password="${OFFLINEKIT_LAB_PASSWORD:-oklab-Lab-Pa55-7f3a}"
@@ -89,7 +101,7 @@ echo "$lab_user:$password" | chpasswd
 {
   echo "$lab_user ALL=(ALL:ALL) ALL"
   # The lab seam (see the top) must survive sudo: keep its variables and the session's PATH.
-  echo "Defaults:$lab_user env_keep += \"OFFLINEKIT_ROOT DOCKER_HOST CONTAINERD_ADDRESS CONTAINERD_SNAPSHOTTER OFFLINEKIT_LAB_CLUSTER\", !secure_path"
+  echo "Defaults:$lab_user env_keep += \"OFFLINEKIT_ROOT DOCKER_HOST CONTAINERD_ADDRESS CONTAINERD_SNAPSHOTTER OFFLINEKIT_LAB_CLUSTER OFFLINEKIT_REGISTRY_STANDIN OFFLINEKIT_NGINX OFFLINEKIT_BIN\", !secure_path"
 } > /etc/sudoers.d/offlinekit-lab
 visudo -cf /etc/sudoers.d/offlinekit-lab >/dev/null || die "the lab's sudoers file does not parse"
 chmod 0440 /etc/sudoers.d/offlinekit-lab
@@ -174,7 +186,7 @@ MaxSessions 50
 LogLevel INFO
 Subsystem sftp internal-sftp
 # The lab seam (see hosts-up.sh): this host's root and stand-ins, never this machine's.
-SetEnv OFFLINEKIT_ROOT=$dir/root PATH=$repo/tests/lab/standins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOCKER_HOST=unix://$dir/docker.sock CONTAINERD_ADDRESS=$dir/containerd.sock CONTAINERD_SNAPSHOTTER=native OFFLINEKIT_LAB_CLUSTER=$lab/cluster
+SetEnv OFFLINEKIT_ROOT=$dir/root PATH=$repo/tests/lab/standins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOCKER_HOST=unix://$dir/docker.sock CONTAINERD_ADDRESS=$dir/containerd.sock CONTAINERD_SNAPSHOTTER=native OFFLINEKIT_LAB_CLUSTER=$lab/cluster OFFLINEKIT_REGISTRY_STANDIN=/usr/bin/docker-registry OFFLINEKIT_NGINX=/usr/sbin/nginx OFFLINEKIT_BIN=${OFFLINEKIT_DIST:-$repo/dist}/linux-x64/offlinekit
 EOF
   "$sshd_bin" -t -f "$dir/etc/sshd_config"
   "${run[@]}" "$sshd_bin" -f "$dir/etc/sshd_config" -E "$dir/sshd.log"
@@ -238,4 +250,9 @@ hosts:
     auth: {privateKey: client/id_ed25519_pass, passphraseEnv: OFFLINEKIT_LAB_PASSPHRASE}
     stateDir: $lab/k8s-node02/root/var/lib/offlinekit
 EOF
+# Past the guide's three: root with the lab's key.
+for h in "${hosts[@]:3}"; do
+  printf '  - name: %s\n    address: %s\n    roles: [worker]\n    user: root\n    auth: {privateKey: client/id_ed25519}\n    stateDir: %s\n' \
+    "$h" "$(cat "$lab/$h/address")" "$lab/$h/root/var/lib/offlinekit" >> "$lab/inventory.yaml"
+done
 say "up: $lab/lab.env, $lab/inventory.yaml, $lab/known_hosts"

@@ -20,6 +20,7 @@ PACKAGES=(
   "ca-certificates   TLS trust store for the registry client's system CAs"
   "make              the Makefile itself"
   "docker-registry   the CNCF distribution registry: the lab's image mirror (plain, htpasswd, TLS)"
+  "nginx-light       the site-mode depot serves its bundle with nginx (a lab host runs this build of it)"
   "apache2-utils     htpasswd for the lab registry's basic auth"
   "openssl           the lab's CA and TLS certificates; signature checks as hosts do them"
   "docker.io         dockerd + docker: docker load of bundles, each lab host's runtime"

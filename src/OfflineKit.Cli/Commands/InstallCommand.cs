@@ -14,6 +14,10 @@ internal static class InstallCommand
         var parallel = CommonOptions.Parallel("hosts", 10);
         var waveSize = AtLeast("--wave-size", "N", 1, Waves.DefaultSize, "Workers per wave: the control plane (and the depot) first, then the workers in waves of N, each after the one before");
         var maxFailed = AtLeast("--max-failed", "K", 0, Waves.DefaultMaxFailed, "Stop before the next wave when a wave leaves more than K hosts failed or blocked; a rerun resumes");
+        var supplyOnly = new Option<bool>("--supply-only")
+        {
+            Description = "Only get the bundle onto the hosts and check it (push and verify; in site mode: the depot serves it, the others fetch): stage it before a maintenance window, a later install goes on from there",
+        };
         var knownHosts = HostOptions.KnownHosts();
         var acceptNew = new Option<bool>("--accept-new-host-keys")
         {
@@ -35,6 +39,7 @@ internal static class InstallCommand
             parallel,
             waveSize,
             maxFailed,
+            supplyOnly,
             knownHosts,
             acceptNew,
             runsDir,
@@ -47,7 +52,7 @@ internal static class InstallCommand
             var inventoryPath = parse.GetRequiredValue(inventory).FullName;
             if (parse.GetValue(dryRun))
             {
-                var plan = await Installer.PlanAsync(bundlePath, inventoryPath, keyPath, ct).ConfigureAwait(false);
+                var plan = await Installer.PlanAsync(bundlePath, inventoryPath, keyPath, parse.GetValue(supplyOnly), ct).ConfigureAwait(false);
                 await console.OutWriter.WriteAsync(plan.Describe().AsMemory(), ct).ConfigureAwait(false);
                 return (int)ExitCode.Success;
             }
@@ -57,6 +62,7 @@ internal static class InstallCommand
                 Parallel = parse.GetValue(parallel),
                 WaveSize = parse.GetValue(waveSize),
                 MaxFailed = parse.GetValue(maxFailed),
+                SupplyOnly = parse.GetValue(supplyOnly),
                 KnownHosts = parse.GetValue(knownHosts),
                 AcceptNewHostKeys = parse.GetValue(acceptNew),
                 RunsRoot = parse.GetValue(runsDir),

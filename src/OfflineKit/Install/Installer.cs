@@ -14,6 +14,9 @@ public sealed record InstallRequest
     /// <summary>install --max-failed: a wave leaving more hosts not done stops the next.</summary>
     public int MaxFailed { get; init; } = Waves.DefaultMaxFailed;
 
+    /// <summary>install --supply-only: the bundle onto the hosts (pushed, or served by the depot and fetched) and checked; nothing else.</summary>
+    public bool SupplyOnly { get; init; }
+
     /// <summary>known_hosts to check host keys against (default ~/.ssh/known_hosts).</summary>
     public string? KnownHosts { get; init; }
 
@@ -64,11 +67,27 @@ public static class Installer
         PlanAsync(bundlePath, inventoryPath, publicKey: null, cancellationToken);
 
     /// <summary>The plan; with <paramref name="publicKey"/> (install --key) each host checks the bundle's signature first.</summary>
-    public static async Task<InstallPlan> PlanAsync(string bundlePath, string inventoryPath, string? publicKey, CancellationToken cancellationToken = default)
+    public static Task<InstallPlan> PlanAsync(string bundlePath, string inventoryPath, string? publicKey, CancellationToken cancellationToken = default) =>
+        PlanAsync(bundlePath, inventoryPath, publicKey, supplyOnly: false, cancellationToken);
+
+    /// <summary>The plan; <paramref name="supplyOnly"/> keeps each host's supply steps alone (install --supply-only).</summary>
+    public static async Task<InstallPlan> PlanAsync(string bundlePath, string inventoryPath, string? publicKey, bool supplyOnly, CancellationToken cancellationToken = default)
     {
         var inventory = InventoryLoader.LoadFile(inventoryPath);
         var bundle = await LocalBundle.OpenAsync(bundlePath, cancellationToken).ConfigureAwait(false);
-        return InstallPlanner.Plan(inventory, await SignedContentsAsync(bundle, publicKey, cancellationToken).ConfigureAwait(false), KubeadmConfig.NewBootstrapToken());
+        var contents = await SignedContentsAsync(bundle, publicKey, cancellationToken).ConfigureAwait(false);
+        var plan = InstallPlanner.Plan(inventory, contents, KubeadmConfig.NewBootstrapToken());
+        return supplyOnly ? SupplyOnly(plan, inventory, contents) : plan;
+    }
+
+    /// <summary>
+    /// Each host's supply steps alone (push or fetch, verify, the depot's serve): the bundle staged on the site
+    /// before a maintenance window; a later install finds it there and goes on. The planner puts them first.
+    /// </summary>
+    public static InstallPlan SupplyOnly(InstallPlan plan, Inventory inventory, BundleContents bundle)
+    {
+        var supply = IHostSupply.For(inventory);
+        return plan with { Hosts = [.. plan.Hosts.Select(h => h with { Steps = [.. h.Steps.Take(supply.Steps(h.Host, bundle).Count)] })] };
     }
 
     public static async Task<InstallReport> InstallAsync(string bundlePath, string inventoryPath, InstallRequest request, CancellationToken cancellationToken = default)
@@ -88,8 +107,9 @@ public static class Installer
         }
 
         var bundle = await LocalBundle.OpenAsync(bundlePath, cancellationToken).ConfigureAwait(false);
-        var plan = InstallPlanner.Plan(inventory, await SignedContentsAsync(bundle, request.PublicKey, cancellationToken).ConfigureAwait(false), KubeadmConfig.NewBootstrapToken());
-        return await RunAsync(plan, bundle, inventory, request, cancellationToken).ConfigureAwait(false);
+        var contents = await SignedContentsAsync(bundle, request.PublicKey, cancellationToken).ConfigureAwait(false);
+        var plan = InstallPlanner.Plan(inventory, contents, KubeadmConfig.NewBootstrapToken());
+        return await RunAsync(request.SupplyOnly ? SupplyOnly(plan, inventory, contents) : plan, bundle, inventory, request, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Under --key, the bundle's contents with its signature and the key, so each host checks them too.</summary>

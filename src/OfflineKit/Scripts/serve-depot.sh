@@ -52,14 +52,11 @@ state="$(dirname "$bundle_dir")/depot"
 mkdir -p "$state"
 
 # --- nginx: the bundle's folder, read-only, on --http-port ---
-nginx_bin="${OFFLINEKIT_NGINX:-}"
-if [[ -z "$nginx_bin" ]]; then
-  if ! command -v nginx >/dev/null 2>&1; then
-    bash "$bundle_dir/scripts/install-packages.sh" --package nginx \
-      || die "nginx could not be installed from the bundle's rpms/ (a site-mode bundle carries it: add nginx to the spec's packages)"
-  fi
-  nginx_bin="$(command -v nginx)" || die "nginx is not on PATH after installing it"
-fi
+bash "$bundle_dir/scripts/install-packages.sh" --package nginx \
+  || die "nginx could not be installed from the bundle's rpms/ (a site-mode bundle carries it: add nginx to the spec's packages)"
+nginx_bin="${OFFLINEKIT_NGINX:-$(command -v nginx || true)}"
+[[ -n "$nginx_bin" ]] || die "nginx is not on PATH after installing it"
+
 conf="$state/nginx.conf"
 {
   echo "# Written by offlinekit's serve-depot.sh: the bundle $bundle_dir, read-only, for the site's hosts."
@@ -126,7 +123,7 @@ storage:
 http:
   addr: :$registry_port
 EOF
-    nohup "$OFFLINEKIT_REGISTRY_STANDIN" serve "$state/registry.yml" >"$state/registry.log" 2>&1 &
+    nohup "$OFFLINEKIT_REGISTRY_STANDIN" serve "$state/registry.yml" </dev/null >"$state/registry.log" 2>&1 &
     echo $! > "$state/registry.pid"
     say "registry stand-in ($OFFLINEKIT_REGISTRY_STANDIN, in place of the container) started on :$registry_port"
   else

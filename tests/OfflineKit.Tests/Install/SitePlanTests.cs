@@ -177,6 +177,21 @@ public class SitePlanTests
         Assert.Equal(29, Count(stdout, "[waits for depot/serve] [every run]"));
     }
 
+    [Fact]
+    public void Supply_only_keeps_the_supply_steps_of_each_host_in_either_mode()
+    {
+        var bundle = WithDepotScript(InstallPlannerTests.GuideBundle());
+        var site = Parse(SiteInventory(5));
+        var pushed = Parse(SiteInventory(5, depot: false).Replace("  sources: site\n", string.Empty, StringComparison.Ordinal));
+
+        var sitePlan = Installer.SupplyOnly(InstallPlanner.Plan(site, bundle, InstallPlannerTests.Token), site, bundle);
+        var pushedPlan = Installer.SupplyOnly(InstallPlanner.Plan(pushed, bundle, InstallPlannerTests.Token), pushed, bundle);
+
+        Assert.Equal(["push", "verify", "serve"], sitePlan.For("depot").Steps.Select(s => s.Id));
+        Assert.All(sitePlan.Hosts.Where(h => h.Host.Name != "depot"), h => Assert.Equal(["fetch", "verify"], h.Steps.Select(s => s.Id)));
+        Assert.All(pushedPlan.Hosts, h => Assert.Equal(["push", "verify"], h.Steps.Select(s => s.Id)));
+    }
+
     [Theory]
     [InlineData("--wave-size", "0", "--wave-size must be 1 or more, got 0")]
     [InlineData("--max-failed", "-1", "--max-failed must be 0 or more, got -1")]

@@ -227,6 +227,10 @@ public static class LabRepoCatalog
         new("fuse-overlayfs", "1.9-1.module_el8.7.0+1216+b022c01d", "x86_64"),
         new("slirp4netns", "1.1.8-1.module_el8.5.0+890+6b136101", "x86_64"),
         new("slirp4netns", "1.2.0-2.module_el8.7.0+1216+b022c01d", "x86_64"),
+
+        // What a site-mode bundle adds for its depot (cluster.sources: site). EL8 ships nginx 1.14 in
+        // AppStream; the lab's build is a plain (not modular) package with its binary's path.
+        new("nginx", "1:1.14.1-9.el8", "x86_64", ["/bin/sh", "systemd", "libc.so.6()(64bit)"], Files: ["/usr/sbin/nginx"]),
     ];
 
     private const string El8Modules = """

@@ -1,0 +1,96 @@
+using System.Globalization;
+using OfflineKit.Install;
+using OfflineKit.IntegrationTests.Lab;
+using OfflineKit.IntegrationTests.Support;
+using OfflineKit.Tests.Support;
+
+namespace OfflineKit.IntegrationTests;
+
+/// <summary>
+/// cluster.sources: site on the lab's three hosts, k8s-master the depot: the bundle (built for real from the
+/// lab's sources, with the lab's nginx RPM) is pushed to it alone; it checks it and serves it with this
+/// machine's nginx (the bundle's nginx RPM installed into its root by dnf) and Debian's docker-registry
+/// started in its namespace, the stand-in for the registry container a namespace host cannot run, seeded
+/// by the published offlinekit's `images push`. The workers fetch only the scripts and lists from it,
+/// install their packages with dnf from its HTTP repository and pull their images into their own dockerd
+/// by digest from its registry, tagged with the origin names; then the cluster comes up as in pushed mode.
+/// </summary>
+[Collection("lab hosts")]
+public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFixture<LabRpmRepos>, IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task A_site_install_pushes_the_bundle_to_the_depot_alone_and_the_workers_install_and_pull_from_it()
+    {
+        await lab.RequireLabRoutesAsync();
+        var spec = (await CliRunner.RunAsync("spec", "show", "--k8s", "1.23.0")).Out.Replace("  - chrony\n", "  - chrony\n  - nginx\n", StringComparison.Ordinal);
+        Assert.Contains("  - nginx\n", spec, StringComparison.Ordinal);
+        var bundle = await LabInstall.BuildAsync(rpms, _dir, "--spec", _dir.Write("site-spec.yaml", spec));
+        var inventory = lab.WriteInventory(_dir.Path, "site");
+        await File.AppendAllTextAsync(inventory, "cluster:\n  sources: site\n  site:\n    httpPort: 18080\n    registryPort: 15000\n");
+        var depot = lab["k8s-master"];
+        var depotState = Path.Combine(LabHosts.StateDir(depot, "site"), "depot");
+        var request = LabInstall.Request(lab, _dir);
+        try
+        {
+            var report = await Installer.InstallAsync(bundle, inventory, request);
+
+            foreach (var host in report.Hosts)
+            {
+                var log = await File.ReadAllTextAsync(host.LogPath);
+                Assert.True(host.Outcome == HostOutcome.Done && host.StepsDone == host.StepsTotal, $"{host.Host}: {host.StepsDone} of {host.StepsTotal} done, failed at {host.FailedStep}: {host.Message}\n{log}");
+                string[] order = host.Role == HostRole.ControlPlane
+                    ? ["push", "verify", "serve", "preflight", "prepare", "packages", "runtime", "images", "init", "network", "addons", "time"]
+                    : ["fetch", "verify", "preflight", "prepare", "packages", "runtime", "images", "join", "time"];
+                Assert.Equal(order, log.Split('\n').Where(l => l.EndsWith(": done", StringComparison.Ordinal) && l.Contains(" == ", StringComparison.Ordinal))
+                    .Select(l => l[(l.IndexOf(" == ", StringComparison.Ordinal) + 4)..^": done".Length]));
+            }
+
+            var masterLog = await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath);
+            Assert.Contains("serve-depot: registry stand-in (/usr/bin/docker-registry, in place of the container) started on :15000", masterLog);
+            Assert.Contains("serve-depot: OK:", masterLog);
+            Assert.Contains("apply-manifests: every node Ready: k8s-master, k8s-node01, k8s-node02", masterLog);
+
+            // The bundle left this machine once: to the depot. The workers were sent no bundle file.
+            var size = new FileInfo(bundle).Length;
+            Assert.InRange(report.Hosts.Single(h => h.Host == "k8s-master").Push.BytesSent, size / 2, size);
+            foreach (var worker in report.Hosts.Where(h => h.Role == HostRole.Worker))
+            {
+                Assert.Equal(0, worker.Push.FilesSent + worker.Push.BytesSent);
+                var log = await File.ReadAllTextAsync(worker.LogPath);
+                Assert.Contains("(baseurl http://10.231.0.101:18080/rpms)", log);
+                Assert.Matches("import-images: pulled [1-9][0-9]* of [1-9][0-9]* images \\(the others were present\\) into docker, each by its digest", log);
+                Assert.Contains($"join-node: OK: {worker.Host} joined the cluster", log);
+
+                var host = lab[worker.Host];
+                var folder = Path.Combine(LabHosts.StateDir(host, "site"), Path.GetFileNameWithoutExtension(bundle));
+                Assert.True(File.Exists(Path.Combine(folder, "scripts/install-packages.sh")));
+                Assert.False(File.Exists(Path.Combine(folder, "images/common.tar")));
+                Assert.Empty(Directory.Exists(Path.Combine(folder, "rpms")) ? Directory.GetFiles(Path.Combine(folder, "rpms"), "*.rpm") : []);
+
+                // Installed from the depot's repository; the images under their origin names in the worker's own dockerd.
+                Assert.Equal(await LabDnf.InstalledAsync(Path.Combine(lab["k8s-master"].Directory, "root")), await LabDnf.InstalledAsync(Path.Combine(host.Directory, "root")));
+                var images = await Tools.RunAsync("docker", ["-H", $"unix://{host.Directory}/docker.sock", "images", "--format", "{{.Repository}}:{{.Tag}}"]);
+                Assert.Contains("registry.aliyuncs.com/google_containers/pause:3.6", images.Stdout);
+                Assert.Contains("calico/node:v3.25.2", images.Stdout);
+                Assert.DoesNotContain("kube-apiserver", images.Stdout);
+            }
+        }
+        finally
+        {
+            await Installer.ResetAsync(inventory, purge: true, request);
+
+            // The depot's nginx and registry stand-in are this test's processes: stopped by the PIDs they recorded.
+            foreach (var pidFile in new[] { "nginx.pid", "registry.pid" }.Select(f => Path.Combine(depotState, f)).Where(File.Exists))
+            {
+                if (int.TryParse((await File.ReadAllTextAsync(pidFile)).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+                {
+                    await Tools.RunAsync("kill", [pid.ToString(CultureInfo.InvariantCulture)]);
+                }
+            }
+        }
+    }
+}
