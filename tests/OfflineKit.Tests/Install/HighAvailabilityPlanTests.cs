@@ -203,6 +203,22 @@ public partial class HighAvailabilityPlanTests
         Assert.Contains("certificateKey: <certificate-key>", redacted, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Status_asks_every_control_plane_about_the_vip_and_the_first_about_etcd_members()
+    {
+        var inventory = Ha();
+        string? Lb(string host) => LoadBalancerRecipe.StatusCommand(inventory, inventory.Hosts.Single(h => h.Name == host), "/b")?.Script;
+        string? Etcd(string host) => LoadBalancerRecipe.EtcdMembersCommand(inventory, inventory.Hosts.Single(h => h.Name == host), "/b")?.Script;
+
+        Assert.Equal("bash /b/scripts/configure-load-balancer.sh --status --vip 192.168.10.100/24 --lb-port 8443", Lb("k8s-master02"));
+        Assert.Null(Lb("k8s-node01"));
+        Assert.Equal("bash /b/scripts/apply-manifests.sh --show-etcd-members k8s-master01", Etcd("k8s-master01"));
+        Assert.Null(Etcd("k8s-master02"));
+        var single = InventoryLoader.Parse(InventoryLoader.ExampleText(), "inventory.yaml", "/");
+        Assert.Null(LoadBalancerRecipe.EtcdMembersCommand(single, single.ControlPlane, "/b"));
+        Assert.Null(LoadBalancerRecipe.StatusCommand(single, single.ControlPlane, "/b"));
+    }
+
     private static IEnumerable<string> PeersOf(string keepalived)
     {
         var block = keepalived[(keepalived.IndexOf("unicast_peer {", StringComparison.Ordinal) + "unicast_peer {".Length)..];
