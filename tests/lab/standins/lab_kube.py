@@ -8,6 +8,7 @@
 # The cluster the hosts share (what the API server would hold) is $OFFLINEKIT_LAB_CLUSTER/cluster.json,
 # changed under an flock since workers join in parallel.
 import base64
+import contextlib
 import datetime
 import fcntl
 import glob
@@ -915,6 +916,26 @@ CERT_KEY_RE = re.compile(r"^[0-9a-f]{64}$")
 CERT_KEY_TTL = datetime.timedelta(hours=2)  # kubeadm deletes the kubeadm-certs Secret after two hours
 
 
+def admin_kubeconfig(values):
+    """kubeadm's --kubeconfig (default /etc/kubernetes/admin.conf) under the host's root; kubeadm's error when it is missing."""
+    path = under_root(one(values, "--kubeconfig", "/etc/kubernetes/admin.conf"))
+    if not os.path.exists(path):
+        raise Fail("failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory\nTo see the stack trace of this error execute with --v=5 or higher")
+    return path
+
+
+@contextlib.contextmanager
+def admin_cluster(kubeconfig_path, api_path, phase=""):
+    """The lab cluster as the admin kubeconfig reaches it: refused when none is up or the kubeconfig names another server."""
+    with Cluster() as cluster:
+        if cluster.data is None:
+            raise Fail(f"{MARK} The connection to the server was refused: no cluster is initialized in the lab")
+        server = read_kubeconfig_server(kubeconfig_path)
+        if server != "https://" + cluster.data["endpoint"]:
+            raise Fail(f'{phase}Get "{server}{api_path}?timeout=10s": dial tcp: connect: connection refused')
+        yield cluster
+
+
 def store_certificate_key(cluster, key):
     """The kubeadm-certs Secret: this control plane's certificates, which the real one encrypts with KEY (the stand-in
     keeps the key's hash beside them), deleted after 2 h."""
@@ -950,17 +971,10 @@ def kubeadm_init_phase(args, version):
     key = one(values, "--certificate-key")
     if key is not None and not CERT_KEY_RE.match(key):
         raise Fail("error execution phase upload-certs: error uploading certs: error decoding certificate key: encoding/hex: invalid byte")
-    kubeconfig_path = under_root(one(values, "--kubeconfig", "/etc/kubernetes/admin.conf"))
-    if not os.path.exists(kubeconfig_path):
-        raise Fail("failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory\nTo see the stack trace of this error execute with --v=5 or higher")
+    kubeconfig_path = admin_kubeconfig(values)
     if not os.path.exists(os.path.join(ROOT, "etc/kubernetes/pki/ca.key")):
         raise Fail("error execution phase upload-certs: error uploading certs: failed to load the CA: open /etc/kubernetes/pki/ca.key: no such file or directory (not a control plane)")
-    with Cluster() as cluster:
-        if cluster.data is None:
-            raise Fail(f"{MARK} The connection to the server was refused: no cluster is initialized in the lab")
-        server = read_kubeconfig_server(kubeconfig_path)
-        if server != "https://" + cluster.data["endpoint"]:
-            raise Fail(f'error execution phase upload-certs: Get "{server}/api/v1/namespaces/kube-system/secrets/kubeadm-certs?timeout=10s": dial tcp: connect: connection refused')
+    with admin_cluster(kubeconfig_path, "/api/v1/namespaces/kube-system/secrets/kubeadm-certs", "error execution phase upload-certs: ") as cluster:
         key = store_certificate_key(cluster, key)
         cluster.save()
     out('[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace')
@@ -985,9 +999,7 @@ def kubeadm_token(args, version):
     if not args or args[0] != "create":
         raise Fail(f"{MARK} kubeadm token {' '.join(args[:1])} is unsupported by the lab stand-in", 2)
     values, positional = parse_flags(args[1:], ["--ttl", "--kubeconfig", "--description", "--usages", "--groups"], ["--print-join-command"], 1, "token create")
-    kubeconfig_path = under_root(one(values, "--kubeconfig", "/etc/kubernetes/admin.conf"))
-    if not os.path.exists(kubeconfig_path):
-        raise Fail(f'failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory\nTo see the stack trace of this error execute with --v=5 or higher')
+    kubeconfig_path = admin_kubeconfig(values)
     ttl = one(values, "--ttl", "24h0m0s")
     seconds = parse_duration(ttl)
     if seconds is None:
@@ -995,12 +1007,7 @@ def kubeadm_token(args, version):
     token = positional[0] if positional else new_token()
     if not TOKEN_RE.match(token):
         raise Fail('the bootstrap token was not of the form "^([a-z0-9]{6})\\\\.([a-z0-9]{16})$"')
-    with Cluster() as cluster:
-        if cluster.data is None:
-            raise Fail(f"{MARK} The connection to the server was refused: no cluster is initialized in the lab")
-        server = read_kubeconfig_server(kubeconfig_path)
-        if server != "https://" + cluster.data["endpoint"]:
-            raise Fail(f'Get "{server}/api/v1/namespaces/kube-system/configmaps/kubeadm-config?timeout=10s": dial tcp: connect: connection refused')
+    with admin_cluster(kubeconfig_path, "/api/v1/namespaces/kube-system/configmaps/kubeadm-config") as cluster:
         expires = iso(now() + datetime.timedelta(seconds=seconds)) if seconds > 0 else None
         cluster.data["tokens"].append({"token": token, "expires": expires})
         cluster.save()
