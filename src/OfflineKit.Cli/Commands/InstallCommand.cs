@@ -131,6 +131,21 @@ internal static class HostCommands
                 console.Out.WriteLine(string.Join('\n', h.Nodes!.Split('\n').Select(Printable.Escape)));
             }
 
+            foreach (var h in hosts.Where(h => h.EtcdMembers is not null))
+            {
+                console.Out.WriteLine($"etcd members (etcdctl member list on {h.Host}):");
+                console.Out.WriteLine(string.Join('\n', h.EtcdMembers!.Split('\n').Select(Printable.Escape)));
+            }
+
+            if (hosts.Any(h => h.LoadBalancer is not null))
+            {
+                console.Out.WriteLine("load balancer (which control plane holds the VIP; each API server's health):");
+                foreach (var h in hosts.Where(h => h.LoadBalancer is not null))
+                {
+                    console.Out.WriteLine($"  {Printable.Escape(h.Host)}: {Printable.Escape(h.LoadBalancer!)}");
+                }
+            }
+
             return (int)(hosts.Any(h => h.Error is not null) ? ExitCode.Failed : ExitCode.Success);
         });
         return command;

@@ -47,6 +47,12 @@ public sealed record HostStatus(string Host, HostRole Role, string Target, IRead
     /// <summary>On the control plane once the cluster is up: <c>kubectl get nodes -o wide</c>, as it printed it.</summary>
     public string? Nodes { get; init; }
 
+    /// <summary>On the first of several control planes: <c>etcdctl member list</c>, as it printed it.</summary>
+    public string? EtcdMembers { get; init; }
+
+    /// <summary>On a control plane behind keepalived-haproxy: whether it holds the VIP, its API server answers, haproxy listens.</summary>
+    public string? LoadBalancer { get; init; }
+
     /// <summary>The bundle of the last journal line: what was installed last.</summary>
     public string? Bundle => Journal.Count == 0 ? null : Journal[^1].Bundle;
 
@@ -183,6 +189,17 @@ public static class Installer
                     var script = $"{host.StateDirectory}/{status.Bundle}/{BundleLayout.ApplyManifestsScript}";
                     var nodes = await remote.RunAsync(new RemoteCommand($"bash {Shell.Quote(script)} --show-nodes", AsRoot: true), cancellationToken).ConfigureAwait(false);
                     status = status with { Nodes = nodes.Ok ? nodes.Stdout.TrimEnd() : $"kubectl get nodes failed: {nodes.Stderr.Trim()}" };
+                    if (LoadBalancerRecipe.EtcdMembersCommand(inventory, host, $"{host.StateDirectory}/{status.Bundle}") is { } etcd)
+                    {
+                        var members = await remote.RunAsync(etcd, cancellationToken).ConfigureAwait(false);
+                        status = status with { EtcdMembers = members.Ok ? members.Stdout.TrimEnd() : $"etcdctl member list failed: {members.Stderr.Trim()}" };
+                    }
+                }
+
+                if (status.DoneSteps.Contains(LoadBalancerRecipe.LoadBalancerStep) && LoadBalancerRecipe.StatusCommand(inventory, host, $"{host.StateDirectory}/{status.Bundle}") is { } lb)
+                {
+                    var answer = await remote.RunAsync(lb, cancellationToken).ConfigureAwait(false);
+                    status = status with { LoadBalancer = answer.Ok ? answer.Stdout.Trim() : $"load balancer status failed: {answer.Stderr.Trim()}" };
                 }
 
                 return status;

@@ -34,6 +34,21 @@ public static class LoadBalancerRecipe
         ];
     }
 
+    /// <summary>
+    /// What `offlinekit status` asks a control plane behind keepalived-haproxy once its load-balancer step is done: whether
+    /// it holds the VIP, its API server answers and haproxy listens (one line); null for any other host.
+    /// </summary>
+    public static RemoteCommand? StatusCommand(Inventory inventory, InventoryHost host, string bundleDirectory) =>
+        inventory.Cluster.LoadBalancer is { Kind: LoadBalancerKind.KeepalivedHaproxy } lb && host.IsControlPlane
+            ? new RemoteCommand($"bash {Shell.Quote($"{bundleDirectory}/{BundleLayout.ConfigureLoadBalancerScript}")} --status --vip {Shell.Quote(Vip(lb))} --lb-port {lb.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}", AsRoot: true)
+            : null;
+
+    /// <summary>What `offlinekit status` asks the first control plane of a cluster with several: etcdctl member list, one line a member.</summary>
+    public static RemoteCommand? EtcdMembersCommand(Inventory inventory, InventoryHost host, string bundleDirectory) =>
+        inventory.ControlPlanes.Count > 1 && host.Name == inventory.ControlPlane.Name
+            ? new RemoteCommand($"bash {Shell.Quote($"{bundleDirectory}/{BundleLayout.ApplyManifestsScript}")} --show-etcd-members {Shell.Quote(host.Name)}", AsRoot: true)
+            : null;
+
     private static string Vip(LoadBalancer lb) => $"{lb.Host}/{lb.VipSubnet!.Value.PrefixLength}";
 
     /// <summary>

@@ -5,6 +5,7 @@
 #   bash scripts/apply-manifests.sh --manifest FILE... [--pod-subnet CIDR] [--wait-ready]
 #       [--wait-metrics] [--expect-node NAME]... [--timeout SECONDS]
 #   bash scripts/apply-manifests.sh --show-nodes      # kubectl get nodes -o wide (offlinekit status)
+#   bash scripts/apply-manifests.sh --show-etcd-members NODE   # etcdctl member list in NODE's etcd pod
 #
 #   --pod-subnet CIDR  before anything is created, check that a Calico manifest's IP pool
 #                      (CALICO_IPV4POOL_CIDR of calico-node) equals the cluster's podSubnet: unset,
@@ -31,6 +32,7 @@ wait_metrics=0
 expected=()
 timeout=300
 show_nodes=0
+etcd_node=""
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
 say() { echo "apply-manifests: $*"; }
@@ -45,11 +47,12 @@ while [[ $# -gt 0 ]]; do
     --expect-node) expected+=("${2:-}"); shift 2 ;;
     --timeout) timeout="${2:-}"; shift 2 ;;
     --show-nodes) show_nodes=1; shift ;;
+    --show-etcd-members) etcd_node="${2:-}"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "apply-manifests: unknown argument '$1'" >&2; usage ;;
   esac
 done
-[[ ${#manifests[@]} -gt 0 || $wait_ready == 1 || $show_nodes == 1 ]] || { echo "apply-manifests: at least one --manifest FILE is required" >&2; usage; }
+[[ ${#manifests[@]} -gt 0 || $wait_ready == 1 || $show_nodes == 1 || -n "$etcd_node" ]] || { echo "apply-manifests: at least one --manifest FILE is required" >&2; usage; }
 [[ "$timeout" =~ ^[0-9]+$ ]] || { echo "apply-manifests: --timeout takes seconds, not '$timeout'" >&2; usage; }
 [[ -z "$pod_subnet" || "$pod_subnet" =~ ^[0-9a-fA-F.:]+/[0-9]+$ ]] || { echo "apply-manifests: --pod-subnet '$pod_subnet' is not a CIDR" >&2; usage; }
 
@@ -59,6 +62,12 @@ command -v kubectl >/dev/null 2>&1 || die "kubectl is not installed (the package
 kube() { kubectl --kubeconfig "$admin" "$@"; }
 if [[ $show_nodes == 1 ]]; then
   exec kubectl --kubeconfig "$admin" get nodes -o wide
+fi
+if [[ -n "$etcd_node" ]]; then
+  # etcd runs as kubeadm's static pod etcd-NODE; etcdctl in it, with kubeadm's client certificates.
+  pki=/etc/kubernetes/pki/etcd
+  exec kubectl --kubeconfig "$admin" -n kube-system exec "etcd-$etcd_node" -- etcdctl --endpoints=https://127.0.0.1:2379 \
+    --cacert="$pki/ca.crt" --cert="$pki/server.crt" --key="$pki/server.key" member list
 fi
 
 # CALICO_IPV4POOL_CIDR's value in a manifest: the first uncommented `name: CALICO_IPV4POOL_CIDR`

@@ -4,6 +4,8 @@
 #
 #   bash scripts/configure-load-balancer.sh --haproxy-config FILE --keepalived-config FILE \
 #        --check-script FILE --address ADDRESS --vip VIP/PREFIX
+#   bash scripts/configure-load-balancer.sh --status --vip VIP/PREFIX --lb-port PORT
+#                  # offlinekit status: whether this host holds the VIP, its API server answers, haproxy listens
 #
 #   - <interface> in the keepalived config becomes the interface carrying ADDRESS (this host's
 #     inventory address), where keepalived adds the VIP (preflight checked it is on VIP/PREFIX's subnet)
@@ -26,6 +28,8 @@ keepalived_in=""
 check_in=""
 address=""
 vip=""
+status=0
+lb_port=""
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
 say() { echo "configure-load-balancer: $*"; }
@@ -38,10 +42,24 @@ while [[ $# -gt 0 ]]; do
     --check-script) check_in="${2:-}"; shift 2 ;;
     --address) address="${2:-}"; shift 2 ;;
     --vip) vip="${2:-}"; shift 2 ;;
+    --status) status=1; shift ;;
+    --lb-port) lb_port="${2:-}"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "configure-load-balancer: unknown argument '$1'" >&2; usage ;;
   esac
 done
+if [[ $status == 1 ]]; then
+  [[ "$lb_port" =~ ^[0-9]+$ && "$vip" =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3})/[0-9]{1,2}$ ]] || { echo "configure-load-balancer: --status needs --vip VIP/PREFIX and --lb-port PORT" >&2; usage; }
+  vip_address="${BASH_REMATCH[1]}"
+  held="not on this host"
+  ip -o -4 addr show 2>/dev/null | awk '{ split($4, p, "/"); print p[1] }' | grep -qx "$vip_address" && held="held by this host"
+  api="not answering"
+  curl -sfk --max-time 2 https://127.0.0.1:6443/healthz -o /dev/null 2>/dev/null && api="ok"
+  listening="not listening"
+  ss -Htln 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }' | grep -qx "$lb_port" && listening="listening"
+  echo "vip $vip_address: $held; kube-apiserver :6443/healthz: $api; haproxy :$lb_port: $listening"
+  exit 0
+fi
 [[ -n "$haproxy_in" && -n "$keepalived_in" && -n "$check_in" && -n "$address" && -n "$vip" ]] \
   || { echo "configure-load-balancer: --haproxy-config, --keepalived-config, --check-script, --address and --vip are required" >&2; usage; }
 [[ "$vip" =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3})/([0-9]{1,2})$ ]] || die "--vip takes ADDRESS/PREFIX, not '$vip'"

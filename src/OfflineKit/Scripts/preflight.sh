@@ -142,7 +142,8 @@ fi
 
 # --- the VIP keepalived moves between the control planes: on this host's subnet, and nobody's yet.
 if [[ -n "$vip" ]]; then
-  [[ "$vip" =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3})/([0-9]{1,2})$ && -n "$address" && "$lb_port" =~ ^[0-9]+$ ]] \
+  # (The VIP's pattern last: BASH_REMATCH keeps the last match.)
+  [[ -n "$address" && "$lb_port" =~ ^[0-9]+$ && "$vip" =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3})/([0-9]{1,2})$ ]] \
     || { echo "preflight: --vip takes ADDRESS/PREFIX, with --address ADDRESS and --lb-port PORT" >&2; usage; }
   vip_address="${BASH_REMATCH[1]}"
   prefix="${BASH_REMATCH[3]}"

@@ -88,7 +88,7 @@ public class LabVersionRpmReposTests(VersionLab versionLab)
     public async Task Real_dnf_installs_each_target_into_an_empty_root_with_exact_pins_and_the_right_arch(string k8s, int releasever, string arch, string basePattern)
     {
         var installed = await _lab.DnfInstallAsync(
-            [$"kubelet-{k8s}", $"kubeadm-{k8s}", $"kubectl-{k8s}", "containerd.io", "chrony"],
+            [$"kubelet-{k8s}", $"kubeadm-{k8s}", $"kubectl-{k8s}", "containerd.io", "chrony", "haproxy", "keepalived"],
             repos: _lab.DnfRepos(Repos(k8s, releasever, arch, basePattern)), target: new LabDnfTarget(releasever, arch));
 
         // kubelet-1.X.1 is not 1.X.10; cri-tools and kubernetes-cni come as dependencies from the same repo.

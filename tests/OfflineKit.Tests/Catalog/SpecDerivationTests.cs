@@ -89,15 +89,15 @@ public class SpecDerivationTests
         Assert.Equal(["https://mirrors.aliyun.com/docker-ce/linux/centos/gpg"], spec.Rpm.Repositories[1].GpgKeys.Select(k => k.AbsoluteUri));
         Assert.All(spec.Rpm.Repositories, r => Assert.NotEmpty(r.GpgKeys));
         Assert.Equal([$"kubelet-{version}", $"kubeadm-{version}", $"kubectl-{version}"], spec.Rpm.Packages.Take(3));
-        Assert.Equal("chrony", spec.Rpm.Packages[^1]);
+        Assert.Equal(["chrony", "haproxy", "keepalived"], spec.Rpm.Packages.TakeLast(3));
         if (expectedRuntime == "containerd")
         {
-            Assert.Equal(["containerd.io", "cri-tools"], spec.Rpm.Packages.Skip(3).SkipLast(1));
+            Assert.Equal(["containerd.io", "cri-tools"], spec.Rpm.Packages.Skip(3).SkipLast(3));
             Assert.Empty(spec.DockerDaemon);
         }
         else
         {
-            Assert.Equal(["docker-ce-20.10.24", "docker-ce-cli-20.10.24", "containerd.io"], spec.Rpm.Packages.Skip(3).SkipLast(1));
+            Assert.Equal(["docker-ce-20.10.24", "docker-ce-cli-20.10.24", "containerd.io"], spec.Rpm.Packages.Skip(3).SkipLast(3));
         }
 
         if (kube.Contains("kubernetes-new", StringComparison.Ordinal))

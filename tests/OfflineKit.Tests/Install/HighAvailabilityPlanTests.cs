@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using OfflineKit.Bundle;
 using OfflineKit.Install;
+using OfflineKit.Tests.Support;
 
 namespace OfflineKit.Tests.Install;
 
@@ -202,6 +203,76 @@ public partial class HighAvailabilityPlanTests
         Assert.Contains("sha256:fedcba9876543210", redacted, StringComparison.Ordinal);
         Assert.Contains("certificateKey: <certificate-key>", redacted, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Status_asks_every_control_plane_about_the_vip_and_the_first_about_etcd_members()
+    {
+        var inventory = Ha();
+        string? Lb(string host) => LoadBalancerRecipe.StatusCommand(inventory, inventory.Hosts.Single(h => h.Name == host), "/b")?.Script;
+        string? Etcd(string host) => LoadBalancerRecipe.EtcdMembersCommand(inventory, inventory.Hosts.Single(h => h.Name == host), "/b")?.Script;
+
+        Assert.Equal("bash /b/scripts/configure-load-balancer.sh --status --vip 192.168.10.100/24 --lb-port 8443", Lb("k8s-master02"));
+        Assert.Null(Lb("k8s-node01"));
+        Assert.Equal("bash /b/scripts/apply-manifests.sh --show-etcd-members k8s-master01", Etcd("k8s-master01"));
+        Assert.Null(Etcd("k8s-master02"));
+        var single = InventoryLoader.Parse(InventoryLoader.ExampleText(), "inventory.yaml", "/");
+        Assert.Null(LoadBalancerRecipe.EtcdMembersCommand(single, single.ControlPlane, "/b"));
+        Assert.Null(LoadBalancerRecipe.StatusCommand(single, single.ControlPlane, "/b"));
+    }
+
+    [Fact]
+    public async Task Install_dry_run_of_the_ha_example_shows_init_upload_certs_serial_joins_workers_after_and_the_configs()
+    {
+        using var dir = new TempDir();
+        var bundle = await Bundles.WriteTarballAsync(dir["out"], files: DryRunFiles());
+        var inventory = dir.Write("inventory.yaml", InventoryLoader.ExampleText(ha: true));
+
+        // 192.168.10.x is not reachable from here and no secret is set: a dry run needs neither.
+        var (code, stdout, stderr) = await CliRunner.RunAsync(["install", bundle, "--inventory", inventory, "--dry-run"]);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("init: kubeadm init --config --upload-certs", stdout, StringComparison.Ordinal);
+        Assert.Contains("  | controlPlaneEndpoint: 192.168.10.100:8443", stdout, StringComparison.Ordinal);
+        Assert.Contains("after k8s-master01: a new etcd member [waits for k8s-master01/init]", stdout, StringComparison.Ordinal);
+        Assert.Contains("after k8s-master02: a new etcd member [waits for k8s-master01/init, k8s-master02/join]", stdout, StringComparison.Ordinal);
+        Assert.Equal(2, stdout.Split('\n').Count(l => l.Contains("[after k8s-master02/join, k8s-master03/join, done or not]", StringComparison.Ordinal) && l.Contains("join: kubeadm join", StringComparison.Ordinal)));
+        foreach (var cp in new[] { "k8s-master01 192.168.10.101", "k8s-master02 192.168.10.102", "k8s-master03 192.168.10.103" })
+        {
+            Assert.Equal(3, stdout.Split('\n').Count(l => l.EndsWith($"  |     server {cp}:6443 check check-ssl verify none", StringComparison.Ordinal)));
+        }
+
+        Assert.Equal(3, stdout.Split('\n').Count(l => l.EndsWith("  |         192.168.10.100/24", StringComparison.Ordinal)));
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path, ".offlinekit", SearchOption.AllDirectories));
+    }
+
+    [Theory]
+    [InlineData("  - name: k8s-node01            # workers join once the control planes have\n    address: 192.168.10.111\n    roles: [worker]", "  - name: k8s-node01\n    address: 192.168.10.111\n    roles: [control-plane]", ":36: k8s-node01 makes 4 control-plane hosts; give an odd number (1, 3 or 5)")]
+    [InlineData("controlPlaneEndpoint: 192.168.10.100:8443", "controlPlaneEndpoint: 192.168.20.100:8443", ":50: cluster.controlPlaneEndpoint's VIP 192.168.20.100 is outside cluster.vipSubnet 192.168.10.0/24")]
+    public async Task Install_refuses_an_even_count_and_a_vip_outside_the_subnet_with_file_line(string from, string to, string expected)
+    {
+        using var dir = new TempDir();
+        var bundle = await Bundles.WriteTarballAsync(dir["out"]);
+        var text = InventoryLoader.ExampleText(ha: true);
+        Assert.Contains(from, text, StringComparison.Ordinal);
+        var inventory = dir.Write("inventory.yaml", text.Replace(from, to, StringComparison.Ordinal));
+
+        var (code, _, stderr) = await CliRunner.RunAsync(["install", bundle, "--inventory", inventory, "--dry-run"]);
+
+        Assert.Equal(2, code);
+        Assert.Contains(inventory + expected, stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>A small real bundle with the control-plane image (the kubeadm config's repository) and the scripts the steps run.</summary>
+    private static List<BundleFile> DryRunFiles() =>
+    [
+        .. Bundles.SampleFiles(),
+        Bundles.File("images/control-plane.tar", new string('c', 4000), ArtifactKind.Image) with
+        {
+            Artifact = new ArtifactInfo(ArtifactKind.Image, "registry.aliyuncs.com/google_containers/kube-apiserver:v1.23.0", "v1.23.0", "https://example.invalid/kube-apiserver"),
+        },
+        .. new[] { BundleLayout.PreflightScript, BundleLayout.InitControlPlaneScript, BundleLayout.JoinNodeScript, BundleLayout.ConfigureLoadBalancerScript }
+            .Select(p => Bundles.File(p, System.Text.Encoding.UTF8.GetString(OfflineKit.Scripts.EmbeddedScripts.Read(Path.GetFileName(p))), ArtifactKind.Script) with { Executable = true }),
+    ];
 
     private static IEnumerable<string> PeersOf(string keepalived)
     {

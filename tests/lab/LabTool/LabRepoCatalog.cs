@@ -150,6 +150,12 @@ public static class LabRepoCatalog
     private static readonly string[] ChronyRequires =
         ["/bin/sh", "shadow-utils", "systemd", "timedatex", "libseccomp.so.2()(64bit)", "libedit.so.0()(64bit)", "libc.so.6()(64bit)"];
 
+    // haproxy and keepalived as CentOS 8.5 and Rocky 9 AppStream carry them (a highly available control
+    // plane's load balancer); their library dependencies trimmed to those the lab's BaseOS has (lab-only).
+    private static readonly string[] HaproxyRequires = ["/bin/sh", "shadow-utils", "systemd", "libc.so.6()(64bit)"];
+
+    private static readonly string[] KeepalivedRequires = ["/bin/sh", "systemd", "libip4tc.so.2()(64bit)", "libc.so.6()(64bit)"];
+
     private static readonly LabPackage[] GuideKubernetes =
     [
         new("kubelet", "1.23.0-0", "x86_64", KubeletRequires, Files: ["/usr/lib/systemd/system/kubelet.service"]),
@@ -227,6 +233,8 @@ public static class LabRepoCatalog
         new("fuse-overlayfs", "1.9-1.module_el8.7.0+1216+b022c01d", "x86_64"),
         new("slirp4netns", "1.1.8-1.module_el8.5.0+890+6b136101", "x86_64"),
         new("slirp4netns", "1.2.0-2.module_el8.7.0+1216+b022c01d", "x86_64"),
+        new("haproxy", "1.8.27-2.el8", "x86_64", HaproxyRequires, Files: ["/usr/lib/systemd/system/haproxy.service"]),
+        new("keepalived", "2.1.5-6.el8", "x86_64", KeepalivedRequires, Files: ["/usr/lib/systemd/system/keepalived.service"]),
 
         // What a site-mode bundle adds for its depot (cluster.sources: site). EL8 ships nginx 1.14 in
         // AppStream; the lab's build is a plain (not modular) package with its binary's path.
@@ -375,6 +383,8 @@ public static class LabRepoCatalog
         // A module's RPM: hidden unless its stream is enabled (EL9 modules have no default streams).
         new("nodejs", "1:20.12.2-2.module+el9.4.0+21731+46b5c3a9", arch, ["libc.so.6()(64bit)"]),
         new("nodejs", "1:16.20.2-8.el9_4", arch, ["libc.so.6()(64bit)"]),
+        new("haproxy", "2.4.22-3.el9_3", arch, HaproxyRequires, Files: ["/usr/lib/systemd/system/haproxy.service"]),
+        new("keepalived", "2.2.8-3.el9", arch, KeepalivedRequires, Files: ["/usr/lib/systemd/system/keepalived.service"]),
     ];
 
     private static string El9Modules(string arch) => $$"""

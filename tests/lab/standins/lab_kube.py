@@ -8,6 +8,7 @@
 # The cluster the hosts share (what the API server would hold) is $OFFLINEKIT_LAB_CLUSTER/cluster.json,
 # changed under an flock since workers join in parallel.
 import base64
+import contextlib
 import datetime
 import fcntl
 import glob
@@ -915,6 +916,26 @@ CERT_KEY_RE = re.compile(r"^[0-9a-f]{64}$")
 CERT_KEY_TTL = datetime.timedelta(hours=2)  # kubeadm deletes the kubeadm-certs Secret after two hours
 
 
+def admin_kubeconfig(values):
+    """kubeadm's --kubeconfig (default /etc/kubernetes/admin.conf) under the host's root; kubeadm's error when it is missing."""
+    path = under_root(one(values, "--kubeconfig", "/etc/kubernetes/admin.conf"))
+    if not os.path.exists(path):
+        raise Fail("failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory\nTo see the stack trace of this error execute with --v=5 or higher")
+    return path
+
+
+@contextlib.contextmanager
+def admin_cluster(kubeconfig_path, api_path, phase=""):
+    """The lab cluster as the admin kubeconfig reaches it: refused when none is up or the kubeconfig names another server."""
+    with Cluster() as cluster:
+        if cluster.data is None:
+            raise Fail(f"{MARK} The connection to the server was refused: no cluster is initialized in the lab")
+        server = read_kubeconfig_server(kubeconfig_path)
+        if server != "https://" + cluster.data["endpoint"]:
+            raise Fail(f'{phase}Get "{server}{api_path}?timeout=10s": dial tcp: connect: connection refused')
+        yield cluster
+
+
 def store_certificate_key(cluster, key):
     """The kubeadm-certs Secret: this control plane's certificates, which the real one encrypts with KEY (the stand-in
     keeps the key's hash beside them), deleted after 2 h."""
@@ -950,17 +971,10 @@ def kubeadm_init_phase(args, version):
     key = one(values, "--certificate-key")
     if key is not None and not CERT_KEY_RE.match(key):
         raise Fail("error execution phase upload-certs: error uploading certs: error decoding certificate key: encoding/hex: invalid byte")
-    kubeconfig_path = under_root(one(values, "--kubeconfig", "/etc/kubernetes/admin.conf"))
-    if not os.path.exists(kubeconfig_path):
-        raise Fail("failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory\nTo see the stack trace of this error execute with --v=5 or higher")
+    kubeconfig_path = admin_kubeconfig(values)
     if not os.path.exists(os.path.join(ROOT, "etc/kubernetes/pki/ca.key")):
         raise Fail("error execution phase upload-certs: error uploading certs: failed to load the CA: open /etc/kubernetes/pki/ca.key: no such file or directory (not a control plane)")
-    with Cluster() as cluster:
-        if cluster.data is None:
-            raise Fail(f"{MARK} The connection to the server was refused: no cluster is initialized in the lab")
-        server = read_kubeconfig_server(kubeconfig_path)
-        if server != "https://" + cluster.data["endpoint"]:
-            raise Fail(f'error execution phase upload-certs: Get "{server}/api/v1/namespaces/kube-system/secrets/kubeadm-certs?timeout=10s": dial tcp: connect: connection refused')
+    with admin_cluster(kubeconfig_path, "/api/v1/namespaces/kube-system/secrets/kubeadm-certs", "error execution phase upload-certs: ") as cluster:
         key = store_certificate_key(cluster, key)
         cluster.save()
     out('[upload-certs] Storing the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace')
@@ -985,9 +999,7 @@ def kubeadm_token(args, version):
     if not args or args[0] != "create":
         raise Fail(f"{MARK} kubeadm token {' '.join(args[:1])} is unsupported by the lab stand-in", 2)
     values, positional = parse_flags(args[1:], ["--ttl", "--kubeconfig", "--description", "--usages", "--groups"], ["--print-join-command"], 1, "token create")
-    kubeconfig_path = under_root(one(values, "--kubeconfig", "/etc/kubernetes/admin.conf"))
-    if not os.path.exists(kubeconfig_path):
-        raise Fail(f'failed to load admin kubeconfig: open /etc/kubernetes/admin.conf: no such file or directory\nTo see the stack trace of this error execute with --v=5 or higher')
+    kubeconfig_path = admin_kubeconfig(values)
     ttl = one(values, "--ttl", "24h0m0s")
     seconds = parse_duration(ttl)
     if seconds is None:
@@ -995,12 +1007,7 @@ def kubeadm_token(args, version):
     token = positional[0] if positional else new_token()
     if not TOKEN_RE.match(token):
         raise Fail('the bootstrap token was not of the form "^([a-z0-9]{6})\\\\.([a-z0-9]{16})$"')
-    with Cluster() as cluster:
-        if cluster.data is None:
-            raise Fail(f"{MARK} The connection to the server was refused: no cluster is initialized in the lab")
-        server = read_kubeconfig_server(kubeconfig_path)
-        if server != "https://" + cluster.data["endpoint"]:
-            raise Fail(f'Get "{server}/api/v1/namespaces/kube-system/configmaps/kubeadm-config?timeout=10s": dial tcp: connect: connection refused')
+    with admin_cluster(kubeconfig_path, "/api/v1/namespaces/kube-system/configmaps/kubeadm-config") as cluster:
         expires = iso(now() + datetime.timedelta(seconds=seconds)) if seconds > 0 else None
         cluster.data["tokens"].append({"token": token, "expires": expires})
         cluster.save()
@@ -1565,8 +1572,12 @@ def kubectl(args):
     flags, positional, i = {}, [], 0
     value_flags = {"--kubeconfig", "-n", "--namespace", "-o", "--output", "-f", "--filename"}
     bool_flags = {"--no-headers", "-A", "--all-namespaces", "--client", "--short"}
+    inner = None
     while i < len(args):
         a = args[i]
+        if a == "--":
+            inner = args[i + 1:]
+            break
         key, eq, value = a.partition("=")
         if key in value_flags:
             if not eq:
@@ -1694,7 +1705,37 @@ def kubectl(args):
             cluster.__exit__()
         return
 
+    if verb == "exec" and len(positional) == 2:
+        kubectl_exec(kubeconfig_flag, one(flags, "-n", "default"), positional[1], inner)
+        return
+
     raise Fail(f"{MARK} kubectl {' '.join(positional[:2])} is unsupported by the lab stand-in", 2)
+
+
+def kubectl_exec(kubeconfig_flag, namespace, pod, command):
+    """kubectl exec into a control plane's etcd static pod, for etcdctl member list: what etcd itself would answer."""
+    if not command:
+        raise Fail("error: you must specify at least one command for the container")
+    cluster = kubectl_connect(kubeconfig_flag)
+    try:
+        data = cluster.data
+        node = pod[len("etcd-"):] if pod.startswith("etcd-") else None
+        if namespace != "kube-system" or node is None or data["nodes"].get(node, {}).get("role") != "control-plane":
+            raise Fail(f'Error from server (NotFound): pods "{pod}" not found')
+        if command[0] != "etcdctl" or command[-2:] != ["member", "list"]:
+            raise Fail(f"{MARK} kubectl exec {pod} -- {' '.join(command)} is unsupported by the lab stand-in (etcdctl member list only)", 2)
+        given = {a.split("=", 1)[0] for a in command if a.startswith("--")}
+        missing = [f for f in ("--cacert", "--cert", "--key") if f not in given]
+        if missing:
+            raise Fail('{"level":"warn","msg":"retrying of unary invoker failed","error":"rpc error: code = DeadlineExceeded desc = latest balancer error: last connection error: '
+                       'connection error: desc = \\"transport: authentication handshake failed: remote error: tls: bad certificate\\""}\n'
+                       f"Error: context deadline exceeded (etcd wants client certificates: {', '.join(missing)} missing {MARK})\ncommand terminated with exit code 1")
+        for m in data.get("etcdMembers", []):
+            member_id = hashlib.sha256(m["name"].encode()).hexdigest()[:16]
+            client = m["peerURL"].rsplit(":", 1)[0] + ":2379"
+            out(f"{member_id}, {'started' if m['started'] else 'unstarted'}, {m['name'] if m['started'] else ''}, {m['peerURL']}, {client if m['started'] else ''}, false")
+    finally:
+        cluster.__exit__()
 
 
 # ---------------------------------------------------------------- chronyd
