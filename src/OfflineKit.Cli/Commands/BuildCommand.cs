@@ -36,6 +36,12 @@ internal static class BuildCommand
             HelpName = "PART",
             AllowMultipleArgumentsPerToken = true,
         }.AcceptOnlyFromAmong("images", "rpms", "manifests", "bin");
+        var with = new Option<string[]>("--with")
+        {
+            Description = "Add a part (repeatable): depot — what a site's depot runs for `cluster.sources: site` (nginx among the RPMs, the CNCF distribution registry's image among the images)",
+            HelpName = "PART",
+            AllowMultipleArgumentsPerToken = true,
+        }.AcceptOnlyFromAmong("depot");
 
         var signKey = new Option<string>("--sign-key")
         {
@@ -67,6 +73,7 @@ internal static class BuildCommand
         command.Add(imageSource);
         command.Add(format);
         command.Add(without);
+        command.Add(with);
         command.Add(signKey);
         command.Add(passphraseEnv);
         command.Add(lockFile);
@@ -75,6 +82,11 @@ internal static class BuildCommand
         command.SetAction(async (parse, ct) =>
         {
             var effective = sources.ResolveSpec(parse);
+            if ((parse.GetValue(with) ?? []).Contains("depot"))
+            {
+                effective = OfflineKit.Catalog.SpecDerivation.WithDepot(effective);
+            }
+
             await SpecOptions.WarnAsync(console, effective).ConfigureAwait(false);
             string? passphrase = null;
             if (parse.GetValue(passphraseEnv) is { } variable)

@@ -15,12 +15,12 @@ public sealed record ImagePlan(IReadOnlyList<ImageReference> ControlPlane, IRead
     /// <summary>Images only the control plane runs; every other image (kube-proxy, pause, CoreDNS, the addons) goes to every node.</summary>
     private static readonly string[] ControlPlaneOnly = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
 
-    /// <summary>kubeadm's set for the spec's version and repository, plus the addons' images, each once.</summary>
+    /// <summary>kubeadm's set for the spec's version and repository, plus the addons' images and the spec's own (images:), each once.</summary>
     public static ImagePlan For(BundleSpec spec, IEnumerable<ImageReference> addonImages)
     {
         var kubeadm = KubeadmImages.List(spec.Kubernetes.ToString(), spec.ImageRepository).Select(ImageReference.Parse).ToList();
         var controlPlane = kubeadm.Where(IsControlPlaneOnly).ToList();
-        var common = kubeadm.Where(i => !IsControlPlaneOnly(i)).Concat(addonImages).Distinct().ToList();
+        var common = kubeadm.Where(i => !IsControlPlaneOnly(i)).Concat(addonImages).Concat(spec.Images).Distinct().ToList();
         return new ImagePlan(controlPlane, common);
     }
 

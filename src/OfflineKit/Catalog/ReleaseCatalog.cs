@@ -11,6 +11,9 @@ public sealed record OsRelease(TargetOs Os, string ReleaseVersion, IReadOnlyList
 public sealed record RuntimePackages(ContainerRuntime Runtime, RpmRepository Repository, IReadOnlyList<string> Packages, JsonObject Daemon);
 
 /// <summary>An addon whose URL and patches hold "{version}", filled in per minor.</summary>
+/// <summary>What a site's depot runs (catalog key <c>depot:</c>): nginx for the bundle's rpms/, the distribution registry's image.</summary>
+public sealed record DepotContent(IReadOnlyList<string> Packages, IReadOnlyList<string> Images);
+
 public sealed record AddonTemplate(string Name, string Url, IReadOnlyList<ManifestPatch> Patches);
 
 /// <summary>What the catalog says about one Kubernetes minor.</summary>
@@ -70,6 +73,9 @@ public sealed class ReleaseCatalog
 
     public required IReadOnlyList<string> HostPackages { get; init; }
 
+    /// <summary>What a site's depot runs (`build --with depot`): its packages and images.</summary>
+    public required DepotContent Depot { get; init; }
+
     public required IReadOnlyList<AddonTemplate> Addons { get; init; }
 
     public required IReadOnlyList<MinorFacts> Minors { get; init; }
@@ -106,6 +112,9 @@ public sealed class ReleaseCatalog
 
         var runtimes = root.MapList("runtimes", required: true).Select(r => ReadRuntime(r, file)).ToList();
         var hostPackages = root.StringList("hostPackages", required: true);
+        var depotMap = root.RequiredMap("depot");
+        var depot = new DepotContent(depotMap.StringList("packages", required: true), depotMap.StringList("images", required: true));
+        depotMap.EnsureNoUnknownKeys();
         var addons = root.MapList("addons", required: true).Select(ReadAddon).ToList();
         var minors = root.MapList("minors", required: true).Select(m => ReadMinor(m, kubernetesRepositories, runtimes, addons)).ToList();
         for (var i = 1; i < minors.Count; i++)
@@ -128,6 +137,7 @@ public sealed class ReleaseCatalog
             KubernetesRepositories = kubernetesRepositories,
             Runtimes = runtimes,
             HostPackages = hostPackages,
+            Depot = depot,
             Addons = addons,
             Minors = minors,
             HostLimits = limits,

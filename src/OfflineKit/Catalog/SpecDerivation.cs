@@ -82,6 +82,20 @@ public static class SpecDerivation
         return new EffectiveSpec(spec, minor.KubeadmConfigApi, catalog.LimitsFor(version, target.Os));
     }
 
+    /// <summary>
+    /// The spec with what a site's depot runs (`build --with depot`, for `cluster.sources: site`): the
+    /// catalog's depot packages (nginx) among the RPMs and its registry image among the images, each once.
+    /// </summary>
+    public static EffectiveSpec WithDepot(EffectiveSpec effective)
+    {
+        ArgumentNullException.ThrowIfNull(effective);
+        var depot = ReleaseCatalog.Embedded.Depot;
+        var spec = effective.Spec;
+        var packages = spec.Rpm.Packages.Concat(depot.Packages.Where(p => !spec.Rpm.Packages.Contains(p, StringComparer.Ordinal))).ToList();
+        var images = spec.Images.Concat(depot.Images.Select(ImageReference.Parse).Where(i => !spec.Images.Contains(i))).ToList();
+        return effective with { Spec = spec with { Rpm = spec.Rpm with { Packages = packages }, Images = images } };
+    }
+
     private static AddonSpec Addon(AddonTemplate template, MinorFacts minor)
     {
         var version = minor.AddonVersions[template.Name];

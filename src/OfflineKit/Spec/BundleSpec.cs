@@ -1,3 +1,4 @@
+using OfflineKit.Images;
 using System.Net;
 using System.Text.Json.Nodes;
 using NuGet.Versioning;
@@ -22,6 +23,12 @@ public sealed record BundleSpec(
 
     /// <summary>The version catalog revision this spec was derived from; null for a hand-written spec.</summary>
     public string? CatalogRevision { get; init; }
+
+    /// <summary>
+    /// Images the bundle carries beyond kubeadm's and the addons' (spec key <c>images:</c>): what a site's
+    /// depot runs (`build --with depot`), or the site's own. They go to every node's part (images/common.tar).
+    /// </summary>
+    public IReadOnlyList<ImageReference> Images { get; init; } = [];
 }
 
 /// <summary>The container runtime a bundle is built for; its name is what bundle.json and the spec say.</summary>

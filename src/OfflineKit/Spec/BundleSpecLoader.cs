@@ -93,6 +93,7 @@ public static class BundleSpecLoader
         var runtime = root.OptionalString("runtime") is null ? ContainerRuntime.Docker : Enum(root, "runtime", ContainerRuntimes.Parse);
         var rpm = ReadRpm(root.RequiredMap("rpm"));
         var addons = ReadAddons(root);
+        var images = ReadImages(root);
         var cluster = ReadCluster(root.RequiredMap("cluster"));
         var docker = root.OptionalMap("docker");
         var daemon = new JsonObject();
@@ -113,6 +114,7 @@ public static class BundleSpecLoader
         {
             Runtime = runtime,
             CatalogRevision = catalogRevision,
+            Images = images,
         };
     }
 
@@ -186,6 +188,33 @@ public static class BundleSpecLoader
         var keys = r.StringList("gpgkeys").Select(k => Url(r, "gpgkeys", k, directory: false, variables: variables)).ToList();
         r.EnsureNoUnknownKeys();
         return new RpmRepository(name, baseUrl, keys);
+    }
+
+    // images: references written in full (registry host, repository, tag or digest), each once.
+    private static List<Images.ImageReference> ReadImages(YamlMapReader root)
+    {
+        var images = new List<Images.ImageReference>();
+        foreach (var text in root.StringList("images"))
+        {
+            if (!Images.ImageReference.TryParse(text, out var image))
+            {
+                throw root.ErrorAt("images", $"images: '{text}' is not an image reference (e.g. docker.io/library/registry:2.8.3)");
+            }
+
+            if (image.ToString() != text)
+            {
+                throw root.ErrorAt("images", $"images: write '{text}' in full, registry and tag, as the bundle names it: {image}");
+            }
+
+            if (images.Contains(image))
+            {
+                throw root.ErrorAt("images", $"images: '{text}' is listed twice");
+            }
+
+            images.Add(image);
+        }
+
+        return images;
     }
 
     private static List<AddonSpec> ReadAddons(YamlMapReader root)

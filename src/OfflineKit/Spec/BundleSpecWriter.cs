@@ -48,6 +48,11 @@ public static class BundleSpecWriter
             },
         };
 
+        if (spec.Images.Count > 0)
+        {
+            doc["images"] = spec.Images.Select(i => i.ToString()).ToList();
+        }
+
         // A containerd spec has no daemon.json to say anything about.
         if (spec.DockerDaemon.Count > 0)
         {

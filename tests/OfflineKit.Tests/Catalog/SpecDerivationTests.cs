@@ -198,6 +198,41 @@ public class SpecDerivationTests
         Assert.Contains("cri-tools", spec.Rpm.Packages);
     }
 
+    [Theory]
+    [InlineData("1.23.0", TargetOs.El8)]
+    [InlineData("1.31.2", TargetOs.El9)]
+    public void With_depot_the_spec_adds_nginx_and_the_registry_image_once_and_loads_back_unchanged(string version, TargetOs os)
+    {
+        var plain = SpecDerivation.Derive(KubernetesVersion.Parse(version), os, null, null);
+        var depot = SpecDerivation.WithDepot(plain);
+
+        Assert.Equal([.. plain.Spec.Rpm.Packages, "nginx"], depot.Spec.Rpm.Packages);
+        var registry = ImageReference.Parse("docker.io/library/registry:2.8.3");
+        Assert.Equal([registry], depot.Spec.Images);
+        var plan = ImagePlan.For(depot.Spec, []);
+        Assert.Contains(registry, plan.Common);
+        Assert.DoesNotContain(registry, plan.ControlPlane);
+        Assert.DoesNotContain(registry, ImagePlan.For(plain.Spec, []).Common);
+
+        // Asked twice, still once each; and `spec` YAML carries the images back.
+        Assert.Equal(BundleSpecWriter.ToYaml(depot.Spec), BundleSpecWriter.ToYaml(SpecDerivation.WithDepot(depot).Spec));
+        var yaml = BundleSpecWriter.ToYaml(depot.Spec);
+        Assert.Contains("images:", yaml, StringComparison.Ordinal);
+        Assert.Equal(yaml, BundleSpecWriter.ToYaml(BundleSpecLoader.Parse(yaml, "depot.yaml")));
+    }
+
+    [Theory]
+    [InlineData("images: ['Registry Image']", "is not an image reference")]
+    [InlineData("images: [registry]", "in full, registry and tag, as the bundle names it: docker.io/library/registry:latest")]
+    [InlineData("images: [docker.io/library/registry:2.8.3, docker.io/library/registry:2.8.3]", "is listed twice")]
+    public void A_specs_images_must_be_references_each_once(string line, string message)
+    {
+        var yaml = BundleSpecWriter.ToYaml(Derive("1.23.0")) + line + "\n";
+        var e = Assert.Throws<BadInputException>(() => BundleSpecLoader.Parse(yaml, "bad.yaml"));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+        Assert.Contains("bad.yaml:", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Every_minor_derives_for_every_os_arch_and_runtime_it_allows_and_loads_back_unchanged()
     {

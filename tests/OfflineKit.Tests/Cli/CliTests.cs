@@ -124,6 +124,13 @@ public class CliProcessTests
         // 1.23.0 with containerd is not the version's default runtime: its name says so, never the guide's docker bundle's.
         var containerd = await Run("build", "--k8s", "1.23.0", "--runtime", "containerd", "--dry-run", "-o", dir["out"]);
         Assert.Contains($"a build would write {Path.Combine(dir["out"], "offlinekit-k8s-1.23.0-el8-amd64-containerd.tar")}", containerd.Out);
+        // --with depot: what a site-mode depot runs is carried too.
+        var depot = await Run("build", "--k8s", "1.31.2", "--os", "el9", "--with", "depot", "--dry-run", "-o", dir["out"]);
+        Assert.True(depot.Code == 0, depot.Err);
+        Assert.Contains("  common  docker.io/library/registry:2.8.3", depot.Out);
+        Assert.Contains(" chrony haproxy keepalived nginx,", depot.Out);
+        Assert.DoesNotContain("registry:2.8.3", stdout);
+        Assert.Equal(2, (await Run("build", "--k8s", "1.31.2", "--with", "nothing", "--dry-run")).Code);
         var docker = await Run("build", "--k8s", "1.24.0", "--runtime", "docker", "--dry-run");
         Assert.Equal(2, docker.Code);
         Assert.Contains("dockershim", docker.Err);
