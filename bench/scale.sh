@@ -108,21 +108,21 @@ TARBALL=$("$OFFLINEKIT" build --k8s 1.23.0 --spec "$WORK/site-spec.yaml" --mirro
 BYTES=$(stat -c %s "$TARBALL")
 echo "   bundle: $(basename "$TARBALL"), $BYTES bytes"
 
-# Bytes this machine's own processes send out of the lab links (forwarded depot-to-node traffic is not OUTPUT).
+# Bytes this machine's own processes send out of the lab links (forwarded depot-to-node traffic is not
+# OUTPUT): a counting rule around each install, its count read, the rule removed.
 COUNTER="offlinekit-bench-scale-$$"
-iptables -I OUTPUT -o 'oklab-+' -m comment --comment "$COUNTER"
-sent_so_far() { iptables -L OUTPUT -v -x -n | awk -v c="/* $COUNTER */" 'index($0, c) { print $2; exit }'; }
+sent_so_far() { iptables -L OUTPUT -v -x -n | awk -v c="/* $COUNTER */" 'index($0, c) { print $2; found = 1; exit } END { if (!found) print "n/a" }'; }
 
 declare -A LWALL LBYTES LRSS LRC
 printf '   %-7s %6s %10s %14s %12s %8s  %s\n' mode hosts wall_s sent_bytes sent/bundle rss_MB result
 for n in $LAB_COUNTS; do
   OFFLINEKIT_LAB_HOSTS=$n lab_hosts_start "$WORK/hosts" >"$WORK/hosts-$n.log" 2>&1 || { cat "$WORK/hosts-$n.log" >&2; die "the lab did not start $n hosts"; }
   for mode in pushed site; do
-    inventory="$WORK/inventory-$mode-$n.yaml"
+    inventory="$OFFLINEKIT_LAB_DIR/inventory-$mode.yaml"   # beside the lab's: its key paths are relative to it
     # Each mode its own state folder on the hosts: site mode must not find pushed mode's copy.
     sed "s|/root/var/lib/offlinekit$|/root/var/lib/offlinekit-$mode|" "$OFFLINEKIT_LAB_DIR/inventory.yaml" >"$inventory"
     [[ $mode == pushed ]] || printf 'cluster:\n  sources: site\n  site: {httpPort: 18080, registryPort: 15000}\n' >>"$inventory"
-    before=$(sent_so_far)
+    iptables -I OUTPUT -o 'oklab-+' -m comment --comment "$COUNTER"
     start=$EPOCHREALTIME
     set +e
     /usr/bin/time -f '%M' -o "$WORK/rss-$mode-$n" "$OFFLINEKIT" install "$TARBALL" --inventory "$inventory" --supply-only \
@@ -130,10 +130,11 @@ for n in $LAB_COUNTS; do
     LRC[$mode.$n]=$?
     set -e
     LWALL[$mode.$n]=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
-    LBYTES[$mode.$n]=$(( $(sent_so_far) - before ))
-    LRSS[$mode.$n]=$(awk '{ printf "%.1f", $1 / 1024 }' "$WORK/rss-$mode-$n")
-    printf '   %-7s %6d %10s %14d %12.3f %8s  %s\n' "$mode" "$n" "${LWALL[$mode.$n]}" "${LBYTES[$mode.$n]}" \
-      "$(awk -v s="${LBYTES[$mode.$n]}" -v b="$BYTES" 'BEGIN { print s / b }')" "${LRSS[$mode.$n]}" \
+    LBYTES[$mode.$n]=$(sent_so_far)
+    iptables -D OUTPUT -o 'oklab-+' -m comment --comment "$COUNTER" 2>/dev/null || true
+    LRSS[$mode.$n]=$(tail -n 1 "$WORK/rss-$mode-$n" | awk '{ printf "%.1f", $1 / 1024 }')   # after "Command exited with …" when it failed
+    printf '   %-7s %6d %10s %14s %12s %8s  %s\n' "$mode" "$n" "${LWALL[$mode.$n]}" "${LBYTES[$mode.$n]}" \
+      "$(awk -v s="${LBYTES[$mode.$n]}" -v b="$BYTES" 'BEGIN { if (s == "n/a") print "n/a"; else printf "%.3f", s / b }')" "${LRSS[$mode.$n]}" \
       "$(grep '^install: ' "$WORK/$mode-$n.out" | tail -n 1)"
     [[ ${LRC[$mode.$n]} == 0 ]] || { tail -n 30 "$WORK/$mode-$n.out" | sed 's/^/      /'; }
   done
