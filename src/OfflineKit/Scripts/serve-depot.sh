@@ -53,7 +53,7 @@ mkdir -p "$state"
 
 # --- nginx: the bundle's folder, read-only, on --http-port ---
 bash "$bundle_dir/scripts/install-packages.sh" --package nginx \
-  || die "nginx could not be installed from the bundle's rpms/ (a site-mode bundle carries it: add nginx to the spec's packages)"
+  || die "nginx could not be installed from the bundle's rpms/ (a site-mode bundle carries it: build it with --with depot)"
 nginx_bin="${OFFLINEKIT_NGINX:-$(command -v nginx || true)}"
 [[ -n "$nginx_bin" ]] || die "nginx is not on PATH after installing it"
 
@@ -128,7 +128,7 @@ EOF
     say "registry stand-in ($OFFLINEKIT_REGISTRY_STANDIN, in place of the container) started on :$registry_port"
   else
     image="$(cat "$bundle_dir"/images/*.images 2>/dev/null | grep -E '(^|/)registry:2' | head -n 1 || true)"
-    [[ -n "$image" ]] || die "the bundle carries no registry image (docker.io/library/registry:2…): add it to the spec's images to serve images from the depot, or name the site's registry (cluster.site.registry)"
+    [[ -n "$image" ]] || die "the bundle carries no registry image (docker.io/library/registry:2…): build the bundle with --with depot to serve images from the depot, or name the site's registry (cluster.site.registry)"
     bash "$bundle_dir/scripts/import-images.sh" --role control-plane >/dev/null || die "the bundle's images could not be loaded (import-images.sh)"
     if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
       docker rm -f offlinekit-depot-registry >/dev/null 2>&1 || true
