@@ -71,7 +71,8 @@ public static class LoadBalancerRecipe
                 var haproxy = lb.HaproxyConfig(controlPlanes);
                 var keepalived = lb.KeepalivedConfig(host, controlPlanes);
                 var check = lb.CheckScript();
-                yield return InstallPlanner.Script(
+                // The configs come first even when the bundle lacks the script, so --dry-run shows them either way.
+                var run = InstallPlanner.Script(
                     bundle,
                     directory,
                     LoadBalancerStep,
@@ -83,12 +84,18 @@ public static class LoadBalancerRecipe
                         "--check-script", $"{site}/check-apiserver.sh",
                         "--address", host.Address,
                         "--vip", Vip(lb),
-                    ],
-                    new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote(site)}")),
-                    new WriteFile($"{site}/haproxy.cfg", haproxy, $"haproxy.cfg for {LoadBalancer.HaproxyConfigPath}") { Preview = haproxy },
-                    new WriteFile($"{site}/keepalived.conf", keepalived, $"keepalived.conf for {LoadBalancer.KeepalivedConfigPath}") { Preview = keepalived },
-                    new WriteFile($"{site}/check-apiserver.sh", check, $"keepalived's check for {LoadBalancer.CheckScriptPath}") { Preview = check }) with
+                    ]);
+                yield return run with
                 {
+                    Actions =
+                    [
+                        new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote(site)}")),
+                        new WriteFile($"{site}/haproxy.cfg", haproxy, $"haproxy.cfg for {LoadBalancer.HaproxyConfigPath}") { Preview = haproxy },
+                        new WriteFile($"{site}/keepalived.conf", keepalived, $"keepalived.conf for {LoadBalancer.KeepalivedConfigPath}") { Preview = keepalived },
+                        new WriteFile($"{site}/check-apiserver.sh", check, $"keepalived's check for {LoadBalancer.CheckScriptPath}") { Preview = check },
+                        .. run.Actions,
+                    ],
+
                     // keepalived starts on the first control plane first, after its preflight found the VIP unused.
                     Needs = topology.KindOf(host) == HostKind.FirstControlPlane ? [] : [new StepRef(topology.FirstControlPlane.Name, LoadBalancerStep)],
                 };

@@ -118,6 +118,16 @@ public partial class HighAvailabilityPlanTests
     }
 
     [Fact]
+    public void A_bundle_without_the_load_balancer_script_still_shows_the_configs_and_fails_that_step_saying_so()
+    {
+        var plan = InstallPlanner.Plan(Ha(), InstallPlannerTests.GuideBundle(), InstallPlannerTests.Token);
+        var step = Step(plan, "k8s-master01", LoadBalancerRecipe.LoadBalancerStep);
+
+        Assert.Equal(3, step.Actions.OfType<WriteFile>().Count());
+        Assert.Equal("scripts/configure-load-balancer.sh", Assert.IsType<MissingFromBundle>(step.Actions[^1]).Path);
+    }
+
+    [Fact]
     public void Preflight_checks_the_vip_subnet_on_every_control_plane_and_that_the_vip_is_unused_on_the_first()
     {
         var plan = Plan();
