@@ -6,11 +6,11 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 lab="${OFFLINEKIT_LAB_DIR:-$repo/.lab/hosts}"
-hosts=(k8s-master k8s-node01 k8s-node02)
-# A lab of more hosts (OFFLINEKIT_LAB_HOSTS) recorded them in lab.env.
+hosts=(k8s-master k8s-node01 k8s-node02 k8s-master02 k8s-master03)
+# A lab of more hosts (OFFLINEKIT_LAB_HOSTS) recorded them in lab.env, and the two more control planes apart.
 if [[ -f "$lab/lab.env" ]]; then
-  read -r -a hosts <<<"$(sed -n 's/^LAB_HOSTS="\(.*\)"$/\1/p' "$lab/lab.env")"
-  [[ ${#hosts[@]} -gt 0 ]] || hosts=(k8s-master k8s-node01 k8s-node02)
+  read -r -a hosts <<<"$(sed -n 's/^LAB_HOSTS="\(.*\)"$/\1 /p; s/^LAB_HA_HOSTS="\(.*\)"$/\1 /p' "$lab/lab.env" | tr -d '\n')"
+  [[ ${#hosts[@]} -gt 0 ]] || hosts=(k8s-master k8s-node01 k8s-node02 k8s-master02 k8s-master03)
 fi
 links=()
 for h in "${hosts[@]}"; do links+=("oklab-${h#k8s-}"); done

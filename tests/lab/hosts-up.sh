@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The lab's three hosts: k8s-master, k8s-node01 and k8s-node02, as in the guide; OFFLINEKIT_LAB_HOSTS=N
 # (3 to 150) starts N: k8s-master and k8s-node01 … (the scale benchmark's site-mode runs).
+# After them k8s-master02 and k8s-master03, the other control planes of a highly available cluster
+# (three control planes and two workers with the first three).
 #
-# Each host is a network namespace joined to this machine by a veth pair (10.231.0.101-103, routed
+# Each host is a network namespace joined to this machine by a veth pair (10.231.0.101-…, routed
 # only to those veths; the namespaces have no default route, so nothing in them reaches anywhere
 # else), with a real sshd of its own: its own host keys, authorized_keys, log and state root.
-# Where namespaces cannot be made, each sshd listens on 127.0.10.101-103 port 2222 instead.
+# Where namespaces cannot be made, each sshd listens on 127.0.10.101-… port 2222 instead.
 #
 #   bash tests/lab/hosts-up.sh          # state in .lab/hosts, or $OFFLINEKIT_LAB_DIR
 #   bash tests/lab/hosts-down.sh        # stops what this started and removes it all
@@ -48,6 +50,10 @@ for ((n = 1; n < count; n++)); do
   hosts+=("$(printf 'k8s-node%02d' "$n")")
   links+=("$(printf 'oklab-node%02d' "$n")")
 done
+# Two more control planes for a highly available cluster (issue 13), after the others (lab.env: LAB_HA_HOSTS).
+ha_hosts=(k8s-master02 k8s-master03)
+hosts+=("${ha_hosts[@]}")
+links+=(oklab-master02 oklab-master03)
 gateway=10.231.0.1
 lab_user=oklab
 password="${OFFLINEKIT_LAB_PASSWORD:-oklab-Lab-Pa55-7f3a}"
@@ -210,8 +216,10 @@ done
 cat > "$lab/lab.env" <<EOF
 LAB_DIR=$lab
 LAB_MODE=$mode
-LAB_HOSTS="${hosts[*]}"
-LAB_ADDRESSES="$(for h in "${hosts[@]}"; do printf '%s ' "$(cat "$lab/$h/address")"; done)"
+LAB_HOSTS="${hosts[*]:0:$count}"
+LAB_ADDRESSES="$(for h in "${hosts[@]:0:$count}"; do printf '%s ' "$(cat "$lab/$h/address")"; done)"
+LAB_HA_HOSTS="${ha_hosts[*]}"
+LAB_HA_ADDRESSES="$(for h in "${ha_hosts[@]}"; do printf '%s ' "$(cat "$lab/$h/address")"; done)"
 LAB_PORT=$(cat "$lab/${hosts[0]}/port")
 LAB_USER=$lab_user
 LAB_PASSWORD=$password

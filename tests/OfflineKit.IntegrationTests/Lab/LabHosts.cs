@@ -31,6 +31,9 @@ public sealed class LabHosts : IAsyncLifetime
 
     public IReadOnlyList<LabHost> Hosts { get; private set; } = [];
 
+    /// <summary>k8s-master02 and k8s-master03: with <see cref="Hosts"/> the five hosts of a highly available cluster.</summary>
+    public IReadOnlyList<LabHost> HaHosts { get; private set; } = [];
+
     public string User => _env["LAB_USER"];
 
     public string Password => _env["LAB_PASSWORD"];
@@ -46,7 +49,7 @@ public sealed class LabHosts : IAsyncLifetime
     /// <summary>known_hosts with every lab host's real keys, as hosts-up.sh wrote it.</summary>
     public string KnownHosts => Path.Combine(Dir, "known_hosts");
 
-    public LabHost this[string name] => Hosts.Single(h => h.Name == name);
+    public LabHost this[string name] => Hosts.Concat(HaHosts).Single(h => h.Name == name);
 
     /// <summary>The secrets the lab inventory names, as an environment lookup.</summary>
     public Func<string, string?> Environment => name => name switch
@@ -69,10 +72,12 @@ public sealed class LabHosts : IAsyncLifetime
             .Select(l => l.Split('=', 2))
             .ToDictionary(p => p[0], p => p[1].Trim('"'));
         var port = int.Parse(_env["LAB_PORT"], System.Globalization.CultureInfo.InvariantCulture);
-        Hosts = _env["LAB_HOSTS"].Split(' ', StringSplitOptions.RemoveEmptyEntries)
-            .Zip(_env["LAB_ADDRESSES"].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        List<LabHost> Read(string names, string addresses) => _env[names].Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Zip(_env[addresses].Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Select(p => new LabHost(p.First, p.Second, port, Path.Combine(Dir, p.First)))
             .ToList();
+        Hosts = Read("LAB_HOSTS", "LAB_ADDRESSES");
+        HaHosts = Read("LAB_HA_HOSTS", "LAB_HA_ADDRESSES");
     }
 
     public async Task DisposeAsync()
