@@ -22,7 +22,32 @@ public sealed class LoadBalancerConfigTests(LabHosts lab) : IDisposable
 
     private readonly TempDir _dir = new();
 
-    public void Dispose() => _dir.Dispose();
+    /// <summary>The lab hosts are shared: what this class put in their roots goes, so later tests find them as before.</summary>
+    public void Dispose()
+    {
+        foreach (var host in lab.Hosts)
+        {
+            var root = Path.Combine(host.Directory, "root");
+            foreach (var folder in new[] { "etc/haproxy", "etc/keepalived" })
+            {
+                if (Directory.Exists(Path.Combine(root, folder)))
+                {
+                    Directory.Delete(Path.Combine(root, folder), recursive: true);
+                }
+            }
+
+            foreach (var unit in new[] { "haproxy", "keepalived" })
+            {
+                File.Delete(Path.Combine(root, "usr/lib/systemd/system", unit + ".service"));
+                foreach (var state in new[] { "enabled", "active" })
+                {
+                    File.Delete(Path.Combine(root, "var/lib/offlinekit-standins/systemd", $"{unit}.{state}"));
+                }
+            }
+        }
+
+        _dir.Dispose();
+    }
 
     [Fact]
     public async Task Every_control_planes_configs_pass_the_real_haproxy_and_keepalived_checks_and_a_rerun_changes_nothing()
