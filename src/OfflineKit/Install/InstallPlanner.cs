@@ -104,7 +104,7 @@ public static class InstallPlanner
                 ["--hostname", host.Name, "--hosts-file", hostsFile],
                 new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote(SiteDirectory(host, bundle))}")),
                 new WriteFile(hostsFile, etcHosts, $"the {inventory.Hosts.Count} hosts of the inventory, ADDRESS=NAME, for /etc/hosts")));
-            steps.Add(Run(PackagesStep, runtime.PackagesTitle, BundleLayout.InstallPackagesScript, ["--role", role, .. sourcing.PackagesArguments]));
+            steps.Add(Run(PackagesStep, runtime.PackagesTitle, BundleLayout.InstallPackagesScript, ["--role", role, .. OptionalPackages.SkipArguments(inventory, bundle, host), .. sourcing.PackagesArguments]));
             var configure = runtime.Configure(new RuntimeContext(sourcing.Apply(inventory.Cluster), host, bundle, directory, SiteDirectory(host, bundle)));
             steps.Add(Run(RuntimeStep, configure.Title, BundleLayout.ConfigureRuntimeScript, configure.Arguments, [.. configure.Before]));
             steps.Add(Run(ImagesStep, sourcing.ImagesTitle ?? runtime.ImportTitle(role), BundleLayout.ImportImagesScript, ["--role", role, .. runtime.ImportArguments, .. sourcing.ImagesArguments], [.. sourcing.ImagesBefore]));

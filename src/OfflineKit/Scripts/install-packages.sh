@@ -3,8 +3,10 @@
 # their whole dependency closure) from the bundle's own yum repository, rpms/, and from nowhere else:
 # no network is needed.
 #
-#   bash scripts/install-packages.sh [--role control-plane|worker] [--repo-url URL] [--package NAME]...
+#   bash scripts/install-packages.sh [--role control-plane|worker] [--repo-url URL] [--package NAME]... [--skip NAME]...
 #
+# --skip: leave out a package of rpms/packages.txt this host does not run (offlinekit skips haproxy and
+# keepalived except on the control planes behind keepalived-haproxy, and the depot's nginx).
 # --package: install these packages (from the same repository) instead of those of rpms/packages.txt
 # (the depot of a site installs nginx this way).
 # --repo-url: site mode, the depot's copy of this bundle's rpms/ over HTTP (nginx): the repo file points
@@ -26,6 +28,7 @@ rpms_dir="$bundle_dir/rpms"
 role=""
 repo_url=""
 only=()
+skip=()
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 2; }
 say() { echo "install-packages: $*"; }
@@ -36,6 +39,7 @@ while [[ $# -gt 0 ]]; do
     --role) role="${2:-}"; shift 2 ;;
     --repo-url) repo_url="${2:-}"; shift 2 ;;
     --package) only+=("${2:-}"); shift 2 ;;
+    --skip) skip+=("${2:-}"); shift 2 ;;
     -h|--help) usage ;;
     *) echo "install-packages: unknown argument '$1'" >&2; usage ;;
   esac
@@ -64,6 +68,19 @@ while IFS= read -r line || [[ -n "$line" ]]; do
   [[ -n "$line" ]] && packages+=("$line")
 done < "$rpms_dir/packages.txt"
 [[ ${#packages[@]} -gt 0 ]] || die "$rpms_dir/packages.txt lists no packages"
+# --skip NAME drops NAME and NAME-VERSION pins of it.
+if [[ ${#skip[@]} -gt 0 ]]; then
+  kept=()
+  for p in "${packages[@]}"; do
+    drop=
+    for s in "${skip[@]}"; do
+      [[ "$p" == "$s" || "$p" =~ ^"$s"-[0-9] ]] && drop=1
+    done
+    if [[ -n "$drop" ]]; then say "left out on this host: $p"; else kept+=("$p"); fi
+  done
+  packages=(${kept[@]+"${kept[@]}"})
+  [[ ${#packages[@]} -gt 0 ]] || die "--skip leaves none of rpms/packages.txt to install"
+fi
 fi
 
 root="${OFFLINEKIT_INSTALLROOT:-${OFFLINEKIT_ROOT:-}}"

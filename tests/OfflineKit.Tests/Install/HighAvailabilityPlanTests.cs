@@ -26,6 +26,28 @@ public partial class HighAvailabilityPlanTests
     private static HostStep Step(InstallPlan plan, string host, string id) => plan.For(host).Steps.Single(s => s.Id == id);
 
     [Fact]
+    public void Only_the_control_planes_behind_keepalived_haproxy_install_them_and_no_node_installs_the_depots_nginx()
+    {
+        Artifact Rpm(string name) => new() { Kind = ArtifactKind.Rpm, Name = name, Digest = "sha256:" + new string('0', 64), Size = 1, Path = $"rpms/{name}.rpm" };
+        var bundle = Bundle() with { Artifacts = [.. Bundle().Artifacts, Rpm("haproxy"), Rpm("keepalived"), Rpm("nginx"), Rpm("chrony")] };
+        string Packages(InstallPlan plan, string host) =>
+            plan.For(host).Steps.Single(s => s.Id == InstallPlanner.PackagesStep).Actions.OfType<RunCommand>().Single().Command.Script;
+
+        var ha = InstallPlanner.Plan(Ha(), bundle, InstallPlannerTests.Token);
+        foreach (var cp in ControlPlanes)
+        {
+            Assert.EndsWith("--role control-plane --skip nginx", Packages(ha, cp), StringComparison.Ordinal);
+        }
+
+        Assert.EndsWith("--role worker --skip haproxy --skip keepalived --skip nginx", Packages(ha, "k8s-node01"));
+        var guide = InstallPlanner.Plan(InventoryLoader.Parse(InventoryLoader.ExampleText(), "inventory.yaml", "/"), bundle, InstallPlannerTests.Token);
+        Assert.EndsWith("--role control-plane --skip haproxy --skip keepalived --skip nginx", Packages(guide, "k8s-master"));
+
+        // A bundle that does not carry them (an older one) is never asked to skip them: its script would not know --skip.
+        Assert.DoesNotContain("--skip", Packages(InstallPlanner.Plan(Ha(), Bundle(), InstallPlannerTests.Token), "k8s-node01"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_first_control_plane_inits_with_upload_certs_and_the_vip_endpoint()
     {
         var plan = Plan();
