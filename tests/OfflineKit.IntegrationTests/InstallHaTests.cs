@@ -36,7 +36,7 @@ public sealed partial class InstallHaTests(LabHosts lab, LabRpmRepos rpms) : ICl
             await lab.RequireLabRouteAsync(host.Address);
         }
 
-        var bundle = await LabInstall.BuildAsync(rpms, _dir, "--runtime", "containerd");
+        var bundle = await LabInstall.BuildAsync(rpms, _dir, "--runtime", "containerd", "--with", "load-balancer");
         var inventory = WriteInventory(hosts);
         var cleared = await Installer.ResetAsync(inventory, purge: false, Request());
         Assert.True(cleared.Ok, string.Join("; ", cleared.Hosts.Select(h => $"{h.Host}: {h.Message}")));

@@ -18,15 +18,15 @@ public class VersionBundlesTests(VersionLab lab)
 {
     private static Task<(int Code, string Out, string Err)> Cli(params string[] args) => CliRunner.RunAsync(args);
 
-    /// <summary>What the guide's bundle carried before the version catalog: the same RPMs (the lab's closure), images and manifests; and haproxy and keepalived (a highly available control plane's load balancer, issue 13).</summary>
+    /// <summary>What the guide's bundle carried before the version catalog: the same RPMs (the lab's closure), images and manifests.</summary>
     private static readonly string[] GuideRpms =
     [
         "basesystem-0:11-5.el8.noarch", "bash-0:4.4.20-2.el8.x86_64", "chrony-0:4.1-1.el8.x86_64", "conntrack-tools-0:1.4.4-10.el8.x86_64",
         "container-selinux-2:2.167.0-1.module_el8.5.0+911+f19012f9.noarch", "containerd.io-0:1.6.20-3.1.el8.x86_64", "cri-tools-0:1.25.0-0.x86_64",
         "docker-ce-3:20.10.24-3.el8.x86_64", "docker-ce-cli-1:20.10.24-3.el8.x86_64", "docker-ce-rootless-extras-0:20.10.25-3.el8.x86_64",
         "ethtool-2:5.8-7.el8.x86_64", "filesystem-0:3.8-6.el8.x86_64", "fuse-overlayfs-0:1.7.1-1.module_el8.5.0+890+6b136101.x86_64",
-        "glibc-0:2.28-164.el8.x86_64", "haproxy-0:1.8.27-2.el8.x86_64", "iproute-0:5.12.0-4.el8.x86_64", "iproute-tc-0:5.12.0-4.el8.x86_64", "iptables-0:1.8.4-20.el8.x86_64",
-        "iptables-ebtables-0:1.8.4-20.el8.x86_64", "iptables-libs-0:1.8.4-20.el8.x86_64", "keepalived-0:2.1.5-6.el8.x86_64", "kubeadm-0:1.23.0-0.x86_64", "kubectl-0:1.23.0-0.x86_64",
+        "glibc-0:2.28-164.el8.x86_64", "iproute-0:5.12.0-4.el8.x86_64", "iproute-tc-0:5.12.0-4.el8.x86_64", "iptables-0:1.8.4-20.el8.x86_64",
+        "iptables-ebtables-0:1.8.4-20.el8.x86_64", "iptables-libs-0:1.8.4-20.el8.x86_64", "kubeadm-0:1.23.0-0.x86_64", "kubectl-0:1.23.0-0.x86_64",
         "kubelet-0:1.23.0-0.x86_64", "kubernetes-cni-0:1.1.1-0.x86_64", "libcgroup-0:0.41-19.el8.x86_64", "libedit-0:3.1-23.20170329cvs.el8.x86_64",
         "libnetfilter_cthelper-0:1.0.0-15.el8.x86_64", "libseccomp-0:2.5.1-1.el8.x86_64", "ncurses-libs-0:6.1-9.20180224.el8.x86_64",
         "policycoreutils-0:2.9-16.el8.x86_64", "selinux-policy-0:3.14.3-80.el8.noarch", "setup-0:2.12.2-6.el8.noarch", "shadow-utils-2:4.6-14.el8.x86_64",

@@ -38,10 +38,11 @@ internal static class BuildCommand
         }.AcceptOnlyFromAmong("images", "rpms", "manifests", "bin");
         var with = new Option<string[]>("--with")
         {
-            Description = "Add a part (repeatable): depot — what a site's depot runs for `cluster.sources: site` (nginx among the RPMs, the CNCF distribution registry's image among the images)",
+            Description = "Add a part (repeatable): depot — what a site's depot runs for `cluster.sources: site` (nginx among the RPMs, the CNCF distribution registry's image among the images); " +
+                "load-balancer — haproxy and keepalived for a highly available control plane (bundles from 1.24 carry them already; the 1.23 line stays the guide's bundle)",
             HelpName = "PART",
             AllowMultipleArgumentsPerToken = true,
-        }.AcceptOnlyFromAmong("depot");
+        }.AcceptOnlyFromAmong([.. OfflineKit.Catalog.SpecDerivation.AddableParts]);
 
         var signKey = new Option<string>("--sign-key")
         {
@@ -82,10 +83,7 @@ internal static class BuildCommand
         command.SetAction(async (parse, ct) =>
         {
             var effective = sources.ResolveSpec(parse);
-            if ((parse.GetValue(with) ?? []).Contains("depot"))
-            {
-                effective = OfflineKit.Catalog.SpecDerivation.WithDepot(effective);
-            }
+            effective = OfflineKit.Catalog.SpecDerivation.With(effective, parse.GetValue(with) ?? []);
 
             await SpecOptions.WarnAsync(console, effective).ConfigureAwait(false);
             string? passphrase = null;

@@ -14,6 +14,13 @@ public sealed record RuntimePackages(ContainerRuntime Runtime, RpmRepository Rep
 /// <summary>What a site's depot runs (catalog key <c>depot:</c>): nginx for the bundle's rpms/, the distribution registry's image.</summary>
 public sealed record DepotContent(IReadOnlyList<string> Packages, IReadOnlyList<string> Images);
 
+/// <summary>The packages of a highly available control plane's load balancer (catalog key <c>loadBalancer:</c>), carried from Major.Minor on.</summary>
+public sealed record LoadBalancerContent(IReadOnlyList<string> Packages, int FromMajor, int FromMinor)
+{
+    public bool CarriedBy(KubernetesVersion version) =>
+        version.Major > FromMajor || (version.Major == FromMajor && version.Minor >= FromMinor);
+}
+
 public sealed record AddonTemplate(string Name, string Url, IReadOnlyList<ManifestPatch> Patches);
 
 /// <summary>What the catalog says about one Kubernetes minor.</summary>
@@ -76,6 +83,9 @@ public sealed class ReleaseCatalog
     /// <summary>What a site's depot runs (`build --with depot`): its packages and images.</summary>
     public required DepotContent Depot { get; init; }
 
+    /// <summary>haproxy and keepalived: carried from a minor on, and by `build --with load-balancer`.</summary>
+    public required LoadBalancerContent LoadBalancer { get; init; }
+
     public required IReadOnlyList<AddonTemplate> Addons { get; init; }
 
     public required IReadOnlyList<MinorFacts> Minors { get; init; }
@@ -115,6 +125,15 @@ public sealed class ReleaseCatalog
         var depotMap = root.RequiredMap("depot");
         var depot = new DepotContent(depotMap.StringList("packages", required: true), depotMap.StringList("images", required: true));
         depotMap.EnsureNoUnknownKeys();
+        var lbMap = root.RequiredMap("loadBalancer");
+        var lbFrom = lbMap.RequiredString("from");
+        if (!Version.TryParse(lbFrom, out var lbVersion))
+        {
+            throw lbMap.ErrorAt("from", $"loadBalancer.from '{lbFrom}' is not a MAJOR.MINOR version");
+        }
+
+        var loadBalancer = new LoadBalancerContent(lbMap.StringList("packages", required: true), lbVersion.Major, lbVersion.Minor);
+        lbMap.EnsureNoUnknownKeys();
         var addons = root.MapList("addons", required: true).Select(ReadAddon).ToList();
         var minors = root.MapList("minors", required: true).Select(m => ReadMinor(m, kubernetesRepositories, runtimes, addons)).ToList();
         for (var i = 1; i < minors.Count; i++)
@@ -138,6 +157,7 @@ public sealed class ReleaseCatalog
             Runtimes = runtimes,
             HostPackages = hostPackages,
             Depot = depot,
+            LoadBalancer = loadBalancer,
             Addons = addons,
             Minors = minors,
             HostLimits = limits,

@@ -62,6 +62,10 @@ public static class SpecDerivation
         var packages = new List<string> { $"kubelet-{version}", $"kubeadm-{version}", $"kubectl-{version}" };
         packages.AddRange(runtimePackages.Packages);
         packages.AddRange(catalog.HostPackages);
+        if (catalog.LoadBalancer.CarriedBy(version))
+        {
+            packages.AddRange(catalog.LoadBalancer.Packages);
+        }
 
         var addons = catalog.Addons.Select(a => Addon(a, minor)).ToList();
         var spec = new BundleSpec(
@@ -82,17 +86,37 @@ public static class SpecDerivation
         return new EffectiveSpec(spec, minor.KubeadmConfigApi, catalog.LimitsFor(version, target.Os));
     }
 
+    /// <summary>The parts `build --with` adds: what a site's depot runs, and a highly available control plane's load balancer.</summary>
+    public static readonly IReadOnlyList<string> AddableParts = [DepotPart, LoadBalancerPart];
+
+    public const string DepotPart = "depot";
+    public const string LoadBalancerPart = "load-balancer";
+
     /// <summary>
-    /// The spec with what a site's depot runs (`build --with depot`, for `cluster.sources: site`): the
-    /// catalog's depot packages (nginx) among the RPMs and its registry image among the images, each once.
+    /// The spec with the parts `build --with` names, each package and image once: <c>depot</c>, what a
+    /// site's depot runs for `cluster.sources: site` (nginx among the RPMs, the registry image among the
+    /// images); <c>load-balancer</c>, haproxy and keepalived for a 1.23 bundle (later ones carry them).
     /// </summary>
-    public static EffectiveSpec WithDepot(EffectiveSpec effective)
+    public static EffectiveSpec With(EffectiveSpec effective, IEnumerable<string> parts)
     {
         ArgumentNullException.ThrowIfNull(effective);
-        var depot = ReleaseCatalog.Embedded.Depot;
+        ArgumentNullException.ThrowIfNull(parts);
+        var catalog = ReleaseCatalog.Embedded;
         var spec = effective.Spec;
-        var packages = spec.Rpm.Packages.Concat(depot.Packages.Where(p => !spec.Rpm.Packages.Contains(p, StringComparer.Ordinal))).ToList();
-        var images = spec.Images.Concat(depot.Images.Select(ImageReference.Parse).Where(i => !spec.Images.Contains(i))).ToList();
+        var packages = spec.Rpm.Packages.ToList();
+        var images = spec.Images.ToList();
+        foreach (var part in parts.Distinct(StringComparer.Ordinal))
+        {
+            var (addPackages, addImages) = part switch
+            {
+                DepotPart => (catalog.Depot.Packages, catalog.Depot.Images),
+                LoadBalancerPart => (catalog.LoadBalancer.Packages, (IReadOnlyList<string>)[]),
+                _ => throw new BadInputException($"--with: '{part}' is not a part that can be added ({string.Join(", ", AddableParts)})"),
+            };
+            packages.AddRange(addPackages.Where(p => !packages.Contains(p, StringComparer.Ordinal)));
+            images.AddRange(addImages.Select(ImageReference.Parse).Where(i => !images.Contains(i)));
+        }
+
         return effective with { Spec = spec with { Rpm = spec.Rpm with { Packages = packages }, Images = images } };
     }
 

@@ -9,9 +9,6 @@ namespace OfflineKit.Install;
 /// </summary>
 public static class OptionalPackages
 {
-    /// <summary>What keepalived-haproxy runs on each control plane.</summary>
-    public static readonly IReadOnlyList<string> LoadBalancer = ["haproxy", "keepalived"];
-
     /// <summary>install-packages.sh's --skip arguments for <paramref name="host"/>: only packages the bundle carries, so an older bundle's script is never given one.</summary>
     public static IReadOnlyList<string> SkipArguments(Inventory inventory, BundleContents bundle, InventoryHost host)
     {
@@ -19,7 +16,7 @@ public static class OptionalPackages
         ArgumentNullException.ThrowIfNull(bundle);
         ArgumentNullException.ThrowIfNull(host);
         var runsLoadBalancer = host.IsControlPlane && inventory.Cluster.LoadBalancer is { Kind: LoadBalancerKind.KeepalivedHaproxy };
-        var optional = (runsLoadBalancer ? [] : LoadBalancer).Concat(Catalog.ReleaseCatalog.Embedded.Depot.Packages);
+        var optional = (runsLoadBalancer ? [] : Catalog.ReleaseCatalog.Embedded.LoadBalancer.Packages).Concat(Catalog.ReleaseCatalog.Embedded.Depot.Packages);
         var carried = bundle.Artifacts.Where(a => a.Kind == ArtifactKind.Rpm).Select(a => a.Name).ToHashSet(StringComparer.Ordinal);
         return [.. optional.Where(carried.Contains).SelectMany(p => new[] { "--skip", p })];
     }

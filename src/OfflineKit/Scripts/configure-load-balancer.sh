@@ -67,8 +67,8 @@ vip_address="${BASH_REMATCH[1]}"
 for f in "$haproxy_in" "$keepalived_in" "$check_in"; do
   [[ -f "$f" ]] || die "$f is missing: offlinekit writes it just before this step; run the install again"
 done
-command -v haproxy >/dev/null 2>&1 || die "haproxy is not installed (the packages step installs it on the control planes of a keepalived-haproxy inventory, from the bundle's RPMs; a bundle built without them cannot set up keepalived-haproxy)"
-command -v keepalived >/dev/null 2>&1 || die "keepalived is not installed (the packages step installs it on the control planes of a keepalived-haproxy inventory, from the bundle's RPMs; a bundle built without them cannot set up keepalived-haproxy)"
+command -v haproxy >/dev/null 2>&1 || die "haproxy is not installed (the packages step installs it on the control planes of a keepalived-haproxy inventory, from the bundle's RPMs; a 1.23 bundle carries them when built with --with load-balancer)"
+command -v keepalived >/dev/null 2>&1 || die "keepalived is not installed (the packages step installs it on the control planes of a keepalived-haproxy inventory, from the bundle's RPMs; a 1.23 bundle carries them when built with --with load-balancer)"
 
 # The interface keepalived puts the VIP on: the one carrying this host's address.
 read -r interface cidr < <(ip -o -4 addr show | awk -v a="$address" '{ split($4, p, "/"); if (p[1] == a) { print $2, $4; exit } }') || true

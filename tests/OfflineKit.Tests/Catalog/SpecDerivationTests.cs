@@ -89,15 +89,17 @@ public class SpecDerivationTests
         Assert.Equal(["https://mirrors.aliyun.com/docker-ce/linux/centos/gpg"], spec.Rpm.Repositories[1].GpgKeys.Select(k => k.AbsoluteUri));
         Assert.All(spec.Rpm.Repositories, r => Assert.NotEmpty(r.GpgKeys));
         Assert.Equal([$"kubelet-{version}", $"kubeadm-{version}", $"kubectl-{version}"], spec.Rpm.Packages.Take(3));
-        Assert.Equal(["chrony", "haproxy", "keepalived"], spec.Rpm.Packages.TakeLast(3));
+        // The 1.23 line stays the guide's bundle; from 1.24 every bundle carries the HA load balancer too.
+        string[] host = version.StartsWith("1.23.", StringComparison.Ordinal) ? ["chrony"] : ["chrony", "haproxy", "keepalived"];
+        Assert.Equal(host, spec.Rpm.Packages.TakeLast(host.Length));
         if (expectedRuntime == "containerd")
         {
-            Assert.Equal(["containerd.io", "cri-tools"], spec.Rpm.Packages.Skip(3).SkipLast(3));
+            Assert.Equal(["containerd.io", "cri-tools"], spec.Rpm.Packages.Skip(3).SkipLast(host.Length));
             Assert.Empty(spec.DockerDaemon);
         }
         else
         {
-            Assert.Equal(["docker-ce-20.10.24", "docker-ce-cli-20.10.24", "containerd.io"], spec.Rpm.Packages.Skip(3).SkipLast(3));
+            Assert.Equal(["docker-ce-20.10.24", "docker-ce-cli-20.10.24", "containerd.io"], spec.Rpm.Packages.Skip(3).SkipLast(host.Length));
         }
 
         if (kube.Contains("kubernetes-new", StringComparison.Ordinal))
@@ -204,7 +206,7 @@ public class SpecDerivationTests
     public void With_depot_the_spec_adds_nginx_and_the_registry_image_once_and_loads_back_unchanged(string version, TargetOs os)
     {
         var plain = SpecDerivation.Derive(KubernetesVersion.Parse(version), os, null, null);
-        var depot = SpecDerivation.WithDepot(plain);
+        var depot = SpecDerivation.With(plain, ["depot"]);
 
         Assert.Equal([.. plain.Spec.Rpm.Packages, "nginx"], depot.Spec.Rpm.Packages);
         var registry = ImageReference.Parse("docker.io/library/registry:2.8.3");
@@ -215,10 +217,22 @@ public class SpecDerivationTests
         Assert.DoesNotContain(registry, ImagePlan.For(plain.Spec, []).Common);
 
         // Asked twice, still once each; and `spec` YAML carries the images back.
-        Assert.Equal(BundleSpecWriter.ToYaml(depot.Spec), BundleSpecWriter.ToYaml(SpecDerivation.WithDepot(depot).Spec));
+        Assert.Equal(BundleSpecWriter.ToYaml(depot.Spec), BundleSpecWriter.ToYaml(SpecDerivation.With(depot, ["depot", "depot"]).Spec));
         var yaml = BundleSpecWriter.ToYaml(depot.Spec);
         Assert.Contains("images:", yaml, StringComparison.Ordinal);
         Assert.Equal(yaml, BundleSpecWriter.ToYaml(BundleSpecLoader.Parse(yaml, "depot.yaml")));
+    }
+
+    [Fact]
+    public void With_load_balancer_a_1_23_bundle_carries_haproxy_and_keepalived_which_later_ones_carry_already()
+    {
+        var guide = SpecDerivation.Derive(KubernetesVersion.Parse("1.23.0"), null, null, null);
+        Assert.DoesNotContain("haproxy", guide.Spec.Rpm.Packages);
+        Assert.Equal([.. guide.Spec.Rpm.Packages, "haproxy", "keepalived"], SpecDerivation.With(guide, ["load-balancer"]).Spec.Rpm.Packages);
+
+        var current = SpecDerivation.Derive(KubernetesVersion.Parse("1.24.0"), null, null, null);
+        Assert.Equal(current.Spec.Rpm.Packages, SpecDerivation.With(current, ["load-balancer"]).Spec.Rpm.Packages);
+        Assert.Throws<BadInputException>(() => SpecDerivation.With(current, ["kube-vip"]));
     }
 
     [Theory]

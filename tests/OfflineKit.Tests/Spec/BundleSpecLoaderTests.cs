@@ -14,7 +14,7 @@ public class BundleSpecLoaderTests
         Assert.Equal("registry.aliyuncs.com/google_containers", spec.ImageRepository);
         Assert.Equal(new TargetPlatform(TargetOs.El8, TargetArch.Amd64), spec.Target);
         Assert.Equal(
-            ["kubelet-1.23.0", "kubeadm-1.23.0", "kubectl-1.23.0", "docker-ce-20.10.24", "docker-ce-cli-20.10.24", "containerd.io", "chrony", "haproxy", "keepalived"],
+            ["kubelet-1.23.0", "kubeadm-1.23.0", "kubectl-1.23.0", "docker-ce-20.10.24", "docker-ce-cli-20.10.24", "containerd.io", "chrony"],
             spec.Rpm.Packages);
         Assert.Equal(
             [
