@@ -27,7 +27,7 @@ public class PublishedBinaryTests
         // On the air-gapped side: no .NET needed, the bundle's own binary verifies the bundle.
         var carried = await Tools.RunAsync(Path.Combine(bundle, "bin/offlinekit"), ["verify", bundle], environment: new Dictionary<string, string> { ["DOTNET_ROOT"] = "/nonexistent" });
         Assert.True(carried.ExitCode == 0, carried.Stdout + carried.Stderr);
-        Assert.Contains("verified offlinekit-k8s-1.23.0-el8-amd64: 13 files", carried.Stdout); // 8 scripts, bin/offlinekit, sbom.cdx.json, the lock, bundle.json, SHA256SUMS
+        Assert.Contains("verified offlinekit-k8s-1.23.0-el8-amd64: 15 files", carried.Stdout); // 10 scripts (no images, no rpms: not their two), bin/offlinekit, sbom.cdx.json, the lock, bundle.json, SHA256SUMS
 
         var script = await Tools.RunAsync("/bin/bash", [Path.Combine(bundle, "scripts/verify.sh")]);
         Assert.True(script.ExitCode == 0, script.Stdout + script.Stderr);
