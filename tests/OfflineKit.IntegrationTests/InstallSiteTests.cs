@@ -34,6 +34,10 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
         var depot = lab["k8s-master"];
         var depotState = Path.Combine(LabHosts.StateDir(depot, "site"), "depot");
         var request = LabInstall.Request(lab, _dir);
+
+        // Whatever an earlier test left of a cluster on the shared lab hosts goes first.
+        var cleared = await Installer.ResetAsync(inventory, purge: false, request);
+        Assert.True(cleared.Ok, string.Join("; ", cleared.Hosts.Select(h => $"{h.Host}: {h.Message}")));
         try
         {
             var report = await Installer.InstallAsync(bundle, inventory, request);
