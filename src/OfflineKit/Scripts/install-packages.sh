@@ -104,11 +104,6 @@ missing=()
 for p in "${packages[@]}"; do
   installed "$p" || missing+=("$p")
 done
-if [[ ${#missing[@]} -eq 0 ]]; then
-  say "all ${#packages[@]} packages of rpms/packages.txt installed; nothing to do"
-  exit 0
-fi
-say "to install: ${missing[*]} (with their dependencies, from the bundle only)"
 
 # EL7 has yum only; EL8 has dnf (yum there is dnf too).
 pm=""
@@ -153,6 +148,13 @@ repo_file="$repo_dir/offlinekit.repo"
 } > "$repo_file.tmp"
 mv "$repo_file.tmp" "$repo_file"
 say "wrote $repo_file (baseurl ${repo_url:-$(url "$rpms_dir")})"
+
+# The repo file is written either way: the host's package manager points at this bundle (or the depot).
+if [[ ${#missing[@]} -eq 0 ]]; then
+  say "all ${#packages[@]} packages of rpms/packages.txt installed; nothing to do"
+  exit 0
+fi
+say "to install: ${missing[*]} (with their dependencies, from the bundle only)"
 
 if [[ ${#keys[@]} -gt 0 ]]; then
   for k in "${keys[@]}"; do
