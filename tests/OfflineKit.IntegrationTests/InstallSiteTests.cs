@@ -38,6 +38,23 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
         // Whatever an earlier test left of a cluster on the shared lab hosts goes first.
         var cleared = await Installer.ResetAsync(inventory, purge: false, request);
         Assert.True(cleared.Ok, string.Join("; ", cleared.Hosts.Select(h => $"{h.Host}: {h.Message}")));
+
+        // And the images an earlier install left in the workers' dockerd: the workers must pull theirs from the depot.
+        foreach (var name in new[] { "k8s-node01", "k8s-node02" })
+        {
+            var socket = Path.Combine(lab[name].Directory, "docker.sock");
+            if (File.Exists(socket))
+            {
+                var ids = await Tools.RunAsync("docker", ["-H", $"unix://{socket}", "images", "-q"]);
+                var present = ids.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
+                if (present.Count > 0)
+                {
+                    var removed = await Tools.RunAsync("docker", ["-H", $"unix://{socket}", "rmi", "-f", .. present]);
+                    Assert.True(removed.ExitCode == 0, removed.Stderr);
+                }
+            }
+        }
+
         try
         {
             var report = await Installer.InstallAsync(bundle, inventory, request);
