@@ -70,6 +70,7 @@ public static partial class InventoryLoader
         root.EnsureNoUnknownKeys();
 
         CheckSubnets(hosts, cluster, file);
+        CheckDepot(hosts, cluster, file);
         var controlPlane = controlPlanes[0];
         if (cluster.AdvertiseAddress is null && IPAddress.TryParse(controlPlane.Address, out _))
         {
@@ -628,7 +629,11 @@ public static partial class InventoryLoader
                 throw new BadInputException($"{file}:{host.Line}: {host.Name}'s address {host.Address} lies inside the cluster's {subnet}; pick subnets the hosts are not on");
             }
         }
+    }
 
+    /// <summary>At most one depot, and only in site mode.</summary>
+    private static void CheckDepot(List<InventoryHost> hosts, ClusterSettings cluster, string file)
+    {
         var depots = hosts.Where(h => h.IsDepot).ToList();
         if (depots.Count > 0 && cluster.Sources != HostSources.Site)
         {
