@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # bench/rpms.sh: resolving the spec's RPM closure, offlinekit side by side with dnf, in one run.
 #
-# Both read the same metadata-only repositories (the real EL8 graph of the spec's packages plus
-# generated packages to the size of BaseOS+AppStream, ~10,000, primaries shaped like real EL8 ones:
+# Both read the same metadata-only repositories (the real graph of the spec's packages plus
+# generated packages to the size of BaseOS+AppStream, ~10,000, primaries shaped like real EL ones:
 # text fields, ~15 requires, only /etc and bin/ files) over HTTP from 127.0.0.1 and solve the same
-# request: fetch + parse + solve, no RPM downloads. Three repository sets, AppStream's metadata
-# compressed with gzip, xz and zstd (real EL repositories ship each). Two sets of rounds each:
+# request: fetch + parse + solve, no RPM downloads. Two OS shapes: el8 (the guide's 1.23.0 bundle:
+# its four repos, CentOS 8.5's BaseOS/AppStream split) and el9 (a 1.30.1 EL9 containerd bundle:
+# pkgs.k8s.io's v1.30 with zstd metadata, docker-ce's centos/9, Rocky 9's split). Per shape three
+# repository sets, AppStream's metadata compressed with gzip, xz and zstd (real EL repositories ship
+# each). Two sets of rounds each:
 #   cold: no cache for either (dnf: a fresh installroot and cachedir; offlinekit: a fresh --cache),
 #         so both parse the XML metadata;
 #   warm: each tool's own cache filled by one untimed run first (dnf: its solv/solvx cache;
@@ -20,6 +23,7 @@ offlinekit="${OFFLINEKIT:-$repo_root/dist/linux-x64/offlinekit}"
 runs="${RUNS:-3}"
 extra="${EXTRA_PACKAGES:-10000}"
 compressions=(${COMPRESSIONS:-gz xz zst})
+oses=(${OSES:-el8 el9})
 
 for tool in dnf /usr/bin/time python3 xz zstd; do
   command -v "$tool" >/dev/null || { echo "bench/rpms.sh: $tool is missing (apt-get install dnf time)" >&2; exit 1; }
@@ -35,10 +39,12 @@ echo "== preparing (scratch: $work)"
 # A copy of the binary: `make publish` may replace dist/ while this runs.
 cp "$offlinekit" "$work/offlinekit"; offlinekit="$work/offlinekit"
 dotnet build "$repo_root/tests/lab/LabTool" -c Release -o "$work/labtool" -v q -nologo >/dev/null
-for c in "${compressions[@]}"; do
-  dotnet "$work/labtool/LabTool.dll" gen-rpm-repos "$work/repos-$c" --extra "$extra" --compression "$c"
-  printf '   %-4s primaries: %s\n' "$c" "$(find "$work/repos-$c" -name '*-primary.xml.*' -printf '%f %s\n' | awk '{split($1, p, "."); printf "%s%.2f MB (%s)", sep, $2/1e6, p[length(p)]; sep=", "}')"
-done
+sets=()
+for os in "${oses[@]}"; do for c in "${compressions[@]}"; do
+  sets+=("$os-$c")
+  dotnet "$work/labtool/LabTool.dll" gen-rpm-repos "$work/repos-$os-$c" --extra "$extra" --compression "$c" --os "$os"
+  printf '   %-7s primaries: %s\n' "$os-$c" "$(find "$work/repos-$os-$c" -name '*-primary.xml.*' -printf '%f %s\n' | awk '{split($1, p, "."); printf "%s%.2f MB (%s)", sep, $2/1e6, p[length(p)]; sep=", "}')"
+done; done
 # The repositories over HTTP on 127.0.0.1 (a threaded server), as a mirror serves them.
 port=
 for attempt in 1 2 3 4 5; do
@@ -56,32 +62,41 @@ done
 [[ -n $port ]] || { echo "bench/rpms.sh: could not start an HTTP server on 127.0.0.1" >&2; exit 1; }
 echo "   serving the repositories on http://127.0.0.1:$port/ (pid $server_pid)"
 
-request=(kubelet-1.23.0 kubeadm-1.23.0 kubectl-1.23.0 docker-ce-20.10.24 docker-ce-cli-20.10.24 containerd.io chrony)
+# Per OS shape: what `rpms resolve` is asked (the spec derived for that bundle), the same request
+# to dnf, and the repos' paths. The el9 request is what `build --k8s 1.30.1 --os el9 --dry-run` lists.
+request_el8=(kubelet-1.23.0 kubeadm-1.23.0 kubectl-1.23.0 docker-ce-20.10.24 docker-ce-cli-20.10.24 containerd.io chrony)
+request_el9=(kubelet-1.30.1 kubeadm-1.30.1 kubectl-1.30.1 containerd.io cri-tools chrony haproxy keepalived)
+resolve_el8=(--k8s 1.23.0)
+resolve_el9=(--k8s 1.30.1 --os el9)
+repos_el8=("k8s,kubernetes/yum/repos/kubernetes-el7-x86_64/" "docker,docker-ce/linux/centos/8/x86_64/stable/"
+           "baseos,centos-vault/8.5.2111/BaseOS/x86_64/os/" "appstream,centos-vault/8.5.2111/AppStream/x86_64/os/")
+repos_el9=("k8s,kubernetes-new/core/stable/v1.30/rpm/" "docker,docker-ce/linux/centos/9/x86_64/stable/"
+           "baseos,rockylinux/9/BaseOS/x86_64/os/" "appstream,rockylinux/9/AppStream/x86_64/os/")
 
-run_offlinekit() { # $1 = mode (cold|warm), $2 = round; $c = compression
-  local cache="$work/okcache.$c.$1.$2"
+run_offlinekit() { # $1 = mode (cold|warm), $2 = round; $c = set (os-compression)
+  local cache="$work/okcache.$c.$1.$2" resolve="resolve_${c%%-*}[@]"
   [[ $1 == warm ]] && cache="$work/okcache.$c.warm"
   [[ $1 == cold ]] && rm -rf "$cache"
   /usr/bin/time -f '%e %U %S %M' -o "$work/ok.$c.$1.time.$2" \
-    "$offlinekit" rpms resolve --k8s 1.23.0 --url-mirror "https://mirrors.aliyun.com/=http://127.0.0.1:$port/repos-$c/aliyun/" --cache "$cache" \
+    "$offlinekit" rpms resolve "${!resolve}" --url-mirror "https://mirrors.aliyun.com/=http://127.0.0.1:$port/repos-$c/aliyun/" --cache "$cache" \
     > "$work/ok.$c.$1.out.$2"
 }
 
-run_dnf() { # $1 = mode (cold|warm), $2 = round; $c = compression
-  local root="$work/dnfroot.$c.$1.$2" args=() base="http://127.0.0.1:$port/repos-$c/aliyun"
+run_dnf() { # $1 = mode (cold|warm), $2 = round; $c = set (os-compression)
+  local root="$work/dnfroot.$c.$1.$2" args=() base="http://127.0.0.1:$port/repos-$c/aliyun" os=${c%%-*}
+  local repos="repos_$os[@]" request="request_$os[@]"
   [[ $1 == warm ]] && root="$work/dnfroot.$c.warm"
   if [[ $1 == cold ]]; then rm -rf "$root"; fi
   mkdir -p "$root"
-  for r in "k8s,$base/kubernetes/yum/repos/kubernetes-el7-x86_64/" "docker,$base/docker-ce/linux/centos/8/x86_64/stable/" \
-           "baseos,$base/centos-vault/8.5.2111/BaseOS/x86_64/os/" "appstream,$base/centos-vault/8.5.2111/AppStream/x86_64/os/"; do
-    args+=("--repofrompath=$r")
+  for r in "${!repos}"; do
+    args+=("--repofrompath=${r%%,*},$base/${r#*,}")
   done
   # --assumeno: fetch + parse + solve, print the transaction, install nothing (exit 1 is expected).
   /usr/bin/time -f '%e %U %S %M' -o "$work/dnf.$c.$1.time.$2" \
-    dnf --noplugins --nogpgcheck --installroot="$root" --releasever=8 --setopt=reposdir=/dev/null \
+    dnf --noplugins --nogpgcheck --installroot="$root" --releasever="${os#el}" --setopt=reposdir=/dev/null \
       --setopt=cachedir="$root/cache" --setopt=install_weak_deps=False --setopt=best=True \
       --disablerepo='*' "${args[@]}" --enablerepo=k8s,docker,baseos,appstream \
-      --assumeno install "${request[@]}" > "$work/dnf.$c.$1.out.$2" 2>&1 || true
+      --assumeno install "${!request}" > "$work/dnf.$c.$1.out.$2" 2>&1 || true
 }
 
 best() { # $1 = prefix: prints "wall cpu rssKB" of the fastest round
@@ -97,25 +112,25 @@ nevras() { # $1 = dnf output: dnf's transaction table, as NEVRAs: "name arch [ep
 echo "== measuring: $runs rounds each, cold then warm, best wall time kept ($(nproc) CPUs)"
 # A shared machine: how busy it is says how much to trust the figures below.
 echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-for c in "${compressions[@]}"; do
+for c in "${sets[@]}"; do
   for i in $(seq 1 "$runs"); do
     run_dnf cold "$i"; run_offlinekit cold "$i"
-    printf '   %-4s cold run %d  dnf %6.3f s   offlinekit %6.3f s\n' "$c" "$i" "$(tail -n1 "$work/dnf.$c.cold.time.$i" | cut -d' ' -f1)" "$(tail -n1 "$work/ok.$c.cold.time.$i" | cut -d' ' -f1)"
+    printf '   %-7s cold run %d  dnf %6.3f s   offlinekit %6.3f s\n' "$c" "$i" "$(tail -n1 "$work/dnf.$c.cold.time.$i" | cut -d' ' -f1)" "$(tail -n1 "$work/ok.$c.cold.time.$i" | cut -d' ' -f1)"
   done
   run_dnf warm 0; run_offlinekit warm 0 # fill each tool's cache, untimed
   for i in $(seq 1 "$runs"); do
     run_dnf warm "$i"; run_offlinekit warm "$i"
-    printf '   %-4s warm run %d  dnf %6.3f s   offlinekit %6.3f s\n' "$c" "$i" "$(tail -n1 "$work/dnf.$c.warm.time.$i" | cut -d' ' -f1)" "$(tail -n1 "$work/ok.$c.warm.time.$i" | cut -d' ' -f1)"
+    printf '   %-7s warm run %d  dnf %6.3f s   offlinekit %6.3f s\n' "$c" "$i" "$(tail -n1 "$work/dnf.$c.warm.time.$i" | cut -d' ' -f1)" "$(tail -n1 "$work/ok.$c.warm.time.$i" | cut -d' ' -f1)"
   done
   rm -f "$work"/*."$c".*.time.0
 done
 echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
-echo "== results (best of $runs; AppStream metadata compressed as named)"
+echo "== results (best of $runs; OS shape, then AppStream metadata compressed as named)"
 printf '%-44s %8s %8s %8s %10s %14s\n' candidate "wall s" "cpu s" "RSS MB" packages "÷ dnf (wall)"
 all_same=yes; max_rss=0; verdicts=()
-for c in "${compressions[@]}"; do
+for c in "${sets[@]}"; do
   for mode in cold warm; do
     read -r ok_wall ok_cpu ok_rss <<<"$(best "ok.$c.$mode")"
     read -r dnf_wall dnf_cpu dnf_rss <<<"$(best "dnf.$c.$mode")"
@@ -138,7 +153,7 @@ done
 echo
 echo "== targets"
 if [[ $all_same == yes ]]; then
-  echo "PASS  same closure as dnf, every compression, cold and warm ($ok_count packages)"
+  echo "PASS  same closure as dnf, every OS shape and compression, cold and warm"
 else
   echo "MISS  closures differ (above)"
 fi

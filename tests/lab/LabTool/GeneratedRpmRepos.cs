@@ -30,13 +30,38 @@ public static class GeneratedRpmRepos
     private static readonly XNamespace RepoNs = "http://linux.duke.edu/metadata/repo";
 
     /// <param name="compression">AppStream's metadata compression: gz, xz or zst (BaseOS and the others stay gzip).</param>
-    public static int Write(string root, int extraPackages, string compression = "gz")
+    /// <param name="os">el8: the default spec's four repos (CentOS 8.5's BaseOS/AppStream split);
+    /// el9: the repos a 1.30 EL9 x86_64 bundle reads (pkgs.k8s.io's v1.30, docker-ce's centos/9, Rocky 9's
+    /// BaseOS/AppStream split).</param>
+    public static int Write(string root, int extraPackages, string compression = "gz", string os = "el8")
     {
-        var repos = RpmWorld.El8(withModules: false);
         var random = new Random(8);
         var generated = RpmWorld.Generate(random, names: Math.Max(1, extraPackages / 3), packages: extraPackages);
-        var total = 0;
-        foreach (var repo in repos)
+        var repos = os switch
+        {
+            "el8" => El8(generated),
+            "el9" => El9(generated),
+            _ => throw new ArgumentException($"unknown os '{os}' (el8 or el9)"),
+        };
+        foreach (var (path, packages, dataCompression) in repos)
+        {
+            var dir = Path.Combine(root, path);
+            Directory.CreateDirectory(Path.Combine(dir, "repodata"));
+            var files = RepodataWriter.Write(packages.Select(p => new CarriedRpm(p, p.LocationHref, p.Checksum!.Value, Math.Max(1, p.Size))).ToList());
+            foreach (var (file, content) in RealShape(files, random, dataCompression ?? compression))
+            {
+                File.WriteAllBytes(Path.Combine(dir, file), content);
+            }
+        }
+
+        return repos.Sum(r => r.Packages.Count);
+    }
+
+    /// <summary>Each repo: its path under the root, its packages, and its metadata compression (null: the one asked for, AppStream's).</summary>
+    private static List<(string Path, List<RpmPackage> Packages, string? Compression)> El8(List<RpmPackage> generated)
+    {
+        var result = new List<(string, List<RpmPackage>, string?)>();
+        foreach (var repo in RpmWorld.El8(withModules: false))
         {
             var name = repo.Name == "docker-ce-stable" ? "docker-ce" : repo.Name;
             var packages = repo.Packages.ToList();
@@ -51,19 +76,51 @@ public static class GeneratedRpmRepos
                 packages.AddRange(generated.Skip(generated.Count * 2 / 9));
             }
 
-            var dir = Path.Combine(root, Paths.GetValueOrDefault(name) ?? throw new InvalidOperationException($"no path for repo {repo.Name}"));
-            Directory.CreateDirectory(Path.Combine(dir, "repodata"));
-            var files = RepodataWriter.Write(packages.Select(p => new CarriedRpm(p, p.LocationHref, p.Checksum!.Value, Math.Max(1, p.Size))).ToList());
-            var recompressed = RealShape(files, random, name == "appstream" ? compression : "gz");
-            foreach (var (path, content) in recompressed)
-            {
-                File.WriteAllBytes(Path.Combine(dir, path), content);
-            }
-
-            total += packages.Count;
+            result.Add((Paths.GetValueOrDefault(name) ?? throw new InvalidOperationException($"no path for repo {repo.Name}"), packages, name == "appstream" ? null : "gz"));
         }
 
-        return total;
+        return result;
+    }
+
+    /// <summary>
+    /// The lab's EL9 x86_64 repos (<see cref="LabRepoCatalog.Versions"/>, their real packages' names,
+    /// versions and dependencies) at their URL paths, with the generated packages split as Rocky 9.4's
+    /// x86_64 BaseOS (~1,100 packages) and AppStream (~5,700) are: one sixth to BaseOS. pkgs.k8s.io's
+    /// repo keeps its zstd metadata (createrepo_c's default there), the others gzip, AppStream as asked.
+    /// Modular builds are left out: this set has no modules.yaml, and the closure needs none.
+    /// </summary>
+    private static List<(string Path, List<RpmPackage> Packages, string? Compression)> El9(List<RpmPackage> generated)
+    {
+        string[] names = ["kubernetes-v1.30", "docker-ce-el9-x86_64", "rocky9-baseos-x86_64", "rocky9-appstream-x86_64"];
+        var definitions = LabRepoCatalog.Versions(OfflineKit.Spec.BundleSpecLoader.LoadEmbedded("1.23.0"));
+        var result = new List<(string, List<RpmPackage>, string?)>();
+        foreach (var name in names)
+        {
+            var definition = definitions.Single(d => d.Name == name);
+            var packages = definition.Packages
+                .Where(p => !p.Evr.Contains(".module+", StringComparison.Ordinal))
+                .Select(p => RpmWorld.Pkg($"{p.Name}-{p.Evr}.{p.Arch}", p.Requires, p.Provides, p.Conflicts, p.Obsoletes, p.Recommends, p.Files))
+                .ToList();
+            if (name.StartsWith("rocky9-baseos", StringComparison.Ordinal))
+            {
+                packages.AddRange(generated.Take(generated.Count / 6));
+            }
+            else if (name.StartsWith("rocky9-appstream", StringComparison.Ordinal))
+            {
+                packages.AddRange(generated.Skip(generated.Count / 6));
+            }
+
+            var path = "aliyun/" + definition.BaseUrl.AbsoluteUri[LabRepoCatalog.Origin.Length..];
+            var compression = name switch
+            {
+                "kubernetes-v1.30" => "zst",
+                "rocky9-appstream-x86_64" => null,
+                _ => "gz",
+            };
+            result.Add((path, packages, compression));
+        }
+
+        return result;
     }
 
     /// <summary>

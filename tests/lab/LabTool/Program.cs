@@ -13,7 +13,7 @@ using OfflineKit.Spec;
 // labtool kubernetes-versions
 //   The Kubernetes versions the lab's sources can build a bundle of: the guide's 1.23.0 and the patches
 //   of the per-minor repos (LabRepoCatalog.KubernetesPatches), one per line.
-// labtool gen-rpm-repos DIR [--extra N] [--compression gz|xz|zst]
+// labtool gen-rpm-repos DIR [--extra N] [--compression gz|xz|zst] [--os el8|el9]
 //   Writes metadata-only yum repos at the spec's URL paths under DIR (map https://mirrors.aliyun.com/
 //   to file://DIR/aliyun/): the real graph of the spec's packages plus N generated packages, primaries
 //   shaped like real EL8 ones; AppStream's metadata compressed as --compression says (default gz).
@@ -28,17 +28,19 @@ if (args.Length >= 2 && args[0] == "gen-rpm-repos")
 {
     var extra = 10_000;
     var compression = "gz";
+    var os = "el8";
     for (var i = 2; i + 1 < args.Length; i += 2)
     {
         switch (args[i])
         {
             case "--extra": extra = int.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
             case "--compression": compression = args[i + 1]; break;
+            case "--os": os = args[i + 1]; break;
             default: Console.Error.WriteLine($"labtool gen-rpm-repos: unknown option {args[i]}"); return 2;
         }
     }
 
-    var count = GeneratedRpmRepos.Write(args[1], extra, compression);
+    var count = GeneratedRpmRepos.Write(args[1], extra, compression, os);
     Console.Error.WriteLine($"wrote {count} packages' metadata under {args[1]}");
     return 0;
 }
@@ -112,7 +114,7 @@ if (args.Length >= 3 && args[0] == "seed-version")
 
 if (args.Length < 2 || args[0] != "seed")
 {
-    Console.Error.WriteLine("usage: labtool seed REGISTRY_URL [--scale S] | labtool seed-version REGISTRY_URL DIR --k8s X.Y.Z [--os O] [--arch A] [--runtime R] --testdata DIR | labtool gen-rpm-repos DIR [--extra N] [--compression gz|xz|zst] | labtool rpm-repos DIR --serve-base URL [--versions]");
+    Console.Error.WriteLine("usage: labtool seed REGISTRY_URL [--scale S] | labtool seed-version REGISTRY_URL DIR --k8s X.Y.Z [--os O] [--arch A] [--runtime R] --testdata DIR | labtool gen-rpm-repos DIR [--extra N] [--compression gz|xz|zst] [--os el8|el9] | labtool rpm-repos DIR --serve-base URL [--versions]");
     return 2;
 }
 
