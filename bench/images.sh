@@ -32,6 +32,9 @@
 #               real 1.23 set: 459 MB / 1.35 GB; layers compress ~3:1)
 #   PARALLEL    offlinekit build --parallel (default: offlinekit's own default)
 #   LABTOOL     the seeding project        (default: tests/lab/LabTool; for trying a variant of it)
+#   K8S, OS     the bundle built            (default: 1.23.0 and el8, the guide's; e.g. K8S=1.30.1 OS=el9:
+#               that version's image set from the version catalog — kubeadm's 7, its Calico and
+#               metrics-server — seeded sized like the real images by `labtool seed-version --scale`)
 #   BANDWIDTH_MBPS  if set, the timed candidates reach the registry through a proxy on 127.0.0.1
 #               that caps what the registry sends to that many megabits/s, all connections together
 #               (a real link; on plain loopback "downloading" costs about as much as copying a file)
@@ -47,6 +50,8 @@ SCALE=${SCALE:-1}
 PARALLEL=${PARALLEL:-}
 LABTOOL=${LABTOOL:-$REPO/tests/lab/LabTool}
 BANDWIDTH_MBPS=${BANDWIDTH_MBPS:-}
+K8S=${K8S:-1.23.0}
+OS=${OS:-el8}
 
 # Targets printed next to the figures (issue 16).
 TARGET_COLD=0.5       # offlinekit's whole cold build / the skopeo loop, at most (loopback)
@@ -127,28 +132,36 @@ echo "   docker-registry on 127.0.0.1:$PORT (pid $REGISTRY_PID)"
 echo "   building $LABTOOL"
 dotnet build "$LABTOOL" -c Release -o "$WORK/labtool" -nologo -v quiet >"$WORK/build.log" 2>&1 \
     || { cat "$WORK/build.log" >&2; die "building $LABTOOL failed"; }
-echo "   seeding (scale $SCALE)"
-dotnet "$WORK/labtool/LabTool.dll" seed "http://127.0.0.1:$PORT" --scale "$SCALE" 2>&1 | tail -n 1 | sed 's/^/   /'
+TESTDATA=$REPO/tests/OfflineKit.Tests/Manifests/testdata
+echo "   seeding Kubernetes $K8S/$OS's images (scale $SCALE)"
+if [[ $K8S == 1.23.0 && $OS == el8 ]]; then
+    dotnet "$WORK/labtool/LabTool.dll" seed "http://127.0.0.1:$PORT" --scale "$SCALE" 2>&1 | tail -n 1 | sed 's/^/   /'
+    # The real addon manifests at the paths their URLs name, so the build finds the 4 addon images.
+    mkdir -p "$WORK/sources/raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests" \
+        "$WORK/sources/github.com/kubernetes-sigs/metrics-server/releases/download/v0.6.3"
+    cp "$TESTDATA/calico-v3.25.2.yaml" "$WORK/sources/raw.githubusercontent.com/projectcalico/calico/v3.25.2/manifests/calico.yaml"
+    cp "$TESTDATA/metrics-server-v0.6.3-components.yaml" \
+        "$WORK/sources/github.com/kubernetes-sigs/metrics-server/releases/download/v0.6.3/components.yaml"
+else
+    # That version's addon manifests under sources/HOST/PATH, its images seeded (VersionSources).
+    dotnet "$WORK/labtool/LabTool.dll" seed-version "http://127.0.0.1:$PORT" "$WORK/sources" --k8s "$K8S" --os "$OS" \
+        --testdata "$TESTDATA" --scale "$SCALE" 2>&1 | tail -n 1 | sed 's/^/   /'
+fi
 REGISTRY_BYTES=$(du -sb --apparent-size "$WORK/registry/data" | cut -f1)
 
 # --- offlinekit's inputs ------------------------------------------------------------------------
 
-# The real addon manifests at the paths their URLs name, so the build finds the 4 addon images.
-TESTDATA=$REPO/tests/OfflineKit.Tests/Manifests/testdata
-mkdir -p "$WORK/sources/raw/projectcalico/calico/v3.25.2/manifests" \
-    "$WORK/sources/github/kubernetes-sigs/metrics-server/releases/download/v0.6.3"
-cp "$TESTDATA/calico-v3.25.2.yaml" "$WORK/sources/raw/projectcalico/calico/v3.25.2/manifests/calico.yaml"
-cp "$TESTDATA/metrics-server-v0.6.3-components.yaml" \
-    "$WORK/sources/github/kubernetes-sigs/metrics-server/releases/download/v0.6.3/components.yaml"
 write_mirrors() {  # write_mirrors PORT FILE: every origin the default spec names, in the lab
     cat >"$2" <<EOF
 registries:
   registry.aliyuncs.com: http://127.0.0.1:$1
   registry.cn-hangzhou.aliyuncs.com: http://127.0.0.1:$1
   docker.io: http://127.0.0.1:$1
+  registry.k8s.io: http://127.0.0.1:$1
+  quay.io: http://127.0.0.1:$1
 urls:
-  https://raw.githubusercontent.com/: file://$WORK/sources/raw/
-  https://github.com/: file://$WORK/sources/github/
+  https://raw.githubusercontent.com/: file://$WORK/sources/raw.githubusercontent.com/
+  https://github.com/: file://$WORK/sources/github.com/
 EOF
 }
 MIRRORS=$WORK/mirrors.yaml
@@ -242,7 +255,7 @@ offlinekit_build() {  # offlinekit_build OUTDIR: the image build, its log stampe
     local extra=()
     [[ -n $PARALLEL ]] && extra=(--parallel "$PARALLEL")
     { echo "$EPOCHREALTIME START"
-      "$OFFLINEKIT" build --k8s 1.23.0 --mirrors "$MIRRORS" --cache "$WORK/cache" -o "$1" \
+      "$OFFLINEKIT" build --k8s "$K8S" --os "$OS" --mirrors "$MIRRORS" --cache "$WORK/cache" -o "$1" \
           --without rpms --without bin "${extra[@]}" 2>&1 | stamp
     } >"$WORK/stamped.txt"
 }
@@ -264,7 +277,7 @@ run_candidate() {  # run_candidate KEY: the command itself, output left to the c
     esac
 }
 export -f run_candidate offlinekit_build stamp
-export WORK SRC_PORT OFFLINEKIT MIRRORS PARALLEL
+export WORK SRC_PORT OFFLINEKIT MIRRORS PARALLEL K8S OS
 
 prepare() {  # prepare KEY: untimed set-up before a run
     case $1 in

@@ -40,17 +40,21 @@ public static class DefaultSpecImages
     /// <paramref name="scale"/> (for benchmarks). Kubernetes images share one base layer and Calico's
     /// another, as the real ones share theirs.
     /// </summary>
-    public static IEnumerable<SyntheticImage> Make(double scale)
+    public static IEnumerable<SyntheticImage> Make(double scale) => Make(Names(), scale);
+
+    /// <summary>The named images (each name's last path segment one of the real images above) made as <see cref="Make(double)"/> makes the default spec's.</summary>
+    public static IEnumerable<SyntheticImage> Make(IEnumerable<string> names, double scale)
     {
         // Sized for benchmarks: content compresses about 3:1, so 3x the real compressed size gives about the real one.
         var compressible = scale > 0;
         var k8sBase = SyntheticImages.Layer("distroless-base", scale > 0 ? (int)(3 * 2_000_000 * scale) : 48 * 1024, seed: 11, compressible);
         var calicoBase = SyntheticImages.Layer("calico-base", scale > 0 ? (int)(3 * 8_000_000 * scale) : 48 * 1024, seed: 12, compressible);
-        foreach (var name in Names())
+        foreach (var name in names)
         {
             var reference = ImageReference.Parse(name);
             var shortName = reference.Repository[(reference.Repository.LastIndexOf('/') + 1)..];
-            var bytes = scale > 0 ? (int)(3 * RealMegabytes[shortName] * 1_000_000 * scale) : 16 * 1024;
+            var megabytes = RealMegabytes.TryGetValue(shortName, out var m) ? m : throw new ArgumentException($"no real size known for {name} (known: {string.Join(", ", RealMegabytes.Keys)})");
+            var bytes = scale > 0 ? (int)(3 * megabytes * 1_000_000 * scale) : 16 * 1024;
             var baseLayer = reference.Repository.StartsWith("calico/", StringComparison.Ordinal) ? calicoBase : k8sBase;
             yield return SyntheticImages.Make(reference.Repository, reference.Tag!, "amd64", bytes, baseLayer, compressible);
         }

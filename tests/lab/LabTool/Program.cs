@@ -6,10 +6,11 @@ using OfflineKit.Spec;
 // labtool seed REGISTRY_URL [--scale S]
 //   Pushes the default spec's images as synthetic images under their real repository names.
 //   --scale 0 (default): a few KiB each; --scale 1: sized like the real images (~460 MB); 2: ~920 MB.
-// labtool seed-version REGISTRY_URL DIR --k8s X.Y.Z [--os el8|el9] [--arch amd64|arm64] [--runtime R] --testdata TESTDATA
+// labtool seed-version REGISTRY_URL DIR --k8s X.Y.Z [--os el8|el9] [--arch amd64|arm64] [--runtime R] --testdata TESTDATA [--scale S]
 //   For the bundle the version catalog derives (VersionSources, as the integration tests' VersionLab):
 //   pushes every image it names as multi-arch synthetic images and writes each addon manifest under
 //   DIR/HOST/PATH (map https://HOST/ to file://DIR/HOST/); TESTDATA holds the real upstream manifests.
+//   --scale S (benchmarks): amd64 images only, sized like the real ones times S (as `seed --scale`).
 // labtool kubernetes-versions
 //   The Kubernetes versions the lab's sources can build a bundle of: the guide's 1.23.0 and the patches
 //   of the per-minor repos (LabRepoCatalog.KubernetesPatches), one per line.
@@ -76,10 +77,12 @@ if (args is ["kubernetes-versions"])
 if (args.Length >= 3 && args[0] == "seed-version")
 {
     string? k8s = null, os = null, arch = null, runtime = null, testdata = null;
+    var sized = 0.0;
     for (var i = 3; i + 1 < args.Length; i += 2)
     {
         switch (args[i])
         {
+            case "--scale": sized = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture); break;
             case "--k8s": k8s = args[i + 1]; break;
             case "--os": os = args[i + 1]; break;
             case "--arch": arch = args[i + 1]; break;
@@ -102,10 +105,23 @@ if (args.Length >= 3 && args[0] == "seed-version")
         runtime is null ? null : ContainerRuntimes.Parse(runtime)).Spec;
     var names = await VersionSources.WriteAsync([spec], args[2], testdata);
     using var client = new HttpClient { BaseAddress = new Uri(args[1]), Timeout = TimeSpan.FromMinutes(10) };
-    await VersionSources.PushAsync(new RegistryPusher(client), names);
-    foreach (var name in names)
+    if (sized > 0)
     {
-        Console.Error.WriteLine($"seeded {name} (amd64, arm64)");
+        // For benchmarks: one platform (amd64), each image sized like the real one times the scale.
+        var sizedPusher = new RegistryPusher(client);
+        foreach (var image in DefaultSpecImages.Make(names, sized))
+        {
+            await sizedPusher.PushAsync(image);
+            Console.Error.WriteLine($"seeded {image.Repository}:{image.Tag} (amd64, sized x{sized})");
+        }
+    }
+    else
+    {
+        await VersionSources.PushAsync(new RegistryPusher(client), names);
+        foreach (var name in names)
+        {
+            Console.Error.WriteLine($"seeded {name} (amd64, arm64)");
+        }
     }
 
     Console.Error.WriteLine($"seeded {names.Count} images for Kubernetes {spec.Kubernetes} ({spec.Runtime.Name()}), wrote {spec.Addons.Count} addon manifests under {args[2]}");
@@ -114,7 +130,7 @@ if (args.Length >= 3 && args[0] == "seed-version")
 
 if (args.Length < 2 || args[0] != "seed")
 {
-    Console.Error.WriteLine("usage: labtool seed REGISTRY_URL [--scale S] | labtool seed-version REGISTRY_URL DIR --k8s X.Y.Z [--os O] [--arch A] [--runtime R] --testdata DIR | labtool gen-rpm-repos DIR [--extra N] [--compression gz|xz|zst] [--os el8|el9] | labtool rpm-repos DIR --serve-base URL [--versions]");
+    Console.Error.WriteLine("usage: labtool seed REGISTRY_URL [--scale S] | labtool seed-version REGISTRY_URL DIR --k8s X.Y.Z [--os O] [--arch A] [--runtime R] --testdata DIR [--scale S] | labtool gen-rpm-repos DIR [--extra N] [--compression gz|xz|zst] [--os el8|el9] | labtool rpm-repos DIR --serve-base URL [--versions]");
     return 2;
 }
 
