@@ -61,6 +61,7 @@ bench: prerequisites publish
 	bash bench/verify.sh
 	bash bench/images.sh
 	BANDWIDTH_MBPS=100 RUNS=1 bash bench/images.sh
+	K8S=1.30.1 OS=el9 bash bench/images.sh
 	bash bench/rpms.sh
 	bash bench/push.sh
 	bash bench/install.sh
