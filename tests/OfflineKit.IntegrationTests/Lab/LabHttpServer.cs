@@ -16,6 +16,7 @@ public sealed record LabHttpRequest(string Method, string Path, string? Range, i
 public sealed class LabHttpServer : IAsyncDisposable
 {
     private readonly ConcurrentQueue<LabHttpRequest> _requests = new();
+    private int _inFlight;
     private readonly ConcurrentDictionary<string, (int Status, int Left)> _failures = new();
     private readonly Lock _gate = new();
     private HttpListener? _listener;
@@ -59,7 +60,18 @@ public sealed class LabHttpServer : IAsyncDisposable
     }
 
     /// <summary>Every request answered so far, in order.</summary>
-    public IReadOnlyList<LabHttpRequest> Requests => [.. _requests];
+    /// <remarks>
+    /// A client has the whole response before the handler records it (the record is the handler's
+    /// last act): the list waits (up to 10 s) for the handlers of requests already accepted to finish.
+    /// </remarks>
+    public IReadOnlyList<LabHttpRequest> Requests
+    {
+        get
+        {
+            SpinWait.SpinUntil(() => Volatile.Read(ref _inFlight) == 0, TimeSpan.FromSeconds(10));
+            return [.. _requests];
+        }
+    }
 
     public void ClearRequests() => _requests.Clear();
 
@@ -125,6 +137,7 @@ public sealed class LabHttpServer : IAsyncDisposable
                 return;
             }
 
+            Interlocked.Increment(ref _inFlight);
             _ = Task.Run(() => HandleAsync(context));
         }
     }
@@ -153,6 +166,10 @@ public sealed class LabHttpServer : IAsyncDisposable
             }
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
             {
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
             }
         }
     }
