@@ -44,6 +44,7 @@ public static class BundleBuilder
             var artifacts = new List<Artifact>();
             var addonImages = new List<ImageReference>();
 
+            var t = Timing.Start();
             if (!options.Without.Contains(BuildStage.Manifests))
             {
                 using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
@@ -69,6 +70,8 @@ public static class BundleBuilder
                 }
             }
 
+            Timing.Mark("build: manifests", t);
+            t = Timing.Start();
             if (!options.Without.Contains(BuildStage.Images))
             {
                 // Without the manifests stage the addons' images are unknown: only kubeadm's set is carried.
@@ -79,12 +82,16 @@ public static class BundleBuilder
                 files.Add(Script(BundleLayout.ImportImagesScript, "import-images.sh"));
             }
 
+            Timing.Mark("build: images", t);
+            t = Timing.Start();
             if (!options.Without.Contains(BuildStage.Rpms))
             {
                 files.AddRange(await RpmStage.RunAsync(options, name, Stage(progress, "rpms"), lockRecorder, cancellationToken).ConfigureAwait(false));
                 files.Add(Script(BundleLayout.InstallPackagesScript, "install-packages.sh"));
             }
 
+            Timing.Mark("build: rpms", t);
+            t = Timing.Start();
             if (binary is not null)
             {
                 files.Add(BundleFile.FromDisk(BundleLayout.Binary, binary) with
@@ -117,6 +124,8 @@ public static class BundleBuilder
                 }
             }
 
+            Timing.Mark("build: artifacts hashed for the SBOM", t);
+            t = Timing.Start();
             var all = files.Where(f => f.Artifact is not null).Select(f => BundleWriter.ArtifactOf(f, f.Sha256!)).Concat(artifacts);
             files.Add(BundleFile.FromBytes(BundleLayout.SbomFile, Sbom.Write(header.Name, header.BundleVersion, Sbom.Components(all))));
 
@@ -125,6 +134,7 @@ public static class BundleBuilder
             files.Add(BundleFile.FromBytes(BundleLayout.LockFile(header.Name), lockFile));
 
             var written = await BundleWriter.WriteFileAsync(header, files, options.OutputDirectory, options.Format, Stage(progress, "pack"), cancellationToken).ConfigureAwait(false);
+            Timing.Mark("build: packed", t);
             var lockPath = Path.Combine(options.OutputDirectory, BundleLayout.LockFile(header.Name));
             await File.WriteAllBytesAsync(lockPath + ".partial", lockFile, cancellationToken).ConfigureAwait(false);
             File.Move(lockPath + ".partial", lockPath, overwrite: true);

@@ -37,7 +37,9 @@ internal static class ImageStage
         var cache = new BlobCache(Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "images"));
         var platform = new Platform("linux", options.Spec.Target.ArchName, options.Spec.Target.Arch == TargetArch.Arm64 ? "v8" : null);
         var all = plan.ControlPlane.Concat(plan.Common).Distinct().ToList();
+        var t = Timing.Start();
         var pulled = await FetchAsync(all, platform, cache, options, progress, lockRecorder?.Locked is null ? null : lockRecorder, cancellationToken).ConfigureAwait(false);
+        Timing.Mark("images: manifests resolved, blobs in the cache", t);
         var byName = pulled.ToDictionary(p => p.Name, StringComparer.Ordinal);
 
         var files = new List<BundleFile>();
