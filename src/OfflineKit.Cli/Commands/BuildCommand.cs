@@ -39,7 +39,8 @@ internal static class BuildCommand
         var with = new Option<string[]>("--with")
         {
             Description = "Add a part (repeatable): depot — what a site's depot runs for `cluster.sources: site` (nginx among the RPMs, the CNCF distribution registry's image among the images); " +
-                "load-balancer — haproxy and keepalived for a highly available control plane (bundles from 1.24 carry them already; the 1.23 line stays the guide's bundle)",
+                "load-balancer — haproxy and keepalived for a highly available control plane (bundles from 1.24 carry them already; the 1.23 line stays the guide's bundle); " +
+                "kube-vip — kube-vip's image (ghcr.io/kube-vip/kube-vip, the version the catalog names for the Kubernetes minor) for `cluster.loadBalancer: kube-vip`",
             HelpName = "PART",
             AllowMultipleArgumentsPerToken = true,
         }.AcceptOnlyFromAmong([.. OfflineKit.Catalog.SpecDerivation.AddableParts]);

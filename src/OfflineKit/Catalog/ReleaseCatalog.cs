@@ -21,6 +21,13 @@ public sealed record LoadBalancerContent(IReadOnlyList<string> Packages, int Fro
         version.Major > FromMajor || (version.Major == FromMajor && version.Minor >= FromMinor);
 }
 
+/// <summary>kube-vip's image repository (catalog key <c>kubeVip:</c>); each minor names the tag (<see cref="MinorFacts.KubeVip"/>).</summary>
+public sealed record KubeVipContent(string Image)
+{
+    /// <summary>The image a bundle of <paramref name="minor"/> carries for `cluster.loadBalancer: kube-vip`.</summary>
+    public string ImageFor(MinorFacts minor) => $"{Image}:{minor.KubeVip}";
+}
+
 public sealed record AddonTemplate(string Name, string Url, IReadOnlyList<ManifestPatch> Patches);
 
 /// <summary>What the catalog says about one Kubernetes minor.</summary>
@@ -32,7 +39,8 @@ public sealed record MinorFacts(
     IReadOnlyDictionary<ContainerRuntime, string> Refused,
     string ContainerdMinimum,
     string KubeadmConfigApi,
-    IReadOnlyDictionary<string, string> AddonVersions)
+    IReadOnlyDictionary<string, string> AddonVersions,
+    string KubeVip)
 {
     public string Name => $"{Major}.{Minor}";
 }
@@ -86,6 +94,9 @@ public sealed class ReleaseCatalog
     /// <summary>haproxy and keepalived: carried from a minor on, and by `build --with load-balancer`.</summary>
     public required LoadBalancerContent LoadBalancer { get; init; }
 
+    /// <summary>kube-vip's image repository; the tag is the minor's (`build --with kube-vip`).</summary>
+    public required KubeVipContent KubeVip { get; init; }
+
     public required IReadOnlyList<AddonTemplate> Addons { get; init; }
 
     public required IReadOnlyList<MinorFacts> Minors { get; init; }
@@ -134,6 +145,14 @@ public sealed class ReleaseCatalog
 
         var loadBalancer = new LoadBalancerContent(lbMap.StringList("packages", required: true), lbVersion.Major, lbVersion.Minor);
         lbMap.EnsureNoUnknownKeys();
+        var kubeVipMap = root.RequiredMap("kubeVip");
+        var kubeVip = new KubeVipContent(kubeVipMap.RequiredString("image"));
+        if (!ImageReference.TryParse(kubeVip.Image + ":v0", out var kubeVipImage) || kubeVipImage.Tag != "v0")
+        {
+            throw kubeVipMap.ErrorAt("image", $"kubeVip.image '{kubeVip.Image}' is not an image repository such as ghcr.io/kube-vip/kube-vip (no tag: each minor names it)");
+        }
+
+        kubeVipMap.EnsureNoUnknownKeys();
         var addons = root.MapList("addons", required: true).Select(ReadAddon).ToList();
         var minors = root.MapList("minors", required: true).Select(m => ReadMinor(m, kubernetesRepositories, runtimes, addons)).ToList();
         for (var i = 1; i < minors.Count; i++)
@@ -158,6 +177,7 @@ public sealed class ReleaseCatalog
             HostPackages = hostPackages,
             Depot = depot,
             LoadBalancer = loadBalancer,
+            KubeVip = kubeVip,
             Addons = addons,
             Minors = minors,
             HostLimits = limits,
@@ -264,7 +284,8 @@ public sealed class ReleaseCatalog
             refused,
             map.RequiredString("containerdMinimum"),
             configApi,
-            addonVersions);
+            addonVersions,
+            map.RequiredString("kubeVip"));
         map.EnsureNoUnknownKeys();
         return facts;
     }

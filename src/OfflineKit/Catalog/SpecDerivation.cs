@@ -86,16 +86,18 @@ public static class SpecDerivation
         return new EffectiveSpec(spec, minor.KubeadmConfigApi, catalog.LimitsFor(version, target.Os));
     }
 
-    /// <summary>The parts `build --with` adds: what a site's depot runs, and a highly available control plane's load balancer.</summary>
-    public static readonly IReadOnlyList<string> AddableParts = [DepotPart, LoadBalancerPart];
+    /// <summary>The parts `build --with` adds: what a site's depot runs, and a highly available control plane's load balancer (keepalived-haproxy or kube-vip).</summary>
+    public static readonly IReadOnlyList<string> AddableParts = [DepotPart, LoadBalancerPart, KubeVipPart];
 
     public const string DepotPart = "depot";
     public const string LoadBalancerPart = "load-balancer";
+    public const string KubeVipPart = "kube-vip";
 
     /// <summary>
     /// The spec with the parts `build --with` names, each package and image once: <c>depot</c>, what a
     /// site's depot runs for `cluster.sources: site` (nginx among the RPMs, the registry image among the
-    /// images); <c>load-balancer</c>, haproxy and keepalived for a 1.23 bundle (later ones carry them).
+    /// images); <c>load-balancer</c>, haproxy and keepalived for a 1.23 bundle (later ones carry them);
+    /// <c>kube-vip</c>, kube-vip's image at the tag the catalog names for the spec's minor.
     /// </summary>
     public static EffectiveSpec With(EffectiveSpec effective, IEnumerable<string> parts)
     {
@@ -111,6 +113,8 @@ public static class SpecDerivation
             {
                 DepotPart => (catalog.Depot.Packages, catalog.Depot.Images),
                 LoadBalancerPart => (catalog.LoadBalancer.Packages, (IReadOnlyList<string>)[]),
+                KubeVipPart => ((IReadOnlyList<string>)[], (IReadOnlyList<string>)[catalog.KubeVip.ImageFor(catalog.MinorOf(spec.Kubernetes)
+                    ?? throw new BadInputException($"--with {KubeVipPart}: the version catalog has no {spec.Kubernetes.Major}.{spec.Kubernetes.Minor} entry, so no kube-vip version for Kubernetes {spec.Kubernetes}"))]),
                 _ => throw new BadInputException($"--with: '{part}' is not a part that can be added ({string.Join(", ", AddableParts)})"),
             };
             packages.AddRange(addPackages.Where(p => !packages.Contains(p, StringComparer.Ordinal)));

@@ -93,6 +93,11 @@ public static class InstallPlanner
                 preflight = preflight with { Actions = [new CompareHosts(new RemoteCommand($"bash {Shell.Quote(Path(BundleLayout.PreflightScript))} --facts", AsRoot: true)), .. preflight.Actions] };
             }
 
+            if (LoadBalancerRecipe.PreflightRefusal(inventory, bundle, host) is { } refusal)
+            {
+                preflight = preflight with { Actions = [refusal, .. preflight.Actions] };
+            }
+
             steps.Add(preflight);
 
             // Every host knows every host by name, the guide's /etc/hosts; the hostname is the inventory's name.
@@ -114,6 +119,7 @@ public static class InstallPlanner
             {
                 case HostKind.FirstControlPlane:
                     steps.Add(Init(inventory, bundle, host, directory, bootstrapToken, kubeadm, Guarantee(bundle, runtime, directory, kubeadm, HostKind.FirstControlPlane, site), uploadCerts: topology.OtherControlPlanes.Count > 0));
+                    steps.AddRange(LoadBalancerRecipe.AfterInit(inventory, bundle, host, topology, directory));
                     steps.Add(network.Count == 0
                         ? new HostStep(NetworkStep, "the pod network", [new MissingFromBundle("manifest of a pod network (calico)")], [])
                         : Run(NetworkStep, $"kubectl create -f {string.Join(", ", network.Select(m => m.BundlePath))} (Calico's pool CIDR checked against podSubnet {inventory.Cluster.PodSubnet})", BundleLayout.ApplyManifestsScript,

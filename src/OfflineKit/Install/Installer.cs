@@ -50,7 +50,7 @@ public sealed record HostStatus(string Host, HostRole Role, string Target, IRead
     /// <summary>On the first of several control planes: <c>etcdctl member list</c>, as it printed it.</summary>
     public string? EtcdMembers { get; init; }
 
-    /// <summary>On a control plane behind keepalived-haproxy: whether it holds the VIP, its API server answers, haproxy listens.</summary>
+    /// <summary>On a control plane behind keepalived-haproxy or kube-vip: whether it holds the VIP, its API server answers, haproxy listens (kube-vip: its manifest and kubeconfig).</summary>
     public string? LoadBalancer { get; init; }
 
     /// <summary>The bundle of the last journal line: what was installed last.</summary>

@@ -481,8 +481,9 @@ public static partial class InventoryLoader
 
     /// <summary>
     /// cluster.loadBalancer and the endpoint it serves. More than one control plane needs cluster.controlPlaneEndpoint and a
-    /// load balancer (keepalived-haproxy unless told otherwise); keepalived's VIP must be an address of cluster.vipSubnet, the
-    /// subnet every control plane is on, and no host's own address (preflight checks that nothing else answers on it).
+    /// load balancer (keepalived-haproxy unless told otherwise); keepalived's or kube-vip's VIP must be an address of cluster.vipSubnet, the
+    /// subnet every control plane is on, and no host's own address (preflight checks that nothing else answers on it); kube-vip's
+    /// endpoint port is kube-apiserver's 6443 (no haproxy in between).
     /// </summary>
     private static LoadBalancer? ReadLoadBalancer(YamlMapReader root, YamlMapReader? map, ClusterSettings cluster, List<InventoryHost> controlPlanes, List<InventoryHost> hosts)
     {
@@ -495,16 +496,11 @@ public static partial class InventoryLoader
                 ?? throw map!.ErrorAt("loadBalancer", $"cluster.loadBalancer '{kindText}' is not one of {string.Join(", ", LoadBalancer.Names)}");
         }
 
-        if (kind == LoadBalancerKind.KubeVip)
-        {
-            throw map!.ErrorAt("loadBalancer", $"cluster.loadBalancer {LoadBalancer.KubeVipName}: not implemented yet; use {LoadBalancer.KeepalivedHaproxyName} (from the bundle's RPMs) or {LoadBalancer.ExternalName} (the site's own)");
-        }
-
         if (kind is null && controlPlanes.Count == 1)
         {
             if (subnetText is not null)
             {
-                throw map!.ErrorAt("vipSubnet", "cluster.vipSubnet goes with cluster.loadBalancer: keepalived-haproxy");
+                throw map!.ErrorAt("vipSubnet", "cluster.vipSubnet goes with cluster.loadBalancer: keepalived-haproxy or kube-vip");
             }
 
             return null;
@@ -531,25 +527,32 @@ public static partial class InventoryLoader
             return new LoadBalancer(LoadBalancerKind.External, host, port ?? LoadBalancer.ApiServerPort);
         }
 
+        // keepalived and kube-vip both move a VIP between the control planes by ARP: one subnet, an unused address.
+        var (kindName, mover) = kind == LoadBalancerKind.KubeVip ? (LoadBalancer.KubeVipName, "kube-vip") : (LoadBalancer.KeepalivedHaproxyName, "keepalived");
         if (!IPAddress.TryParse(host, out var vip) || vip.AddressFamily != AddressFamily.InterNetwork)
         {
-            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint '{endpoint}': keepalived-haproxy needs an IPv4 address there, the VIP keepalived moves between the control planes");
+            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint '{endpoint}': {kindName} needs an IPv4 address there, the VIP {mover} moves between the control planes");
         }
 
-        if (port == LoadBalancer.ApiServerPort)
+        if (kind == LoadBalancerKind.KubeVip && port is not null && port != LoadBalancer.ApiServerPort)
+        {
+            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint '{endpoint}': with kube-vip there is no haproxy, the VIP leads straight to the leader's kube-apiserver, so the port is kube-apiserver's {LoadBalancer.ApiServerPort} ({host}:{LoadBalancer.ApiServerPort})");
+        }
+
+        if (kind == LoadBalancerKind.KeepalivedHaproxy && port == LoadBalancer.ApiServerPort)
         {
             throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint '{endpoint}': port {LoadBalancer.ApiServerPort} is kube-apiserver's on every control plane, and haproxy runs there too; use {LoadBalancer.DefaultHaproxyPort} (haproxy's port)");
         }
 
         if (subnetText is null)
         {
-            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.loadBalancer keepalived-haproxy needs cluster.vipSubnet, the subnet the VIP {host} and the control planes are on (e.g. 192.168.10.0/24); keepalived adds the VIP with its prefix");
+            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.loadBalancer {kindName} needs cluster.vipSubnet, the subnet the VIP {host} and the control planes are on (e.g. 192.168.10.0/24); {mover} adds the VIP there");
         }
 
         var subnet = ReadSubnet(map!, "vipSubnet", "192.168.10.0/24");
         if (!subnet.Contains(vip))
         {
-            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint's VIP {host} is outside cluster.vipSubnet {subnet}; keepalived can only move an address of the control planes' own subnet");
+            throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint's VIP {host} is outside cluster.vipSubnet {subnet}; {mover} can only move an address of the control planes' own subnet");
         }
 
         if (subnet.PrefixLength < 31 && (vip.Equals(subnet.BaseAddress) || vip.Equals(Broadcast(subnet))))
@@ -561,13 +564,18 @@ public static partial class InventoryLoader
         {
             if (!IPAddress.TryParse(cp.Address, out var ip) || !subnet.Contains(ip))
             {
-                throw new BadInputException($"{map!.File}:{cp.Line}: control plane {cp.Name}'s address {cp.Address} is outside cluster.vipSubnet {subnet}; keepalived moves the VIP only between hosts of one subnet (give each control plane its address there)");
+                throw new BadInputException($"{map!.File}:{cp.Line}: control plane {cp.Name}'s address {cp.Address} is outside cluster.vipSubnet {subnet}; {mover} moves the VIP only between hosts of one subnet (give each control plane its address there)");
             }
         }
 
         if (hosts.FirstOrDefault(h => IPAddress.TryParse(h.Address, out var ip) && ip.Equals(vip)) is { } taken)
         {
             throw map!.ErrorAt("controlPlaneEndpoint", $"cluster.controlPlaneEndpoint's VIP {host} is {taken.Name}'s own address (line {taken.Line}); the VIP must be an unused address");
+        }
+
+        if (kind == LoadBalancerKind.KubeVip)
+        {
+            return new LoadBalancer(LoadBalancerKind.KubeVip, host, LoadBalancer.ApiServerPort, subnet);
         }
 
         return new LoadBalancer(LoadBalancerKind.KeepalivedHaproxy, host, port ?? LoadBalancer.DefaultHaproxyPort, subnet);

@@ -13,7 +13,7 @@ public enum LoadBalancerKind
     /// <summary>haproxy on every control plane balancing all API servers, keepalived moving a VIP between them (the guide's Haproxy+Keepalived).</summary>
     KeepalivedHaproxy,
 
-    /// <summary>kube-vip as a static pod (not implemented yet).</summary>
+    /// <summary>kube-vip as a static pod on every control plane, holding the VIP by ARP (leader election among them); no haproxy, the endpoint's port is the API server's.</summary>
     KubeVip,
 
     /// <summary>The site's own load balancer (an F5, say): offlinekit only checks that the endpoint answers.</summary>
@@ -22,7 +22,7 @@ public enum LoadBalancerKind
 
 /// <summary>
 /// The load balancer in front of the control planes: its kind, the endpoint every node reaches the API
-/// servers at (cluster.controlPlaneEndpoint) and, for keepalived, the subnet the VIP is added to.
+/// servers at (cluster.controlPlaneEndpoint) and, for keepalived and kube-vip, the subnet the VIP is on.
 /// One concept in one place: the inventory loader checks it, <see cref="LoadBalancerRecipe"/> plans it,
 /// and the configs it renders here are what the hosts get and what --dry-run shows.
 /// </summary>
@@ -52,7 +52,23 @@ public sealed record LoadBalancer(LoadBalancerKind Kind, string Host, int Port, 
     public const string KeepalivedConfigPath = "/etc/keepalived/keepalived.conf";
     public const string CheckScriptPath = "/etc/keepalived/offlinekit-check-apiserver.sh";
 
-    /// <summary>What stands in keepalived.conf for the network interface until the host's script finds the one carrying the host's address.</summary>
+    /// <summary>Where kube-vip's static pod goes: the kubelet runs what it finds there, before and after kubeadm.</summary>
+    public const string KubeVipManifestPath = "/etc/kubernetes/manifests/kube-vip.yaml";
+
+    /// <summary>The kubeconfig kube-vip runs with once the cluster is up, on every control plane.</summary>
+    public const string AdminConf = "/etc/kubernetes/admin.conf";
+
+    /// <summary>
+    /// The kubeconfig kube-vip runs with on the first control plane during kubeadm init from 1.29: admin.conf's
+    /// user gets its rights (the kubeadm:cluster-admins binding) only at the end of init, so kube-vip with it
+    /// cannot take its lease and the VIP kubeadm waits for never comes up (kube-vip issue #684).
+    /// </summary>
+    public const string SuperAdminConf = "/etc/kubernetes/super-admin.conf";
+
+    /// <summary>The first Kubernetes release whose kubeadm writes super-admin.conf and gives admin.conf its rights only after init.</summary>
+    public static readonly Spec.KubernetesVersion SuperAdminFrom = new(1, 29, 0);
+
+    /// <summary>What stands in keepalived.conf (and kube-vip's manifest) for the network interface until the host's script finds the one carrying the host's address.</summary>
     public const string InterfacePlaceholder = "<interface>";
 
     public static readonly IReadOnlyList<string> Names = [KeepalivedHaproxyName, KubeVipName, ExternalName];
@@ -122,6 +138,46 @@ public sealed record LoadBalancer(LoadBalancerKind Kind, string Host, int Port, 
         sb.Append("    }\n");
         sb.Append(CultureInfo.InvariantCulture, $"    virtual_ipaddress {{\n        {Host}/{VipSubnet?.PrefixLength ?? 32}\n    }}\n");
         sb.Append("    track_script {\n        check_apiserver\n    }\n}\n");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// The kubeconfig kube-vip on <paramref name="kind"/> of host runs with while kubeadm brings the host in: super-admin.conf on the
+    /// first control plane during init from 1.29 on (offlinekit switches it to admin.conf right after), admin.conf otherwise (a joining
+    /// control plane's admin.conf has its rights: the cluster is up).
+    /// </summary>
+    public static string KubeVipKubeconfig(Spec.KubernetesVersion version, HostKind kind) =>
+        kind == HostKind.FirstControlPlane && version >= SuperAdminFrom ? SuperAdminConf : AdminConf;
+
+    /// <summary>
+    /// kube-vip's static pod for one control plane: control-plane mode, ARP, leader election among the control planes
+    /// (lease plndr-cp-lock in kube-system), the VIP on the interface the host's script fills in, <paramref name="image"/> as
+    /// the bundle names it (the runtime has it; nothing is pulled), <paramref name="kubeconfig"/> mounted where kube-vip reads it.
+    /// </summary>
+    public string KubeVipManifest(string image, string kubeconfig)
+    {
+        string Env(string name, string value) => $"    - name: {name}\n      value: \"{value}\"\n";
+        var sb = new StringBuilder();
+        sb.Append("# kube-vip for the Kubernetes API VIP, written by offlinekit (cluster.loadBalancer: kube-vip).\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# The control planes elect one leader, which holds {Host} on {InterfacePlaceholder} (replaced on the host by the interface carrying its address)\n");
+        sb.Append(CultureInfo.InvariantCulture, $"# and answers ARP for it; the API servers keep {ApiServerPort}. kubeconfig: {kubeconfig}{(kubeconfig == SuperAdminConf ? $" during kubeadm init, then {AdminConf} (kube-vip#684)" : string.Empty)}.\n");
+        sb.Append("apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-vip\n  namespace: kube-system\nspec:\n  containers:\n  - name: kube-vip\n");
+        sb.Append(CultureInfo.InvariantCulture, $"    image: {image}\n    imagePullPolicy: IfNotPresent\n    args: [\"manager\"]\n    env:\n");
+        sb.Append(Env("address", Host));
+        sb.Append(Env("port", Port.ToString(CultureInfo.InvariantCulture)));
+        sb.Append(Env("vip_interface", InterfacePlaceholder));
+        sb.Append(Env("vip_arp", "true"));
+        sb.Append(Env("cp_enable", "true"));
+        sb.Append(Env("cp_namespace", "kube-system"));
+        sb.Append(Env("vip_leaderelection", "true"));
+        sb.Append(Env("vip_leasename", "plndr-cp-lock"));
+        sb.Append(Env("vip_leaseduration", "5"));
+        sb.Append(Env("vip_renewdeadline", "3"));
+        sb.Append(Env("vip_retryperiod", "1"));
+        sb.Append("    securityContext:\n      capabilities:\n        add: [\"NET_ADMIN\", \"NET_RAW\"]\n");
+        sb.Append(CultureInfo.InvariantCulture, $"    volumeMounts:\n    - name: kubeconfig\n      mountPath: {AdminConf}\n");
+        sb.Append("  hostAliases:\n  - hostnames: [\"kubernetes\"]\n    ip: 127.0.0.1\n  hostNetwork: true\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  volumes:\n  - name: kubeconfig\n    hostPath:\n      path: {kubeconfig}\n      type: File\n");
         return sb.ToString();
     }
 

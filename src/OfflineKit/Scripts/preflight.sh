@@ -2,7 +2,7 @@
 # Checks this host can take its part of the cluster before anything on it is changed:
 #
 #   bash scripts/preflight.sh --role control-plane|worker --os el8 --arch amd64 [--need-mb N] [--journal FILE]
-#                             [--require-cgroup-v2] [--address ADDRESS --vip VIP/PREFIX [--vip-unused] --lb-port PORT]
+#                             [--require-cgroup-v2] [--address ADDRESS --vip VIP/PREFIX [--vip-unused] [--lb-port PORT]]
 #   bash scripts/preflight.sh --facts      # prints product-uuid=…, machine-id=… and clock=… (offlinekit compares hosts)
 #
 #   - OS family and release from /etc/os-release (EL: CentOS, RHEL, Rocky, Alma, Oracle) match the bundle's
@@ -12,10 +12,11 @@
 #   - the ports kubeadm needs are free: 6443, 2379-2380, 10250-10252 on a control plane, 10250 on a worker
 #   - with --require-cgroup-v2 (Kubernetes 1.35+, unless the inventory sets cluster.allowCgroupV1):
 #     /sys/fs/cgroup is cgroup v2, which the kubelet needs from 1.35 on
-#   - with --vip (a control plane behind keepalived-haproxy): the interface carrying ADDRESS (the
-#     inventory's address) is on VIP/PREFIX's subnet, where keepalived adds the VIP; haproxy's PORT is
-#     free; with --vip-unused (the first control plane, before keepalived runs anywhere) nothing holds
-#     or answers the VIP yet (no local interface has it, ping gets no reply)
+#   - with --vip (a control plane behind keepalived-haproxy or kube-vip): the interface carrying ADDRESS
+#     (the inventory's address) is on VIP/PREFIX's subnet, where keepalived or kube-vip adds the VIP;
+#     haproxy's PORT (keepalived-haproxy) is free; with --vip-unused (the first control plane, before
+#     anything runs that could hold it) nothing holds or answers the VIP yet (no local interface has
+#     it, ping gets no reply)
 #   - no cluster is installed here already (/etc/kubernetes/admin.conf or kubelet.conf), unless the
 #     journal says offlinekit put it there (a rerun resuming its own install)
 #
@@ -140,20 +141,20 @@ if [[ $require_cgroup_v2 == 1 ]]; then
   fi
 fi
 
-# --- the VIP keepalived moves between the control planes: on this host's subnet, and nobody's yet.
+# --- the VIP keepalived or kube-vip moves between the control planes: on this host's subnet, and nobody's yet.
 if [[ -n "$vip" ]]; then
   # (The VIP's pattern last: BASH_REMATCH keeps the last match.)
-  [[ -n "$address" && "$lb_port" =~ ^[0-9]+$ && "$vip" =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3})/([0-9]{1,2})$ ]] \
-    || { echo "preflight: --vip takes ADDRESS/PREFIX, with --address ADDRESS and --lb-port PORT" >&2; usage; }
+  [[ -n "$address" && ( -z "$lb_port" || "$lb_port" =~ ^[0-9]+$ ) && "$vip" =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3})/([0-9]{1,2})$ ]] \
+    || { echo "preflight: --vip takes ADDRESS/PREFIX, with --address ADDRESS (and --lb-port PORT for haproxy)" >&2; usage; }
   vip_address="${BASH_REMATCH[1]}"
   prefix="${BASH_REMATCH[3]}"
   ip4() { local IFS=.; read -r a b c d <<< "$1"; echo $(( (a << 24) | (b << 16) | (c << 8) | d )); }
   network() { echo $(( $(ip4 "$1") & (0xffffffff << (32 - $2)) & 0xffffffff )); }
   read -r interface cidr < <(ip -o -4 addr show 2>/dev/null | awk -v a="$address" '{ split($4, p, "/"); if (p[1] == a) { print $2, $4; exit } }') || true
   if [[ -z "${interface:-}" ]]; then
-    fail "no interface of this host carries $address (its inventory address); keepalived needs it to hold the VIP $vip_address"
+    fail "no interface of this host carries $address (its inventory address); the load balancer needs it to hold the VIP $vip_address"
   elif [[ "$(network "${cidr%/*}" "$prefix")" != "$(network "$vip_address" "$prefix")" ]]; then
-    fail "${interface%%@*} carries $cidr, not on the VIP's subnet $vip (cluster.vipSubnet); keepalived can only move the VIP between hosts of one subnet"
+    fail "${interface%%@*} carries $cidr, not on the VIP's subnet $vip (cluster.vipSubnet); keepalived and kube-vip can only move the VIP between hosts of one subnet"
   else
     ok "${interface%%@*} ($cidr) is on the VIP's subnet $vip"
   fi

@@ -5,7 +5,7 @@
 #
 #   - on a control plane of a highly available cluster, first keepalived and haproxy stopped and
 #     disabled (the VIP moves to another control plane), their configs put back as they were and
-#     keepalived's check removed
+#     keepalived's check removed; or kube-vip's static pod removed (its VIP moves to another control plane)
 #   - kubeadm reset -f: the node leaves the cluster (a control plane's etcd member is removed); /etc/kubernetes, /var/lib/etcd and the kubelet's
 #     state go (on the control plane the cluster itself goes)
 #   - /etc/cni/net.d, and the kubeconfig install gave NAME (~NAME/.kube/config) and root
@@ -64,6 +64,10 @@ if [[ -f "$root/etc/keepalived/offlinekit-check-apiserver.sh" ]]; then
 fi
 
 k8s="$root/etc/kubernetes"
+if [[ -f "$k8s/manifests/kube-vip.yaml" ]] && grep -q 'written by offlinekit' "$k8s/manifests/kube-vip.yaml"; then
+  rm -f "$k8s/manifests/kube-vip.yaml"
+  changed "removed /etc/kubernetes/manifests/kube-vip.yaml (the kubelet stops kube-vip; the VIP moves on)"
+fi
 if [[ -e "$k8s/admin.conf" || -e "$k8s/kubelet.conf" || -d "$k8s/manifests" && -n "$(ls -A "$k8s/manifests" 2>/dev/null)" ]]; then
   command -v kubeadm >/dev/null 2>&1 || die "a cluster is set up here but kubeadm is missing; remove /etc/kubernetes by hand"
   # The runtime the install configured: containerd's socket is in /etc/crictl.yaml (docker hosts have none).

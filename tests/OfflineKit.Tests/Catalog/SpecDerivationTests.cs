@@ -232,7 +232,7 @@ public class SpecDerivationTests
 
         var current = SpecDerivation.Derive(KubernetesVersion.Parse("1.24.0"), null, null, null);
         Assert.Equal(current.Spec.Rpm.Packages, SpecDerivation.With(current, ["load-balancer"]).Spec.Rpm.Packages);
-        Assert.Throws<BadInputException>(() => SpecDerivation.With(current, ["kube-vip"]));
+        Assert.Throws<BadInputException>(() => SpecDerivation.With(current, ["nginx"]));
     }
 
     [Theory]
@@ -295,7 +295,7 @@ public class SpecDerivationTests
     }
 
     [Theory]
-    [InlineData("catalogRevision: \"2026.12.03-1\"\n", "catalogRevision: \"2026.12.03-1\"\nbogus: 1\n", "unknown key 'bogus'")]
+    [InlineData("catalogRevision: \"2026.12.04-1\"\n", "catalogRevision: \"2026.12.04-1\"\nbogus: 1\n", "unknown key 'bogus'")]
     [InlineData("    kubernetesRepository: per-minor                          # C2\n", "    kubernetesRepository: pkgs                          # C2\n", "no kubernetesRepositories entry 'pkgs'")]
     [InlineData("    kubeadmConfigApi: kubeadm.k8s.io/v1beta3                 # C7\n    addons:\n      calico: v3.26.5", "    kubeadmConfigApi: kubeadm.k8s.io/v1beta2                 # C7\n    addons:\n      calico: v3.26.5", "not a kubeadm config API")]
     [InlineData("      metrics-server: v0.6.4                                 # C6 (0.6.x: 1.19+ at the time)\n", "", "missing required field 'metrics-server'")]

@@ -757,6 +757,177 @@ def kubeadm_state(name):
     return os.path.join(d, name)
 
 
+# ---------------------------------------------------------------- the kubelet stand-in: kube-vip's static pod
+#
+# The lab has no kubelet. What offlinekit puts in /etc/kubernetes/manifests besides kubeadm's own pods is
+# kube-vip (cluster.loadBalancer: kube-vip), and this stand-in runs it the way the kubelet and kube-vip
+# would: one pass of the kubelet's static-pod loop whenever a stand-in runs on the host (kubeadm starts
+# the kubelet; kubectl finds it running). It validates the pod as the kubelet and kube-vip would (image in
+# the runtime, the hostPath kubeconfig a file, leader election allowed for that kubeconfig's user), lets
+# the control planes' kube-vips elect one leader (the lease: cluster.json's kubeVip.holder), and the leader
+# holds the VIP on its interface with `ip addr add` in the lab host's own network namespace; a removed or
+# failing pod lets go of it (`ip addr del`). Everything it does goes to offlinekit-standins.log as "kubelet …".
+
+KUBEADM_PODS = {"kube-apiserver.yaml", "kube-controller-manager.yaml", "kube-scheduler.yaml", "etcd.yaml"}
+SUPER_ADMIN_FROM = (1, 29)  # kubeadm 1.29 writes super-admin.conf; admin.conf gets its rights only at the end of init
+
+
+def version_tuple(version):
+    parts = re.findall(r"\d+", str(version or "0.0"))
+    return (int(parts[0]), int(parts[1])) if len(parts) >= 2 else (0, 0)
+
+
+def kubelet_record(text):
+    with open(os.path.join(ROOT, "var/log/offlinekit-standins.log"), "a") as f:
+        f.write(f"kubelet {text}\n")
+
+
+def kube_vip_pod():
+    """The static pod in /etc/kubernetes/manifests whose container runs kube-vip's image: (path, pod) or (None, None)."""
+    folder = os.path.join(ROOT, "etc/kubernetes/manifests")
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        if name in KUBEADM_PODS or not name.endswith((".yaml", ".yml", ".json")):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            with open(path) as f:
+                pod = yaml.safe_load(f)
+        except (OSError, yaml.YAMLError) as e:
+            kubelet_record(f"{MARK}: static pod {name} does not parse: {e}")
+            continue
+        containers = ((pod or {}).get("spec") or {}).get("containers") or []
+        if any(str(c.get("image", "")).rpartition(":")[0].endswith("/kube-vip") for c in containers):
+            return path, pod
+    return None, None
+
+
+def kube_vip_state():
+    return os.path.join(STATE, "kubelet", "kube-vip.json")
+
+
+def in_lab_namespace():
+    """The lab hosts are network namespaces; the machine's own namespace (loopback mode) must never get a VIP."""
+    try:
+        return os.readlink("/proc/self/ns/net") != os.readlink("/proc/1/ns/net")
+    except OSError:
+        return False
+
+
+def kube_vip_problem(pod, version, initializing):
+    """Why the kubelet could not run this kube-vip pod, or why kube-vip could not lead; None when it runs. Also its VIP and interface."""
+    spec = pod.get("spec") or {}
+    container = (spec.get("containers") or [{}])[0]
+    env = {str(e.get("name")): str(e.get("value", "")) for e in container.get("env") or []}
+    vip, interface = env.get("address") or env.get("vip_address", ""), env.get("vip_interface", "")
+    if pod.get("apiVersion") != "v1" or pod.get("kind") != "Pod" or not (pod.get("metadata") or {}).get("name"):
+        return "not a v1 Pod with a name", vip, interface
+    if spec.get("hostNetwork") is not True:
+        return "kube-vip needs hostNetwork: true to hold the VIP on the host's interface", vip, interface
+    try:
+        ipaddress.IPv4Address(vip)
+    except ValueError:
+        return f'env address "{vip}" is not an IPv4 address (the VIP)', vip, interface
+    for key in ("cp_enable", "vip_arp", "vip_leaderelection"):
+        if env.get(key) != "true":
+            return f"env {key} is not \"true\" (control-plane VIP by ARP with leader election)", vip, interface
+    if env.get("port") != "6443":
+        return f'env port "{env.get("port")}" is not kube-apiserver\'s 6443', vip, interface
+    if run(["ip", "link", "show", interface])[0] != 0:
+        return f'vip_interface "{interface}": no such interface on this host', vip, interface
+    image = str(container.get("image", ""))
+    if not image_present(image):
+        return f'ErrImagePull: failed to pull image "{image}": offline, and the image is not in this host\'s runtime', vip, interface
+    mounts = {m.get("name"): m.get("mountPath") for m in container.get("volumeMounts") or []}
+    volumes = {v.get("name"): (v.get("hostPath") or {}).get("path") for v in spec.get("volumes") or []}
+    kubeconfig = next((volumes.get(n) for n, at in mounts.items() if at == "/etc/kubernetes/admin.conf"), None)
+    if not kubeconfig:
+        return "no hostPath volume mounted at /etc/kubernetes/admin.conf, where kube-vip reads its kubeconfig", vip, interface
+    if not os.path.isfile(under_root(kubeconfig)):
+        return f'MountVolume.SetUp failed for volume "kubeconfig": hostPath type check failed: {kubeconfig} is not a file', vip, interface
+    if initializing and kubeconfig == "/etc/kubernetes/admin.conf" and version_tuple(version) >= SUPER_ADMIN_FROM:
+        return ('error retrieving resource lock kube-system/plndr-cp-lock: leases.coordination.k8s.io "plndr-cp-lock" is forbidden: '
+                'User "kubernetes-admin" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system" '
+                "(admin.conf has no rights until kubeadm init is over from 1.29; kube-vip#684)"), vip, interface
+    return None, vip, interface
+
+
+def kubelet_sync(cluster, version=None, initializing=False):
+    """One pass of the kubelet stand-in over kube-vip's static pod: (whether this host holds the VIP afterwards, why not)."""
+    path, pod = kube_vip_pod()
+    state_path = kube_vip_state()
+    held = None
+    if os.path.exists(state_path):
+        with open(state_path) as f:
+            held = json.load(f)
+    me = hostname()
+    data = cluster.data if cluster is not None else None
+    lease = (data or {}).get("kubeVip") or {}
+
+    def release(why):
+        if held:
+            if in_lab_namespace():
+                run(["ip", "addr", "del", f"{held['vip']}/32", "dev", held["interface"]])
+            kubelet_record(f"{MARK}: kube-vip {why}: ip addr del {held['vip']}/32 dev {held['interface']}")
+            os.remove(state_path)
+        if data is not None and lease.get("holder") == me:
+            lease["holder"] = None
+            lease.pop("root", None)
+            cluster.save()
+
+    if pod is None:
+        release("static pod removed")
+        return False, "no kube-vip static pod"
+    problem, vip, interface = kube_vip_problem(pod, version or (data or {}).get("kubernetesVersion"), initializing)
+    if problem:
+        kubelet_record(f"{MARK}: kube-vip ({os.path.basename(path)}) not running: {problem}")
+        release("not running")
+        return False, problem
+    if data is None:
+        kubelet_record(f"{MARK}: kube-vip running, no API server to elect a leader with yet")
+        return False, "no API server to elect a leader with"
+    lease = data.setdefault("kubeVip", {})
+    lease["vip"] = vip
+    holder = lease.get("holder")
+    alive = holder and holder != me and os.path.exists(os.path.join(lease.get("root", "/nonexistent"), "var/lib/offlinekit-standins/kubelet/kube-vip.json"))
+    kubeconfig = next(v.get("hostPath", {}).get("path") for v in pod["spec"]["volumes"])
+    if alive:
+        if held:
+            release(f"follower of {holder}")
+        return False, f"follower: {holder} leads"
+    if not held or held.get("kubeconfig") != kubeconfig:
+        have = run(["ip", "-o", "-4", "addr", "show", "dev", interface])[1]
+        if in_lab_namespace() and f" {vip}/" not in have:
+            code, _, stderr = run(["ip", "addr", "add", f"{vip}/32", "dev", interface])
+            if code != 0:
+                kubelet_record(f"{MARK}: kube-vip could not add the VIP: {stderr.strip()}")
+                return False, stderr.strip()
+        what = "leader" if not held else f"restarted with {kubeconfig}, still leader"
+        kubelet_record(f"{MARK}: kube-vip {what} (kubeconfig {kubeconfig}): ip addr add {vip}/32 dev {interface}")
+        os.makedirs(os.path.dirname(state_path), exist_ok=True)
+        with open(state_path, "w") as f:
+            json.dump({"vip": vip, "interface": interface, "kubeconfig": kubeconfig}, f)
+    if holder != me or lease.get("root") != ROOT:
+        lease["holder"], lease["root"] = me, ROOT
+        if cluster.dir and not initializing:
+            cluster.save()
+    return True, None
+
+
+def kubelet_pass():
+    """What a running kubelet would have done by now: a pass over kube-vip's pod before another stand-in acts on this host."""
+    if kube_vip_pod()[0] is None and not os.path.exists(kube_vip_state()):
+        return
+    with Cluster(required=False) as cluster:
+        kubelet_sync(cluster)
+
+
+def vip_unheld(data, endpoint):
+    """The endpoint is kube-vip's VIP and no control plane holds it: nothing answers there."""
+    lease = (data or {}).get("kubeVip") or {}
+    host = endpoint.rpartition(":")[0].strip("[]") or endpoint
+    return lease.get("vip") == host and not (lease.get("holder") and os.path.exists(os.path.join(lease.get("root", "/nonexistent"), "var/lib/offlinekit-standins/kubelet/kube-vip.json")))
+
+
 # ---------------------------------------------------------------- kubeadm: commands
 
 
@@ -827,6 +998,9 @@ def kubeadm_init(args, version):
         server = f"https://{settings['endpoint']}"
         names = {"admin.conf": "kubernetes-admin", "kubelet.conf": f"system:node:{settings['name']}",
                  "controller-manager.conf": "system:kube-controller-manager", "scheduler.conf": "system:kube-scheduler"}
+        if version_tuple(settings["version"]) >= SUPER_ADMIN_FROM:
+            # kubeadm 1.29+: admin.conf's user is in kubeadm:cluster-admins (bound at the end of init); super-admin.conf is system:masters.
+            names = {"admin.conf": "kubernetes-admin", "super-admin.conf": "kubernetes-super-admin", **names}
         out('[kubeconfig] Using kubeconfig folder "/etc/kubernetes"')
         for file, user in names.items():
             out(f'[kubeconfig] Writing "{file}" kubeconfig file')
@@ -866,6 +1040,14 @@ def kubeadm_init(args, version):
                                          "kubeletActive": True, "root": ROOT, "created": stamp}},
             "objects": [],
         }
+        # The kubelet runs the static pods; with kube-vip's among them, kubeadm reaches the new API server through its VIP.
+        if kube_vip_pod()[1] is not None:
+            out('[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods from directory "/etc/kubernetes/manifests"')
+            holds, why = kubelet_sync(cluster, settings["version"], initializing=True)
+            if not holds and vip_unheld(cluster.data, settings["endpoint"]):
+                raise Fail("[kubelet-check] Initial timeout of 40s passed.\n"
+                           "error execution phase wait-control-plane: couldn't initialize a Kubernetes cluster: timed out waiting for the condition"
+                           f" ({MARK}: nothing answers on the control-plane endpoint {settings['endpoint']}: kube-vip: {why})")
         key = None
         if values.get("--upload-certs"):
             key = store_certificate_key(cluster, None)
@@ -931,7 +1113,7 @@ def admin_cluster(kubeconfig_path, api_path, phase=""):
         if cluster.data is None:
             raise Fail(f"{MARK} The connection to the server was refused: no cluster is initialized in the lab")
         server = read_kubeconfig_server(kubeconfig_path)
-        if server != "https://" + cluster.data["endpoint"]:
+        if server != "https://" + cluster.data["endpoint"] or vip_unheld(cluster.data, cluster.data["endpoint"]):
             raise Fail(f'{phase}Get "{server}{api_path}?timeout=10s": dial tcp: connect: connection refused')
         yield cluster
 
@@ -1107,6 +1289,8 @@ def kubeadm_join(args, version):
     with Cluster() as cluster:
         if cluster.data is None or cluster.data["endpoint"] != endpoint:
             raise Fail(f'error execution phase preflight: couldn\'t validate the identity of the API Server: Get "{api_url}": dial tcp {endpoint}: connect: connection refused')
+        if vip_unheld(cluster.data, endpoint):
+            raise Fail(f'error execution phase preflight: couldn\'t validate the identity of the API Server: Get "{api_url}": dial tcp {endpoint}: connect: no route to host ({MARK}: no kube-vip holds the VIP)')
         live = [t["token"] for t in cluster.live_tokens()]
         if token not in live and token.split(".")[0] in [t.split(".")[0] for t in live]:
             raise Fail("error execution phase preflight: couldn't validate the identity of the API Server: failed to verify JWS signature of received cluster info object, can't trust this API Server")
@@ -1156,6 +1340,7 @@ def kubeadm_join(args, version):
                 out(f'[{"etcd" if component == "etcd" else "control-plane"}] Creating static Pod manifest for "{component}"')
                 write(f"etc/kubernetes/manifests/{component}.yaml", static_pod(component, images[component], [component, f"--advertise-address={advertise}"]), 0o600)
             write("var/lib/etcd/member/offlinekit-standin", "etcd data (offlinekit lab stand-in)\n")
+            kubelet_sync(cluster, v)
     if control_plane:
         # Outside the cluster lock, as the real member syncs: a second join meanwhile sees this member not started.
         out("[etcd] Announced new etcd member joining to the existing etcd cluster")
@@ -1219,6 +1404,7 @@ def kubeadm_reset(args, version):
         os.remove(f)
     out("[reset] Deleting contents of stateful directories: [/var/lib/etcd /var/lib/kubelet /var/lib/dockershim /var/run/kubernetes /var/lib/cni]")
     with Cluster(required=False) as cluster:
+        kubelet_sync(cluster)  # the manifests are gone: kube-vip stops and lets go of the VIP
         if cluster.data is not None:
             mine = [n for n, node in cluster.data["nodes"].items() if node.get("root") == ROOT]
             members = cluster.data.get("etcdMembers", [])
@@ -1253,10 +1439,12 @@ def kubeadm(args):
         else:
             raise Fail(f"{MARK} kubeadm version -o {fmt} is unsupported by the lab stand-in", 2)
     elif command == "init" and rest[:1] == ["phase"]:
+        kubelet_pass()
         kubeadm_init_phase(rest[1:], version)
     elif command == "init":
         kubeadm_init(rest, version)
     elif command == "token":
+        kubelet_pass()
         kubeadm_token(rest, version)
     elif command == "join":
         kubeadm_join(rest, version)
@@ -1340,7 +1528,7 @@ def kubectl_connect(kubeconfig_flag):
     cluster = Cluster()
     cluster.__enter__()
     host = hostport.rpartition(":")[0] or hostport
-    if cluster.data is None or cluster.data["endpoint"] != hostport or not routable(host.strip("[]")):
+    if cluster.data is None or cluster.data["endpoint"] != hostport or not routable(host.strip("[]")) or vip_unheld(cluster.data, hostport):
         cluster.__exit__()
         raise Fail(f"The connection to the server {hostport} was refused - did you specify the right host or port?")
     return cluster
@@ -1569,6 +1757,7 @@ def pods(data):
 
 def kubectl(args):
     version = installed_version("kubectl", "kubectl")
+    kubelet_pass()
     flags, positional, i = {}, [], 0
     value_flags = {"--kubeconfig", "-n", "--namespace", "-o", "--output", "-f", "--filename"}
     bool_flags = {"--no-headers", "-A", "--all-namespaces", "--client", "--short"}
