@@ -12,8 +12,11 @@ public sealed record VersionTarget(string K8s, string Os, string Arch, string Ru
     public string[] Flags => ["--k8s", K8s, "--os", Os, "--arch", Arch, "--runtime", Runtime];
 
     /// <summary>The spec the version catalog derives for it.</summary>
-    public BundleSpec Spec => SpecDerivation.Derive(
-        KubernetesVersion.Parse(K8s), TargetPlatform.ParseOs(Os), TargetPlatform.ParseArch(Arch), ContainerRuntimes.Parse(Runtime)).Spec;
+    public BundleSpec Spec => SpecWith();
+
+    /// <summary>The spec with the parts `build --with` adds.</summary>
+    public BundleSpec SpecWith(params string[] parts) => SpecDerivation.With(
+        SpecDerivation.Derive(KubernetesVersion.Parse(K8s), TargetPlatform.ParseOs(Os), TargetPlatform.ParseArch(Arch), ContainerRuntimes.Parse(Runtime)), parts).Spec;
 
     public LabDnfTarget Dnf => new(Os == "el9" ? 9 : 8, Arch == "arm64" ? "aarch64" : "x86_64");
 
@@ -75,7 +78,8 @@ public sealed class VersionLab : IAsyncLifetime
         }
 
         var testdata = Path.Combine(Tools.RepoRoot(), "tests", "OfflineKit.Tests", "Manifests", "testdata");
-        var names = await VersionSources.WriteAsync(Targets.Where(t => t != Guide).Select(t => t.Spec), Dir, testdata);
+        // Current also `--with kube-vip` (InstallKubeVipTests): kube-vip's image from ghcr.io.
+        var names = await VersionSources.WriteAsync(Targets.Where(t => t != Guide).Select(t => t.Spec).Append(Current.SpecWith(SpecDerivation.KubeVipPart)), Dir, testdata);
         using (var http = _registry.Client())
         {
             await VersionSources.PushAsync(new RegistryPusher(http), names);
@@ -94,6 +98,7 @@ public sealed class VersionLab : IAsyncLifetime
               registry.k8s.io: {registry}
               docker.io: {registry}
               quay.io: {registry}
+              ghcr.io: {registry}
             urls:
               {LabRpmRepoBuilder.MirrorsEntry(_server.BaseUri)}
               https://raw.githubusercontent.com/: file://{Dir}/raw.githubusercontent.com/

@@ -5,8 +5,8 @@ namespace OfflineKit.Lab;
 
 /// <summary>
 /// What a build of a version the catalog derives reads from the internet besides its yum repos, in the
-/// lab: every image its spec names (kubeadm's list, the images the addon manifests name or their
-/// patches set) as multi-arch indexes (<see cref="MultiArchImages"/>), and each addon manifest at its
+/// lab: every image its spec names (kubeadm's list, the spec's own images such as `build --with`
+/// adds, the images the addon manifests name or their patches set) as multi-arch indexes (<see cref="MultiArchImages"/>), and each addon manifest at its
 /// URL's path under a folder (DIR/HOST/PATH, for a `https://HOST/: file://DIR/HOST/` URL mirror).
 /// One implementation: the integration tests' VersionLab and `labtool seed --k8s` (`make demo K8S=…`).
 /// </summary>
@@ -20,6 +20,7 @@ public static class VersionSources
         foreach (var spec in specs)
         {
             names.AddRange(KubeadmImages.List(spec.Kubernetes.ToString(), spec.ImageRepository));
+            names.AddRange(spec.Images.Select(i => i.ToString()));
             foreach (var addon in spec.Addons)
             {
                 var manifest = AddonManifest(addon, testdata);

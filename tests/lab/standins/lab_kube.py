@@ -806,18 +806,24 @@ def kube_vip_state():
 
 
 def in_lab_namespace():
-    """The lab hosts are network namespaces; the machine's own namespace (loopback mode) must never get a VIP."""
-    try:
-        return os.readlink("/proc/self/ns/net") != os.readlink("/proc/1/ns/net")
-    except OSError:
-        return False
+    """The lab hosts are network namespaces with lo and their veth end eth0 alone; the machine's own namespace (loopback
+    mode, or anything else) has other links, among them the lab's oklab-* veth ends, and must never get a VIP."""
+    code, stdout, _ = run(["ip", "-o", "link", "show"])
+    links = {m.group(1) for m in re.finditer(r"^\d+: ([^:@]+)[@:]", stdout, re.M)}
+    return code == 0 and links <= {"lo", "eth0"}
+
+
+def pod_env(pod):
+    """The first container's environment, name to value (kube-vip takes its settings from there)."""
+    container = (((pod or {}).get("spec") or {}).get("containers") or [{}])[0]
+    return {str(e.get("name")): str(e.get("value", "")) for e in container.get("env") or []}
 
 
 def kube_vip_problem(pod, version, initializing):
     """Why the kubelet could not run this kube-vip pod, or why kube-vip could not lead; None when it runs. Also its VIP and interface."""
     spec = pod.get("spec") or {}
     container = (spec.get("containers") or [{}])[0]
-    env = {str(e.get("name")): str(e.get("value", "")) for e in container.get("env") or []}
+    env = pod_env(pod)
     vip, interface = env.get("address") or env.get("vip_address", ""), env.get("vip_interface", "")
     if pod.get("apiVersion") != "v1" or pod.get("kind") != "Pod" or not (pod.get("metadata") or {}).get("name"):
         return "not a v1 Pod with a name", vip, interface
@@ -896,13 +902,18 @@ def kubelet_sync(cluster, version=None, initializing=False):
         return False, f"follower: {holder} leads"
     if not held or held.get("kubeconfig") != kubeconfig:
         have = run(["ip", "-o", "-4", "addr", "show", "dev", interface])[1]
-        if in_lab_namespace() and f" {vip}/" not in have:
+        if not in_lab_namespace():
+            kubelet_record(f"{MARK}: not in a lab host's own network namespace: the VIP {vip} is not added here")
+            return False, "not in a lab host's network namespace"
+        if f" {vip}/" not in have:
             code, _, stderr = run(["ip", "addr", "add", f"{vip}/32", "dev", interface])
             if code != 0:
                 kubelet_record(f"{MARK}: kube-vip could not add the VIP: {stderr.strip()}")
                 return False, stderr.strip()
-        what = "leader" if not held else f"restarted with {kubeconfig}, still leader"
-        kubelet_record(f"{MARK}: kube-vip {what} (kubeconfig {kubeconfig}): ip addr add {vip}/32 dev {interface}")
+        if held:
+            kubelet_record(f"{MARK}: kube-vip restarted with {kubeconfig}, still leader of {vip}")
+        else:
+            kubelet_record(f"{MARK}: kube-vip leader (kubeconfig {kubeconfig}): ip addr add {vip}/32 dev {interface}")
         os.makedirs(os.path.dirname(state_path), exist_ok=True)
         with open(state_path, "w") as f:
             json.dump({"vip": vip, "interface": interface, "kubeconfig": kubeconfig}, f)
@@ -1041,10 +1052,11 @@ def kubeadm_init(args, version):
             "objects": [],
         }
         # The kubelet runs the static pods; with kube-vip's among them, kubeadm reaches the new API server through its VIP.
-        if kube_vip_pod()[1] is not None:
+        kube_vip = kube_vip_pod()[1]
+        if kube_vip is not None:
             out('[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods from directory "/etc/kubernetes/manifests"')
             holds, why = kubelet_sync(cluster, settings["version"], initializing=True)
-            if not holds and vip_unheld(cluster.data, settings["endpoint"]):
+            if not holds and pod_env(kube_vip).get("address") == settings["endpoint"].rpartition(":")[0].strip("[]"):
                 raise Fail("[kubelet-check] Initial timeout of 40s passed.\n"
                            "error execution phase wait-control-plane: couldn't initialize a Kubernetes cluster: timed out waiting for the condition"
                            f" ({MARK}: nothing answers on the control-plane endpoint {settings['endpoint']}: kube-vip: {why})")
