@@ -146,17 +146,10 @@ public sealed partial class InstallHaTests(LabHosts lab, LabRpmRepos rpms) : ICl
         Assert.True((await Installer.ResetAsync(inventory, purge: true, Request())).Ok);
     }
 
-    /// <summary>The five hosts, root with the lab key, three control planes first, the VIP on the lab's /24.</summary>
-    private string WriteInventory(IReadOnlyList<LabHost> hosts)
-    {
-        var ordered = hosts.OrderBy(h => ControlPlanes.Contains(h.Name) ? 0 : 1).ThenBy(h => h.Name, StringComparer.Ordinal);
-        var lines = string.Concat(ordered.Select(h =>
-            $"  - name: {h.Name}\n    address: {h.Address}\n    port: {h.Port.ToString(CultureInfo.InvariantCulture)}\n    roles: [{(ControlPlanes.Contains(h.Name) ? "control-plane" : "worker")}]\n" +
-            $"    user: root\n    auth: {{privateKey: {lab.Key}}}\n    stateDir: {LabHosts.StateDir(h, "ha")}\n"));
-        return _dir.Write("inventory.yaml", $"apiVersion: offlinekit/v1\nkind: Inventory\nhosts:\n{lines}" +
-            "cluster:\n  controlPlaneEndpoint: 10.231.0.200:8443\n  loadBalancer: keepalived-haproxy\n  vipSubnet: 10.231.0.0/24\n" +
-            "  registries:\n    - host: docker.io\n      mirrors: [https://docker.m.daocloud.io]\n    - host: 10.231.0.1:5000\n      insecure: true\n");
-    }
+    /// <summary>The five hosts, three control planes first, the VIP on the lab's /24.</summary>
+    private string WriteInventory(IReadOnlyList<LabHost> hosts) => LabInstall.WriteHaInventory(lab, _dir, hosts, ControlPlanes, "ha",
+        "  controlPlaneEndpoint: 10.231.0.200:8443\n  loadBalancer: keepalived-haproxy\n  vipSubnet: 10.231.0.0/24\n" +
+        "  registries:\n    - host: docker.io\n      mirrors: [https://docker.m.daocloud.io]\n    - host: 10.231.0.1:5000\n      insecure: true\n");
 
     private InstallRequest Request() => LabInstall.Request(lab, _dir);
 
@@ -166,8 +159,7 @@ public sealed partial class InstallHaTests(LabHosts lab, LabRpmRepos rpms) : ICl
         return json.RootElement.Clone();
     }
 
-    private List<string> EtcdMembers() =>
-        [.. Cluster().GetProperty("etcdMembers").EnumerateArray().Where(m => m.GetProperty("started").GetBoolean()).Select(m => m.GetProperty("name").GetString()!)];
+    private List<string> EtcdMembers() => LabInstall.EtcdMembers(lab);
 
     private Dictionary<string, string> ClusterNodes() =>
         Cluster().GetProperty("nodes").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetProperty("role").GetString()!);

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using OfflineKit.Install;
 using OfflineKit.IntegrationTests.Lab;
 using OfflineKit.IntegrationTests.Support;
@@ -172,22 +170,11 @@ public sealed class InstallKubeVipTests(LabHosts lab, VersionLab versions) : ICl
 
     private string Root(string host) => Path.Combine(lab[host].Directory, "root");
 
-    /// <summary>The five hosts, root with the lab key, three control planes first, the VIP on the lab's /24 at kube-apiserver's port.</summary>
-    private string WriteInventory(IReadOnlyList<LabHost> hosts)
-    {
-        var ordered = hosts.OrderBy(h => ControlPlanes.Contains(h.Name) ? 0 : 1).ThenBy(h => h.Name, StringComparer.Ordinal);
-        var lines = string.Concat(ordered.Select(h =>
-            $"  - name: {h.Name}\n    address: {h.Address}\n    port: {h.Port.ToString(CultureInfo.InvariantCulture)}\n    roles: [{(ControlPlanes.Contains(h.Name) ? "control-plane" : "worker")}]\n" +
-            $"    user: root\n    auth: {{privateKey: {lab.Key}}}\n    stateDir: {LabHosts.StateDir(h, "kubevip")}\n"));
-        return _dir.Write("inventory.yaml", $"apiVersion: offlinekit/v1\nkind: Inventory\nhosts:\n{lines}" +
-            $"cluster:\n  controlPlaneEndpoint: {Vip}:6443\n  loadBalancer: kube-vip\n  vipSubnet: 10.231.0.0/24\n");
-    }
+    /// <summary>The five hosts, three control planes first, the VIP on the lab's /24 at kube-apiserver's port.</summary>
+    private string WriteInventory(IReadOnlyList<LabHost> hosts) => LabInstall.WriteHaInventory(lab, _dir, hosts, ControlPlanes, "kubevip",
+        $"  controlPlaneEndpoint: {Vip}:6443\n  loadBalancer: kube-vip\n  vipSubnet: 10.231.0.0/24\n");
 
     private InstallRequest Request() => LabInstall.Request(lab, _dir);
 
-    private List<string> EtcdMembers()
-    {
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(lab.Dir, "cluster", "cluster.json")));
-        return [.. json.RootElement.GetProperty("etcdMembers").EnumerateArray().Where(m => m.GetProperty("started").GetBoolean()).Select(m => m.GetProperty("name").GetString()!)];
-    }
+    private List<string> EtcdMembers() => LabInstall.EtcdMembers(lab);
 }

@@ -49,6 +49,26 @@ internal static class LabInstall
         };
     }
 
+    /// <summary>
+    /// An inventory of a highly available cluster on the lab's hosts: root with the lab key, the control planes first, state
+    /// under <paramref name="stateName"/>, and <paramref name="cluster"/> (the cluster: section's lines) after them.
+    /// </summary>
+    public static string WriteHaInventory(LabHosts lab, TempDir dir, IReadOnlyList<LabHost> hosts, IReadOnlyCollection<string> controlPlanes, string stateName, string cluster)
+    {
+        var ordered = hosts.OrderBy(h => controlPlanes.Contains(h.Name) ? 0 : 1).ThenBy(h => h.Name, StringComparer.Ordinal);
+        var lines = string.Concat(ordered.Select(h =>
+            $"  - name: {h.Name}\n    address: {h.Address}\n    port: {h.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}\n    roles: [{(controlPlanes.Contains(h.Name) ? "control-plane" : "worker")}]\n" +
+            $"    user: root\n    auth: {{privateKey: {lab.Key}}}\n    stateDir: {LabHosts.StateDir(h, stateName)}\n"));
+        return dir.Write("inventory.yaml", $"apiVersion: offlinekit/v1\nkind: Inventory\nhosts:\n{lines}cluster:\n{cluster}");
+    }
+
+    /// <summary>The lab cluster's started etcd members (the kubeadm stand-in's cluster.json), in the order they joined.</summary>
+    public static List<string> EtcdMembers(LabHosts lab)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(lab.Dir, "cluster", "cluster.json")));
+        return [.. json.RootElement.GetProperty("etcdMembers").EnumerateArray().Where(m => m.GetProperty("started").GetBoolean()).Select(m => m.GetProperty("name").GetString()!)];
+    }
+
     /// <summary>Every file under <paramref name="dir"/> with its bytes: equal snapshots mean nothing changed.</summary>
     public static SortedDictionary<string, string> Snapshot(string dir) => new(
         Directory.GetFiles(dir, "*", SearchOption.AllDirectories)

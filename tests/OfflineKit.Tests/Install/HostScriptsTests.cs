@@ -218,6 +218,42 @@ public sealed class HostScriptsTests : IDisposable
     }
 
     /// <summary>What the stand-ins were asked, minus the questions (is-active, getenforce, --static): the changes.</summary>
+    [Fact]
+    public void Kube_vips_manifest_goes_in_place_once_switches_to_admin_conf_after_init_and_status_names_its_kubeconfig()
+    {
+        // 127.0.0.1 is on lo on any machine: the script finds the interface the way it finds eth0 on a host. It only writes files.
+        var lb = new OfflineKit.Install.LoadBalancer(OfflineKit.Install.LoadBalancerKind.KubeVip, "127.0.0.200", 6443, System.Net.IPNetwork.Parse("127.0.0.0/8"));
+        var rendered = _dir.Write("site/kube-vip.yaml", lb.KubeVipManifest("ghcr.io/kube-vip/kube-vip:v0.8.9", OfflineKit.Install.LoadBalancer.SuperAdminConf));
+        string[] install = ["--kube-vip-manifest", rendered, "--address", "127.0.0.1", "--vip", "127.0.0.200/8"];
+
+        var first = Run("configure-load-balancer.sh", install);
+        Assert.True(first.Code == 0, first.Output);
+        var manifest = Read("etc/kubernetes/manifests/kube-vip.yaml");
+        Assert.Contains("    - name: vip_interface\n      value: \"lo\"\n", manifest);
+        Assert.Contains("      path: /etc/kubernetes/super-admin.conf\n", manifest);
+        Assert.Contains("wrote /etc/kubernetes/manifests/kube-vip.yaml (ghcr.io/kube-vip/kube-vip:v0.8.9, kubeconfig /etc/kubernetes/super-admin.conf)", first.Stdout);
+        Assert.Contains("is in place already", Run("configure-load-balancer.sh", install).Stdout);
+
+        // After init: the switch needs admin.conf there, then rewrites the hostPath alone, once.
+        Assert.Contains("/etc/kubernetes/admin.conf is missing", Run("configure-load-balancer.sh", ["--kube-vip-kubeconfig", "/etc/kubernetes/admin.conf"]).Stderr);
+        _dir.Write("root/etc/kubernetes/admin.conf", "apiVersion: v1\nkind: Config\n");
+        var switched = Run("configure-load-balancer.sh", ["--kube-vip-kubeconfig", "/etc/kubernetes/admin.conf"]);
+        Assert.True(switched.Code == 0, switched.Output);
+        Assert.Equal(manifest.Replace("      path: /etc/kubernetes/super-admin.conf\n", "      path: /etc/kubernetes/admin.conf\n", StringComparison.Ordinal), Read("etc/kubernetes/manifests/kube-vip.yaml"));
+        Assert.Contains("kube-vip runs with /etc/kubernetes/admin.conf already", Run("configure-load-balancer.sh", ["--kube-vip-kubeconfig", "/etc/kubernetes/admin.conf"]).Stdout);
+
+        // Written again on a control plane that is up (kube-apiserver.yaml there): admin.conf, never super-admin.conf again.
+        _dir.Write("root/etc/kubernetes/manifests/kube-apiserver.yaml", "kind: Pod\n");
+        var again = Run("configure-load-balancer.sh", install);
+        Assert.True(again.Code == 0, again.Output);
+        Assert.Contains("is in place already", again.Stdout);
+        Assert.Contains("      path: /etc/kubernetes/admin.conf\n", Read("etc/kubernetes/manifests/kube-vip.yaml"));
+
+        var status = Run("configure-load-balancer.sh", ["--status", "--vip", "127.0.0.200/8", "--kube-vip"]);
+        Assert.StartsWith("vip 127.0.0.200: not on this host; kube-apiserver :6443/healthz: ", status.Stdout, StringComparison.Ordinal);
+        Assert.EndsWith("; kube-vip: /etc/kubernetes/manifests/kube-vip.yaml, kubeconfig /etc/kubernetes/admin.conf\n", status.Stdout, StringComparison.Ordinal);
+    }
+
     private static bool IsChange(string line) =>
         !line.StartsWith("systemctl is-", StringComparison.Ordinal) && line != "getenforce" && line != "hostnamectl --static";
 
