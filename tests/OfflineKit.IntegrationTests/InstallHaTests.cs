@@ -30,11 +30,7 @@ public sealed partial class InstallHaTests(LabHosts lab, LabRpmRepos rpms) : ICl
         Tools.Require("haproxy", "haproxy");
         Tools.Require("keepalived", "keepalived");
         Assert.True(lab.Mode == "netns", $"keepalived needs a real interface: the lab runs in {lab.Mode} mode, not netns");
-        var hosts = lab.Hosts.Concat(lab.HaHosts).ToList();
-        foreach (var host in hosts)
-        {
-            await lab.RequireLabRouteAsync(host.Address);
-        }
+        var hosts = await LabInstall.HaHostsAsync(lab);
 
         var bundle = await LabInstall.BuildAsync(rpms, _dir, "--runtime", "containerd", "--with", "load-balancer");
         var inventory = WriteInventory(hosts);

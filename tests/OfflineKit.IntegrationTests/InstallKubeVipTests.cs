@@ -27,11 +27,7 @@ public sealed class InstallKubeVipTests(LabHosts lab, VersionLab versions) : ICl
     public async Task Three_control_planes_behind_kube_vip_come_up_with_super_admin_conf_during_init_every_api_server_answers_through_the_vip_and_a_rerun_changes_nothing()
     {
         Assert.True(lab.Mode == "netns", $"kube-vip holds the VIP on a lab host's own interface: the lab runs in {lab.Mode} mode, not netns");
-        var hosts = lab.Hosts.Concat(lab.HaHosts).ToList();
-        foreach (var host in hosts)
-        {
-            await lab.RequireLabRouteAsync(host.Address);
-        }
+        var hosts = await LabInstall.HaHostsAsync(lab);
 
         var target = VersionLab.Current;
         var build = await CliRunner.RunAsync(["build", .. target.Flags, "--with", "kube-vip", "--mirrors", versions.MirrorsFor(target), "-o", _dir["out"], "--cache", _dir["cache"], "--without", "bin"]);

@@ -49,6 +49,18 @@ internal static class LabInstall
         };
     }
 
+    /// <summary>The five hosts of a highly available cluster (the guide's three, k8s-master02 and 03), each checked to be routed to a lab veth.</summary>
+    public static async Task<List<LabHost>> HaHostsAsync(LabHosts lab)
+    {
+        var hosts = lab.Hosts.Concat(lab.HaHosts).ToList();
+        foreach (var host in hosts)
+        {
+            await lab.RequireLabRouteAsync(host.Address);
+        }
+
+        return hosts;
+    }
+
     /// <summary>
     /// An inventory of a highly available cluster on the lab's hosts: root with the lab key, the control planes first, state
     /// under <paramref name="stateName"/>, and <paramref name="cluster"/> (the cluster: section's lines) after them.
