@@ -850,7 +850,7 @@ def kube_vip_problem(pod, version, initializing):
         return "no hostPath volume mounted at /etc/kubernetes/admin.conf, where kube-vip reads its kubeconfig", vip, interface
     if not os.path.isfile(under_root(kubeconfig)):
         return f'MountVolume.SetUp failed for volume "kubeconfig": hostPath type check failed: {kubeconfig} is not a file', vip, interface
-    if initializing and kubeconfig == "/etc/kubernetes/admin.conf" and version_tuple(version) >= SUPER_ADMIN_FROM:
+    if initializing and kubeconfig != "/etc/kubernetes/super-admin.conf" and version_tuple(version) >= SUPER_ADMIN_FROM:
         return ('error retrieving resource lock kube-system/plndr-cp-lock: leases.coordination.k8s.io "plndr-cp-lock" is forbidden: '
                 'User "kubernetes-admin" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system" '
                 "(admin.conf has no rights until kubeadm init is over from 1.29; kube-vip#684)"), vip, interface
