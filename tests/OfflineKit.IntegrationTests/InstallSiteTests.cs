@@ -51,10 +51,10 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
         {
             var report = await Installer.InstallAsync(bundle, inventory, request);
 
+            var masterLog = await AssertAllDoneAsync(report);
             foreach (var host in report.Hosts)
             {
                 var log = await File.ReadAllTextAsync(host.LogPath);
-                Assert.True(host.Outcome == HostOutcome.Done && host.StepsDone == host.StepsTotal, $"{host.Host}: {host.StepsDone} of {host.StepsTotal} done, failed at {host.FailedStep}: {host.Message}\n{log}");
                 string[] order = host.Role == HostRole.ControlPlane
                     ? ["push", "verify", "serve", "preflight", "prepare", "packages", "runtime", "images", "init", "network", "addons", "time"]
                     : ["fetch", "verify", "preflight", "prepare", "packages", "runtime", "images", "join", "time"];
@@ -62,7 +62,6 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
                     .Select(l => l[(l.IndexOf(" == ", StringComparison.Ordinal) + 4)..^": done".Length]));
             }
 
-            var masterLog = await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath);
             Assert.Contains("serve-depot: registry stand-in (/usr/bin/docker-registry, in place of the container) started on :15000", masterLog);
             Assert.Contains("serve-depot: OK:", masterLog);
             Assert.Contains("apply-manifests: every node Ready: k8s-master, k8s-node01, k8s-node02", masterLog);
@@ -109,8 +108,7 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
     {
         await lab.RequireGatewayAsync();
         await using var registry = await LabRegistry.StartAsync(RegistryMode.TlsHtpasswd, lab.Gateway);
-        var token = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{LabRegistry.User}:{LabRegistry.Password}"));
-        var dockerConfig = _dir.Write("operator-docker/config.json", "{\"auths\":{\"" + registry.Host + "\":{\"auth\":\"" + token + "\"},\"other.example:5000\":{\"auth\":\"b3RoZXI6bm90LWZvci10aGUtc2l0ZQ==\"}}}");
+        var (dockerConfig, token) = LabInstall.OperatorLogin(_dir, registry);
         var inventory = lab.WriteInventory(Directory.CreateDirectory(_dir["own"]).FullName, "site-own");
         await File.AppendAllTextAsync(inventory, $"cluster:\n  sources: site\n  site:\n    httpPort: 18082\n    registry: {registry.Host}/k8s\n    caFile: {registry.CaFile}\n");
         var request = LabInstall.Request(lab, _dir) with { DockerConfig = dockerConfig, RunsRoot = _dir["runs-own"] };
@@ -119,13 +117,7 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
         {
             var report = await Installer.InstallAsync(bundle, inventory, request);
 
-            foreach (var host in report.Hosts)
-            {
-                var log = await File.ReadAllTextAsync(host.LogPath);
-                Assert.True(host.Outcome == HostOutcome.Done && host.StepsDone == host.StepsTotal, $"{host.Host}: {host.StepsDone} of {host.StepsTotal} done, failed at {host.FailedStep}: {host.Message}\n{log}");
-            }
-
-            var masterLog = await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath);
+            var masterLog = await AssertAllDoneAsync(report);
             Assert.Contains($"serve-depot: OK: ", masterLog);
             Assert.Contains($"images in {registry.Host}/k8s", masterLog);
             Assert.DoesNotContain("registry stand-in", masterLog);
@@ -147,7 +139,7 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(login));
                 var auths = await File.ReadAllTextAsync(login);
                 Assert.Contains($"\"{registry.Host}\"", auths);
-                Assert.DoesNotContain("other.example", auths);
+                Assert.DoesNotContain(LabInstall.OtherRegistry, auths);
                 var names = await Tools.RunAsync("docker", ["-H", $"unix://{lab[worker.Host].Directory}/docker.sock", "images", "--format", "{{.Repository}}:{{.Tag}}"]);
                 Assert.Contains("calico/node:v3.25.2", names.Stdout);
             }
@@ -159,23 +151,24 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
             Assert.All(lab.Hosts, h => Assert.Equal(before[h.Name], LabInstall.Snapshot(Path.Combine(h.Directory, "root", "etc"))));
 
             // No secret in any log, journal or stand-in record.
-            var records = Directory.GetFiles(_dir["runs-own"], "*", SearchOption.AllDirectories)
-                .Concat(lab.Hosts.Select(h => Path.Combine(LabHosts.StateDir(h, "site-own"), InstallPlanner.JournalFile)))
-                .Concat(lab.Hosts.Select(h => Path.Combine(h.Directory, "root", "var/log/offlinekit-standins.log")))
-                .Where(File.Exists)
-                .ToList();
-            Assert.NotEmpty(records);
-            foreach (var file in records)
-            {
-                var content = await File.ReadAllTextAsync(file);
-                Assert.False(content.Contains(LabRegistry.Password, StringComparison.Ordinal) || content.Contains(token, StringComparison.Ordinal), $"{file} holds a secret");
-            }
+            await LabInstall.AssertNoSecretAsync(lab, _dir["runs-own"], "site-own", token);
         }
         finally
         {
             await Installer.ResetAsync(inventory, purge: true, request);
             await StopDepotAsync(Path.Combine(LabHosts.StateDir(lab["k8s-master"], "site-own"), "depot"));
         }
+    }
+
+    /// <summary>Every host did every step; returns the control plane's log.</summary>
+    private static async Task<string> AssertAllDoneAsync(InstallReport report)
+    {
+        foreach (var host in report.Hosts)
+        {
+            Assert.True(host.Outcome == HostOutcome.Done && host.StepsDone == host.StepsTotal, $"{host.Host}: {host.StepsDone} of {host.StepsTotal} done, failed at {host.FailedStep}: {host.Message}\n{await File.ReadAllTextAsync(host.LogPath)}");
+        }
+
+        return await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath);
     }
 
     /// <summary>The images an earlier install left in the workers' dockerd.</summary>
