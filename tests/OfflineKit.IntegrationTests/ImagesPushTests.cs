@@ -58,20 +58,6 @@ public class ImagesPushTests(LabBundle bundle) : IClassFixture<LabBundle>
         };
     }
 
-    /// <summary>What the registry's API says the tag points to.</summary>
-    private static async Task<string?> TagDigestAsync(LabRegistry registry, string repository, string tag)
-    {
-        using var http = registry.Client();
-        using var request = new HttpRequestMessage(HttpMethod.Head, $"v2/{repository}/manifests/{tag}");
-        foreach (var type in RegistryClient.ManifestMediaTypes)
-        {
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(type));
-        }
-
-        using var response = await http.SendAsync(request);
-        return response.IsSuccessStatusCode ? response.Headers.GetValues("Docker-Content-Digest").Single() : null;
-    }
-
     private int DistinctBlobs => bundle.Images.SelectMany(i => i.Blobs!).Except(bundle.Images.Select(i => i.Digest)).Distinct().Count();
 
     [Fact]
@@ -89,7 +75,7 @@ public class ImagesPushTests(LabBundle bundle) : IClassFixture<LabBundle>
             var origin = ImageReference.Parse(image.Name);
             var pushed = first.Images.Single(i => i.Origin == image.Name);
             Assert.Equal($"{registry.Host}/k8s/{origin.Repository}:{origin.Tag}", pushed.Target);
-            Assert.Equal(image.Digest, await TagDigestAsync(registry, $"k8s/{origin.Repository}", origin.Tag!));
+            Assert.Equal(image.Digest, await registry.TagDigestAsync($"k8s/{origin.Repository}", origin.Tag!));
         }
 
         Assert.Contains(first.Images, i => i.Target == $"{registry.Host}/k8s/google_containers/kube-apiserver:v1.23.0");
@@ -153,7 +139,7 @@ public class ImagesPushTests(LabBundle bundle) : IClassFixture<LabBundle>
         foreach (var image in bundle.Images)
         {
             var origin = ImageReference.Parse(image.Name);
-            Assert.Equal(image.Digest, await TagDigestAsync(registry, $"k8s/{origin.Repository}", origin.Tag!));
+            Assert.Equal(image.Digest, await registry.TagDigestAsync($"k8s/{origin.Repository}", origin.Tag!));
         }
 
         long SizeInRegistrySource(string digest)

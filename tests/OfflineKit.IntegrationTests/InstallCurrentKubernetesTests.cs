@@ -13,7 +13,7 @@ namespace OfflineKit.IntegrationTests;
 /// manifests/kubeadm-images.yaml), the sandbox image against that list's pause, every image in k8s.io.
 /// </summary>
 [Collection("lab hosts")]
-public sealed class InstallCurrentKubernetesTests(LabHosts lab, VersionLab versions) : IClassFixture<VersionLab>, IDisposable
+public sealed partial class InstallCurrentKubernetesTests(LabHosts lab, VersionLab versions) : IClassFixture<VersionLab>, IDisposable
 {
     private readonly TempDir _dir = new();
 

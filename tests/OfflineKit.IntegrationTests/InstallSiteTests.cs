@@ -1,4 +1,5 @@
 using System.Globalization;
+using OfflineKit.Bundle;
 using OfflineKit.Install;
 using OfflineKit.IntegrationTests.Lab;
 using OfflineKit.IntegrationTests.Support;
@@ -14,6 +15,10 @@ namespace OfflineKit.IntegrationTests;
 /// by the published offlinekit's `images push`. The workers fetch only the scripts and lists from it,
 /// install their packages with dnf from its HTTP repository and pull their images into their own dockerd
 /// by digest from its registry, tagged with the origin names; then the cluster comes up as in pushed mode.
+/// Then, with the same bundle, the site's own registry (cluster.site.registry): Debian's docker-registry with
+/// TLS by a lab CA and htpasswd auth on this machine's lab gateway, seeded by the depot logged in with the
+/// operator's docker config entry; the workers' dockerd trusts the CA from /etc/docker/certs.d and pulls as
+/// root with that login merged into root's docker config; no secret in any log.
 /// </summary>
 [Collection("lab hosts")]
 public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFixture<LabRpmRepos>, IDisposable
@@ -23,7 +28,7 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public async Task A_site_install_pushes_the_bundle_to_the_depot_alone_and_the_workers_install_and_pull_from_it()
+    public async Task A_site_install_pushes_the_bundle_to_the_depot_alone_and_the_workers_pull_from_its_registry_then_from_the_sites_own_over_tls_with_a_login()
     {
         await lab.RequireLabRoutesAsync();
         var spec = (await CliRunner.RunAsync("spec", "show", "--k8s", "1.23.0")).Out.Replace("  - chrony\n", "  - chrony\n  - nginx\n", StringComparison.Ordinal);
@@ -40,29 +45,16 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
         Assert.True(cleared.Ok, string.Join("; ", cleared.Hosts.Select(h => $"{h.Host}: {h.Message}")));
 
         // And the images an earlier install left in the workers' dockerd: the workers must pull theirs from the depot.
-        foreach (var name in new[] { "k8s-node01", "k8s-node02" })
-        {
-            var socket = Path.Combine(lab[name].Directory, "docker.sock");
-            if (File.Exists(socket))
-            {
-                var ids = await Tools.RunAsync("docker", ["-H", $"unix://{socket}", "images", "-q"]);
-                var present = ids.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
-                if (present.Count > 0)
-                {
-                    var removed = await Tools.RunAsync("docker", ["-H", $"unix://{socket}", "rmi", "-f", .. present]);
-                    Assert.True(removed.ExitCode == 0, removed.Stderr);
-                }
-            }
-        }
+        await RemoveWorkerImagesAsync();
 
         try
         {
             var report = await Installer.InstallAsync(bundle, inventory, request);
 
+            var masterLog = await AssertAllDoneAsync(report);
             foreach (var host in report.Hosts)
             {
                 var log = await File.ReadAllTextAsync(host.LogPath);
-                Assert.True(host.Outcome == HostOutcome.Done && host.StepsDone == host.StepsTotal, $"{host.Host}: {host.StepsDone} of {host.StepsTotal} done, failed at {host.FailedStep}: {host.Message}\n{log}");
                 string[] order = host.Role == HostRole.ControlPlane
                     ? ["push", "verify", "serve", "preflight", "prepare", "packages", "runtime", "images", "init", "network", "addons", "time"]
                     : ["fetch", "verify", "preflight", "prepare", "packages", "runtime", "images", "join", "time"];
@@ -70,7 +62,6 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
                     .Select(l => l[(l.IndexOf(" == ", StringComparison.Ordinal) + 4)..^": done".Length]));
             }
 
-            var masterLog = await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath);
             Assert.Contains("serve-depot: registry stand-in (/usr/bin/docker-registry, in place of the container) started on :15000", masterLog);
             Assert.Contains("serve-depot: OK:", masterLog);
             Assert.Contains("apply-manifests: every node Ready: k8s-master, k8s-node01, k8s-node02", masterLog);
@@ -106,14 +97,107 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
         finally
         {
             await Installer.ResetAsync(inventory, purge: true, request);
+            await StopDepotAsync(depotState);
+        }
 
-            // The depot's nginx and registry stand-in are this test's processes: stopped by the PIDs they recorded.
-            foreach (var pidFile in new[] { "nginx.pid", "registry.pid" }.Select(f => Path.Combine(depotState, f)).Where(File.Exists))
+        await TheSitesOwnRegistryAsync(bundle);
+    }
+
+    /// <summary>The same bundle, the site's own registry (TLS by a lab CA, htpasswd) in place of the depot's.</summary>
+    private async Task TheSitesOwnRegistryAsync(string bundle)
+    {
+        await lab.RequireGatewayAsync();
+        await using var registry = await LabRegistry.StartAsync(RegistryMode.TlsHtpasswd, lab.Gateway);
+        var (dockerConfig, token) = LabInstall.OperatorLogin(_dir, registry);
+        var inventory = lab.WriteInventory(Directory.CreateDirectory(_dir["own"]).FullName, "site-own");
+        await File.AppendAllTextAsync(inventory, $"cluster:\n  sources: site\n  site:\n    httpPort: 18082\n    registry: {registry.Host}/k8s\n    caFile: {registry.CaFile}\n");
+        var request = LabInstall.Request(lab, _dir) with { DockerConfig = dockerConfig, RunsRoot = _dir["runs-own"] };
+        await RemoveWorkerImagesAsync();
+        try
+        {
+            var report = await Installer.InstallAsync(bundle, inventory, request);
+
+            var masterLog = await AssertAllDoneAsync(report);
+            Assert.Contains($"serve-depot: OK: ", masterLog);
+            Assert.Contains($"images in {registry.Host}/k8s", masterLog);
+            Assert.DoesNotContain("registry stand-in", masterLog);
+            Assert.Contains("apply-manifests: every node Ready: k8s-master, k8s-node01, k8s-node02", masterLog);
+            var images = (await BundleInspector.InspectAsync(bundle)).Manifest.Artifacts.Where(a => a.Kind == ArtifactKind.Image).ToList();
+            foreach (var image in images)
             {
-                if (int.TryParse((await File.ReadAllTextAsync(pidFile)).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+                var reference = OfflineKit.Images.ImageReference.Parse(image.Name);
+                Assert.Equal(image.Digest, await registry.TagDigestAsync($"k8s/{reference.Repository}", reference.Tag!));
+            }
+
+            foreach (var worker in report.Hosts.Where(h => h.Role == HostRole.Worker))
+            {
+                var log = await File.ReadAllTextAsync(worker.LogPath);
+                Assert.Matches("import-images: pulled [1-9][0-9]* of [1-9][0-9]* images \\(the others were present\\) into docker, each by its digest", log);
+                var root = Path.Combine(lab[worker.Host].Directory, "root");
+                Assert.Equal(await File.ReadAllTextAsync(registry.CaFile!), await File.ReadAllTextAsync(Path.Combine(root, "etc/docker/certs.d", registry.Host, "ca.crt")));
+                var login = Path.Combine(root, "root/.docker/config.json");
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(login));
+                var auths = await File.ReadAllTextAsync(login);
+                Assert.Contains($"\"{registry.Host}\"", auths);
+                Assert.DoesNotContain(LabInstall.OtherRegistry, auths);
+                var names = await Tools.RunAsync("docker", ["-H", $"unix://{lab[worker.Host].Directory}/docker.sock", "images", "--format", "{{.Repository}}:{{.Tag}}"]);
+                Assert.Contains("calico/node:v3.25.2", names.Stdout);
+            }
+
+            // Again: no byte under any host's /etc changes.
+            var before = lab.Hosts.ToDictionary(h => h.Name, h => LabInstall.Snapshot(Path.Combine(h.Directory, "root", "etc")));
+            var again = await Installer.InstallAsync(bundle, inventory, request);
+            Assert.All(again.Hosts, h => Assert.True(h.Outcome == HostOutcome.Done && h.Push.BytesSent == 0, $"{h.Host}: failed at {h.FailedStep}: {h.Message}"));
+            Assert.All(lab.Hosts, h => Assert.Equal(before[h.Name], LabInstall.Snapshot(Path.Combine(h.Directory, "root", "etc"))));
+
+            // No secret in any log, journal or stand-in record.
+            await LabInstall.AssertNoSecretAsync(lab, _dir["runs-own"], "site-own", token);
+        }
+        finally
+        {
+            await Installer.ResetAsync(inventory, purge: true, request);
+            await StopDepotAsync(Path.Combine(LabHosts.StateDir(lab["k8s-master"], "site-own"), "depot"));
+        }
+    }
+
+    /// <summary>Every host did every step; returns the control plane's log.</summary>
+    private static async Task<string> AssertAllDoneAsync(InstallReport report)
+    {
+        foreach (var host in report.Hosts)
+        {
+            Assert.True(host.Outcome == HostOutcome.Done && host.StepsDone == host.StepsTotal, $"{host.Host}: {host.StepsDone} of {host.StepsTotal} done, failed at {host.FailedStep}: {host.Message}\n{await File.ReadAllTextAsync(host.LogPath)}");
+        }
+
+        return await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath);
+    }
+
+    /// <summary>The images an earlier install left in the workers' dockerd.</summary>
+    private async Task RemoveWorkerImagesAsync()
+    {
+        foreach (var name in new[] { "k8s-node01", "k8s-node02" })
+        {
+            var socket = Path.Combine(lab[name].Directory, "docker.sock");
+            if (File.Exists(socket))
+            {
+                var ids = await Tools.RunAsync("docker", ["-H", $"unix://{socket}", "images", "-q"]);
+                var present = ids.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct().ToList();
+                if (present.Count > 0)
                 {
-                    await Tools.RunAsync("kill", [pid.ToString(CultureInfo.InvariantCulture)]);
+                    var removed = await Tools.RunAsync("docker", ["-H", $"unix://{socket}", "rmi", "-f", .. present]);
+                    Assert.True(removed.ExitCode == 0, removed.Stderr);
                 }
+            }
+        }
+    }
+
+    /// <summary>The depot's nginx and registry stand-in are this test's processes: stopped by the PIDs they recorded.</summary>
+    private static async Task StopDepotAsync(string depotState)
+    {
+        foreach (var pidFile in new[] { "nginx.pid", "registry.pid" }.Select(f => Path.Combine(depotState, f)).Where(File.Exists))
+        {
+            if (int.TryParse((await File.ReadAllTextAsync(pidFile)).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                await Tools.RunAsync("kill", [pid.ToString(CultureInfo.InvariantCulture)]);
             }
         }
     }

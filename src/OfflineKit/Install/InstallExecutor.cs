@@ -104,6 +104,9 @@ public sealed record ExecutorOptions
     /// <summary>When a wave leaves more hosts than this failed or blocked, the next wave does not start.</summary>
     public int MaxFailed { get; init; } = Waves.DefaultMaxFailed;
 
+    /// <summary>The operator's docker config: where a site registry's credential comes from.</summary>
+    public string DockerConfig { get; init; } = Images.RegistryCredentials.DefaultPath();
+
     /// <summary>Test seam: runs before each step on a host (after the step before it finished).</summary>
     internal Func<string, string, CancellationToken, Task>? BeforeStep { get; init; }
 }

@@ -170,6 +170,27 @@ public sealed record WriteFile(string RemotePath, string Content, string What, b
     internal static IEnumerable<string> PreviewLines(string? preview) => (preview ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => "  | " + l);
 }
 
+/// <summary>
+/// A file that carries the credential of <see cref="Registry"/>: the operator's docker config entry for it
+/// (what `docker login` wrote on the operator's machine; install reads $DOCKER_CONFIG/config.json or
+/// ~/.docker/config.json), rendered by <see cref="Render"/> when the step runs (the plan holds no secret)
+/// and written as a secret file. <see cref="Render"/> gets the basic-auth token (base64 of user:password),
+/// or null when the docker config has no entry for the registry: then the hosts pull anonymously.
+/// </summary>
+public sealed record WriteRegistryCredential(string RemotePath, string Registry, string What, Func<string?, string> Render) : HostAction
+{
+    /// <summary>What --dry-run shows in place of the token.</summary>
+    public string Placeholder => $"<{Registry}'s credential from the operator's docker config>";
+
+    public override IEnumerable<string> Describe(InventoryHost host) =>
+        new WriteFile(RemotePath, string.Empty, $"{What}; the credential for {Registry} from the operator's docker config, if it has one", Secret: true) { Preview = Render(Placeholder) }.Describe(host);
+
+    /// <summary>A docker config (config.json) with <paramref name="token"/> for <paramref name="registry"/> alone.</summary>
+    // Neither needs JSON escaping: a HOST:PORT and base64 (or the placeholder).
+    public static string DockerConfig(string registry, string? token) =>
+        token is null ? "{\"auths\":{}}\n" : $"{{\"auths\":{{\"{registry}\":{{\"auth\":\"{token}\"}}}}}}\n";
+}
+
 /// <summary>A file's content for hosts whose kernel release (uname -r) starts with <see cref="Release"/>, and why.</summary>
 public sealed record KernelVariant(string Release, string Content, string Why)
 {

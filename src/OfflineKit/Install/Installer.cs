@@ -32,6 +32,9 @@ public sealed record InstallRequest
 
     public IProgress<InstallProgress>? Progress { get; init; }
 
+    /// <summary>The operator's docker config (default $DOCKER_CONFIG/config.json or ~/.docker/config.json): a site registry's credential comes from its entry.</summary>
+    public string? DockerConfig { get; init; }
+
     /// <summary>`install --key PUB.pem`: verify the bundle's signature locally before pushing, and on every host.</summary>
     public string? PublicKey { get; init; }
 
@@ -165,7 +168,7 @@ public static class Installer
             plan,
             bundle,
             connector,
-            new ExecutorOptions { Parallel = request.Parallel, WaveSize = request.WaveSize, MaxFailed = request.MaxFailed, RunDirectory = Path.GetFullPath(runDirectory), Progress = request.Progress, BeforeStep = request.BeforeStep },
+            new ExecutorOptions { Parallel = request.Parallel, WaveSize = request.WaveSize, MaxFailed = request.MaxFailed, RunDirectory = Path.GetFullPath(runDirectory), Progress = request.Progress, BeforeStep = request.BeforeStep, DockerConfig = request.DockerConfig ?? Images.RegistryCredentials.DefaultPath() },
             cancellationToken).ConfigureAwait(false);
     }
 

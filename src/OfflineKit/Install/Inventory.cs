@@ -197,4 +197,10 @@ public sealed record RegistrySettings(string Host, IReadOnlyList<string> Mirrors
 
     /// <summary>The CA's PEM text, read when the inventory is loaded.</summary>
     public string? CaCertificate { get; init; }
+
+    /// <summary>
+    /// The registry (HOST:PORT) whose credential the hosts send to it, from the operator's docker config
+    /// (<see cref="WriteRegistryCredential"/>): the site's own registry in site mode; null sends none.
+    /// </summary>
+    public string? CredentialOf { get; init; }
 }

@@ -100,14 +100,17 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
         var pullList = $"{siteDirectory}/{PullList}";
         var mirror = $"{(PlainHttp ? "http" : "https")}://{registry.Registry}/v2{(registry.Path.Length == 0 ? string.Empty : "/" + registry.Path)}";
         var ca = Site.CaCertificate;
+
+        // The site's own registry may want a login: the hosts send the operator's docker config entry for it.
+        var credential = Site.Registry is null ? null : registry.Registry;
         return new HostSourcing
         {
             PackagesArguments = ["--repo-url", $"{BundleUrl}/{BundleLayout.RpmsDir}"],
             Registries =
             [
-                new RegistrySettings(registry.Registry, [], Insecure: PlainHttp) { CaFile = Site.CaFile, CaCertificate = ca },
+                new RegistrySettings(registry.Registry, [], Insecure: PlainHttp) { CaFile = Site.CaFile, CaCertificate = ca, CredentialOf = credential },
                 .. pulls.Select(p => p.Reference!.Registry).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
-                    .Select(origin => new RegistrySettings(origin, [mirror]) { CaFile = Site.CaFile, CaCertificate = ca }),
+                    .Select(origin => new RegistrySettings(origin, [mirror]) { CaFile = Site.CaFile, CaCertificate = ca, CredentialOf = credential }),
             ],
             ImagesBefore =
             [
@@ -118,6 +121,9 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
             ImagesTitle = $"pull the {InstallPlan.RoleName(host.Role)} images from {registry} by digest, tagged with their origin names",
         };
     }
+
+    /// <summary>The depot's docker config folder for seeding the site's registry (its config.json holds that registry's entry alone).</summary>
+    private static string SeedCredentialDirectory(InventoryHost host, BundleContents bundle) => $"{host.StateDirectory}/{bundle.Name}.site-auth";
 
     /// <summary>The depot's serve step: nginx over the bundle's folder, the registry, and the images pushed into it.</summary>
     private HostStep Serve(InventoryHost host, BundleContents bundle, string directory)
@@ -130,6 +136,7 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
                 ? new[] { "--registry-port", Site.RegistryPort.ToString(CultureInfo.InvariantCulture), "--path", registry.Path }
                 : ["--site-registry", registry.ToString(), .. Site.Insecure ? new[] { "--insecure" } : []],
             .. Site.CaCertificate is null ? [] : new[] { "--ca-file", $"{host.StateDirectory}/{bundle.Name}.site-ca.crt" },
+            .. Site.Registry is null ? [] : new[] { "--docker-config", SeedCredentialDirectory(host, bundle) },
         ];
         var title = Site.Registry is null
             ? $"serve {directory}/ with nginx on :{Site.HttpPort} (installed from the bundle's rpms/), the CNCF distribution registry on :{Site.RegistryPort} (the bundle's image, run by the runtime), the bundle's images pushed into it by bin/offlinekit images push"
@@ -139,9 +146,20 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
             return new HostStep(ServeStep, title, [new MissingFromBundle(BundleLayout.ServeDepotScript)], [], RunsEveryRun: true);
         }
 
-        var before = Site.CaCertificate is { } ca
-            ? new HostAction[] { new WriteFile($"{host.StateDirectory}/{bundle.Name}.site-ca.crt", ca, $"the CA of {registry.Registry}, from {Site.CaFile}") }
-            : [];
+        var before = new List<HostAction>();
+        if (Site.CaCertificate is { } ca)
+        {
+            before.Add(new WriteFile($"{host.StateDirectory}/{bundle.Name}.site-ca.crt", ca, $"the CA of {registry.Registry}, from {Site.CaFile}"));
+        }
+
+        if (Site.Registry is not null)
+        {
+            // images push on the depot logs in as the operator does: a docker config with that one entry.
+            var folder = SeedCredentialDirectory(host, bundle);
+            before.Add(new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote(folder)}")));
+            before.Add(new WriteRegistryCredential($"{folder}/config.json", registry.Registry, "the docker config images push on the depot logs in with", token => WriteRegistryCredential.DockerConfig(registry.Registry, token)));
+        }
+
         var command = new RemoteCommand($"bash {Shell.Quote($"{directory}/{BundleLayout.ServeDepotScript}")} {Shell.Join(arguments)}", AsRoot: true);
         return new HostStep(ServeStep, title, [.. before, new RunCommand(command)], [], RunsEveryRun: true);
     }

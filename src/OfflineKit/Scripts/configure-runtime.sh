@@ -2,7 +2,7 @@
 # Configures and starts the container runtime for kubelet, as the guide does by hand (四、3-4;
 # 五、systemctl enable kubelet):
 #
-#   bash scripts/configure-runtime.sh [--registry-mirror URL]... [--insecure-registry HOST]...     # docker
+#   bash scripts/configure-runtime.sh [--registry-mirror URL]... [--insecure-registry HOST]... [--site-dir DIR]   # docker
 #   bash scripts/configure-runtime.sh --runtime containerd --show-config
 #   bash scripts/configure-runtime.sh --runtime containerd --site-dir DIR
 #
@@ -11,13 +11,16 @@
 #     docker must agree on the systemd cgroup driver) and the given registry mirrors and insecure
 #     registries. An existing daemon.json is MERGED, not replaced: its other keys stay, the lists
 #     keep their entries and gain the missing ones, another native.cgroupdriver entry is replaced.
+#   - --site-dir DIR: DIR/docker/certs.d/<registry>/ca.crt under /etc/docker/certs.d, and the logins
+#     of DIR/docker/config.json merged into root's docker config (0600; offlinekit writes both)
 #   - docker enabled and started (restarted when daemon.json changed while it ran)
 # containerd (Kubernetes 1.24 and later):
 #   - --show-config prints `containerd config default` and the current /etc/containerd/config.toml,
 #     for offlinekit to merge (hosts have no TOML parser; offlinekit has a real one)
 #   - --site-dir DIR puts what offlinekit rendered there in place: DIR/containerd/config.toml as
 #     /etc/containerd/config.toml (the first file replaced is kept as config.toml.offlinekit-orig),
-#     DIR/containerd/certs.d/*/ under /etc/containerd/certs.d, DIR/crictl.yaml as /etc/crictl.yaml;
+#     DIR/containerd/certs.d/*/ under /etc/containerd/certs.d (a file offlinekit wrote private, a
+#     hosts.toml with a registry's credential, stays 0600), DIR/crictl.yaml as /etc/crictl.yaml;
 #     each only when it differs, each replaced in one rename; containerd restarted only when its
 #     config.toml changed while it ran
 #   - containerd enabled and started
@@ -132,10 +135,62 @@ else
   fi
 fi
 
+[[ -z "$site_dir" ]] || docker_site_files
+
 if ! systemctl is-enabled --quiet docker 2>/dev/null || ! systemctl is-active --quiet docker 2>/dev/null; then
   systemctl enable --now docker || die "systemctl enable --now docker failed; see: journalctl -u docker (is docker-ce installed? run scripts/install-packages.sh first)"
   changed "docker enabled and started"
 fi
+}
+
+# docker --site-dir DIR: DIR/docker/certs.d/<registry>/ca.crt under /etc/docker/certs.d (docker reads
+# them at each pull: no restart), and DIR/docker/config.json's logins merged into root's docker config
+# (/root/.docker/config.json, 0600: its other entries kept, these replaced), which `docker pull` as root
+# and the kubelet's own pulls use. The logins are never printed.
+docker_site_files() {
+  local file rel
+  if [[ -d "$site_dir/docker/certs.d" ]]; then
+    while IFS= read -r file; do
+      rel="${file#"$site_dir/docker/certs.d/"}"
+      if [[ -n "$(place "$file" "$root/etc/docker/certs.d/$rel" 0644)" ]]; then
+        changed "wrote /etc/docker/certs.d/$rel"
+      fi
+    done < <(find "$site_dir/docker/certs.d" -type f | sort)
+  fi
+  [[ -f "$site_dir/docker/config.json" ]] || return 0
+  local auth="$root/root/.docker/config.json" merged registries
+  mkdir -p "$(dirname "$auth")"
+  chmod 0700 "$(dirname "$auth")"
+  merged="$(mktemp "$auth.offlinekit.XXXXXX")"
+  registries="$("$python" - "$site_dir/docker/config.json" "$auth" "$merged" <<'PY'
+import io, json, os, sys
+from collections import OrderedDict
+
+def read(path):
+    if not os.path.exists(path):
+        return OrderedDict()
+    try:
+        config = json.loads(io.open(path, encoding="utf-8").read() or "{}", object_pairs_hook=OrderedDict)
+    except ValueError:
+        sys.stderr.write("configure-runtime: %s is not valid JSON\n" % path)
+        sys.exit(1)
+    if not isinstance(config, dict) or not isinstance(config.get("auths", {}), dict):
+        sys.stderr.write("configure-runtime: %s is not a docker config (an object with \"auths\")\n" % path)
+        sys.exit(1)
+    return config
+
+new, current = read(sys.argv[1]), read(sys.argv[2])
+auths = current.setdefault("auths", OrderedDict())
+for registry, entry in new.get("auths", {}).items():
+    auths[registry] = entry
+io.open(sys.argv[3], "w", encoding="utf-8").write(json.dumps(current, indent=2, separators=(",", ": ")) + "\n")
+sys.stdout.write(" ".join(new.get("auths", {}).keys()))
+PY
+)" || { rm -f "$merged"; die "cannot merge the registry logins into /root/.docker/config.json (see the message above)"; }
+  if [[ -n "$(place "$merged" "$auth" 0600)" ]]; then
+    changed "wrote /root/.docker/config.json (the login for ${registries:-no registry}; other entries kept)"
+  fi
+  rm -f "$merged"
 }
 
 # (sha256sum, not cmp: diffutils is not on every minimal host.)
@@ -145,7 +200,10 @@ same() { [[ -f "$2" && "$(sha256sum < "$1")" == "$(sha256sum < "$2")" ]]; }
 # never sees half a file). Prints "changed" when it replaced or created TARGET.
 place() {
   local file="$1" target="$2" mode="$3"
-  if same "$file" "$target"; then return 0; fi
+  if same "$file" "$target"; then
+    [[ "$(stat -c %a "$target")" == "${mode#0}" ]] || chmod "$mode" "$target"
+    return 0
+  fi
   mkdir -p "$(dirname "$target")"
   local tmp
   tmp="$(mktemp "$target.offlinekit.XXXXXX")"
@@ -180,10 +238,13 @@ configure_containerd() {
     changed "wrote /etc/containerd/config.toml (merged: SystemdCgroup, the sandbox image, config_path)"
   fi
   if [[ -d "$site_dir/containerd/certs.d" ]]; then
-    local file rel
+    local file rel mode
     while IFS= read -r file; do
       rel="${file#"$site_dir/containerd/certs.d/"}"
-      if [[ -n "$(place "$file" "$root/etc/containerd/certs.d/$rel" 0644)" ]]; then
+      # A hosts.toml with a registry's credential (offlinekit wrote it 0600) stays root's alone.
+      mode=0644
+      [[ "$(stat -c %a "$file")" == 600 ]] && mode=0600
+      if [[ -n "$(place "$file" "$root/etc/containerd/certs.d/$rel" "$mode")" ]]; then
         changed "wrote /etc/containerd/certs.d/$rel"
       fi
     done < <(find "$site_dir/containerd/certs.d" -type f | sort)
@@ -204,7 +265,7 @@ configure_containerd() {
 
 case "$runtime" in
   docker)
-    [[ $show_config == 0 && -z "$site_dir" ]] || die "--show-config and --site-dir are for --runtime containerd"
+    [[ $show_config == 0 ]] || die "--show-config is for --runtime containerd"
     configure_docker
     ;;
   containerd)

@@ -11,7 +11,9 @@
 # cluster sees the origin names. --plain-http for a registry without TLS (the depot's own).
 # Options: --runtime docker|containerd (default: docker if its daemon answers, else containerd).
 # docker honours DOCKER_HOST; ctr honours CONTAINERD_ADDRESS. Safe to run again: images already
-# present are not loaded twice.
+# present are not loaded twice. containerd pulls with /etc/containerd/certs.d (the runtime step's
+# hosts.toml: the registry's CA and, for a site registry that wants a login, its credential).
+# Lab seam, not for hosts: OFFLINEKIT_ROOT=/path reads /path/etc/containerd/certs.d and /path/root/.docker.
 set -euo pipefail
 
 bundle_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +23,7 @@ check=()
 pull_list=""
 plain_http=""
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
 say() { echo "import-images: $*"; }
 die() { echo "import-images: $*" >&2; exit 1; }
 
@@ -86,6 +88,9 @@ if [[ -n "$pull_list" ]]; then
   [[ -f "$pull_list" ]] || die "$pull_list is missing: offlinekit writes it before this step"
   pulled=0
   total=0
+  # docker pulls as root with root's docker config (a site registry's login); in the lab, the lab host's.
+  docker_client=()
+  [[ -n "${OFFLINEKIT_ROOT:-}" ]] && docker_client=(--config "$OFFLINEKIT_ROOT/root/.docker")
   while read -r origin source rest; do
     [[ -n "${origin:-}" ]] || continue
     [[ -n "${source:-}" && -z "${rest:-}" && "$source" == *@sha256:* ]] || die "$pull_list: '$origin ${source:-}' is not 'ORIGIN SOURCE@sha256:DIGEST'"
@@ -93,12 +98,14 @@ if [[ -n "$pull_list" ]]; then
     present "$origin" && continue
     case "$runtime" in
       docker)
-        docker pull "$source" || die "docker pull $source failed (is the registry in /etc/docker/daemon.json's insecure-registries? the runtime step puts it there)"
+        docker ${docker_client[@]+"${docker_client[@]}"} pull "$source" >/dev/null \
+          || die "docker pull $source failed (the runtime step puts a plain-HTTP registry in daemon.json's insecure-registries, a registry's CA under /etc/docker/certs.d and its login in root's docker config)"
         docker tag "$source" "$origin" ;;
       containerd)
         args=()
         [[ -n "$plain_http" ]] && args+=(--plain-http)
-        [[ -z "$plain_http" && -d /etc/containerd/certs.d ]] && args+=(--hosts-dir /etc/containerd/certs.d)
+        # The runtime step's hosts.toml for the registry: its CA and, for a site registry that wants one, its credential.
+        [[ -z "$plain_http" && -d "${OFFLINEKIT_ROOT:-}/etc/containerd/certs.d" ]] && args+=(--hosts-dir "${OFFLINEKIT_ROOT:-}/etc/containerd/certs.d")
         ctr -n k8s.io images pull ${args[@]+"${args[@]}"} "$source" >/dev/null || die "ctr images pull $source failed"
         ctr -n k8s.io images tag --force "$source" "$origin" >/dev/null || die "ctr images tag $source $origin failed" ;;
     esac

@@ -6,8 +6,9 @@
 #   bash scripts/serve-depot.sh --http-port 8080 --registry-port 5000 --path k8s
 #        the depot's own registry: the CNCF distribution registry whose image the bundle carries
 #        (docker.io/library/registry:2…), run by this host's runtime (docker or containerd), plain HTTP
-#   bash scripts/serve-depot.sh --http-port 8080 --site-registry HOST:PORT/PATH [--insecure] [--ca-file F]
-#        the site's existing registry (a Harbor): only seeded; credentials from root's docker config
+#   bash scripts/serve-depot.sh --http-port 8080 --site-registry HOST:PORT/PATH [--insecure] [--ca-file F] [--docker-config DIR]
+#        the site's existing registry (a Harbor): only seeded; credentials from DIR/config.json (offlinekit
+#        writes it from the operator's docker config, that registry's entry alone), else root's docker config
 #
 # nginx is installed from the bundle's own repository (install-packages.sh --package nginx). Safe to run
 # again: nginx is reloaded, a running registry kept, and images push sends only what is missing.
@@ -24,8 +25,9 @@ path=""
 site_registry=""
 insecure=""
 ca_file=""
+docker_config=""
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
 say() { echo "serve-depot: $*"; }
 die() { echo "serve-depot: $*" >&2; exit 1; }
 
@@ -37,6 +39,7 @@ while [[ $# -gt 0 ]]; do
     --site-registry) site_registry="${2:-}"; shift 2 ;;
     --insecure) insecure=1; shift ;;
     --ca-file) ca_file="${2:-}"; shift 2 ;;
+    --docker-config) docker_config="${2:-}"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "serve-depot: unknown argument '$1'" >&2; usage ;;
   esac
@@ -104,6 +107,10 @@ if [[ -n "$site_registry" ]]; then
   target="$site_registry"
   [[ -n "$insecure" ]] && push_args+=(--insecure-registry "${site_registry%%/*}")
   [[ -n "$ca_file" ]] && push_args+=(--ca-file "$ca_file")
+  if [[ -n "$docker_config" ]]; then
+    [[ -f "$docker_config/config.json" ]] || die "$docker_config/config.json is missing: offlinekit writes it before this step; run the install again"
+    export DOCKER_CONFIG="$docker_config"
+  fi
 else
   target="127.0.0.1:$registry_port${path:+/$path}"
   push_args+=(--insecure-registry "127.0.0.1:$registry_port")

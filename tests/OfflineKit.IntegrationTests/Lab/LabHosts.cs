@@ -34,6 +34,9 @@ public sealed class LabHosts : IAsyncLifetime
     /// <summary>k8s-master02 and k8s-master03: with <see cref="Hosts"/> the five hosts of a highly available cluster.</summary>
     public IReadOnlyList<LabHost> HaHosts { get; private set; } = [];
 
+    /// <summary>This machine as the lab hosts reach it (their gateway; loopback in the fallback): where a site's own registry listens.</summary>
+    public string Gateway => Mode == "netns" ? "10.231.0.1" : "127.0.0.1";
+
     public string User => _env["LAB_USER"];
 
     public string Password => _env["LAB_PASSWORD"];
@@ -99,6 +102,14 @@ public sealed class LabHosts : IAsyncLifetime
             ? route.Stdout.Contains(" dev oklab-", StringComparison.Ordinal)
             : address.StartsWith("127.", StringComparison.Ordinal) && route.Stdout.Contains(" dev lo", StringComparison.Ordinal);
         Assert.True(lab, $"{address} is not routed to a lab link: {route.Stdout}{route.Stderr}");
+    }
+
+    /// <summary>Fails unless <see cref="Gateway"/> is this machine's address on the lab links (or loopback in the fallback).</summary>
+    public async Task RequireGatewayAsync()
+    {
+        var addresses = await Tools.RunAsync("ip", ["-o", "-4", "addr", "show", "to", $"{Gateway}/32"]);
+        var lab = Mode == "netns" ? addresses.Stdout.Contains(" oklab-", StringComparison.Ordinal) : addresses.Stdout.Contains(" lo ", StringComparison.Ordinal);
+        Assert.True(lab, $"{Gateway} is not this machine's address on a lab link: {addresses.Stdout}{addresses.Stderr}");
     }
 
     public async Task RequireLabRoutesAsync()

@@ -81,6 +81,36 @@ internal static class LabInstall
         return [.. json.RootElement.GetProperty("etcdMembers").EnumerateArray().Where(m => m.GetProperty("started").GetBoolean()).Select(m => m.GetProperty("name").GetString()!)];
     }
 
+    /// <summary>
+    /// The operator's docker config (as `docker login` writes it) with a login for <paramref name="registry"/> and one for
+    /// another registry that must go nowhere; returns its path and the login's basic-auth token.
+    /// </summary>
+    public static (string DockerConfig, string Token) OperatorLogin(TempDir dir, LabRegistry registry)
+    {
+        var token = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{LabRegistry.User}:{LabRegistry.Password}"));
+        var path = dir.Write("operator-docker/config.json", "{\"auths\":{\"" + registry.Host + "\":{\"auth\":\"" + token + "\"},\"" + OtherRegistry + "\":{\"auth\":\"b3RoZXI6bm90LWZvci10aGUtc2l0ZQ==\"}}}");
+        return (path, token);
+    }
+
+    /// <summary>The registry of the operator's other login (<see cref="OperatorLogin"/>).</summary>
+    public const string OtherRegistry = "other.example:5000";
+
+    /// <summary>Neither the lab registry's password nor <paramref name="token"/> in any run log, host journal or stand-in record.</summary>
+    public static async Task AssertNoSecretAsync(LabHosts lab, string runsDir, string stateName, string token)
+    {
+        var records = Directory.GetFiles(runsDir, "*", SearchOption.AllDirectories)
+            .Concat(lab.Hosts.Select(h => Path.Combine(LabHosts.StateDir(h, stateName), InstallPlanner.JournalFile)))
+            .Concat(lab.Hosts.Select(h => Path.Combine(h.Directory, "root", "var/log/offlinekit-standins.log")))
+            .Where(File.Exists)
+            .ToList();
+        Assert.NotEmpty(records);
+        foreach (var file in records)
+        {
+            var content = await File.ReadAllTextAsync(file);
+            Assert.False(content.Contains(LabRegistry.Password, StringComparison.Ordinal) || content.Contains(token, StringComparison.Ordinal), $"{file} holds a secret");
+        }
+    }
+
     /// <summary>Every file under <paramref name="dir"/> with its bytes: equal snapshots mean nothing changed.</summary>
     public static SortedDictionary<string, string> Snapshot(string dir) => new(
         Directory.GetFiles(dir, "*", SearchOption.AllDirectories)

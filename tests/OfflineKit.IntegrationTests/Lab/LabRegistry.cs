@@ -20,8 +20,9 @@ public enum RegistryMode
 }
 
 /// <summary>
-/// Debian's docker-registry (the CNCF distribution registry) on 127.0.0.1, with its storage in a temp
-/// folder: plain, with htpasswd basic auth, or TLS with a CA the lab makes. Stopped and removed on dispose.
+/// Debian's docker-registry (the CNCF distribution registry) on 127.0.0.1 (or another address of this
+/// machine: the lab hosts' gateway, for a site's registry they reach), with its storage in a temp folder:
+/// plain, with htpasswd basic auth, or TLS with a CA the lab makes. Stopped and removed on dispose.
 /// </summary>
 public sealed class LabRegistry : IAsyncDisposable
 {
@@ -31,14 +32,17 @@ public sealed class LabRegistry : IAsyncDisposable
     private readonly Process _process;
     private readonly string _dir;
 
-    private LabRegistry(Process process, string dir, int port, RegistryMode mode, string? caFile)
+    private LabRegistry(Process process, string dir, string address, int port, RegistryMode mode, string? caFile)
     {
         _process = process;
         _dir = dir;
+        Address = address;
         Port = port;
         Mode = mode;
         CaFile = caFile;
     }
+
+    public string Address { get; }
 
     public int Port { get; }
 
@@ -47,11 +51,11 @@ public sealed class LabRegistry : IAsyncDisposable
     /// <summary>The lab CA that signed the registry's certificate (TLS mode).</summary>
     public string? CaFile { get; }
 
-    public string Host => $"127.0.0.1:{Port}";
+    public string Host => $"{Address}:{Port}";
 
     public Uri BaseUri => new($"{(Mode is RegistryMode.Tls or RegistryMode.TlsHtpasswd ? "https" : "http")}://{Host}/");
 
-    public static async Task<LabRegistry> StartAsync(RegistryMode mode = RegistryMode.Plain)
+    public static async Task<LabRegistry> StartAsync(RegistryMode mode = RegistryMode.Plain, string address = "127.0.0.1")
     {
         var exe = Tools.Require("docker-registry", "docker-registry");
         var dir = Directory.CreateTempSubdirectory("offlinekit-registry-").FullName;
@@ -66,7 +70,7 @@ public sealed class LabRegistry : IAsyncDisposable
               delete:
                 enabled: true
             http:
-              addr: 127.0.0.1:{port}
+              addr: {address}:{port}
 
             """);
         string? ca = null;
@@ -87,8 +91,8 @@ public sealed class LabRegistry : IAsyncDisposable
 
         if (mode is RegistryMode.Tls or RegistryMode.TlsHtpasswd)
         {
-            ca = await MakeCertificatesAsync(dir);
-            config.Replace($"  addr: 127.0.0.1:{port}\n", $"  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {dir}/server.crt\n    key: {dir}/server.key\n");
+            ca = await MakeCertificatesAsync(dir, address);
+            config.Replace($"  addr: {address}:{port}\n", $"  addr: {address}:{port}\n  tls:\n    certificate: {dir}/server.crt\n    key: {dir}/server.key\n");
         }
 
         await File.WriteAllTextAsync(Path.Combine(dir, "config.yml"), config.ToString());
@@ -100,8 +104,8 @@ public sealed class LabRegistry : IAsyncDisposable
         process.OutputDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        var registry = new LabRegistry(process, dir, port, mode, ca);
-        await WaitForPortAsync(port, process);
+        var registry = new LabRegistry(process, dir, address, port, mode, ca);
+        await WaitForPortAsync(IPAddress.Parse(address), port, process);
         return registry;
     }
 
@@ -117,6 +121,20 @@ public sealed class LabRegistry : IAsyncDisposable
     {
         using var http = Client();
         await new RegistryPusher(http).PushIndexAsync(repository, tag, images);
+    }
+
+    /// <summary>What the registry's API says the tag points to (null: no such tag).</summary>
+    public async Task<string?> TagDigestAsync(string repository, string tag)
+    {
+        using var http = Client();
+        using var request = new HttpRequestMessage(HttpMethod.Head, $"v2/{repository}/manifests/{tag}");
+        foreach (var type in RegistryClient.ManifestMediaTypes)
+        {
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(type));
+        }
+
+        using var response = await http.SendAsync(request);
+        return response.IsSuccessStatusCode ? response.Headers.GetValues("Docker-Content-Digest").Single() : null;
     }
 
     /// <summary>Overwrites a stored blob with other bytes of the same length: the registry then serves a corrupt blob.</summary>
@@ -153,15 +171,15 @@ public sealed class LabRegistry : IAsyncDisposable
         return http;
     }
 
-    private static async Task<string> MakeCertificatesAsync(string dir)
+    private static async Task<string> MakeCertificatesAsync(string dir, string address)
     {
         Tools.Require("openssl", "openssl");
         var script = $"""
             set -e
             cd '{dir}'
             openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj '/CN=offlinekit lab CA' 2>/dev/null
-            openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=127.0.0.1' 2>/dev/null
-            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > san.ext
+            openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN={address}' 2>/dev/null
+            printf 'subjectAltName=IP:{address},DNS:localhost\n' > san.ext
             openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext 2>/dev/null
             """;
         var run = await Tools.Bash(script);
@@ -176,7 +194,7 @@ public sealed class LabRegistry : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static async Task WaitForPortAsync(int port, Process process)
+    private static async Task WaitForPortAsync(IPAddress address, int port, Process process)
     {
         // Poll until it accepts: readiness, not a fixed sleep.
         for (var i = 0; i < 200; i++)
@@ -189,7 +207,7 @@ public sealed class LabRegistry : IAsyncDisposable
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
+                await client.ConnectAsync(address, port);
                 return;
             }
             catch (SocketException)

@@ -113,10 +113,28 @@ public class ContainerdConfigTests
 
         var site = HostsToml.Render(new RegistrySettings("harbor.site:8443", [], SkipVerify: true) { CaCertificate = "PEM", CaFile = "ca.crt" });
         Assert.Equal("https://harbor.site:8443", At(site, "server"));
-        Assert.Equal("/etc/containerd/certs.d/harbor.site:8443/ca.crt", At(site, "host", "https://harbor.site:8443", "ca"));
+        // Relative: containerd reads it from the hosts.toml's own folder, certs.d/harbor.site:8443/.
+        Assert.Equal("ca.crt", At(site, "host", "https://harbor.site:8443", "ca"));
         Assert.Equal(true, At(site, "host", "https://harbor.site:8443", "skip_verify"));
 
         var plain = HostsToml.Render(new RegistrySettings("10.0.0.5:5000", [], Insecure: true));
         Assert.Equal("http://10.0.0.5:5000", At(plain, "server"));
+    }
+
+    [Fact]
+    public void A_site_registry_that_wants_a_login_gets_its_token_as_an_authorization_header_on_its_own_hosts_only()
+    {
+        var origin = new RegistrySettings("registry.k8s.io", ["https://harbor.site:443/v2/k8s"]) { CredentialOf = "harbor.site:443", CaCertificate = "PEM" };
+        var toml = HostsToml.Render(origin, "dXNlcjpwYXNz");
+
+        Assert.Equal(new object[] { "Basic dXNlcjpwYXNz" }, ((TomlArray)At(toml, "host", "https://harbor.site:443/v2/k8s", "header", "Authorization")!).ToArray());
+        Assert.Equal(true, At(toml, "host", "https://harbor.site:443/v2/k8s", "override_path"));
+        Assert.False(((TomlTable)At(toml, "host", "https://registry.k8s.io")!).ContainsKey("header"));
+        Assert.DoesNotContain("Authorization", HostsToml.Render(origin), StringComparison.Ordinal);
+        Assert.DoesNotContain("Authorization", HostsToml.Render(origin with { CredentialOf = null }, "dXNlcjpwYXNz"), StringComparison.Ordinal);
+
+        // The registry itself: its own server entry carries the header, even with no CA of its own to name.
+        var own = HostsToml.Render(new RegistrySettings("harbor.site:443", []) { CredentialOf = "harbor.site:443" }, "dXNlcjpwYXNz");
+        Assert.Equal(new object[] { "Basic dXNlcjpwYXNz" }, ((TomlArray)At(own, "host", "https://harbor.site:443", "header", "Authorization")!).ToArray());
     }
 }

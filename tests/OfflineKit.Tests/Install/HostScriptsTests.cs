@@ -184,6 +184,30 @@ public sealed class HostScriptsTests : IDisposable
     }
 
     [Fact]
+    public void Runtime_site_dir_puts_a_registrys_ca_in_docker_certs_d_and_merges_its_login_into_roots_docker_config_privately()
+    {
+        _dir.Write("root/root/.docker/config.json", "{\n  \"auths\": {\n    \"nas.site:5000\": {\"auth\": \"bmFzOmtlZXA=\"},\n    \"harbor.site:443\": {\"auth\": \"b2xkOm9sZA==\"}\n  },\n  \"credsStore\": \"\"\n}\n");
+        _dir.Write("site/docker/certs.d/harbor.site:443/ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        var login = _dir.Write("site/docker/config.json", "{\"auths\":{\"harbor.site:443\":{\"auth\":\"dXNlcjpTM2NyZXQ=\"}}}\n");
+        File.SetUnixFileMode(login, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        var first = Run("configure-runtime.sh", ["--site-dir", _dir["site"]]);
+
+        Assert.True(first.Code == 0, first.Output);
+        Assert.Equal("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", Read("etc/docker/certs.d/harbor.site:443/ca.crt"));
+        Assert.Equal("{\n  \"auths\": {\n    \"nas.site:5000\": {\n      \"auth\": \"bmFzOmtlZXA=\"\n    },\n    \"harbor.site:443\": {\n      \"auth\": \"dXNlcjpTM2NyZXQ=\"\n    }\n  },\n  \"credsStore\": \"\"\n}\n", Read("root/.docker/config.json"));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_dir["root/root/.docker/config.json"]));
+        Assert.Contains("configure-runtime: wrote /root/.docker/config.json (the login for harbor.site:443; other entries kept)", first.Stdout);
+        Assert.DoesNotContain("dXNlcjpTM2NyZXQ=", first.Output);
+
+        var before = Snapshot();
+        var second = Run("configure-runtime.sh", ["--site-dir", _dir["site"]]);
+        Assert.True(second.Code == 0, second.Output);
+        Assert.Contains("configure-runtime: already configured; nothing to do", second.Stdout);
+        Assert.Equal(before, Snapshot());
+    }
+
+    [Fact]
     public void Runtime_writes_a_new_daemon_json_with_only_the_cgroup_driver_when_no_registries_are_given()
     {
         var result = Run("configure-runtime.sh", []);

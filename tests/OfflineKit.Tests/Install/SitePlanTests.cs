@@ -136,7 +136,72 @@ public class SitePlanTests
         var images = plan.For("w002").Steps.Single(s => s.Id == "images");
         Assert.DoesNotContain("--plain-http", Command(images), StringComparison.Ordinal);
         Assert.Contains("docker.io/calico/node:v3.25.2 harbor.site:443/k8s/calico/node@sha256:", images.Actions.OfType<WriteFile>().Single().Content, StringComparison.Ordinal);
-        Assert.DoesNotContain("--insecure-registry", Command(plan.For("w002").Steps.Single(s => s.Id == "runtime")), StringComparison.Ordinal);
+        var runtime = plan.For("w002").Steps.Single(s => s.Id == "runtime");
+        Assert.DoesNotContain("--insecure-registry", Command(runtime), StringComparison.Ordinal);
+
+        // docker pulls as root with the operator's login for the site's registry merged into root's docker config.
+        Assert.Contains("--site-dir /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.site", Command(runtime), StringComparison.Ordinal);
+        var login = Assert.Single(runtime.Actions.OfType<WriteRegistryCredential>());
+        Assert.Equal(("harbor.site:443", "/var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.site/docker/config.json"), (login.Registry, login.RemotePath));
+        Assert.Contains("the login for harbor.site:443 in root's docker config", runtime.Title, StringComparison.Ordinal);
+        Assert.DoesNotContain(runtime.Actions.OfType<WriteFile>(), w => w.RemotePath.Contains("certs.d", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Docker_nodes_trust_the_sites_registry_by_its_ca_in_docker_certs_d()
+    {
+        using var dir = new TempDir();
+        var ca = dir.Write("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        var plan = Plan(SiteInventory(3, site: $"  site:\n    registry: 10.0.0.9:5443/k8s\n    caFile: {ca}\n"));
+
+        var runtime = plan.For("w002").Steps.Single(s => s.Id == "runtime");
+        var written = runtime.Actions.OfType<WriteFile>().Single(w => w.RemotePath.EndsWith("/docker/certs.d/10.0.0.9:5443/ca.crt", StringComparison.Ordinal));
+        Assert.Contains("BEGIN CERTIFICATE", written.Content, StringComparison.Ordinal);
+        Assert.Contains("registries' CAs in /etc/docker/certs.d", runtime.Title, StringComparison.Ordinal);
+        Assert.DoesNotContain(runtime.Actions.OfType<WriteFile>(), w => w.RemotePath.Contains("certs.d/docker.io", StringComparison.Ordinal) || w.RemotePath.Contains("certs.d/registry.aliyuncs.com", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_dry_run_of_30_containerd_hosts_with_the_sites_own_registry_seeds_it_from_the_depot_and_every_node_pulls_from_it_logged_in()
+    {
+        using var dir = new TempDir();
+        var ca = dir.Write("harbor-ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        var bundle = WithDepotScript(ContainerdPlanTests.Bundle("1.31.2", "registry.aliyuncs.com/google_containers/pause:3.10"));
+        var plan = Plan(SiteInventory(30, site: $"  site:\n    registry: harbor.site:443/k8s\n    caFile: {ca}\n"), bundle);
+        var text = plan.Describe();
+
+        // The depot seeds the site's registry: the bundle's images push, with its CA and the operator's login for it alone.
+        var serve = plan.For("depot").Steps.Single(s => s.Id == "serve");
+        Assert.Contains("--http-port 8080 --site-registry harbor.site:443/k8s --ca-file /var/lib/offlinekit/offlinekit-k8s-1.31.2-el9-amd64.site-ca.crt --docker-config /var/lib/offlinekit/offlinekit-k8s-1.31.2-el9-amd64.site-auth", Command(serve), StringComparison.Ordinal);
+        Assert.DoesNotContain("--registry-port", Command(serve), StringComparison.Ordinal);
+        var login = Assert.Single(serve.Actions.OfType<WriteRegistryCredential>());
+        Assert.Equal(("harbor.site:443", "/var/lib/offlinekit/offlinekit-k8s-1.31.2-el9-amd64.site-auth/config.json"), (login.Registry, login.RemotePath));
+        Assert.Equal("{\"auths\":{\"harbor.site:443\":{\"auth\":\"T0K\"}}}\n", login.Render("T0K"));
+        Assert.Contains("the bundle's images pushed into the site's registry harbor.site:443/k8s by bin/offlinekit images push", text, StringComparison.Ordinal);
+        Assert.Contains("  | {\"auths\":{\"harbor.site:443\":{\"auth\":\"<harbor.site:443's credential from the operator's docker config>\"}}}", text, StringComparison.Ordinal);
+
+        foreach (var node in plan.Hosts.Where(h => h.Host.Name != "depot"))
+        {
+            Assert.Equal([new StepRef("depot", "serve")], node.Steps[0].Needs);
+            var images = node.Steps.Single(s => s.Id == "images");
+            Assert.Contains("--runtime containerd --pull-list", Command(images), StringComparison.Ordinal);
+            Assert.DoesNotContain("--plain-http", Command(images), StringComparison.Ordinal);
+            Assert.Contains("docker.io/calico/node:v3.25.2 harbor.site:443/k8s/calico/node@sha256:", images.Actions.OfType<WriteFile>().Single().Content, StringComparison.Ordinal);
+
+            // containerd: the origin registry mirrored to the project path (override_path), the site's CA beside it, the login as a header
+            // rendered when the step runs; the plan holds no secret.
+            var runtime = node.Steps.Single(s => s.Id == "runtime");
+            var origin = runtime.Actions.OfType<WriteRegistryCredential>().Single(w => w.RemotePath.EndsWith("certs.d/registry.aliyuncs.com/hosts.toml", StringComparison.Ordinal));
+            var toml = origin.Render("T0K");
+            Assert.Contains("[host.\"https://harbor.site:443/v2/k8s\"]\n  capabilities = [\"pull\", \"resolve\"]\n  override_path = true\n  ca = \"ca.crt\"\n  [host.\"https://harbor.site:443/v2/k8s\".header]\n    Authorization = [\"Basic T0K\"]\n", toml, StringComparison.Ordinal);
+            Assert.Contains("server = \"https://registry.aliyuncs.com\"", toml, StringComparison.Ordinal);
+            Assert.Contains("Basic T0K", runtime.Actions.OfType<WriteRegistryCredential>().Single(w => w.RemotePath.EndsWith("certs.d/harbor.site:443/hosts.toml", StringComparison.Ordinal)).Render("T0K"), StringComparison.Ordinal);
+            Assert.Contains(runtime.Actions.OfType<WriteFile>(), w => w.RemotePath.EndsWith("certs.d/registry.aliyuncs.com/ca.crt", StringComparison.Ordinal) && w.Content.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal));
+        }
+
+        // Each node: the site's registry's own hosts.toml and one per origin registry (registry.aliyuncs.com, docker.io).
+        Assert.Equal(29 * 3, Count(text, "Authorization = [\"Basic <harbor.site:443's credential from the operator's docker config>\"]"));
+        Assert.Equal(29, Count(text, "certs.d/docker.io/hosts.toml (containerd's hosts.toml for docker.io, an Authorization header for harbor.site:443; the credential for harbor.site:443 from the operator's docker config, if it has one; the secret in it is never shown or logged):"));
     }
 
     [Fact]

@@ -16,6 +16,7 @@ internal static class ActionRunners
         [typeof(RunCommand)] = new CommandRunner(),
         [typeof(PushFiles)] = new SftpPush(),
         [typeof(WriteFile)] = new WriteFileRunner(),
+        [typeof(WriteRegistryCredential)] = new RegistryCredentialRunner(),
         [typeof(FetchJoinCommand)] = new JoinCommandRunner(),
         [typeof(CompareHosts)] = new CompareHostsRunner(),
         [typeof(CheckSums)] = new CheckSumsRunner(),
@@ -50,6 +51,22 @@ internal sealed class WriteFileRunner : ActionRunner<WriteFile>
 {
     protected override Task RunAsync(HostSession session, HostStep step, WriteFile action, CancellationToken cancellationToken) =>
         session.WriteAsync(action, cancellationToken);
+}
+
+/// <summary>The operator's docker config entry for the registry, rendered into the file and written as a secret; never logged.</summary>
+internal sealed class RegistryCredentialRunner : ActionRunner<WriteRegistryCredential>
+{
+    protected override Task RunAsync(HostSession session, HostStep step, WriteRegistryCredential action, CancellationToken cancellationToken)
+    {
+        var credential = session.Run.Credentials.For(action.Registry);
+        if (credential is null)
+        {
+            session.Log($"the operator's docker config ({session.Run.Options.DockerConfig}) has no entry for {action.Registry}: the hosts pull from it anonymously");
+        }
+
+        var token = credential is null ? null : Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{credential.Username}:{credential.Password}"));
+        return session.WriteAsync(new WriteFile(action.RemotePath, action.Render(token), $"{action.What}; {(credential is null ? "no credential" : $"the credential for {action.Registry}")}", Secret: true), cancellationToken);
+    }
 }
 
 internal sealed class MissingFromBundleRunner : ActionRunner<MissingFromBundle>

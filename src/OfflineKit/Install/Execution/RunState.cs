@@ -15,6 +15,11 @@ internal sealed class RunState(InstallPlan plan, LocalBundle? bundle, IRemoteCon
 
     public IRemoteConnector Connector => connector;
 
+    private readonly Lazy<Images.RegistryCredentials> _credentials = new(() => Images.RegistryCredentials.Load(options.DockerConfig));
+
+    /// <summary>The operator's docker config, read when a step first needs a registry's credential.</summary>
+    public Images.RegistryCredentials Credentials => _credentials.Value;
+
     /// <summary>Where pushed files are read; a plan that pushes none (reset) has no bundle.</summary>
     public LocalBundle Bundle => bundle ?? throw new InvalidOperationException("a plan that pushes files needs the bundle");
 

@@ -46,13 +46,13 @@ public sealed class ContainerdProfile : RuntimeProfile
 
         foreach (var registry in context.Cluster.Registries)
         {
-            before.Add(new WriteFile($"{site}/containerd/certs.d/{registry.Host}/hosts.toml", HostsToml.Render(registry), $"containerd's hosts.toml for {registry.Host}, from cluster.registries")
-            {
-                Preview = HostsToml.Render(registry),
-            });
+            var path = $"{site}/containerd/certs.d/{registry.Host}/hosts.toml";
+            before.Add(registry.CredentialOf is { } of
+                ? new WriteRegistryCredential(path, of, $"containerd's hosts.toml for {registry.Host}, an Authorization header for {of}", token => HostsToml.Render(registry, token))
+                : new WriteFile(path, HostsToml.Render(registry), $"containerd's hosts.toml for {registry.Host}, from cluster.registries") { Preview = HostsToml.Render(registry) });
             if (registry.CaCertificate is { } ca)
             {
-                before.Add(new WriteFile($"{site}/containerd/certs.d/{registry.Host}/ca.crt", ca, $"the CA of {registry.Host}, from {registry.CaFile}"));
+                before.Add(new WriteFile($"{site}/containerd/certs.d/{registry.Host}/{HostsToml.CaFile}", ca, $"the CA of {registry.Host}, from {registry.CaFile}"));
             }
         }
 

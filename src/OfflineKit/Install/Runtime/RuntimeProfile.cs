@@ -74,11 +74,33 @@ public sealed class DockerProfile : RuntimeProfile
 
     public override IReadOnlyList<string> ImportArguments => [];
 
-    public override RuntimeStep Configure(RuntimeContext context) => new(
-        "/etc/docker/daemon.json merged (systemd cgroup driver, registries); docker enabled and started; kubelet enabled",
-        [],
-        [
-            .. context.Cluster.RegistryMirrors.SelectMany(m => new[] { "--registry-mirror", m }),
-            .. context.Cluster.InsecureRegistries.SelectMany(r => new[] { "--insecure-registry", r }),
-        ]);
+    /// <summary>
+    /// daemon.json's mirrors and insecure registries as arguments; a registry's CA (docker's
+    /// /etc/docker/certs.d/&lt;registry&gt;/ca.crt) and the site registry's login (merged into root's docker
+    /// config) written to the site folder for configure-runtime.sh --site-dir to put in place.
+    /// </summary>
+    public override RuntimeStep Configure(RuntimeContext context)
+    {
+        var site = $"{context.SiteDirectory}/docker";
+        // A CA for the registry itself; one given with mirrors is the mirrors' (site mode's origin registries), which docker never reaches.
+        var cas = context.Cluster.Registries.Where(r => r.CaCertificate is not null && r.Mirrors.Count == 0).ToList();
+        // One login at most: the site's own registry's (site mode); config.json holds that entry alone.
+        var logins = context.Cluster.Registries.Select(r => r.CredentialOf).OfType<string>().Distinct(StringComparer.Ordinal).Take(1).ToList();
+        var before = new List<HostAction>();
+        if (cas.Count + logins.Count > 0)
+        {
+            before.Add(new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Join([site, .. cas.Select(r => $"{site}/certs.d/{r.Host}")])}")));
+            before.AddRange(cas.Select(r => new WriteFile($"{site}/certs.d/{r.Host}/{HostsToml.CaFile}", r.CaCertificate!, $"the CA of {r.Host}, from {r.CaFile}")));
+            before.AddRange(logins.Select(of => new WriteRegistryCredential($"{site}/config.json", of, "the login root's docker config gets", token => WriteRegistryCredential.DockerConfig(of, token))));
+        }
+
+        return new RuntimeStep(
+            $"/etc/docker/daemon.json merged (systemd cgroup driver, registries){(cas.Count > 0 ? ", registries' CAs in /etc/docker/certs.d" : string.Empty)}{(logins.Count > 0 ? $", the login for {string.Join(", ", logins)} in root's docker config" : string.Empty)}; docker enabled and started; kubelet enabled",
+            before,
+            [
+                .. context.Cluster.RegistryMirrors.SelectMany(m => new[] { "--registry-mirror", m }),
+                .. context.Cluster.InsecureRegistries.SelectMany(r => new[] { "--insecure-registry", r }),
+                .. before.Count > 0 ? new[] { "--site-dir", context.SiteDirectory } : [],
+            ]);
+    }
 }
