@@ -22,6 +22,9 @@ public interface IHostSupply
     /// <summary>Where the host's packages and images come from, for the packages, runtime and images steps.</summary>
     HostSourcing Sourcing(InventoryHost host, BundleContents bundle, string siteDirectory);
 
+    /// <summary>What puts <paramref name="file"/> (the same on every host) at <paramref name="remotePath"/> on the host.</summary>
+    IReadOnlyList<HostAction> Place(InventoryHost host, BundleContents bundle, SharedFile file, string remotePath);
+
     /// <summary>The supply of an inventory's cluster.sources.</summary>
     public static IHostSupply For(Inventory inventory) =>
         inventory.Cluster.Sources == HostSources.Site ? new SiteSupply(inventory) : new PushedBundle();
@@ -93,6 +96,11 @@ public sealed class PushedBundle : IHostSupply
     }
 
     public HostSourcing Sourcing(InventoryHost host, BundleContents bundle, string siteDirectory) => HostSourcing.Bundle;
+
+    public IReadOnlyList<HostAction> Place(InventoryHost host, BundleContents bundle, SharedFile file, string remotePath) => [Write(file, remotePath)];
+
+    /// <summary>A shared file written to the host over SFTP.</summary>
+    internal static WriteFile Write(SharedFile file, string remotePath) => new(remotePath, file.Content, file.What);
 
     public IReadOnlyList<HostStep> Steps(InventoryHost host, BundleContents bundle) => Steps(host, bundle, FilesFor(host.Role, bundle));
 

@@ -31,6 +31,15 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
 
     private SiteSettings Site => inventory.Cluster.Site;
 
+    /// <summary>The files the same on every host, which the depot serves under <see cref="SharedUrlPath"/>.</summary>
+    private readonly SharedFiles _shared = SharedFiles.For(inventory);
+
+    /// <summary>Where the depot's nginx serves the shared files, beside the bundle's folder.</summary>
+    public const string SharedUrlPath = "shared";
+
+    /// <summary>The depot's folder of shared files (offlinekit writes them, nginx serves them).</summary>
+    public string SharedDirectory(BundleContents bundle) => $"{Depot.StateDirectory}/{bundle.Name}.shared";
+
     /// <summary>The depot's address as the other hosts reach it.</summary>
     private string DepotAddress => Depot.Address.Contains(':', StringComparison.Ordinal) ? $"[{Depot.Address}]" : Depot.Address;
 
@@ -119,10 +128,31 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
         };
     }
 
+    /// <summary>
+    /// The depot has it written, as a pushed host; any other host fetches it from the depot and checks it against
+    /// the sha256 offlinekit rendered, so a node is sent one command line whatever the file's size.
+    /// </summary>
+    public IReadOnlyList<HostAction> Place(InventoryHost host, BundleContents bundle, SharedFile file, string remotePath)
+    {
+        if (host.Name == Depot.Name)
+        {
+            return [PushedBundle.Write(file, remotePath)];
+        }
+
+        var path = Shell.Quote(remotePath);
+        var url = $"{BundleUrl}/{SharedUrlPath}/{file.Name}";
+        return
+        [
+            new RunCommand(new RemoteCommand(
+                $"curl -fsS --retry 5 --retry-connrefused -o {path} {Shell.Quote(url)} && {{ [ \"$(sha256sum < {path})\" = '{file.Sha256}  -' ] || {{ echo {Shell.Quote($"{remotePath} fetched from {url} does not match the sha256 offlinekit rendered ({file.Sha256}): is the depot serving this inventory? (run install again)")} >&2; exit 1; }}; }}")),
+        ];
+    }
+
     /// <summary>The depot's serve step: nginx over the bundle's folder, the registry, and the images pushed into it.</summary>
     private HostStep Serve(InventoryHost host, BundleContents bundle, string directory)
     {
         var registry = Registry;
+        var shared = SharedDirectory(bundle);
         string[] arguments =
         [
             "--http-port", Site.HttpPort.ToString(CultureInfo.InvariantCulture),
@@ -130,18 +160,24 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
                 ? new[] { "--registry-port", Site.RegistryPort.ToString(CultureInfo.InvariantCulture), "--path", registry.Path }
                 : ["--site-registry", registry.ToString(), .. Site.Insecure ? new[] { "--insecure" } : []],
             .. Site.CaCertificate is null ? [] : new[] { "--ca-file", $"{host.StateDirectory}/{bundle.Name}.site-ca.crt" },
+            "--shared-dir", shared,
         ];
         var title = Site.Registry is null
-            ? $"serve {directory}/ with nginx on :{Site.HttpPort} (installed from the bundle's rpms/), the CNCF distribution registry on :{Site.RegistryPort} (the bundle's image, run by the runtime), the bundle's images pushed into it by bin/offlinekit images push"
-            : $"serve {directory}/ with nginx on :{Site.HttpPort} (installed from the bundle's rpms/); the bundle's images pushed into the site's registry {registry} by bin/offlinekit images push";
+            ? $"serve {directory}/ with nginx on :{Site.HttpPort} (installed from the bundle's rpms/; /{SharedUrlPath}/: the files the same for every host), the CNCF distribution registry on :{Site.RegistryPort} (the bundle's image, run by the runtime), the bundle's images pushed into it by bin/offlinekit images push"
+            : $"serve {directory}/ with nginx on :{Site.HttpPort} (installed from the bundle's rpms/; /{SharedUrlPath}/: the files the same for every host); the bundle's images pushed into the site's registry {registry} by bin/offlinekit images push";
         if (!bundle.Has(BundleLayout.ServeDepotScript))
         {
             return new HostStep(ServeStep, title, [new MissingFromBundle(BundleLayout.ServeDepotScript)], [], RunsEveryRun: true);
         }
 
-        var before = Site.CaCertificate is { } ca
-            ? new HostAction[] { new WriteFile($"{host.StateDirectory}/{bundle.Name}.site-ca.crt", ca, $"the CA of {registry.Registry}, from {Site.CaFile}") }
-            : [];
+        HostAction[] before =
+        [
+            new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote(shared)}")),
+            .. _shared.All.Select(f => PushedBundle.Write(f, $"{shared}/{f.Name}")),
+            .. Site.CaCertificate is { } ca
+                ? new HostAction[] { new WriteFile($"{host.StateDirectory}/{bundle.Name}.site-ca.crt", ca, $"the CA of {registry.Registry}, from {Site.CaFile}") }
+                : [],
+        ];
         var command = new RemoteCommand($"bash {Shell.Quote($"{directory}/{BundleLayout.ServeDepotScript}")} {Shell.Join(arguments)}", AsRoot: true);
         return new HostStep(ServeStep, title, [.. before, new RunCommand(command)], [], RunsEveryRun: true);
     }

@@ -8,6 +8,8 @@
 #        (docker.io/library/registry:2…), run by this host's runtime (docker or containerd), plain HTTP
 #   bash scripts/serve-depot.sh --http-port 8080 --site-registry HOST:PORT/PATH [--insecure] [--ca-file F]
 #        the site's existing registry (a Harbor): only seeded; credentials from root's docker config
+#   --shared-dir DIR  also serves DIR under /shared/: the files offlinekit renders the same for every host
+#        (the /etc/hosts list), which the other hosts fetch and check instead of being sent each a copy
 #
 # nginx is installed from the bundle's own repository (install-packages.sh --package nginx). Safe to run
 # again: nginx is reloaded, a running registry kept, and images push sends only what is missing.
@@ -24,8 +26,9 @@ path=""
 site_registry=""
 insecure=""
 ca_file=""
+shared_dir=""
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
 say() { echo "serve-depot: $*"; }
 die() { echo "serve-depot: $*" >&2; exit 1; }
 
@@ -37,6 +40,7 @@ while [[ $# -gt 0 ]]; do
     --site-registry) site_registry="${2:-}"; shift 2 ;;
     --insecure) insecure=1; shift ;;
     --ca-file) ca_file="${2:-}"; shift 2 ;;
+    --shared-dir) shared_dir="${2:-}"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "serve-depot: unknown argument '$1'" >&2; usage ;;
   esac
@@ -74,6 +78,7 @@ conf="$state/nginx.conf"
   echo "    root $bundle_dir;"
   echo "    autoindex off;"
   echo "    location / { limit_except GET HEAD { deny all; } }"
+  [[ -z "$shared_dir" ]] || echo "    location /shared/ { alias $shared_dir/; limit_except GET HEAD { deny all; } }"
   echo "  }"
   echo "}"
 } > "$conf.tmp"

@@ -98,6 +98,65 @@ public class SitePlanTests
         Assert.Contains("[waits for depot/serve]", text, StringComparison.Ordinal);
     }
 
+    /// <summary>What the plan has the operator's machine send a host: command lines, written files, pushed files, and what --dry-run shows of any other action.</summary>
+    private static long Sent(HostPlan host) => host.Steps.SelectMany(s => s.Actions).Sum(a => a switch
+    {
+        RunCommand r => Encoding.UTF8.GetByteCount(r.Command.Script),
+        WriteFile w => Encoding.UTF8.GetByteCount(w.Content),
+        PushFiles p => p.TotalSize,
+        _ => a.Describe(host.Host).Sum(l => (long)Encoding.UTF8.GetByteCount(l)),
+    });
+
+    [Fact]
+    public void What_a_node_is_sent_in_site_mode_does_not_grow_with_the_host_count()
+    {
+        long Node(int count, bool site) => Sent(Plan(site
+            ? SiteInventory(count)
+            : SiteInventory(count, depot: false).Replace("  sources: site\n", string.Empty, StringComparison.Ordinal)).For("w002"));
+
+        Assert.Equal(Node(10, site: true), Node(250, site: true));
+        Assert.True(Node(10, site: true) < 16 * 1024, $"a node is sent {Node(10, site: true)} bytes");
+
+        // The measure sees the host list: pushed mode writes it to every host.
+        Assert.True(Node(250, site: false) > Node(10, site: false) + (240 * 15));
+    }
+
+    [Fact]
+    public void The_depot_serves_the_hosts_list_and_every_other_host_fetches_it_and_checks_its_sha256()
+    {
+        var inventory = Parse(SiteInventory(30));
+        var plan = InstallPlanner.Plan(inventory, WithDepotScript(InstallPlannerTests.GuideBundle()), InstallPlannerTests.Token);
+        var hosts = SharedFiles.For(inventory).Hosts;
+        Assert.Contains("10.0.2.29=w029\n", hosts.Content, StringComparison.Ordinal);
+
+        var serve = plan.For("depot").Steps.Single(s => s.Id == "serve");
+        var written = serve.Actions.OfType<WriteFile>().Single();
+        Assert.Equal("/var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.shared/hosts", written.RemotePath);
+        Assert.Equal(hosts.Content, written.Content);
+        Assert.EndsWith("--shared-dir /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.shared", Command(serve), StringComparison.Ordinal);
+
+        foreach (var node in plan.Hosts.Where(h => h.Host.Name != "depot"))
+        {
+            var prepare = node.Steps.Single(s => s.Id == "prepare");
+            Assert.Empty(prepare.Actions.OfType<WriteFile>());
+            var fetch = Command(prepare);
+            Assert.Contains("curl -fsS --retry 5 --retry-connrefused -o /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.site/hosts http://10.0.0.250:8080/shared/hosts", fetch, StringComparison.Ordinal);
+            Assert.Contains($"= '{hosts.Sha256}  -' ]", fetch, StringComparison.Ordinal);
+            Assert.Contains("--hosts-file /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.site/hosts", fetch, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_depot_that_is_a_node_too_is_written_the_hosts_list_as_a_pushed_host_is()
+    {
+        var inventory = Parse(SiteInventory(5, depot: false));
+        var plan = InstallPlanner.Plan(inventory, WithDepotScript(InstallPlannerTests.GuideBundle()), InstallPlannerTests.Token);
+
+        var prepare = plan.For("cp").Steps.Single(s => s.Id == "prepare");
+        Assert.Equal(SharedFiles.For(inventory).Hosts.Content, prepare.Actions.OfType<WriteFile>().Single().Content);
+        Assert.DoesNotContain("curl", Command(prepare), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Without_a_depot_role_the_first_control_plane_is_the_depot_and_installs_from_its_own_copy()
     {
