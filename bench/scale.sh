@@ -24,7 +24,7 @@
 #
 # Usage: bash bench/scale.sh      (`make publish` first for the lab part)
 # Environment: COUNTS (default "10 100 250 500 1000"), LAB_COUNTS (default "3 10 30"), LAB (default 1),
-#              OFFLINEKIT (default dist/linux-x64/offlinekit)
+#              OFFLINEKIT (default dist/linux-x64/offlinekit), KEEP_WORK=1 keeps the work folder (per-host logs)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -56,7 +56,7 @@ COUNTER=""
 cleanup() {
   [[ -z $COUNTER ]] || iptables -D OUTPUT -o 'oklab-+' -m comment --comment "$COUNTER" 2>/dev/null || true
   [[ $LAB != 1 ]] || lab_stop
-  rm -rf "$WORK"
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "kept $WORK (KEEP_WORK=1): the runs' per-host logs are in runs-MODE-COUNT/"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'echo "interrupted; stopping the lab" >&2; exit 130' INT
@@ -142,6 +142,12 @@ for n in $LAB_COUNTS; do
       "$(awk -v s="${LBYTES[$mode.$n]}" -v b="$BYTES" 'BEGIN { if (s == "n/a") print "n/a"; else printf "%.3f", s / b }')" "${LRSS[$mode.$n]}" \
       "$(grep '^install: ' "$WORK/$mode-$n.out" | tail -n 1)"
     [[ ${LRC[$mode.$n]} == 0 ]] || { tail -n 30 "$WORK/$mode-$n.out" | sed 's/^/      /'; }
+    # Where the time went: each step's mean and max over the hosts that ran it (the per-host logs' timestamps).
+    lab_run_rows "$(lab_run_dir "$WORK/runs-$mode-$n")" | awk -F'\t' '
+      $1 == "step" && $4 == "done" { n[$3]++; sum[$3] += $5; if ($5 > max[$3]) max[$3] = $5; if (!($3 in seen)) { seen[$3] = 1; order[++k] = $3 } }
+      $1 == "span" { if ($3 > span) span = $3 }
+      END { line = "      steps (hosts, mean/max s):"; for (i = 1; i <= k; i++) { id = order[i]; line = line sprintf(" %s %d %.1f/%.1f", id, n[id], sum[id] / n[id], max[id]) }
+            print line sprintf("; longest host log %.1f s", span) }'
   done
   lab_stop
 done

@@ -75,19 +75,43 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
 
         var files = FetchedFiles(host, bundle);
         var fetched = bundle.Signature is { } signature ? [.. files, signature] : files;
-        var (proof, keyPath) = PushedBundle.Proof(host, bundle, files, $"fetches from the depot {Depot.Name}");
-        var fetch = new RunCommand(new RemoteCommand(
-            $"cd {Shell.Quote(directory)} && curl -fsS --retry 5 --retry-connrefused {string.Join(' ', fetched.Select(f => $"-o {Shell.Quote(f.Path)} {Shell.Quote($"{BundleUrl}/{f.Path}")}"))}"));
         return
         [
             new HostStep(
                 FetchStep,
-                $"fetch {fetched.Count} files ({PushFiles.SizeText(fetched.Sum(f => f.Size))}: scripts, image and package lists) from the depot {Depot.Name} ({BundleUrl}/); no image archive, no RPM",
-                [.. PushedBundle.MakeFolders(host, directory, files), .. proof, fetch],
+                $"fetch {fetched.Count} files ({PushFiles.SizeText(fetched.Sum(f => f.Size))}: scripts, image and package lists) from the depot {Depot.Name} ({BundleUrl}/), SHA256SUMS checked against the bundle's and the other files' lines taken from it; no image archive, no RPM",
+                Fetch(host, bundle, directory, files, fetched, out var keyPath),
                 [new StepRef(Depot.Name, ServeStep)],
                 RunsEveryRun: true),
             PushedBundle.Verify(host, bundle, directory, keyPath, "fetched"),
         ];
+    }
+
+    /// <summary>
+    /// A node's fetch, in one command as the login user (and, for another user than root, the folders made
+    /// by root first): the files with curl over one connection; SHA256SUMS checked against the sha256 offlinekit
+    /// has of it; the lines of the other fetched files taken from it into the host's sums file, which the
+    /// verify step checks. A node is sent one short command, not a file of sums.
+    /// </summary>
+    private IReadOnlyList<HostAction> Fetch(InventoryHost host, BundleContents bundle, string directory, IReadOnlyList<BundleFileEntry> files, IReadOnlyList<BundleFileEntry> fetched, out string? keyPath)
+    {
+        keyPath = null;
+        if (files.FirstOrDefault(f => f.Path == BundleLayout.SumsFile) is not { } sums)
+        {
+            return [new MissingFromBundle(BundleLayout.SumsFile)];
+        }
+
+        var lines = files.Where(f => f.Path != BundleLayout.SumsFile).Select(f => f.Path).ToList();
+        var sumsPath = PushedBundle.SumsPath(host, bundle);
+        var (owned, mkdir) = PushedBundle.Folders(host, directory, files);
+        var curl = $"curl -fsS --retry 5 --retry-connrefused {string.Join(' ', fetched.Select(f => $"-o {Shell.Quote(f.Path)} {Shell.Quote($"{BundleUrl}/{f.Path}")}"))}";
+        var check = $"{{ [ \"$(sha256sum < {BundleLayout.SumsFile})\" = '{sums.Sha256}  -' ] || {{ echo {Shell.Quote($"{BundleLayout.SumsFile} fetched from the depot {Depot.Name} is not this bundle's (sha256 {sums.Sha256}): is the depot serving another bundle?")} >&2; exit 1; }}; }}";
+        var take = $"{{ echo '{sums.Sha256}  {BundleLayout.SumsFile}'; awk -v want={Shell.Quote(string.Join(' ', lines))} 'BEGIN {{ n = split(want, w, \" \"); for (i = 1; i <= n; i++) keep[w[i]] = 1 }} {{ p = $0; sub(/^[0-9a-f]+ [ *]/, \"\", p) }} (p in keep)' {BundleLayout.SumsFile}; }} > {Shell.Quote(sumsPath + ".tmp")}";
+        var count = $"{{ [ \"$(wc -l < {Shell.Quote(sumsPath + ".tmp")})\" -eq {files.Count.ToString(CultureInfo.InvariantCulture)} ] || {{ echo {Shell.Quote($"{BundleLayout.SumsFile} from the depot {Depot.Name} lacks lines for some of the {lines.Count} files fetched")} >&2; exit 1; }}; }}";
+        var command = $"{mkdir} && cd {Shell.Quote(directory)} && {curl} && {check} && {take} && {count} && mv {Shell.Quote(sumsPath + ".tmp")} {Shell.Quote(sumsPath)}";
+        var (key, path) = PushedBundle.Key(host, bundle);
+        keyPath = path;
+        return [.. owned, .. key, new RunCommand(new RemoteCommand(command))];
     }
 
     public HostSourcing Sourcing(InventoryHost host, BundleContents bundle, string siteDirectory)
