@@ -122,6 +122,7 @@ declare -A LWALL LBYTES LRSS LRC
 printf '   %-7s %6s %10s %14s %12s %8s  %s\n' mode hosts wall_s sent_bytes sent/bundle rss_MB result
 for n in $LAB_COUNTS; do
   OFFLINEKIT_LAB_HOSTS=$n lab_hosts_start "$WORK/hosts" >"$WORK/hosts-$n.log" 2>&1 || { cat "$WORK/hosts-$n.log" >&2; die "the lab did not start $n hosts"; }
+  echo "   $n lab hosts: the inventory has $(grep -c '^  - name:' "$OFFLINEKIT_LAB_DIR/inventory.yaml") (hosts-up.sh adds k8s-master02/03, here workers)"
   for mode in pushed site; do
     inventory="$OFFLINEKIT_LAB_DIR/inventory-$mode.yaml"   # beside the lab's: its key paths are relative to it
     # Each mode its own state folder on the hosts: site mode must not find pushed mode's copy.
