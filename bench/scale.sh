@@ -6,6 +6,8 @@
 #    answer over an in-memory connector instead of SSH, site mode beside pushed mode. Each count runs in
 #    a fresh process; it prints the plan's time, the run's time, the bytes the hosts were sent and the
 #    process's peak RSS (VmHWM). Time and memory per host should stay flat as the count grows (linear).
+#    The simulated bundle has the real 1.23 bundle's size (~545 MB; archives of zeros, uploads counted by
+#    length); node_max_KB is what the hosts other than the depot were each sent at most.
 #    Targets: peak RSS <= 200 MB at 1,000 hosts; site-mode bytes <= 1.05 x the bundle at any count.
 # 2. The lab: 3, 10 and 30 network-namespace hosts (tests/lab/hosts-up.sh, OFFLINEKIT_LAB_HOSTS) over
 #    real SSH, the bundle `make demo` builds (plus nginx for the depot), `offlinekit install --supply-only`
@@ -22,7 +24,7 @@
 #
 # Usage: bash bench/scale.sh      (`make publish` first for the lab part)
 # Environment: COUNTS (default "10 100 250 500 1000"), LAB_COUNTS (default "3 10 30"), LAB (default 1),
-#              OFFLINEKIT (default dist/linux-x64/offlinekit)
+#              OFFLINEKIT (default dist/linux-x64/offlinekit), KEEP_WORK=1 keeps the work folder (per-host logs)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -54,7 +56,7 @@ COUNTER=""
 cleanup() {
   [[ -z $COUNTER ]] || iptables -D OUTPUT -o 'oklab-+' -m comment --comment "$COUNTER" 2>/dev/null || true
   [[ $LAB != 1 ]] || lab_stop
-  rm -rf "$WORK"
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "kept $WORK (KEEP_WORK=1): the runs' per-host logs are in runs-MODE-COUNT/"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 trap 'echo "interrupted; stopping the lab" >&2; exit 130' INT
@@ -67,22 +69,25 @@ dotnet build "$REPO/bench/ScaleSim" -c Release -o "$WORK/scalesim" -nologo -v qu
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 
 echo "== in-process planner + scheduler against simulated hosts (parallel 10, waves of 50)"
-printf '%-7s %-7s %9s %9s %13s %12s %9s %12s %12s\n' mode hosts plan_s run_s sent_MB sent/bundle rss_MB rss_KB/host run_ms/host
+# One simulated bundle for every run, the real 1.23 bundle's size (its archives zeros; hosts count uploads by length).
+printf '%-7s %-7s %9s %9s %13s %12s %12s %9s %12s %12s\n' mode hosts plan_s run_s sent_MB sent/bundle node_max_KB rss_MB rss_KB/host run_ms/host
 declare -A RSS RUN
 for mode in site pushed; do
   for n in $COUNTS; do
-    line=$(dotnet "$WORK/scalesim/ScaleSim.dll" "$n" "$mode" "$WORK/$mode") || die "ScaleSim $n $mode failed: $line"
+    line=$(dotnet "$WORK/scalesim/ScaleSim.dll" "$n" "$mode" "$WORK/sim") || die "ScaleSim $n $mode failed: $line"
     plan=$(field plan_s "$line"); run=$(field run_s "$line"); sent=$(field sent_bytes "$line")
-    bundle=$(field bundle_bytes "$line"); rss=$(field peak_rss_mb "$line")
+    bundle=$(field bundle_bytes "$line"); rss=$(field peak_rss_mb "$line"); node=$(field node_bytes_max "$line")
     RSS[$mode.$n]=$rss; RUN[$mode.$n]=$run
-    awk -v m="$mode" -v n="$n" -v p="$plan" -v r="$run" -v s="$sent" -v b="$bundle" -v rss="$rss" 'BEGIN {
-      printf "%-7s %-7d %9.3f %9.3f %13.1f %12.3f %9.1f %12.1f %12.2f\n", m, n, p, r, s / 1048576, s / b, rss, rss * 1024 / n, r * 1000 / n }'
+    awk -v m="$mode" -v n="$n" -v p="$plan" -v r="$run" -v s="$sent" -v b="$bundle" -v rss="$rss" -v node="$node" 'BEGIN {
+      printf "%-7s %-7d %9.3f %9.3f %13.1f %12.3f %12.1f %9.1f %12.1f %12.2f\n", m, n, p, r, s / 1048576, s / b, node / 1024, rss, rss * 1024 / n, r * 1000 / n }'
     if [[ $mode == site ]]; then
       SITE_RATIO_MAX=$(awk -v s="$sent" -v b="$bundle" -v cur="${SITE_RATIO_MAX:-0}" 'BEGIN { r = s / b; print (r > cur ? r : cur) }')
     fi
   done
 done
 
+echo "   (the simulated bundle: $bundle bytes, $(awk -v b="$bundle" 'BEGIN { printf "%.0f", b / 1048576 }') MB, shaped like the real 1.23 one; sent = every upload and command line;"
+echo "    node_max_KB = the most one host other than the depot was sent: in site mode it must not grow with the count)"
 counts=($COUNTS)
 largest=${counts[-1]}
 small=${counts[1]:-${counts[0]}}
@@ -117,6 +122,7 @@ declare -A LWALL LBYTES LRSS LRC
 printf '   %-7s %6s %10s %14s %12s %8s  %s\n' mode hosts wall_s sent_bytes sent/bundle rss_MB result
 for n in $LAB_COUNTS; do
   OFFLINEKIT_LAB_HOSTS=$n lab_hosts_start "$WORK/hosts" >"$WORK/hosts-$n.log" 2>&1 || { cat "$WORK/hosts-$n.log" >&2; die "the lab did not start $n hosts"; }
+  echo "   $n lab hosts: the inventory has $(grep -c '^  - name:' "$OFFLINEKIT_LAB_DIR/inventory.yaml") (hosts-up.sh adds k8s-master02/03, here workers)"
   for mode in pushed site; do
     inventory="$OFFLINEKIT_LAB_DIR/inventory-$mode.yaml"   # beside the lab's: its key paths are relative to it
     # Each mode its own state folder on the hosts: site mode must not find pushed mode's copy.
@@ -137,6 +143,12 @@ for n in $LAB_COUNTS; do
       "$(awk -v s="${LBYTES[$mode.$n]}" -v b="$BYTES" 'BEGIN { if (s == "n/a") print "n/a"; else printf "%.3f", s / b }')" "${LRSS[$mode.$n]}" \
       "$(grep '^install: ' "$WORK/$mode-$n.out" | tail -n 1)"
     [[ ${LRC[$mode.$n]} == 0 ]] || { tail -n 30 "$WORK/$mode-$n.out" | sed 's/^/      /'; }
+    # Where the time went: each step's mean and max over the hosts that ran it (the per-host logs' timestamps).
+    lab_run_rows "$(lab_run_dir "$WORK/runs-$mode-$n")" | awk -F'\t' '
+      $1 == "step" && $4 == "done" { n[$3]++; sum[$3] += $5; if ($5 > max[$3]) max[$3] = $5; if (!($3 in seen)) { seen[$3] = 1; order[++k] = $3 } }
+      $1 == "span" { if ($3 > span) span = $3 }
+      END { line = "      steps (hosts, mean/max s):"; for (i = 1; i <= k; i++) { id = order[i]; line = line sprintf(" %s %d %.1f/%.1f", id, n[id], sum[id] / n[id], max[id]) }
+            print line sprintf("; longest host log %.1f s", span) }'
   done
   lab_stop
 done

@@ -3,7 +3,10 @@
 // InstallPlanner.Plan and InstallExecutor.RunAsync (waves, turns, journals read, logs written, pushes read
 // from a real bundle), with an in-memory IRemoteConnector in place of SSH that answers every command as
 // a healthy EL8 host would (facts, the join command, the offline check). Prints one line of figures: the
-// plan's time, the run's time, bytes the hosts were sent, and this process's peak RSS (VmHWM).
+// plan's time, the run's time, bytes the hosts were sent (every upload and every command line, as SSH
+// would carry them; the most any one non-depot host was sent), and this process's peak RSS (VmHWM).
+// The bundle is shaped like the real 1.23 one in size (~545 MB: image archives and RPMs of zeros, written
+// once per WORKDIR); a simulated host counts an upload's length without reading the bytes.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -56,10 +59,12 @@ var report = await InstallExecutor.RunAsync(plan, bundle, hosts, new ExecutorOpt
 var runTime = clock.Elapsed;
 var heapAfter = GC.GetTotalMemory(forceFullCollection: true);
 var steps = report.Hosts.Sum(h => h.StepsDone);
+var depot = site ? new SiteSupply(inventory).Depot.Name : null;
+var nodes = hosts.BytesByHost.Where(kv => kv.Key != depot).Select(kv => kv.Value).DefaultIfEmpty(0).ToList();
 var notDone = report.Hosts.Where(h => h.Outcome != HostOutcome.Done).ToList();
 Console.WriteLine(string.Create(
     CultureInfo.InvariantCulture,
-    $"hosts={count} mode={args[1]} plan_s={planTime.TotalSeconds:0.000} dryrun_chars={describe} run_s={runTime.TotalSeconds:0.000} steps={steps} waves={report.Waves.Count} sent_bytes={hosts.BytesSent} bundle_bytes={new FileInfo(bundlePath).Length} peak_rss_mb={PeakRssMb():0.0} heap_growth_mb={(heapAfter - heapBefore) / 1048576.0:0.0} not_done={notDone.Count}"));
+    $"hosts={count} mode={args[1]} plan_s={planTime.TotalSeconds:0.000} dryrun_chars={describe} run_s={runTime.TotalSeconds:0.000} steps={steps} waves={report.Waves.Count} sent_bytes={hosts.BytesSent} node_bytes_max={nodes.Max()} node_bytes_min={nodes.Min()} bundle_bytes={new FileInfo(bundlePath).Length} peak_rss_mb={PeakRssMb():0.0} heap_growth_mb={(heapAfter - heapBefore) / 1048576.0:0.0} not_done={notDone.Count}"));
 foreach (var h in notDone.Take(3))
 {
     Console.Error.WriteLine($"{h.Host}: {h.Outcome} at {h.FailedStep}: {h.Message}");
@@ -73,32 +78,32 @@ static double PeakRssMb()
     return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
 }
 
-// A bundle laid out as `build` lays out the guide's: the real scripts, two image parts, a repo, Calico.
+// A bundle laid out as `build` lays out the guide's: the real scripts, two image parts, a repo, Calico; as
+// large as the real 1.23 one (~545 MB), its archives and RPMs zeros (written once, never read by a host).
 static async Task WriteBundleAsync(string work)
 {
-    var random = new Random(14);
-    byte[] Bytes(int size)
-    {
-        var b = new byte[size];
-        random.NextBytes(b);
-        return b;
-    }
-
+    const int MB = 1 << 20;
     string Sha(byte[] b) => Convert.ToHexStringLower(SHA256.HashData(b));
     BundleFile File(string path, byte[] content, ArtifactKind kind, string name) =>
         new BundleFile(path, content.Length, () => new MemoryStream(content)) { Artifact = new ArtifactInfo(kind, name), Executable = path.EndsWith(".sh", StringComparison.Ordinal) };
 
     string[] controlPlane = ["registry.aliyuncs.com/google_containers/kube-apiserver:v1.23.0", "registry.aliyuncs.com/google_containers/kube-controller-manager:v1.23.0", "registry.aliyuncs.com/google_containers/kube-scheduler:v1.23.0", "registry.aliyuncs.com/google_containers/etcd:3.5.1-0"];
     string[] common = ["registry.aliyuncs.com/google_containers/kube-proxy:v1.23.0", "registry.aliyuncs.com/google_containers/pause:3.6", "registry.aliyuncs.com/google_containers/coredns:v1.8.6", "docker.io/calico/node:v3.25.2", "docker.io/calico/cni:v3.25.2"];
-    var cpTar = Bytes(3 << 20);
-    var commonTar = Bytes(2 << 20);
+    BundleFile Zeros(string path, long size, ArtifactKind kind, string name) =>
+        new BundleFile(path, size, () => new ZeroStream(size)) { Artifact = new ArtifactInfo(kind, name) };
     var files = new List<BundleFile>
     {
-        File("images/control-plane.tar", cpTar, ArtifactKind.File, "control-plane.tar"),
+        Zeros("images/control-plane.tar", 180L * MB, ArtifactKind.File, "control-plane.tar"),
         File("images/control-plane.images", Encoding.UTF8.GetBytes(string.Join('\n', controlPlane) + "\n"), ArtifactKind.File, "control-plane.images"),
-        File("images/common.tar", commonTar, ArtifactKind.File, "common.tar"),
+        Zeros("images/common.tar", 215L * MB, ArtifactKind.File, "common.tar"),
         File("images/common.images", Encoding.UTF8.GetBytes(string.Join('\n', common) + "\n"), ArtifactKind.File, "common.images"),
-        File("rpms/kubeadm-1.23.0-0.x86_64.rpm", Bytes(1 << 20), ArtifactKind.Rpm, "kubeadm"),
+        Zeros("rpms/containerd.io-1.6.33-3.1.el8.x86_64.rpm", 35L * MB, ArtifactKind.Rpm, "containerd.io"),
+        Zeros("rpms/docker-ce-20.10.24-3.el8.x86_64.rpm", 22L * MB, ArtifactKind.Rpm, "docker-ce"),
+        Zeros("rpms/kubelet-1.23.0-0.x86_64.rpm", 21L * MB, ArtifactKind.Rpm, "kubelet"),
+        Zeros("rpms/kubernetes-cni-0.8.7-0.x86_64.rpm", 19L * MB, ArtifactKind.Rpm, "kubernetes-cni"),
+        Zeros("rpms/kubectl-1.23.0-0.x86_64.rpm", 10L * MB, ArtifactKind.Rpm, "kubectl"),
+        Zeros("rpms/kubeadm-1.23.0-0.x86_64.rpm", 9L * MB, ArtifactKind.Rpm, "kubeadm"),
+        Zeros("rpms/other-dependencies.rpm", 34L * MB, ArtifactKind.Rpm, "other-dependencies"),
         File("rpms/repodata/repomd.xml", Encoding.UTF8.GetBytes("<repomd/>\n"), ArtifactKind.File, "repomd.xml"),
         File(BundleLayout.PackagesList, Encoding.UTF8.GetBytes("kubeadm-1.23.0\n"), ArtifactKind.File, "packages.txt"),
         File("manifests/calico.yaml", Encoding.UTF8.GetBytes("apiVersion: v1\nkind: List\nitems: []\n"), ArtifactKind.Manifest, "calico"),
@@ -123,6 +128,15 @@ internal sealed class SimulatedHosts : IRemoteConnector
 
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
+    /// <summary>Bytes each host was sent: its uploads and its command lines.</summary>
+    public ConcurrentDictionary<string, long> BytesByHost { get; } = new(StringComparer.Ordinal);
+
+    private void Count(string host, long bytes)
+    {
+        Interlocked.Add(ref _bytesSent, bytes);
+        BytesByHost.AddOrUpdate(host, bytes, (_, b) => b + bytes);
+    }
+
     public Task<IRemoteHost> ConnectAsync(InventoryHost host, CancellationToken cancellationToken = default) => Task.FromResult<IRemoteHost>(new SimHost(this, host));
 
     private sealed class SimHost(SimulatedHosts all, InventoryHost host) : IRemoteHost
@@ -134,6 +148,7 @@ internal sealed class SimulatedHosts : IRemoteConnector
         public Task<RemoteResult> RunAsync(RemoteCommand command, CancellationToken cancellationToken = default)
         {
             var script = command.Script;
+            all.Count(Host.Name, Encoding.UTF8.GetByteCount(Shell.CommandLine(command, Host)));
             string stdout;
             if (script.Contains(" --facts", StringComparison.Ordinal))
             {
@@ -165,18 +180,50 @@ internal sealed class SimulatedHosts : IRemoteConnector
 
         public async Task UploadAsync(Stream source, string path, long offset, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
         {
-            var buffer = new byte[81920];
-            long total = 0;
-            int read;
-            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            // The bundle's archives by their length (reading 545 MB for each of a thousand hosts would time the disk, not the scheduler).
+            long total = source.Length - source.Position;
+            if (total < 0 || !source.CanRead)
             {
-                total += read;
+                throw new InvalidOperationException("an upload of unknown length");
             }
 
-            Interlocked.Add(ref all._bytesSent, total);
+            all.Count(Host.Name, total);
             progress?.Report(total);
+            await Task.CompletedTask;
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
+}
+
+/// <summary>A stream of <paramref name="length"/> zero bytes: the simulated bundle's archives.</summary>
+internal sealed class ZeroStream(long length) : Stream
+{
+    private long _position;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => length;
+
+    public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        var n = (int)Math.Min(count, length - _position);
+        Array.Clear(buffer, offset, n);
+        _position += n;
+        return n;
+    }
+
+    public override void Flush() { }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

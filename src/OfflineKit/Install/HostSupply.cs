@@ -22,6 +22,9 @@ public interface IHostSupply
     /// <summary>Where the host's packages and images come from, for the packages, runtime and images steps.</summary>
     HostSourcing Sourcing(InventoryHost host, BundleContents bundle, string siteDirectory);
 
+    /// <summary>What puts <paramref name="file"/> (the same on every host) at <paramref name="remotePath"/> on the host.</summary>
+    IReadOnlyList<HostAction> Place(InventoryHost host, BundleContents bundle, SharedFile file, string remotePath);
+
     /// <summary>The supply of an inventory's cluster.sources.</summary>
     public static IHostSupply For(Inventory inventory) =>
         inventory.Cluster.Sources == HostSources.Site ? new SiteSupply(inventory) : new PushedBundle();
@@ -94,6 +97,11 @@ public sealed class PushedBundle : IHostSupply
 
     public HostSourcing Sourcing(InventoryHost host, BundleContents bundle, string siteDirectory) => HostSourcing.Bundle;
 
+    public IReadOnlyList<HostAction> Place(InventoryHost host, BundleContents bundle, SharedFile file, string remotePath) => [Write(file, remotePath)];
+
+    /// <summary>A shared file written to the host over SFTP.</summary>
+    internal static WriteFile Write(SharedFile file, string remotePath) => new(remotePath, file.Content, file.What);
+
     public IReadOnlyList<HostStep> Steps(InventoryHost host, BundleContents bundle) => Steps(host, bundle, FilesFor(host.Role, bundle));
 
     /// <summary>Push <paramref name="files"/> and check them on the host: what the depot of a site gets too, with the whole bundle.</summary>
@@ -117,33 +125,39 @@ public sealed class PushedBundle : IHostSupply
     /// <summary>The bundle's folder and the subfolders of <paramref name="files"/>, owned by the login user (SFTP and the fetch run as that user); root makes them.</summary>
     internal static IReadOnlyList<HostAction> MakeFolders(InventoryHost host, string directory, IEnumerable<BundleFileEntry> files)
     {
+        var (owned, mkdir) = Folders(host, directory, files);
+        return [.. owned, new RunCommand(new RemoteCommand(mkdir))];
+    }
+
+    /// <summary>What <see cref="MakeFolders"/> runs: root's command that gives another user the folder (none for root), and the user's mkdir.</summary>
+    internal static (IReadOnlyList<HostAction> Owned, string Mkdir) Folders(InventoryHost host, string directory, IEnumerable<BundleFileEntry> files)
+    {
         var folders = files.Select(f => f.Path).Where(p => p.Contains('/', StringComparison.Ordinal))
             .Select(p => $"{directory}/{p[..p.LastIndexOf('/')]}").Distinct().Order(StringComparer.Ordinal).ToList();
 
         // A user who may sudo gains nothing by owning it.
         return host.IsRoot
-            ? [new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Join([directory, .. folders])}"))]
-            : [
-                new RunCommand(new RemoteCommand($"install -d -m 0755 -o {Shell.Quote(host.User)} -- {Shell.Join([host.StateDirectory, directory])}", AsRoot: true)),
-                new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Join(folders)}")),
-            ];
+            ? ([], $"mkdir -p -- {Shell.Join([directory, .. folders])}")
+            : ([new RunCommand(new RemoteCommand($"install -d -m 0755 -o {Shell.Quote(host.User)} -- {Shell.Join([host.StateDirectory, directory])}", AsRoot: true))], $"mkdir -p -- {Shell.Join(folders)}");
     }
 
     /// <summary>What the host's bytes are checked against, written by offlinekit: the SHA256SUMS lines of exactly <paramref name="files"/>, and the public key of install --key.</summary>
     internal static (IReadOnlyList<HostAction> Actions, string? KeyPath) Proof(InventoryHost host, BundleContents bundle, IReadOnlyList<BundleFileEntry> files, string got)
     {
-        var actions = new List<HostAction>
+        var (key, keyPath) = Key(host, bundle);
+        return ([new WriteFile(SumsPath(host, bundle), string.Concat(files.Select(f => $"{f.Sha256}  {f.Path}\n")), $"the SHA256SUMS lines of the {files.Count} files a {InstallPlan.RoleName(host.Role)} {got}"), .. key], keyPath);
+    }
+
+    /// <summary>The public key of install --key, written to the host, and where: none without a key.</summary>
+    internal static (IReadOnlyList<HostAction> Actions, string? KeyPath) Key(InventoryHost host, BundleContents bundle)
+    {
+        if (bundle.PublicKeyPem is not { } pem)
         {
-            new WriteFile(SumsPath(host, bundle), string.Concat(files.Select(f => $"{f.Sha256}  {f.Path}\n")), $"the SHA256SUMS lines of the {files.Count} files a {InstallPlan.RoleName(host.Role)} {got}"),
-        };
-        string? keyPath = null;
-        if (bundle.PublicKeyPem is { } pem)
-        {
-            keyPath = $"{host.StateDirectory}/{bundle.Name}.pub.pem";
-            actions.Add(new WriteFile(keyPath, pem, "the public key bundle.json.sig is checked with (install --key)"));
+            return ([], null);
         }
 
-        return (actions, keyPath);
+        var keyPath = $"{host.StateDirectory}/{bundle.Name}.pub.pem";
+        return ([new WriteFile(keyPath, pem, "the public key bundle.json.sig is checked with (install --key)")], keyPath);
     }
 
     /// <summary>The verify step: sha256sum (or scripts/verify.sh --key) on the host, against what <see cref="Proof"/> wrote.</summary>

@@ -48,8 +48,9 @@ public static class InstallPlanner
         var network = site.Where(m => NetworkAddons.Contains(m.Name)).ToList();
         var addons = site.Where(m => !NetworkAddons.Contains(m.Name)).ToList();
 
-        // One text for every host (an inventory of a thousand hosts would otherwise put a thousand names on each host's command line).
-        var etcHosts = string.Concat(inventory.Hosts.Select(h => $"{h.Address}={h.Name}\n"));
+        // One text for every host (an inventory of a thousand hosts would otherwise put a thousand names on each host's command line),
+        // placed by the supply: written to each host, or fetched from the depot.
+        var shared = SharedFiles.For(inventory);
         var hosts = new List<HostPlan>();
         foreach (var host in inventory.Hosts)
         {
@@ -107,8 +108,7 @@ public static class InstallPlanner
                 "firewalld off, SELinux permissive, swap off, overlay/br_netfilter, sysctl, hostname, /etc/hosts",
                 BundleLayout.PrepareHostScript,
                 ["--hostname", host.Name, "--hosts-file", hostsFile],
-                new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote(SiteDirectory(host, bundle))}")),
-                new WriteFile(hostsFile, etcHosts, $"the {inventory.Hosts.Count} hosts of the inventory, ADDRESS=NAME, for /etc/hosts")));
+                [new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote(SiteDirectory(host, bundle))}")), .. supply.Place(host, bundle, shared.Hosts, hostsFile)]));
             steps.Add(Run(PackagesStep, runtime.PackagesTitle, BundleLayout.InstallPackagesScript, ["--role", role, .. OptionalPackages.SkipArguments(inventory, bundle, host), .. sourcing.PackagesArguments]));
             var configure = runtime.Configure(new RuntimeContext(sourcing.Apply(inventory.Cluster), host, bundle, directory, SiteDirectory(host, bundle)));
             steps.Add(Run(RuntimeStep, configure.Title, BundleLayout.ConfigureRuntimeScript, configure.Arguments, [.. configure.Before]));

@@ -31,6 +31,15 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
 
     private SiteSettings Site => inventory.Cluster.Site;
 
+    /// <summary>The files the same on every host, which the depot serves under <see cref="SharedUrlPath"/>.</summary>
+    private readonly SharedFiles _shared = SharedFiles.For(inventory);
+
+    /// <summary>Where the depot's nginx serves the shared files, beside the bundle's folder.</summary>
+    public const string SharedUrlPath = "shared";
+
+    /// <summary>The depot's folder of shared files (offlinekit writes them, nginx serves them).</summary>
+    public string SharedDirectory(BundleContents bundle) => $"{Depot.StateDirectory}/{bundle.Name}.shared";
+
     /// <summary>The depot's address as the other hosts reach it.</summary>
     private string DepotAddress => Depot.Address.Contains(':', StringComparison.Ordinal) ? $"[{Depot.Address}]" : Depot.Address;
 
@@ -66,19 +75,43 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
 
         var files = FetchedFiles(host, bundle);
         var fetched = bundle.Signature is { } signature ? [.. files, signature] : files;
-        var (proof, keyPath) = PushedBundle.Proof(host, bundle, files, $"fetches from the depot {Depot.Name}");
-        var fetch = new RunCommand(new RemoteCommand(
-            $"cd {Shell.Quote(directory)} && curl -fsS --retry 5 --retry-connrefused {string.Join(' ', fetched.Select(f => $"-o {Shell.Quote(f.Path)} {Shell.Quote($"{BundleUrl}/{f.Path}")}"))}"));
         return
         [
             new HostStep(
                 FetchStep,
-                $"fetch {fetched.Count} files ({PushFiles.SizeText(fetched.Sum(f => f.Size))}: scripts, image and package lists) from the depot {Depot.Name} ({BundleUrl}/); no image archive, no RPM",
-                [.. PushedBundle.MakeFolders(host, directory, files), .. proof, fetch],
+                $"fetch {fetched.Count} files ({PushFiles.SizeText(fetched.Sum(f => f.Size))}: scripts, image and package lists) from the depot {Depot.Name} ({BundleUrl}/), SHA256SUMS checked against the bundle's and the other files' lines taken from it; no image archive, no RPM",
+                Fetch(host, bundle, directory, files, fetched, out var keyPath),
                 [new StepRef(Depot.Name, ServeStep)],
                 RunsEveryRun: true),
             PushedBundle.Verify(host, bundle, directory, keyPath, "fetched"),
         ];
+    }
+
+    /// <summary>
+    /// A node's fetch, in one command as the login user (and, for another user than root, the folders made
+    /// by root first): the files with curl over one connection; SHA256SUMS checked against the sha256 offlinekit
+    /// has of it; the lines of the other fetched files taken from it into the host's sums file, which the
+    /// verify step checks. A node is sent one short command, not a file of sums.
+    /// </summary>
+    private IReadOnlyList<HostAction> Fetch(InventoryHost host, BundleContents bundle, string directory, IReadOnlyList<BundleFileEntry> files, IReadOnlyList<BundleFileEntry> fetched, out string? keyPath)
+    {
+        keyPath = null;
+        if (files.FirstOrDefault(f => f.Path == BundleLayout.SumsFile) is not { } sums)
+        {
+            return [new MissingFromBundle(BundleLayout.SumsFile)];
+        }
+
+        var lines = files.Where(f => f.Path != BundleLayout.SumsFile).Select(f => f.Path).ToList();
+        var sumsPath = PushedBundle.SumsPath(host, bundle);
+        var (owned, mkdir) = PushedBundle.Folders(host, directory, files);
+        var curl = $"curl -fsS --retry 5 --retry-connrefused {string.Join(' ', fetched.Select(f => $"-o {Shell.Quote(f.Path)} {Shell.Quote($"{BundleUrl}/{f.Path}")}"))}";
+        var check = $"{{ [ \"$(sha256sum < {BundleLayout.SumsFile})\" = '{sums.Sha256}  -' ] || {{ echo {Shell.Quote($"{BundleLayout.SumsFile} fetched from the depot {Depot.Name} is not this bundle's (sha256 {sums.Sha256}): is the depot serving another bundle?")} >&2; exit 1; }}; }}";
+        var take = $"{{ echo '{sums.Sha256}  {BundleLayout.SumsFile}'; awk -v want={Shell.Quote(string.Join(' ', lines))} 'BEGIN {{ n = split(want, w, \" \"); for (i = 1; i <= n; i++) keep[w[i]] = 1 }} {{ p = $0; sub(/^[0-9a-f]+ [ *]/, \"\", p) }} (p in keep)' {BundleLayout.SumsFile}; }} > {Shell.Quote(sumsPath + ".tmp")}";
+        var count = $"{{ [ \"$(wc -l < {Shell.Quote(sumsPath + ".tmp")})\" -eq {files.Count.ToString(CultureInfo.InvariantCulture)} ] || {{ echo {Shell.Quote($"{BundleLayout.SumsFile} from the depot {Depot.Name} lacks lines for some of the {lines.Count} files fetched")} >&2; exit 1; }}; }}";
+        var command = $"{mkdir} && cd {Shell.Quote(directory)} && {curl} && {check} && {take} && {count} && mv {Shell.Quote(sumsPath + ".tmp")} {Shell.Quote(sumsPath)}";
+        var (key, path) = PushedBundle.Key(host, bundle);
+        keyPath = path;
+        return [.. owned, .. key, new RunCommand(new RemoteCommand(command))];
     }
 
     public HostSourcing Sourcing(InventoryHost host, BundleContents bundle, string siteDirectory)
@@ -125,10 +158,31 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
     /// <summary>The depot's docker config folder for seeding the site's registry (its config.json holds that registry's entry alone).</summary>
     private static string SeedCredentialDirectory(InventoryHost host, BundleContents bundle) => $"{host.StateDirectory}/{bundle.Name}.site-auth";
 
+    /// <summary>
+    /// The depot has it written, as a pushed host; any other host fetches it from the depot and checks it against
+    /// the sha256 offlinekit rendered, so a node is sent one command line whatever the file's size.
+    /// </summary>
+    public IReadOnlyList<HostAction> Place(InventoryHost host, BundleContents bundle, SharedFile file, string remotePath)
+    {
+        if (host.Name == Depot.Name)
+        {
+            return [PushedBundle.Write(file, remotePath)];
+        }
+
+        var path = Shell.Quote(remotePath);
+        var url = $"{BundleUrl}/{SharedUrlPath}/{file.Name}";
+        return
+        [
+            new RunCommand(new RemoteCommand(
+                $"curl -fsS --retry 5 --retry-connrefused -o {path} {Shell.Quote(url)} && {{ [ \"$(sha256sum < {path})\" = '{file.Sha256}  -' ] || {{ echo {Shell.Quote($"{remotePath} fetched from {url} does not match the sha256 offlinekit rendered ({file.Sha256}): is the depot serving this inventory? (run install again)")} >&2; exit 1; }}; }}")),
+        ];
+    }
+
     /// <summary>The depot's serve step: nginx over the bundle's folder, the registry, and the images pushed into it.</summary>
     private HostStep Serve(InventoryHost host, BundleContents bundle, string directory)
     {
         var registry = Registry;
+        var shared = SharedDirectory(bundle);
         string[] arguments =
         [
             "--http-port", Site.HttpPort.ToString(CultureInfo.InvariantCulture),
@@ -137,16 +191,21 @@ public sealed class SiteSupply(Inventory inventory) : IHostSupply
                 : ["--site-registry", registry.ToString(), .. Site.Insecure ? new[] { "--insecure" } : []],
             .. Site.CaCertificate is null ? [] : new[] { "--ca-file", $"{host.StateDirectory}/{bundle.Name}.site-ca.crt" },
             .. Site.Registry is null ? [] : new[] { "--docker-config", SeedCredentialDirectory(host, bundle) },
+            "--shared-dir", shared,
         ];
         var title = Site.Registry is null
-            ? $"serve {directory}/ with nginx on :{Site.HttpPort} (installed from the bundle's rpms/), the CNCF distribution registry on :{Site.RegistryPort} (the bundle's image, run by the runtime), the bundle's images pushed into it by bin/offlinekit images push"
-            : $"serve {directory}/ with nginx on :{Site.HttpPort} (installed from the bundle's rpms/); the bundle's images pushed into the site's registry {registry} by bin/offlinekit images push";
+            ? $"serve {directory}/ with nginx on :{Site.HttpPort} (installed from the bundle's rpms/; /{SharedUrlPath}/: the files the same for every host), the CNCF distribution registry on :{Site.RegistryPort} (the bundle's image, run by the runtime), the bundle's images pushed into it by bin/offlinekit images push"
+            : $"serve {directory}/ with nginx on :{Site.HttpPort} (installed from the bundle's rpms/; /{SharedUrlPath}/: the files the same for every host); the bundle's images pushed into the site's registry {registry} by bin/offlinekit images push";
         if (!bundle.Has(BundleLayout.ServeDepotScript))
         {
             return new HostStep(ServeStep, title, [new MissingFromBundle(BundleLayout.ServeDepotScript)], [], RunsEveryRun: true);
         }
 
-        var before = new List<HostAction>();
+        var before = new List<HostAction>
+        {
+            new RunCommand(new RemoteCommand($"mkdir -p -- {Shell.Quote(shared)}")),
+        };
+        before.AddRange(_shared.All.Select(f => PushedBundle.Write(f, $"{shared}/{f.Name}")));
         if (Site.CaCertificate is { } ca)
         {
             before.Add(new WriteFile($"{host.StateDirectory}/{bundle.Name}.site-ca.crt", ca, $"the CA of {registry.Registry}, from {Site.CaFile}"));

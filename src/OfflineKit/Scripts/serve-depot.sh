@@ -9,6 +9,8 @@
 #   bash scripts/serve-depot.sh --http-port 8080 --site-registry HOST:PORT/PATH [--insecure] [--ca-file F] [--docker-config DIR]
 #        the site's existing registry (a Harbor): only seeded; credentials from DIR/config.json (offlinekit
 #        writes it from the operator's docker config, that registry's entry alone), else root's docker config
+#   --shared-dir DIR  also serves DIR under /shared/: the files offlinekit renders the same for every host
+#        (the /etc/hosts list), which the other hosts fetch and check instead of being sent each a copy
 #
 # nginx is installed from the bundle's own repository (install-packages.sh --package nginx). Safe to run
 # again: nginx is reloaded, a running registry kept, and images push sends only what is missing.
@@ -26,8 +28,9 @@ site_registry=""
 insecure=""
 ca_file=""
 docker_config=""
+shared_dir=""
 
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
 say() { echo "serve-depot: $*"; }
 die() { echo "serve-depot: $*" >&2; exit 1; }
 
@@ -40,6 +43,7 @@ while [[ $# -gt 0 ]]; do
     --insecure) insecure=1; shift ;;
     --ca-file) ca_file="${2:-}"; shift 2 ;;
     --docker-config) docker_config="${2:-}"; shift 2 ;;
+    --shared-dir) shared_dir="${2:-}"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "serve-depot: unknown argument '$1'" >&2; usage ;;
   esac
@@ -77,6 +81,7 @@ conf="$state/nginx.conf"
   echo "    root $bundle_dir;"
   echo "    autoindex off;"
   echo "    location / { limit_except GET HEAD { deny all; } }"
+  [[ -z "$shared_dir" ]] || echo "    location /shared/ { alias $shared_dir/; limit_except GET HEAD { deny all; } }"
   echo "  }"
   echo "}"
 } > "$conf.tmp"

@@ -1,6 +1,7 @@
 using System.Text;
 using OfflineKit.Bundle;
 using OfflineKit.Install;
+using OfflineKit.Install.Ssh;
 using OfflineKit.Tests.Support;
 
 namespace OfflineKit.Tests.Install;
@@ -40,8 +41,16 @@ public class SitePlanTests
     private static InstallPlan Plan(string yaml, BundleContents? bundle = null) =>
         InstallPlanner.Plan(Parse(yaml), bundle ?? WithDepotScript(InstallPlannerTests.GuideBundle()), InstallPlannerTests.Token);
 
-    private static BundleContents WithDepotScript(BundleContents bundle) =>
-        bundle with { Files = [.. bundle.Files, new BundleFileEntry(BundleLayout.ServeDepotScript, 3000, new string('d', 64))] };
+    /// <summary>The bundle with the depot's script, and SHA256SUMS and bundle.json as every real bundle has (a node's fetch is checked through them).</summary>
+    private static BundleContents WithDepotScript(BundleContents bundle) => bundle with
+    {
+        Files =
+        [
+            .. new[] { BundleLayout.SumsFile, BundleLayout.ManifestFile }.Where(p => !bundle.Has(p)).Select(p => new BundleFileEntry(p, 900, new string('e', 64))),
+            .. bundle.Files,
+            new BundleFileEntry(BundleLayout.ServeDepotScript, 3000, new string('d', 64)),
+        ],
+    };
 
     private static string Command(HostStep step) => string.Join("\n", step.Actions.OfType<RunCommand>().Select(a => a.Command.Script));
 
@@ -96,6 +105,108 @@ public class SitePlanTests
         Assert.Contains("3. serve: serve /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64/ with nginx on :8080", text, StringComparison.Ordinal);
         Assert.Contains("1. fetch: fetch ", text, StringComparison.Ordinal);
         Assert.Contains("[waits for depot/serve]", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>What the plan has the operator's machine send a host: command lines, written files, pushed files, and what --dry-run shows of any other action.</summary>
+    private static long Sent(HostPlan host) => host.Steps.SelectMany(s => s.Actions).Sum(a => a switch
+    {
+        RunCommand r => Encoding.UTF8.GetByteCount(r.Command.Script),
+        WriteFile w => Encoding.UTF8.GetByteCount(w.Content),
+        PushFiles p => p.TotalSize,
+        _ => a.Describe(host.Host).Sum(l => (long)Encoding.UTF8.GetByteCount(l)),
+    });
+
+    [Fact]
+    public void What_a_node_is_sent_in_site_mode_does_not_grow_with_the_host_count()
+    {
+        long Node(int count, bool site) => Sent(Plan(site
+            ? SiteInventory(count)
+            : SiteInventory(count, depot: false).Replace("  sources: site\n", string.Empty, StringComparison.Ordinal)).For("w002"));
+
+        Assert.Equal(Node(10, site: true), Node(250, site: true));
+        Assert.True(Node(10, site: true) < 16 * 1024, $"a node is sent {Node(10, site: true)} bytes");
+
+        // The measure sees the host list: pushed mode writes it to every host.
+        Assert.True(Node(250, site: false) > Node(10, site: false) + (240 * 15));
+    }
+
+    [Fact]
+    public void The_depot_serves_the_hosts_list_and_every_other_host_fetches_it_and_checks_its_sha256()
+    {
+        var inventory = Parse(SiteInventory(30));
+        var plan = InstallPlanner.Plan(inventory, WithDepotScript(InstallPlannerTests.GuideBundle()), InstallPlannerTests.Token);
+        var hosts = SharedFiles.For(inventory).Hosts;
+        Assert.Contains("10.0.2.29=w029\n", hosts.Content, StringComparison.Ordinal);
+
+        var serve = plan.For("depot").Steps.Single(s => s.Id == "serve");
+        var written = serve.Actions.OfType<WriteFile>().Single();
+        Assert.Equal("/var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.shared/hosts", written.RemotePath);
+        Assert.Equal(hosts.Content, written.Content);
+        Assert.EndsWith("--shared-dir /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.shared", Command(serve), StringComparison.Ordinal);
+
+        foreach (var node in plan.Hosts.Where(h => h.Host.Name != "depot"))
+        {
+            var prepare = node.Steps.Single(s => s.Id == "prepare");
+            Assert.Empty(prepare.Actions.OfType<WriteFile>());
+            var fetch = Command(prepare);
+            Assert.Contains("curl -fsS --retry 5 --retry-connrefused -o /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.site/hosts http://10.0.0.250:8080/shared/hosts", fetch, StringComparison.Ordinal);
+            Assert.Contains($"= '{hosts.Sha256}  -' ]", fetch, StringComparison.Ordinal);
+            Assert.Contains("--hosts-file /var/lib/offlinekit/offlinekit-k8s-1.23.0-el8-amd64.site/hosts", fetch, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>A command as SSH runs it (sh -c), with the depot's URL pointing at a folder on this machine instead.</summary>
+    private static (int Code, string Stderr) RunAgainst(string depotFolder, RemoteCommand command)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("export LC_ALL=C; " + command.Script.Replace("http://10.0.0.250:8080", "file://" + depotFolder, StringComparison.Ordinal));
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, stderr.Result);
+    }
+
+    [Fact]
+    public async Task A_node_takes_its_sums_from_the_depots_SHA256SUMS_once_that_checks_and_refuses_another()
+    {
+        using var dir = new TempDir();
+        var depot = await Bundles.WriteDirectoryAsync(dir["depot"]);
+        var bundle = (await LocalBundle.OpenAsync(depot)).Contents;
+        var inventory = Parse(SiteInventory(3).Replace("defaults:\n", $"defaults:\n  stateDir: {dir.Path}/node\n", StringComparison.Ordinal));
+        var node = InstallPlanner.Plan(inventory, bundle, InstallPlannerTests.Token).For("w002");
+        var fetch = node.Steps[0].Actions.OfType<RunCommand>().Single().Command;
+        var verify = node.Steps[1].Actions.OfType<CheckSums>().Single().Command;
+        Assert.Empty(node.Steps[0].Actions.OfType<WriteFile>());
+
+        Assert.Equal((0, string.Empty), RunAgainst(depot, fetch));
+        Assert.Equal((0, string.Empty), RunAgainst(depot, verify));
+        var sums = await File.ReadAllLinesAsync($"{dir.Path}/node/{bundle.Name}.worker.sha256");
+        Assert.Equal(SiteSupply.FetchedFiles(inventory.Hosts.Single(h => h.Name == "w002"), bundle).Select(f => f.Path).Order(StringComparer.Ordinal), sums.Select(l => l[66..]).Order(StringComparer.Ordinal));
+
+        // A fetched file that differs from the bundle's: the verify step says which.
+        await File.AppendAllTextAsync(Path.Combine(depot, "scripts/import-images.sh"), "echo changed\n");
+        Assert.Equal(0, RunAgainst(depot, fetch).Code);
+        var (code, _) = RunAgainst(depot, verify);
+        Assert.NotEqual(0, code);
+
+        // Another bundle's SHA256SUMS: the fetch refuses it before taking any line from it.
+        await File.AppendAllTextAsync(Path.Combine(depot, "SHA256SUMS"), new string('0', 64) + "  scripts/other.sh\n");
+        var refused = RunAgainst(depot, fetch);
+        Assert.NotEqual(0, refused.Code);
+        Assert.Contains("SHA256SUMS fetched from the depot depot is not this bundle's", refused.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_depot_that_is_a_node_too_is_written_the_hosts_list_as_a_pushed_host_is()
+    {
+        var inventory = Parse(SiteInventory(5, depot: false));
+        var plan = InstallPlanner.Plan(inventory, WithDepotScript(InstallPlannerTests.GuideBundle()), InstallPlannerTests.Token);
+
+        var prepare = plan.For("cp").Steps.Single(s => s.Id == "prepare");
+        Assert.Equal(SharedFiles.For(inventory).Hosts.Content, prepare.Actions.OfType<WriteFile>().Single().Content);
+        Assert.DoesNotContain("curl", Command(prepare), StringComparison.Ordinal);
     }
 
     [Fact]
