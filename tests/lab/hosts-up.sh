@@ -19,10 +19,11 @@
 #
 # The lab hosts share this machine's files, so the install steps' scripts must never touch its /etc,
 # kernel or services. Each host's sshd sets, for every session (SetEnv; sudo keeps them for oklab):
-#   HOME=<host>/root/root          the host's own root home, empty as on a fresh host: never this machine's
-#                                  /root, whose ~/.bashrc bash would source for every command sshd runs
-#                                  (Debian's bash does for ssh sessions; a pyenv init there cost ~1 s of CPU
-#                                  per command, which the scale benchmark measured as install time)
+#   SHLVL=1                        so root's bash (this machine's root, HOME /root) does not source this
+#                                  machine's ~/.bashrc for every command sshd runs, as Debian's bash does in
+#                                  ssh sessions at level 1: a pyenv init there cost ~1 s of CPU per command,
+#                                  which the scale benchmark counted as install time. HOME stays /root: the
+#                                  lab's rpm keeps each host's rpmdb under <host>/root$HOME/.rpmdb (Debian's %_dbpath)
 #   OFFLINEKIT_ROOT=<host>/root    the host's root: the scripts read and write /etc/... under it, and
 #                                  install-packages.sh installs into it with dnf --installroot
 #   PATH=tests/lab/standins:...    the stand-ins for systemctl, setenforce, getenforce, modprobe,
@@ -129,8 +130,7 @@ chmod 777 "$lab/cluster"
 for i in "${!hosts[@]}"; do
   name="${hosts[$i]}"
   dir="$lab/$name"
-  mkdir -p "$dir/etc" "$dir/root/var/lib/offlinekit" "$dir/root/root"
-  chmod 700 "$dir/root/root"
+  mkdir -p "$dir/etc" "$dir/root/var/lib/offlinekit"
   chmod 755 "$dir" "$dir/root" "$dir/root/var" "$dir/root/var/lib"
   # A fresh EL8 host, as far as the prepare and runtime steps look (the stand-ins keep the rest).
   root="$dir/root"
@@ -197,7 +197,7 @@ MaxSessions 50
 LogLevel INFO
 Subsystem sftp internal-sftp
 # The lab seam (see hosts-up.sh): this host's root and stand-ins, never this machine's.
-SetEnv HOME=$dir/root/root OFFLINEKIT_ROOT=$dir/root PATH=$repo/tests/lab/standins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOCKER_HOST=unix://$dir/docker.sock CONTAINERD_ADDRESS=$dir/containerd.sock CONTAINERD_SNAPSHOTTER=native OFFLINEKIT_LAB_CLUSTER=$lab/cluster OFFLINEKIT_REGISTRY_STANDIN=/usr/bin/docker-registry OFFLINEKIT_NGINX=/usr/sbin/nginx OFFLINEKIT_BIN=${OFFLINEKIT_DIST:-$repo/dist}/linux-x64/offlinekit
+SetEnv SHLVL=1 OFFLINEKIT_ROOT=$dir/root PATH=$repo/tests/lab/standins:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin DOCKER_HOST=unix://$dir/docker.sock CONTAINERD_ADDRESS=$dir/containerd.sock CONTAINERD_SNAPSHOTTER=native OFFLINEKIT_LAB_CLUSTER=$lab/cluster OFFLINEKIT_REGISTRY_STANDIN=/usr/bin/docker-registry OFFLINEKIT_NGINX=/usr/sbin/nginx OFFLINEKIT_BIN=${OFFLINEKIT_DIST:-$repo/dist}/linux-x64/offlinekit
 EOF
   "$sshd_bin" -t -f "$dir/etc/sshd_config"
   "${run[@]}" "$sshd_bin" -f "$dir/etc/sshd_config" -E "$dir/sshd.log"
