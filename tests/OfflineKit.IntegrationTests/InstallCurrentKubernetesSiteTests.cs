@@ -1,4 +1,3 @@
-using System.Globalization;
 using OfflineKit.Bundle;
 using OfflineKit.Install;
 using OfflineKit.IntegrationTests.Lab;
@@ -17,11 +16,12 @@ namespace OfflineKit.IntegrationTests;
 /// from the site's registry into their own containerd through the hosts.toml the runtime step wrote (the
 /// lab CA, the credential as an Authorization header, the registry's /k8s path as a mirror with
 /// override_path), tagged with their origin names; a rerun changes nothing, and no secret is in any log.
+/// Then the same bundle with the depot's own registry (plain HTTP), as the docker bundle's site test does.
 /// </summary>
 public sealed partial class InstallCurrentKubernetesTests
 {
     [Fact]
-    public async Task Site_mode_with_containerd_seeds_the_sites_own_registry_over_tls_with_a_login_and_the_nodes_pull_from_it_by_digest()
+    public async Task Site_mode_with_containerd_seeds_the_sites_own_registry_over_tls_with_a_login_and_the_nodes_pull_from_it_by_digest_then_from_the_depots_own()
     {
         await lab.RequireLabRoutesAsync();
         await lab.RequireGatewayAsync();
@@ -119,11 +119,56 @@ public sealed partial class InstallCurrentKubernetesTests
         finally
         {
             await Installer.ResetAsync(inventory, purge: true, request);
-            if (File.Exists(Path.Combine(depotState, "nginx.pid"))
-                && int.TryParse((await File.ReadAllTextAsync(Path.Combine(depotState, "nginx.pid"))).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            await LabInstall.StopDepotAsync(depotState);
+        }
+
+        await TheDepotsOwnRegistryAsync(bundle);
+    }
+
+    /// <summary>
+    /// The same bundle with the depot's own registry: plain HTTP, Debian's docker-registry started in k8s-master's
+    /// namespace (the stand-in for the container), seeded by images push; the workers' hosts.toml send each origin
+    /// registry to it (http, /k8s with override_path) and they pull over plain HTTP by digest; a rerun changes nothing.
+    /// </summary>
+    private async Task TheDepotsOwnRegistryAsync(string bundle)
+    {
+        var inventory = lab.WriteInventory(Directory.CreateDirectory(_dir["depot-registry"]).FullName, "current-depot");
+        await File.AppendAllTextAsync(inventory, "cluster:\n  podSubnet: 172.21.0.0/16\n  sources: site\n  site:\n    httpPort: 18083\n    registryPort: 15001\n");
+        var request = Request();
+        var master = lab["k8s-master"];
+        foreach (var worker in new[] { lab["k8s-node01"], lab["k8s-node02"] })
+        {
+            await RemoveContainerdImagesAsync(worker);
+        }
+
+        try
+        {
+            var report = await Installer.InstallAsync(bundle, inventory, request);
+
+            foreach (var host in report.Hosts)
             {
-                await Tools.RunAsync("kill", [pid.ToString(CultureInfo.InvariantCulture)]);
+                await LabInstall.AssertDoneOfflineAsync(host);
             }
+
+            var masterLog = await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath);
+            Assert.Contains("serve-depot: registry stand-in (/usr/bin/docker-registry, in place of the container) started on :15001", masterLog);
+            Assert.Contains("apply-manifests: every node Ready: k8s-master, k8s-node01, k8s-node02", masterLog);
+            foreach (var worker in report.Hosts.Where(h => h.Role == HostRole.Worker))
+            {
+                Assert.Matches("import-images: pulled [1-9][0-9]* of [1-9][0-9]* images \\(the others were present\\) into containerd, each by its digest", await File.ReadAllTextAsync(worker.LogPath));
+                var toml = await File.ReadAllTextAsync(Path.Combine(lab[worker.Host].Directory, "root", "etc/containerd/certs.d/registry.aliyuncs.com/hosts.toml"));
+                Assert.Contains($"[host.\"http://{master.Address}:15001/v2/k8s\"]\n  capabilities = [\"pull\", \"resolve\"]\n  override_path = true\n", toml);
+            }
+
+            var before = lab.Hosts.ToDictionary(h => h.Name, h => LabInstall.Snapshot(Path.Combine(h.Directory, "root", "etc")));
+            var again = await Installer.InstallAsync(bundle, inventory, request);
+            Assert.All(again.Hosts, h => Assert.True(h.Outcome == HostOutcome.Done && h.Push.BytesSent == 0, $"{h.Host}: failed at {h.FailedStep}: {h.Message}"));
+            Assert.All(lab.Hosts, h => Assert.Equal(before[h.Name], LabInstall.Snapshot(Path.Combine(h.Directory, "root", "etc"))));
+        }
+        finally
+        {
+            await Installer.ResetAsync(inventory, purge: true, request);
+            await LabInstall.StopDepotAsync(Path.Combine(LabHosts.StateDir(master, "current-depot"), "depot"));
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using OfflineKit.Bundle;
 using OfflineKit.Install;
 using OfflineKit.IntegrationTests.Lab;
@@ -97,7 +96,7 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
         finally
         {
             await Installer.ResetAsync(inventory, purge: true, request);
-            await StopDepotAsync(depotState);
+            await LabInstall.StopDepotAsync(depotState);
         }
 
         await TheSitesOwnRegistryAsync(bundle);
@@ -156,7 +155,7 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
         finally
         {
             await Installer.ResetAsync(inventory, purge: true, request);
-            await StopDepotAsync(Path.Combine(LabHosts.StateDir(lab["k8s-master"], "site-own"), "depot"));
+            await LabInstall.StopDepotAsync(Path.Combine(LabHosts.StateDir(lab["k8s-master"], "site-own"), "depot"));
         }
     }
 
@@ -186,18 +185,6 @@ public sealed class InstallSiteTests(LabHosts lab, LabRpmRepos rpms) : IClassFix
                     var removed = await Tools.RunAsync("docker", ["-H", $"unix://{socket}", "rmi", "-f", .. present]);
                     Assert.True(removed.ExitCode == 0, removed.Stderr);
                 }
-            }
-        }
-    }
-
-    /// <summary>The depot's nginx and registry stand-in are this test's processes: stopped by the PIDs they recorded.</summary>
-    private static async Task StopDepotAsync(string depotState)
-    {
-        foreach (var pidFile in new[] { "nginx.pid", "registry.pid" }.Select(f => Path.Combine(depotState, f)).Where(File.Exists))
-        {
-            if (int.TryParse((await File.ReadAllTextAsync(pidFile)).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-            {
-                await Tools.RunAsync("kill", [pid.ToString(CultureInfo.InvariantCulture)]);
             }
         }
     }

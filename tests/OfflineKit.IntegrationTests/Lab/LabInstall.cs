@@ -111,6 +111,18 @@ internal static class LabInstall
         }
     }
 
+    /// <summary>A depot's nginx and registry stand-in are the test's processes: stopped by the PIDs they recorded in its state folder.</summary>
+    public static async Task StopDepotAsync(string depotState)
+    {
+        foreach (var pidFile in new[] { "nginx.pid", "registry.pid" }.Select(f => Path.Combine(depotState, f)).Where(File.Exists))
+        {
+            if (int.TryParse((await File.ReadAllTextAsync(pidFile)).Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pid))
+            {
+                await Support.Tools.RunAsync("kill", [pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            }
+        }
+    }
+
     /// <summary>Every file under <paramref name="dir"/> with its bytes: equal snapshots mean nothing changed.</summary>
     public static SortedDictionary<string, string> Snapshot(string dir) => new(
         Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
