@@ -12,16 +12,18 @@ public sealed record ImagePlan(IReadOnlyList<ImageReference> ControlPlane, IRead
     public const string ControlPlanePart = "control-plane";
     public const string CommonPart = "common";
 
-    /// <summary>Images only the control plane runs; every other image (kube-proxy, pause, CoreDNS, the addons) goes to every node.</summary>
-    private static readonly string[] ControlPlaneOnly = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
+    /// <summary>
+    /// Images only the control plane runs (kube-vip: a static pod of the control planes alone); every other
+    /// image (kube-proxy, pause, CoreDNS, the addons) goes to every node.
+    /// </summary>
+    private static readonly string[] ControlPlaneOnly = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kube-vip"];
 
     /// <summary>kubeadm's set for the spec's version and repository, plus the addons' images and the spec's own (images:), each once.</summary>
     public static ImagePlan For(BundleSpec spec, IEnumerable<ImageReference> addonImages)
     {
-        var kubeadm = KubeadmImages.List(spec.Kubernetes.ToString(), spec.ImageRepository).Select(ImageReference.Parse).ToList();
-        var controlPlane = kubeadm.Where(IsControlPlaneOnly).ToList();
-        var common = kubeadm.Where(i => !IsControlPlaneOnly(i)).Concat(addonImages).Concat(spec.Images).Distinct().ToList();
-        return new ImagePlan(controlPlane, common);
+        var all = KubeadmImages.List(spec.Kubernetes.ToString(), spec.ImageRepository).Select(ImageReference.Parse)
+            .Concat(addonImages).Concat(spec.Images).Distinct().ToList();
+        return new ImagePlan([.. all.Where(IsControlPlaneOnly)], [.. all.Where(i => !IsControlPlaneOnly(i))]);
     }
 
     private static bool IsControlPlaneOnly(ImageReference image) =>

@@ -1,5 +1,6 @@
 using OfflineKit.Bundle;
 using OfflineKit.Catalog;
+using OfflineKit.Images;
 using OfflineKit.Install;
 using OfflineKit.Spec;
 
@@ -30,7 +31,7 @@ public class KubeVipPlanTests
             Artifacts =
             [
                 .. guide.Artifacts.Select(a => a.Name.Contains("kube-apiserver", StringComparison.Ordinal) ? a with { Name = $"registry.aliyuncs.com/google_containers/kube-apiserver:v{version}" } : a),
-                .. withKubeVip ? [new Artifact { Kind = ArtifactKind.Image, Name = image, Digest = "sha256:" + new string('0', 64), Size = 1, Path = "images/common.tar" }] : Array.Empty<Artifact>(),
+                .. withKubeVip ? [new Artifact { Kind = ArtifactKind.Image, Name = image, Digest = "sha256:" + new string('0', 64), Size = 1, Path = "images/control-plane.tar" }] : Array.Empty<Artifact>(),
             ],
         };
     }
@@ -62,6 +63,11 @@ public class KubeVipPlanTests
         Assert.Equal(["ghcr.io/kube-vip/kube-vip:v0.8.9"], Images("1.31.2", "kube-vip"));
         Assert.Equal(["ghcr.io/kube-vip/kube-vip:v1.0.0"], Images("1.34.0", "kube-vip", "kube-vip"));
         Assert.Empty(SpecDerivation.Derive(KubernetesVersion.Parse("1.31.2")).Spec.Images);
+
+        // A static pod of the control planes alone: in their archive, not in the one every node loads.
+        var plan = OfflineKit.Build.ImagePlan.For(SpecDerivation.With(SpecDerivation.Derive(KubernetesVersion.Parse("1.31.2")), ["kube-vip"]).Spec, []);
+        Assert.Contains(ImageReference.Parse("ghcr.io/kube-vip/kube-vip:v0.8.9"), plan.ControlPlane);
+        Assert.DoesNotContain(ImageReference.Parse("ghcr.io/kube-vip/kube-vip:v0.8.9"), plan.Common);
     }
 
     [Fact]
