@@ -19,7 +19,7 @@
 #
 # The lab hosts share this machine's files, so the install steps' scripts must never touch its /etc,
 # kernel or services. Each host's sshd sets, for every session (SetEnv; sudo keeps them for oklab):
-#   HOME=<host>/root/root          the host's own root home, empty as on a fresh host: never this machine's
+#   HOME=<host>/root/root          the host's own root home (only an .rpmmacros, see below): never this machine's
 #                                  /root, whose ~/.bashrc bash would source for every command sshd runs
 #                                  (Debian's bash does for ssh sessions; a pyenv init there cost ~1 s of CPU
 #                                  per command, which the scale benchmark measured as install time)
@@ -131,6 +131,10 @@ for i in "${!hosts[@]}"; do
   dir="$lab/$name"
   mkdir -p "$dir/etc" "$dir/root/var/lib/offlinekit" "$dir/root/root"
   chmod 700 "$dir/root/root"
+  # Debian's rpm keeps its database at $HOME/.rpmdb (%_dbpath), under --root: with HOME the host's own, the
+  # host's dnf would put it at <root><root>/root/.rpmdb, where neither sudo sessions (HOME /root) nor the
+  # tests (rpm --root) look. One place for every session and the tests: <root>/root/.rpmdb.
+  echo '%_dbpath /root/.rpmdb' > "$dir/root/root/.rpmmacros"
   chmod 755 "$dir" "$dir/root" "$dir/root/var" "$dir/root/var/lib"
   # A fresh EL8 host, as far as the prepare and runtime steps look (the stand-ins keep the rest).
   root="$dir/root"
