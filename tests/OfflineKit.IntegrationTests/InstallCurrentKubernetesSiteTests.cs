@@ -44,21 +44,9 @@ public sealed partial class InstallCurrentKubernetesTests
         // Whatever an earlier test left: a cluster, and images in the workers' containerd (they must pull theirs from the site's registry).
         var cleared = await Installer.ResetAsync(inventory, purge: false, request);
         Assert.True(cleared.Ok, string.Join("; ", cleared.Hosts.Select(h => $"{h.Host}: {h.Message}")));
-        foreach (var worker in new[] { lab["k8s-node01"], lab["k8s-node02"] })
-        {
-            await RemoveContainerdImagesAsync(worker);
-        }
-
         try
         {
-            var report = await Installer.InstallAsync(bundle, inventory, request);
-
-            foreach (var host in report.Hosts)
-            {
-                await LabInstall.AssertDoneOfflineAsync(host);
-            }
-
-            var masterLog = await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath);
+            var (report, masterLog) = await InstallWithBareWorkersAsync(bundle, inventory, request);
             Assert.Contains($"serve-depot: OK: ", masterLog);
             Assert.Contains($"images in {registry.Host}/k8s", masterLog);
             Assert.Contains("apply-manifests: every node Ready: k8s-master, k8s-node01, k8s-node02", masterLog);
@@ -136,21 +124,9 @@ public sealed partial class InstallCurrentKubernetesTests
         await File.AppendAllTextAsync(inventory, "cluster:\n  podSubnet: 172.21.0.0/16\n  sources: site\n  site:\n    httpPort: 18083\n    registryPort: 15001\n");
         var request = Request();
         var master = lab["k8s-master"];
-        foreach (var worker in new[] { lab["k8s-node01"], lab["k8s-node02"] })
-        {
-            await RemoveContainerdImagesAsync(worker);
-        }
-
         try
         {
-            var report = await Installer.InstallAsync(bundle, inventory, request);
-
-            foreach (var host in report.Hosts)
-            {
-                await LabInstall.AssertDoneOfflineAsync(host);
-            }
-
-            var masterLog = await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath);
+            var (report, masterLog) = await InstallWithBareWorkersAsync(bundle, inventory, request);
             Assert.Contains("serve-depot: registry stand-in (/usr/bin/docker-registry, in place of the container) started on :15001", masterLog);
             Assert.Contains("apply-manifests: every node Ready: k8s-master, k8s-node01, k8s-node02", masterLog);
             foreach (var worker in report.Hosts.Where(h => h.Role == HostRole.Worker))
@@ -173,6 +149,26 @@ public sealed partial class InstallCurrentKubernetesTests
     }
 
     /// <summary>Every image in a lab host's containerd (k8s.io), when it runs: what an earlier install left.</summary>
+    /// <summary>
+    /// Installs after removing every image from the workers' containerd (they must pull theirs from the registry,
+    /// whatever an earlier test left); checks every host ran offline; gives the report and the first control plane's log.
+    /// </summary>
+    private async Task<(InstallReport Report, string MasterLog)> InstallWithBareWorkersAsync(string bundle, string inventory, InstallRequest request)
+    {
+        foreach (var worker in new[] { lab["k8s-node01"], lab["k8s-node02"] })
+        {
+            await RemoveContainerdImagesAsync(worker);
+        }
+
+        var report = await Installer.InstallAsync(bundle, inventory, request);
+        foreach (var host in report.Hosts)
+        {
+            await LabInstall.AssertDoneOfflineAsync(host);
+        }
+
+        return (report, await File.ReadAllTextAsync(report.Hosts.Single(h => h.Host == "k8s-master").LogPath));
+    }
+
     private static async Task RemoveContainerdImagesAsync(LabHost host)
     {
         var socket = Path.Combine(host.Directory, "containerd.sock");
