@@ -133,7 +133,8 @@ public static class BundleBuilder
             var lockFile = lockRecorder.Result(header.Name, header.KubernetesVersion, header.Os, header.Arch, header.CatalogRevision, BundleWriter.CreatedBy).ToJsonBytes();
             files.Add(BundleFile.FromBytes(BundleLayout.LockFile(header.Name), lockFile));
 
-            var written = await BundleWriter.WriteFileAsync(header, files, options.OutputDirectory, options.Format, Stage(progress, "pack"), cancellationToken).ConfigureAwait(false);
+            var memo = new DigestMemo(Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "bundles"));
+            var written = await BundleWriter.WriteFileAsync(header, files, options.OutputDirectory, options.Format, Stage(progress, "pack"), memo, cancellationToken).ConfigureAwait(false);
             Timing.Mark("build: packed", t);
             var lockPath = Path.Combine(options.OutputDirectory, BundleLayout.LockFile(header.Name));
             await File.WriteAllBytesAsync(lockPath + ".partial", lockFile, cancellationToken).ConfigureAwait(false);

@@ -52,7 +52,7 @@ internal static class ImageStage
             var archivePath = $"{BundleLayout.ImagesDir}/{part}.tar";
             // Never written to disk on its own: made from the cache straight into the bundle when it
             // is packed; its digest and size worked out first (or remembered from an earlier build).
-            var (sha, size) = await DockerArchive.DescribeAsync(images, cache, Path.Combine(cache.Root, "archives"), cancellationToken).ConfigureAwait(false);
+            var (sha, size) = await DockerArchive.DescribeAsync(images, cache, new DigestMemo(Path.Combine(cache.Root, "archives")), cancellationToken).ConfigureAwait(false);
             files.Add(BundleFile.FromWriter(archivePath, size, sha, (output, ct) => DockerArchive.WriteAsync(images, cache, output, verifyBlobs: false, ct)));
             files.Add(BundleFile.FromBytes($"{BundleLayout.ImagesDir}/{part}.images", DockerArchive.NameList(images)));
             foreach (var i in images)

@@ -73,12 +73,20 @@ public static class BundleWriter
     /// Writes <c>DIR/NAME.tar[.gz|.zst]</c> and <c>NAME.tar….sha256</c> beside it. Both are written under
     /// temporary names and renamed when complete: a killed build never leaves a bundle that looks whole.
     /// </summary>
+    /// <param name="memo">
+    /// Where the checksum of an uncompressed bundle is remembered. Its bytes are a function of what the
+    /// plan holds (bundle.json, every file's path, mode, size and digest) and of this code, so a rebuild of
+    /// the same inputs takes the checksum from there and does not hash the bundle again: what it writes
+    /// then goes file to file in the kernel (<see cref="FileCopyStream"/>). A compressed bundle's bytes
+    /// also depend on the compressor library, so it is always hashed.
+    /// </param>
     public static async Task<WrittenBundle> WriteFileAsync(
         BundleHeader header,
         IReadOnlyList<BundleFile> files,
         string outputDirectory,
         BundleFormat format,
         IProgress<ByteProgress>? progress = null,
+        DigestMemo? memo = null,
         CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(outputDirectory);
@@ -89,25 +97,46 @@ public static class BundleWriter
         var tmpSidecar = tmp + BundleLayout.TarballChecksumSuffix;
         try
         {
-            BundleManifest manifest;
+            var plan = await PlanAsync(header, files, cancellationToken).ConfigureAwait(false);
+            var key = memo is not null && format == BundleFormat.Tar ? plan.MemoKey() : null;
+            var known = key is null ? null : await memo!.TryGetAsync(key, cancellationToken).ConfigureAwait(false);
             string digest;
             long size;
-            await using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+            await using (var file = new FileCopyStream(tmp))
             {
-                // The bundle's checksum is worked out on a second core while the bundle is written.
-                await using var hashing = new HashingStream(file, leaveOpen: true, background: true);
-                manifest = await WriteAsync(header, files, hashing, format, progress, cancellationToken).ConfigureAwait(false);
-                await hashing.FlushAsync(cancellationToken).ConfigureAwait(false);
-                // To disk while the hasher finishes.
-                file.Flush(flushToDisk: true);
-                digest = hashing.HexDigest;
-                size = hashing.BytesHashed;
+                if (known is { } remembered)
+                {
+                    await WriteAsync(plan, file, format, progress, cancellationToken).ConfigureAwait(false);
+                    file.FlushToDisk();
+                    if (file.Length != remembered.Size)
+                    {
+                        throw new OperationFailedException(
+                            $"the bundle came out {file.Length} bytes, its inputs' memo in {memo!.Directory} says {remembered.Size}; remove that folder and build again");
+                    }
+
+                    (digest, size) = remembered;
+                }
+                else
+                {
+                    // The bundle's checksum is worked out on a second core while the bundle is written.
+                    await using var hashing = new HashingStream(file, leaveOpen: true, background: true);
+                    await WriteAsync(plan, hashing, format, progress, cancellationToken).ConfigureAwait(false);
+                    await hashing.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    // To disk while the hasher finishes.
+                    file.FlushToDisk();
+                    digest = hashing.HexDigest;
+                    size = hashing.BytesHashed;
+                    if (key is not null)
+                    {
+                        await memo!.PutAsync(key, digest, size, cancellationToken).ConfigureAwait(false);
+                    }
+                }
             }
 
             await File.WriteAllTextAsync(tmpSidecar, $"{digest}  {fileName}\n", cancellationToken).ConfigureAwait(false);
             File.Move(tmp, path, overwrite: true);
             File.Move(tmpSidecar, sidecar, overwrite: true);
-            return new WrittenBundle(path, digest, size, manifest);
+            return new WrittenBundle(path, digest, size, plan.Manifest);
         }
         finally
         {
@@ -125,6 +154,17 @@ public static class BundleWriter
         IProgress<ByteProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
+        var plan = await PlanAsync(header, files, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(plan, output, format, progress, cancellationToken).ConfigureAwait(false);
+        return plan.Manifest;
+    }
+
+    /// <summary>
+    /// Everything the bundle's bytes follow from, before any is written: the files in order with their
+    /// digests (hashed now where not known), bundle.json, its signature and SHA256SUMS.
+    /// </summary>
+    private static async Task<PackPlan> PlanAsync(BundleHeader header, IReadOnlyList<BundleFile> files, CancellationToken cancellationToken)
+    {
         var ordered = Validate(header, files);
         var digests = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var f in ordered)
@@ -138,25 +178,30 @@ public static class BundleWriter
             [new FileDigest(BundleLayout.ManifestFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(manifestBytes)), manifestBytes.Length),
              .. manifest.Files]);
 
-        var total = ordered.Sum(f => f.Size);
+        // Right behind bundle.json: a verifier checks the signature before it reads the rest.
+        var signature = header.Signer?.Invoke(manifestBytes);
+        return new PackPlan(header.Name, ordered, digests, manifest, manifestBytes, signature, sums);
+    }
+
+    private static async Task WriteAsync(PackPlan plan, Stream output, BundleFormat format, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+    {
+        var total = plan.Files.Sum(f => f.Size);
         long done = 0;
         await using (var compressed = Compression.Compress(output, format))
         {
             var tar = new TarStreamWriter(compressed, BundleLayout.FixedMtime);
-            var top = header.Name;
+            var top = plan.Name;
             await tar.WriteDirectoryAsync(top, BundleLayout.ExecutableMode, cancellationToken).ConfigureAwait(false);
-            await tar.WriteFileAsync($"{top}/{BundleLayout.ManifestFile}", manifestBytes.Length, BundleLayout.FileMode, new MemoryStream(manifestBytes), cancellationToken).ConfigureAwait(false);
-            if (header.Signer is { } sign)
+            await tar.WriteFileAsync($"{top}/{BundleLayout.ManifestFile}", plan.ManifestBytes.Length, BundleLayout.FileMode, new MemoryStream(plan.ManifestBytes), cancellationToken).ConfigureAwait(false);
+            if (plan.Signature is { } signature)
             {
-                // Right behind bundle.json: a verifier checks the signature before it reads the rest.
-                var signature = sign(manifestBytes);
                 await tar.WriteFileAsync($"{top}/{BundleLayout.SignatureFile}", signature.Length, BundleLayout.FileMode, new MemoryStream(signature), cancellationToken).ConfigureAwait(false);
             }
 
-            await tar.WriteFileAsync($"{top}/{BundleLayout.SumsFile}", sums.Length, BundleLayout.FileMode, new MemoryStream(sums), cancellationToken).ConfigureAwait(false);
+            await tar.WriteFileAsync($"{top}/{BundleLayout.SumsFile}", plan.Sums.Length, BundleLayout.FileMode, new MemoryStream(plan.Sums), cancellationToken).ConfigureAwait(false);
 
             var written = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var f in ordered)
+            foreach (var f in plan.Files)
             {
                 foreach (var dir in Parents(f.Path))
                 {
@@ -167,21 +212,20 @@ public static class BundleWriter
                 }
 
                 progress?.Report(new ByteProgress(done, total, f.Path));
-                var mode = f.Executable ? BundleLayout.ExecutableMode : BundleLayout.FileMode;
                 if (f.WriteTo is { } write)
                 {
-                    await tar.WriteFileAsync($"{top}/{f.Path}", f.Size, mode, write, cancellationToken).ConfigureAwait(false);
+                    await tar.WriteFileAsync($"{top}/{f.Path}", f.Size, ModeOf(f), write, cancellationToken).ConfigureAwait(false);
                     done += f.Size;
                     continue;
                 }
 
                 await using var source = f.Open();
                 await using var hashing = new HashingStream(source, leaveOpen: true);
-                await tar.WriteFileAsync($"{top}/{f.Path}", f.Size, mode, hashing, cancellationToken).ConfigureAwait(false);
-                if (hashing.HexDigest != digests[f.Path])
+                await tar.WriteFileAsync($"{top}/{f.Path}", f.Size, ModeOf(f), hashing, cancellationToken).ConfigureAwait(false);
+                if (hashing.HexDigest != plan.Digests[f.Path])
                 {
                     throw new OperationFailedException(
-                        $"{f.Path}: content does not match its digest (expected sha256:{digests[f.Path]}, read sha256:{hashing.HexDigest}); it changed or was corrupted while the bundle was written");
+                        $"{f.Path}: content does not match its digest (expected sha256:{plan.Digests[f.Path]}, read sha256:{hashing.HexDigest}); it changed or was corrupted while the bundle was written");
                 }
 
                 done += f.Size;
@@ -192,7 +236,31 @@ public static class BundleWriter
         }
 
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        return manifest;
+    }
+
+    private static int ModeOf(BundleFile file) => file.Executable ? BundleLayout.ExecutableMode : BundleLayout.FileMode;
+
+    /// <summary>A bundle about to be written: what <see cref="WriteAsync(PackPlan, Stream, BundleFormat, IProgress{ByteProgress}?, CancellationToken)"/> turns into bytes.</summary>
+    private sealed record PackPlan(
+        string Name,
+        List<BundleFile> Files,
+        Dictionary<string, string> Digests,
+        BundleManifest Manifest,
+        byte[] ManifestBytes,
+        byte[]? Signature,
+        byte[] Sums)
+    {
+        /// <summary>The memo key of the uncompressed tar: every input its bytes follow from (SHA256SUMS follows from bundle.json).</summary>
+        public string MemoKey() => DigestMemo.Key("bundle-tar", key =>
+        {
+            key.AppendData(ManifestBytes);
+            DigestMemo.AppendLine(key, "");
+            DigestMemo.AppendLine(key, Signature is null ? "unsigned" : Convert.ToHexStringLower(Signature));
+            foreach (var f in Files)
+            {
+                DigestMemo.AppendLine(key, FormattableString.Invariant($"{f.Path} {ModeOf(f)} {f.Size} {Digests[f.Path]}"));
+            }
+        });
     }
 
     private static List<BundleFile> Validate(BundleHeader header, IReadOnlyList<BundleFile> files)

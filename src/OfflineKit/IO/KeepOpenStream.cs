@@ -1,13 +1,18 @@
 namespace OfflineKit.IO;
 
 /// <summary>Passes reads and writes through and ignores Dispose: for handing a stream to code that disposes what it is given.</summary>
-public sealed class KeepOpenStream(Stream inner) : Stream
+public sealed class KeepOpenStream(Stream inner) : Stream, IRangeCopyTarget
 {
     public override bool CanRead => inner.CanRead;
 
     public override bool CanSeek => false;
 
     public override bool CanWrite => inner.CanWrite;
+
+    public bool CanCopyRanges => inner is IRangeCopyTarget { CanCopyRanges: true };
+
+    public Task<long> CopyFromAsync(FileStream source, long length, CancellationToken cancellationToken = default) =>
+        ((IRangeCopyTarget)inner).CopyFromAsync(source, length, cancellationToken);
 
     public override long Length => throw new NotSupportedException();
 

@@ -26,10 +26,31 @@ public sealed class TarStreamWriter
     public Task WriteDirectoryAsync(string path, int mode, CancellationToken cancellationToken = default) =>
         WriteHeaderAsync(path.TrimEnd('/') + "/", (byte)'5', 0, mode, cancellationToken);
 
-    /// <summary>Writes a regular file of exactly <paramref name="size"/> bytes read from <paramref name="data"/>.</summary>
+    /// <summary>
+    /// Writes a regular file of exactly <paramref name="size"/> bytes read from <paramref name="data"/>: a
+    /// file copied by the kernel where the output can take it so (<see cref="IRangeCopyTarget"/>).
+    /// </summary>
     public async Task WriteFileAsync(string path, long size, int mode, Stream data, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(data);
         await WriteHeaderAsync(path, (byte)'0', size, mode, cancellationToken).ConfigureAwait(false);
+        if (data is FileStream file && _output is IRangeCopyTarget { CanCopyRanges: true } target)
+        {
+            var copied = await target.CopyFromAsync(file, size, cancellationToken).ConfigureAwait(false);
+            if (copied < size)
+            {
+                throw new IOException($"{path}: the source ended {size - copied} bytes short of the {size} bytes announced");
+            }
+
+            if (file.Position < file.Length)
+            {
+                throw new IOException($"{path}: the source is longer than the {size} bytes announced");
+            }
+
+            await PadAsync(size, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
         {
@@ -204,7 +225,7 @@ public sealed class TarStreamWriter
     }
 
     /// <summary>Passes writes through, refusing any byte past the size the header announced.</summary>
-    private sealed class BoundedWriteStream(Stream inner, long announced, string path) : Stream
+    private sealed class BoundedWriteStream(Stream inner, long announced, string path) : Stream, IRangeCopyTarget
     {
         private readonly long _announced = announced;
 
@@ -216,9 +237,19 @@ public sealed class TarStreamWriter
 
         public override bool CanWrite => true;
 
+        public bool CanCopyRanges => inner is IRangeCopyTarget { CanCopyRanges: true };
+
         public override long Length => throw new NotSupportedException();
 
         public override long Position { get => _announced - Left; set => throw new NotSupportedException(); }
+
+        public async Task<long> CopyFromAsync(FileStream source, long length, CancellationToken cancellationToken = default)
+        {
+            Take(length);
+            var copied = await ((IRangeCopyTarget)inner).CopyFromAsync(source, length, cancellationToken).ConfigureAwait(false);
+            Left += length - copied;
+            return copied;
+        }
 
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
@@ -250,7 +281,7 @@ public sealed class TarStreamWriter
 
         public override void SetLength(long value) => throw new NotSupportedException();
 
-        private void Take(int count)
+        private void Take(long count)
         {
             if (count > Left)
             {

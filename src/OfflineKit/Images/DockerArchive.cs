@@ -24,12 +24,19 @@ public static class DockerArchive
         var tar = new TarStreamWriter(output, BundleLayout.FixedMtime);
         await tar.WriteDirectoryAsync("blobs", BundleLayout.ExecutableMode, cancellationToken).ConfigureAwait(false);
         await tar.WriteDirectoryAsync("blobs/sha256", BundleLayout.ExecutableMode, cancellationToken).ConfigureAwait(false);
-        foreach (var digest in images.SelectMany(i => i.Blobs).Distinct().OrderBy(d => d.Hex, StringComparer.Ordinal))
+        foreach (var digest in Blobs(images))
         {
             await using var blob = cache.OpenRead(digest);
-            await using var hashing = new HashingStream(blob, leaveOpen: true, countOnly: !verifyBlobs);
+            if (!verifyBlobs)
+            {
+                // The file itself: where the output is a file too, the kernel copies it (see IRangeCopyTarget).
+                await tar.WriteFileAsync($"blobs/sha256/{digest.Hex}", blob.Length, BundleLayout.FileMode, blob, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            await using var hashing = new HashingStream(blob, leaveOpen: true);
             await tar.WriteFileAsync($"blobs/sha256/{digest.Hex}", blob.Length, BundleLayout.FileMode, hashing, cancellationToken).ConfigureAwait(false);
-            if (verifyBlobs && hashing.HexDigest != digest.Hex)
+            if (hashing.HexDigest != digest.Hex)
             {
                 // The cache rotted on disk: never ship a blob that is not what its name says.
                 File.Delete(cache.PathOf(digest));
@@ -51,45 +58,37 @@ public static class DockerArchive
     /// under a key of exactly those: a rebuild of the same images reads two numbers instead of hashing
     /// every byte again. The key holds the assembly's build id, so a changed writer never reuses an answer.
     /// </summary>
-    public static async Task<(string Sha256, long Size)> DescribeAsync(IReadOnlyList<PulledImage> images, BlobCache cache, string memoDirectory, CancellationToken cancellationToken = default)
+    public static async Task<(string Sha256, long Size)> DescribeAsync(IReadOnlyList<PulledImage> images, BlobCache cache, DigestMemo memo, CancellationToken cancellationToken = default)
     {
-        using var key = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        key.AppendData(Encoding.UTF8.GetBytes($"docker-archive\n{typeof(DockerArchive).Assembly.ManifestModule.ModuleVersionId}\n"));
-        foreach (var digest in images.SelectMany(i => i.Blobs).Distinct().OrderBy(d => d.Hex, StringComparer.Ordinal))
+        ArgumentNullException.ThrowIfNull(memo);
+        var key = DigestMemo.Key("docker-archive", key =>
         {
-            key.AppendData(Encoding.UTF8.GetBytes($"{digest} {cache.SizeOf(digest)}\n"));
-        }
+            foreach (var digest in Blobs(images))
+            {
+                DigestMemo.AppendLine(key, $"{digest} {cache.SizeOf(digest)}");
+            }
 
-        foreach (var (name, content) in Metadata(images))
+            foreach (var (name, content) in Metadata(images))
+            {
+                DigestMemo.AppendLine(key, $"{name} {content.Length}");
+                key.AppendData(content);
+            }
+        });
+        if (await memo.TryGetAsync(key, cancellationToken).ConfigureAwait(false) is { } known)
         {
-            key.AppendData(Encoding.UTF8.GetBytes($"{name} {content.Length}\n"));
-            key.AppendData(content);
-        }
-
-        var memo = Path.Combine(memoDirectory, Convert.ToHexStringLower(key.GetHashAndReset()));
-        if (File.Exists(memo) && (await File.ReadAllTextAsync(memo, cancellationToken).ConfigureAwait(false)).Split(' ') is [var known, var sizeText]
-            && known.Length == 64 && long.TryParse(sizeText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var knownSize))
-        {
-            return (known, knownSize);
+            return known;
         }
 
         await using var hashing = new HashingStream(Stream.Null);
         await WriteAsync(images, cache, hashing, verifyBlobs: false, cancellationToken).ConfigureAwait(false);
         var result = (hashing.HexDigest, hashing.BytesHashed);
-        try
-        {
-            Directory.CreateDirectory(memoDirectory);
-            var tmp = $"{memo}.{Environment.ProcessId}.tmp";
-            await File.WriteAllTextAsync(tmp, FormattableString.Invariant($"{result.HexDigest} {result.BytesHashed}"), cancellationToken).ConfigureAwait(false);
-            File.Move(tmp, memo, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A memo that cannot be kept costs the next build one hashing pass, not this one its result.
-        }
-
+        await memo.PutAsync(key, result.HexDigest, result.BytesHashed, cancellationToken).ConfigureAwait(false);
         return result;
     }
+
+    /// <summary>Every blob of the images once, in the order the archive holds them.</summary>
+    private static IEnumerable<Digest> Blobs(IReadOnlyList<PulledImage> images) =>
+        images.SelectMany(i => i.Blobs).Distinct().OrderBy(d => d.Hex, StringComparer.Ordinal);
 
     /// <summary>The names a runtime will show for each image, one a line, for the host script's idempotence check.</summary>
     public static byte[] NameList(IReadOnlyList<PulledImage> images) =>

@@ -155,7 +155,7 @@ public class BundleWriterAtomicityTests
         });
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            OfflineKit.Bundle.BundleWriter.WriteFileAsync(Bundles.Header, files, dir.Path, OfflineKit.Bundle.BundleFormat.Tar, progress, cts.Token));
+            OfflineKit.Bundle.BundleWriter.WriteFileAsync(Bundles.Header, files, dir.Path, OfflineKit.Bundle.BundleFormat.Tar, progress, cancellationToken: cts.Token));
 
         Assert.Empty(Directory.EnumerateFileSystemEntries(dir.Path));
     }

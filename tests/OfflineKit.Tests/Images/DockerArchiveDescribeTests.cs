@@ -17,9 +17,9 @@ public class DockerArchiveDescribeTests
     public async Task Describe_gives_the_digest_and_size_of_the_bytes_write_makes()
     {
         using var dir = new TempDir();
-        var (cache, images) = Images(dir, layerBytes: 300_000);
+        var (cache, images) = CachedImages.Make(dir, layerBytes: 300_000);
 
-        var (sha, size) = await DockerArchive.DescribeAsync(images, cache, dir["memo"]);
+        var (sha, size) = await DockerArchive.DescribeAsync(images, cache, new DigestMemo(dir["memo"]));
 
         var written = await Written(images, cache);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(written)), sha);
@@ -30,17 +30,17 @@ public class DockerArchiveDescribeTests
     public async Task A_second_describe_of_the_same_images_reads_the_memo_and_other_images_do_not()
     {
         using var dir = new TempDir();
-        var (cache, images) = Images(dir, layerBytes: 1000);
-        var first = await DockerArchive.DescribeAsync(images, cache, dir["memo"]);
+        var (cache, images) = CachedImages.Make(dir, layerBytes: 1000);
+        var first = await DockerArchive.DescribeAsync(images, cache, new DigestMemo(dir["memo"]));
         var memo = Assert.Single(Directory.GetFiles(dir["memo"]));
         Assert.Equal($"{first.Sha256} {first.Size}", await File.ReadAllTextAsync(memo));
 
         // The memo is what a rebuild reads: a planted answer shows it is used, not recomputed.
         await File.WriteAllTextAsync(memo, $"{new string('a', 64)} 42");
-        Assert.Equal((new string('a', 64), 42L), await DockerArchive.DescribeAsync(images, cache, dir["memo"]));
+        Assert.Equal((new string('a', 64), 42L), await DockerArchive.DescribeAsync(images, cache, new DigestMemo(dir["memo"])));
 
         // One image fewer is another archive: another key, computed afresh.
-        var fewer = await DockerArchive.DescribeAsync(images.Take(1).ToList(), cache, dir["memo"]);
+        var fewer = await DockerArchive.DescribeAsync(images.Take(1).ToList(), cache, new DigestMemo(dir["memo"]));
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(await Written(images.Take(1).ToList(), cache))), fewer.Sha256);
         Assert.Equal(2, Directory.GetFiles(dir["memo"]).Length);
     }
@@ -49,8 +49,8 @@ public class DockerArchiveDescribeTests
     public async Task A_bundle_carries_the_archive_written_straight_into_it()
     {
         using var dir = new TempDir();
-        var (cache, images) = Images(dir, layerBytes: 200_000);
-        var (sha, size) = await DockerArchive.DescribeAsync(images, cache, dir["memo"]);
+        var (cache, images) = CachedImages.Make(dir, layerBytes: 200_000);
+        var (sha, size) = await DockerArchive.DescribeAsync(images, cache, new DigestMemo(dir["memo"]));
         var files = new List<BundleFile>
         {
             BundleFile.FromWriter("images/common.tar", size, sha, (output, ct) => DockerArchive.WriteAsync(images, cache, output, verifyBlobs: false, ct)),
@@ -86,7 +86,7 @@ public class DockerArchiveDescribeTests
     public async Task A_blob_rotten_in_the_cache_is_caught_when_blobs_are_verified()
     {
         using var dir = new TempDir();
-        var (cache, images) = Images(dir, layerBytes: 1000);
+        var (cache, images) = CachedImages.Make(dir, layerBytes: 1000);
         var layer = images[0].Layers[0].Digest;
         var bytes = await File.ReadAllBytesAsync(cache.PathOf(layer));
         bytes[10] ^= 1;
@@ -102,35 +102,5 @@ public class DockerArchiveDescribeTests
         using var buffer = new MemoryStream();
         await DockerArchive.WriteAsync(images, cache, buffer);
         return buffer.ToArray();
-    }
-
-    // Two images sharing a base layer, their blobs put in a fresh cache.
-    private static (BlobCache Cache, List<PulledImage> Images) Images(TempDir dir, int layerBytes)
-    {
-        var cache = new BlobCache(dir["cache"]);
-        var random = new Random(layerBytes);
-        Descriptor Blob(int size, string mediaType)
-        {
-            var content = new byte[size];
-            random.NextBytes(content);
-            var digest = Digest.Of(content);
-            cache.Put(digest, content);
-            return new Descriptor(mediaType, digest, size);
-        }
-
-        var platform = new Platform("linux", "amd64");
-        var shared = Blob(layerBytes, MediaTypes.DockerLayerGzip);
-        var images = new List<PulledImage>();
-        foreach (var name in new[] { "registry.example/a:1", "registry.example/b:2" })
-        {
-            var config = Blob(500, MediaTypes.DockerConfig);
-            var own = Blob(layerBytes / 2, MediaTypes.DockerLayerGzip);
-            var manifest = Encoding.UTF8.GetBytes($"{{\"name\":\"{name}\",\"config\":\"{config.Digest}\"}}");
-            var manifestDigest = Digest.Of(manifest);
-            cache.Put(manifestDigest, manifest);
-            images.Add(new PulledImage(name, manifestDigest, MediaTypes.DockerManifest, manifest.Length, config, [shared, own], platform));
-        }
-
-        return (cache, images);
     }
 }
