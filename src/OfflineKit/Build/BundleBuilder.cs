@@ -47,27 +47,9 @@ public static class BundleBuilder
             var t = Timing.Start();
             if (!options.Without.Contains(BuildStage.Manifests))
             {
-                using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
-                var addons = new AddonManifests(http);
-                foreach (var addon in spec.Addons)
-                {
-                    var prepared = await addons.PrepareAsync(addon, spec.Cluster, options.Mirrors, imageRegistry: null, cancellationToken).ConfigureAwait(false);
-                    lockRecorder.CheckFile("manifest", options.Lock?.Manifests ?? [], prepared.Name, prepared.Origin.AbsoluteUri, prepared.FetchedSha256);
-                    lockRecorder.Manifest(prepared.Name, prepared.Origin.AbsoluteUri, prepared.FetchedSha256);
-                    files.Add(BundleFile.FromBytes(prepared.BundlePath, prepared.Content.ToArray()) with
-                    {
-                        Artifact = new ArtifactInfo(ArtifactKind.Manifest, prepared.Name, prepared.Version, prepared.Origin.AbsoluteUri),
-                    });
-
-                    // The upstream bytes too: install renders the site's manifest from them and the recorded patches.
-                    files.Add(BundleFile.FromBytes(AddonRecipes.UpstreamPath(addon.Name), prepared.Upstream.ToArray()));
-                    addonImages.AddRange(prepared.Images);
-                }
-
-                if (spec.Addons.Count > 0)
-                {
-                    files.Add(BundleFile.FromBytes(AddonRecipes.File, System.Text.Encoding.UTF8.GetBytes(AddonRecipes.ToYaml(spec.Addons))));
-                }
+                var (manifestFiles, images) = await ManifestStage.RunAsync(options, lockRecorder, cancellationToken).ConfigureAwait(false);
+                files.AddRange(manifestFiles);
+                addonImages.AddRange(images);
             }
 
             Timing.Mark("build: manifests", t);
