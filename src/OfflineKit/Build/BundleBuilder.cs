@@ -42,28 +42,33 @@ public static class BundleBuilder
                 Script(BundleLayout.ConfigureLoadBalancerScript, "configure-load-balancer.sh"),
             };
             var artifacts = new List<Artifact>();
-            var addonImages = new List<ImageReference>();
 
+            // The manifests stage and the images stage run side by side: kubeadm's images need no manifest.
             var t = Timing.Start();
-            if (!options.Without.Contains(BuildStage.Manifests))
+            using var stages = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var manifests = options.Without.Contains(BuildStage.Manifests)
+                ? Task.FromResult((Files: new List<BundleFile>(), Images: new List<ImageReference>()))
+                : ManifestStage.RunAsync(options, lockRecorder, stages.Token);
+            try
             {
-                var (manifestFiles, images) = await ManifestStage.RunAsync(options, lockRecorder, cancellationToken).ConfigureAwait(false);
-                files.AddRange(manifestFiles);
-                addonImages.AddRange(images);
+                if (!options.Without.Contains(BuildStage.Images))
+                {
+                    // Without the manifests stage the addons' images are unknown: only kubeadm's set is carried.
+                    var (imageFiles, imageArtifacts) = await ImageStage.RunAsync(options, AddonImagesAsync(manifests), Stage(progress, "images"), lockRecorder, stages.Token).ConfigureAwait(false);
+                    files.AddRange(imageFiles);
+                    artifacts.AddRange(imageArtifacts);
+                    files.Add(Script(BundleLayout.ImportImagesScript, "import-images.sh"));
+                }
+            }
+            catch
+            {
+                // The images stage failed first: the manifests stage stops too, before the work folder goes.
+                await stages.CancelAsync().ConfigureAwait(false);
+                await Task.WhenAny(manifests).ConfigureAwait(false);
+                throw;
             }
 
-            Timing.Mark("build: manifests", t);
-            t = Timing.Start();
-            if (!options.Without.Contains(BuildStage.Images))
-            {
-                // Without the manifests stage the addons' images are unknown: only kubeadm's set is carried.
-                var plan = ImagePlan.For(spec, addonImages);
-                var (imageFiles, imageArtifacts) = await ImageStage.RunAsync(plan, options, Stage(progress, "images"), lockRecorder, cancellationToken).ConfigureAwait(false);
-                files.AddRange(imageFiles);
-                artifacts.AddRange(imageArtifacts);
-                files.Add(Script(BundleLayout.ImportImagesScript, "import-images.sh"));
-            }
-
+            files.AddRange((await manifests.ConfigureAwait(false)).Files);
             Timing.Mark("build: images", t);
             t = Timing.Start();
             if (!options.Without.Contains(BuildStage.Rpms))
@@ -128,6 +133,9 @@ public static class BundleBuilder
             Directory.Delete(work, recursive: true);
         }
     }
+
+    private static async Task<IReadOnlyList<ImageReference>> AddonImagesAsync(Task<(List<BundleFile> Files, List<ImageReference> Images)> manifests) =>
+        (await manifests.ConfigureAwait(false)).Images;
 
     private static IProgress<ByteProgress>? Stage(IProgress<StageProgress>? progress, string stage) =>
         progress is null ? null : new StageReporter(progress, stage);

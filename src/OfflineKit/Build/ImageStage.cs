@@ -26,21 +26,29 @@ public sealed record ImagePlan(IReadOnlyList<ImageReference> ControlPlane, IRead
         return new ImagePlan([.. all.Where(IsControlPlaneOnly)], [.. all.Where(i => !IsControlPlaneOnly(i))]);
     }
 
+    /// <summary>Every image of the plan once, the control plane's first.</summary>
+    public IEnumerable<ImageReference> All => ControlPlane.Concat(Common).Distinct();
+
     private static bool IsControlPlaneOnly(ImageReference image) =>
         ControlPlaneOnly.Contains(image.Repository[(image.Repository.LastIndexOf('/') + 1)..], StringComparer.Ordinal);
 }
 
-/// <summary>Pulls a plan's images into the cache and gives images/&lt;part&gt;.tar (made from the cache when packed) and images/&lt;part&gt;.images.</summary>
+/// <summary>
+/// Pulls a bundle's images into the cache and gives images/&lt;part&gt;.tar (made from the cache when packed)
+/// and images/&lt;part&gt;.images. kubeadm's set and the spec's own images do not wait for the addons'
+/// manifests: their manifests are resolved while the manifests stage runs, the addons' images once it
+/// has listed them, and then every missing blob is fetched in one go.
+/// </summary>
 internal static class ImageStage
 {
     public static async Task<(List<BundleFile> Files, List<Artifact> Artifacts)> RunAsync(
-        ImagePlan plan, BuildOptions options, IProgress<ByteProgress>? progress, Trust.LockRecorder? lockRecorder, CancellationToken cancellationToken)
+        BuildOptions options, Task<IReadOnlyList<ImageReference>> addonImages, IProgress<ByteProgress>? progress, Trust.LockRecorder? lockRecorder, CancellationToken cancellationToken)
     {
+        var spec = options.Spec;
         var cache = new BlobCache(Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "images"));
-        var platform = new Platform("linux", options.Spec.Target.ArchName, options.Spec.Target.Arch == TargetArch.Arm64 ? "v8" : null);
-        var all = plan.ControlPlane.Concat(plan.Common).Distinct().ToList();
+        var platform = new Platform("linux", spec.Target.ArchName, spec.Target.Arch == TargetArch.Arm64 ? "v8" : null);
         var t = Timing.Start();
-        var pulled = await FetchAsync(all, platform, cache, options, progress, lockRecorder?.Locked is null ? null : lockRecorder, cancellationToken).ConfigureAwait(false);
+        var (plan, pulled) = await FetchAsync(spec, addonImages, platform, cache, options, progress, lockRecorder?.Locked is null ? null : lockRecorder, cancellationToken).ConfigureAwait(false);
         Timing.Mark("images: manifests resolved, blobs in the cache", t);
         var byName = pulled.ToDictionary(p => p.Name, StringComparer.Ordinal);
 
@@ -77,46 +85,73 @@ internal static class ImageStage
     }
 
     /// <summary>The one place that knows where images come from: registries (through mirrors) or the local Docker daemon.</summary>
-    private static async Task<IReadOnlyList<PulledImage>> FetchAsync(
-        List<ImageReference> images, Platform platform, BlobCache cache, BuildOptions options, IProgress<ByteProgress>? progress, Trust.LockRecorder? locked, CancellationToken cancellationToken)
+    private static async Task<(ImagePlan Plan, IReadOnlyList<PulledImage> Pulled)> FetchAsync(
+        BundleSpec spec,
+        Task<IReadOnlyList<ImageReference>> addonImages,
+        Platform platform,
+        BlobCache cache,
+        BuildOptions options,
+        IProgress<ByteProgress>? progress,
+        Trust.LockRecorder? locked,
+        CancellationToken cancellationToken)
     {
         if (options.ImageSource == ImageSource.Docker && locked is null)
         {
+            var whole = ImagePlan.For(spec, await addonImages.ConfigureAwait(false));
             using var docker = new DockerDaemon();
-            return await docker.SaveAsync(images.Select(i => i.ToString()).ToList(), platform, cache, cancellationToken).ConfigureAwait(false);
+            return (whole, await docker.SaveAsync(whole.All.Select(i => i.ToString()).ToList(), platform, cache, cancellationToken).ConfigureAwait(false));
         }
 
         var credentials = RegistryCredentials.Load(options.DockerConfig ?? RegistryCredentials.DefaultPath());
         using var client = new RegistryClient(new RegistryClientOptions(options.Mirrors, credentials));
         var puller = new ImagePuller(client, cache);
-        if (locked is null)
-        {
-            return await puller.PullAsync(
-                images.Select(r => new ImagePullRequest(r.Registry, r.Repository, r.Digest ?? r.Tag ?? "latest", r.ToString())).ToList(),
-                platform,
-                options.Parallel,
-                progress,
-                cancellationToken).ConfigureAwait(false);
-        }
 
         // By the locked manifest digest, never the tag: a tag moved upstream does not move the bundle.
-        var requests = images.Select(r => new ImagePullRequest(r.Registry, r.Repository, locked.ImageDigest(r.ToString()), r.ToString())).ToList();
-        IReadOnlyList<PulledImage> result;
-        try
+        List<ImagePullRequest> Requests(IEnumerable<ImageReference> images) => images
+            .Select(r => new ImagePullRequest(r.Registry, r.Repository, locked?.ImageDigest(r.ToString()) ?? r.Digest ?? r.Tag ?? "latest", r.ToString()))
+            .ToList();
+
+        // Under --lock, what the registry cannot give at the pinned digest says so.
+        async Task<T> Fetching<T>(Func<CancellationToken, Task<T>> fetch, CancellationToken token)
         {
-            result = await puller.PullAsync(requests, platform, options.Parallel, progress, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OfflineKitException e)
-        {
-            throw new OperationFailedException($"an image cannot be fetched at its locked digest ({locked.LockSource}): {e.Message}", e);
+            try
+            {
+                return await fetch(token).ConfigureAwait(false);
+            }
+            catch (OfflineKitException e) when (locked is not null)
+            {
+                throw new OperationFailedException($"an image cannot be fetched at its locked digest ({locked.LockSource}): {e.Message}", e);
+            }
         }
 
-        var moved = result.FirstOrDefault(p => p.ManifestDigest.ToString() != locked.ImageDigest(p.Name));
-        if (moved is not null)
+        var first = Requests(ImagePlan.For(spec, []).All);
+        using var early = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var resolving = Fetching(ct => puller.ResolveAsync(first, platform, options.Parallel, ct), early.Token);
+        IReadOnlyList<ImageReference> addons;
+        try
+        {
+            addons = await addonImages.ConfigureAwait(false);
+        }
+        catch
+        {
+            // The manifests stage failed: its error is the build's, and what was started here stops.
+            await early.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAny(resolving).ConfigureAwait(false);
+            throw;
+        }
+
+        var plan = ImagePlan.For(spec, addons);
+        var rest = Requests(plan.All.Where(i => first.All(f => f.Name != i.ToString())));
+        var resolved = (await resolving.ConfigureAwait(false))
+            .Concat(await Fetching(ct => puller.ResolveAsync(rest, platform, options.Parallel, ct), cancellationToken).ConfigureAwait(false))
+            .ToList();
+        var requests = first.Concat(rest).ToList();
+        await Fetching(async ct => { await puller.FetchBlobsAsync(requests, resolved, options.Parallel, progress, ct).ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);
+        if (locked is not null && resolved.FirstOrDefault(p => p.ManifestDigest.ToString() != locked.ImageDigest(p.Name)) is { } moved)
         {
             throw new OperationFailedException($"image {moved.Name}: fetched {moved.ManifestDigest}, {locked.LockSource} pins {locked.ImageDigest(moved.Name)}");
         }
 
-        return result;
+        return (plan, resolved);
     }
 }

@@ -23,16 +23,42 @@ public sealed class ImagePuller(RegistryClient client, BlobCache cache)
         IProgress<ByteProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
+        var images = await ResolveAsync(requests, platform, parallel, cancellationToken).ConfigureAwait(false);
+        await FetchBlobsAsync(requests, images, parallel, progress, cancellationToken).ConfigureAwait(false);
+        return images;
+    }
+
+    /// <summary>The first half of a pull: each request's manifest for the platform, put in the cache; no blob yet.</summary>
+    public async Task<IReadOnlyList<PulledImage>> ResolveAsync(
+        IReadOnlyList<ImagePullRequest> requests, Platform platform, int parallel, CancellationToken cancellationToken = default)
+    {
         var images = new PulledImage?[requests.Count];
         var options = new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(Enumerable.Range(0, requests.Count), options, async (i, ct) =>
-            images[i] = await ResolveAsync(requests[i], platform, ct).ConfigureAwait(false)).ConfigureAwait(false);
+            images[i] = await ResolveOneAsync(requests[i], platform, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        return images.Select(i => i!).ToList();
+    }
 
-        // Each blob once, however many images share it; the biggest first so the tail is short.
+    /// <summary>
+    /// The second half: every blob of <paramref name="images"/> (resolved from <paramref name="requests"/>,
+    /// index for index) the cache lacks, each once however many images share it, the biggest first so the tail is short.
+    /// </summary>
+    public async Task FetchBlobsAsync(
+        IReadOnlyList<ImagePullRequest> requests,
+        IReadOnlyList<PulledImage> images,
+        int parallel,
+        IProgress<ByteProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (requests.Count != images.Count)
+        {
+            throw new ArgumentException($"{images.Count} images for {requests.Count} requests", nameof(images));
+        }
+
         var owners = new Dictionary<Digest, (ImagePullRequest Request, long Size)>();
         for (var i = 0; i < requests.Count; i++)
         {
-            foreach (var d in new[] { images[i]!.Config }.Concat(images[i]!.Layers))
+            foreach (var d in new[] { images[i].Config }.Concat(images[i].Layers))
             {
                 owners.TryAdd(d.Digest, (requests[i], d.Size));
             }
@@ -42,16 +68,16 @@ public sealed class ImagePuller(RegistryClient client, BlobCache cache)
         var total = missing.Sum(kv => kv.Value.Size);
         long done = 0;
         progress?.Report(new ByteProgress(0, total, null));
+        var options = new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(missing, options, async (blob, ct) =>
         {
             await client.FetchBlobAsync(blob.Value.Request.Registry, blob.Value.Request.Repository, blob.Key, cache,
                 n => progress?.Report(new ByteProgress(Interlocked.Add(ref done, n), total, blob.Value.Request.Name)), ct).ConfigureAwait(false);
         }).ConfigureAwait(false);
         progress?.Report(new ByteProgress(total, total, null));
-        return images.Select(i => i!).ToList();
     }
 
-    private async Task<PulledImage> ResolveAsync(ImagePullRequest request, Platform platform, CancellationToken cancellationToken)
+    private async Task<PulledImage> ResolveOneAsync(ImagePullRequest request, Platform platform, CancellationToken cancellationToken)
     {
         var top = await client.GetManifestAsync(request.Registry, request.Repository, request.Reference, cancellationToken).ConfigureAwait(false);
         var chosen = top;
