@@ -89,6 +89,33 @@ public class BuildImagesTests
 
         Assert.Equal(blobs, Directory.GetFiles(dir["cache/images/blobs/sha256"]).ToDictionary(f => f, File.GetLastWriteTimeUtc));
         Assert.Equal(await File.ReadAllBytesAsync(cold.Out.Trim()), await File.ReadAllBytesAsync(warm.Out.Trim()));
+
+        // The warm build took the tarball's checksum from the memo the cold one left: the sidecar is
+        // still right (the memo is one file), and verify, which hashes every byte, agrees.
+        Assert.Single(Directory.GetFiles(dir["cache/bundles"]));
+        Assert.Equal(
+            (await File.ReadAllTextAsync(cold.Out.Trim() + ".sha256")).Split(' ')[0],
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(warm.Out.Trim()))));
+        Assert.Equal(await File.ReadAllTextAsync(cold.Out.Trim() + ".sha256"), await File.ReadAllTextAsync(warm.Out.Trim() + ".sha256"));
+        var verify = await Cli("verify", warm.Out.Trim());
+        Assert.True(verify.Code == 0, verify.Out + verify.Err);
+    }
+
+    [Fact]
+    public async Task A_manifest_that_cannot_be_fetched_fails_the_build_while_images_resolve_and_leaves_nothing()
+    {
+        await using var lab = await LabSources.StartAsync();
+        using var dir = new TempDir();
+        // metrics-server's origin points at a folder that does not exist; kubeadm's images resolve meanwhile.
+        var mirrors = dir.Write("mirrors.yaml", (await File.ReadAllTextAsync(lab.MirrorsFile))
+            .Replace("https://github.com/: file://", "https://github.com/: file:///nonexistent-offlinekit-test", StringComparison.Ordinal));
+
+        var build = await Cli("build", "--k8s", "1.23.0", "--mirrors", mirrors, "-o", dir["out"], "--cache", dir["cache"], "--without", "rpms", "--without", "bin");
+
+        Assert.Equal(1, build.Code);
+        Assert.Contains("components.yaml", build.Err);
+        Assert.Contains("cannot read", build.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir["out"]));
     }
 
     [Fact]

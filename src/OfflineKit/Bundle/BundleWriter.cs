@@ -18,7 +18,8 @@ public sealed record BundleFile(string Path, long Size, Func<Stream> Open)
     /// Set for content made on the fly (an image archive made from the blob cache): written straight
     /// into the bundle instead of read through <see cref="Open"/>, and not hashed again while packed —
     /// its <see cref="Sha256"/> was worked out from the same parts, which the cache checked when they
-    /// came in (the bundle's own checksum is still computed over every byte).
+    /// came in (the bundle's own checksum is computed over every byte, or remembered from a build of the
+    /// same inputs: see <see cref="BundleWriter.WriteFileAsync"/>).
     /// </summary>
     public Func<Stream, CancellationToken, Task>? WriteTo { get; init; }
 

@@ -17,7 +17,8 @@ public static class DockerArchive
 {
     /// <param name="verifyBlobs">
     /// Hash each blob again as it is copied (a cache on disk can rot); a build passes false: the cache
-    /// checked each blob when it came in, and every byte is hashed once more into the bundle's checksum.
+    /// checked each blob when it came in, and `verify` hashes every byte of the bundle. Without it a blob
+    /// goes file to file in the kernel where the output is a file (<see cref="IRangeCopyTarget"/>).
     /// </param>
     public static async Task WriteAsync(IReadOnlyList<PulledImage> images, BlobCache cache, Stream output, bool verifyBlobs = true, CancellationToken cancellationToken = default)
     {
