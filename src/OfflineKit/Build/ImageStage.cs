@@ -127,24 +127,24 @@ internal static class ImageStage
         var first = Requests(ImagePlan.For(spec, []).All);
         using var early = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var resolving = Fetching(ct => puller.ResolveAsync(first, platform, options.Parallel, ct), early.Token);
-        IReadOnlyList<ImageReference> addons;
+        ImagePlan plan;
+        List<ImagePullRequest> rest;
+        List<PulledImage> resolved;
         try
         {
-            addons = await addonImages.ConfigureAwait(false);
+            plan = ImagePlan.For(spec, await addonImages.ConfigureAwait(false));
+            rest = Requests(plan.All.Where(i => first.All(f => f.Name != i.ToString())));
+            resolved = [.. await resolving.ConfigureAwait(false), .. await Fetching(ct => puller.ResolveAsync(rest, platform, options.Parallel, ct), cancellationToken).ConfigureAwait(false)];
         }
         catch
         {
-            // The manifests stage failed: its error is the build's, and what was started here stops.
+            // The manifests stage failed (its error is the build's), or a lookup here did: what was
+            // started here stops before the error goes up.
             await early.CancelAsync().ConfigureAwait(false);
             await Task.WhenAny(resolving).ConfigureAwait(false);
             throw;
         }
 
-        var plan = ImagePlan.For(spec, addons);
-        var rest = Requests(plan.All.Where(i => first.All(f => f.Name != i.ToString())));
-        var resolved = (await resolving.ConfigureAwait(false))
-            .Concat(await Fetching(ct => puller.ResolveAsync(rest, platform, options.Parallel, ct), cancellationToken).ConfigureAwait(false))
-            .ToList();
         var requests = first.Concat(rest).ToList();
         await Fetching(async ct => { await puller.FetchBlobsAsync(requests, resolved, options.Parallel, progress, ct).ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);
         if (locked is not null && resolved.FirstOrDefault(p => p.ManifestDigest.ToString() != locked.ImageDigest(p.Name)) is { } moved)
