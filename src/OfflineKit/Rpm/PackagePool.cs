@@ -12,8 +12,8 @@ internal sealed class PackagePool
     private static readonly IReadOnlyList<RpmPackage> None = [];
     private static readonly IReadOnlyList<(RpmPackage, RpmDependency)> NoProvides = [];
 
-    private readonly Dictionary<string, List<RpmPackage>> _byName;
-    private readonly Dictionary<string, List<(RpmPackage Package, RpmDependency Provide)>> _provides;
+    private readonly ChainIndex<RpmPackage> _byName;
+    private readonly ChainIndex<(RpmPackage Package, RpmDependency Provide)> _provides;
     private readonly Dictionary<string, List<RpmPackage>> _files = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dependedPaths;
     private PathLookup? _dependedLookup;
@@ -43,8 +43,8 @@ internal sealed class PackagePool
             total += repo.Packages.Count;
         }
 
-        _byName = new(total, StringComparer.Ordinal);
-        _provides = new(total * 4, StringComparer.Ordinal);
+        _byName = new(total);
+        _provides = new(total * 12);
         _eligible = new(total);
         _repoOrder = new(total);
 
@@ -89,10 +89,9 @@ internal sealed class PackagePool
     /// </summary>
     public bool FilelistsWanted { get; private set; }
 
-    public IReadOnlyList<RpmPackage> ByName(string name) => _byName.TryGetValue(name, out var list) ? list : None;
+    public IReadOnlyList<RpmPackage> ByName(string name) => _byName.Get(name) ?? None;
 
-    public IReadOnlyList<(RpmPackage Package, RpmDependency Provide)> ProvidesNamed(string name) =>
-        _provides.TryGetValue(name, out var list) ? list : NoProvides;
+    public IReadOnlyList<(RpmPackage Package, RpmDependency Provide)> ProvidesNamed(string name) => _provides.Get(name) ?? NoProvides;
 
     public IReadOnlyList<RpmPackage> OwnersOf(string path)
     {
@@ -193,7 +192,7 @@ internal sealed class PackagePool
     private void Add(RpmPackage p)
     {
         _eligible.Add(p);
-        AddTo(_byName, p.Name, p);
+        _byName.Add(p.Name, p);
 
         // Every package provides its own name at its EVR, whether or not the metadata says so.
         var self = new RpmDependency(p.Name, DepRelation.Eq, p.Evr);
@@ -201,12 +200,12 @@ internal sealed class PackagePool
         foreach (var provide in p.Provides)
         {
             hasSelf |= provide.Name == p.Name && provide.Relation == DepRelation.Eq && provide.Evr == p.Evr;
-            AddTo(_provides, provide.Name, (p, provide));
+            _provides.Add(provide.Name, (p, provide));
         }
 
         if (!hasSelf)
         {
-            AddTo(_provides, p.Name, (p, self));
+            _provides.Add(p.Name, (p, self));
         }
 
         if (p.Files is PackedPaths packed)
@@ -280,6 +279,67 @@ internal sealed class PackagePool
         }
 
         private int Bucket(ReadOnlySpan<char> path) => string.GetHashCode(path) & (_buckets.Length - 1);
+    }
+
+    /// <summary>
+    /// Names to the values added under each, in the order added, without a list per name while the pool
+    /// is built: one array of values chained by index (a pool of ~10,000 packages has ~100,000 provides,
+    /// nearly each under a name of its own, and allocating a list for each was most of the pool's build
+    /// time). A name's list is made the first time it is asked for; the resolver asks for a few hundred.
+    /// </summary>
+    private sealed class ChainIndex<T>(int capacity)
+    {
+        private readonly Dictionary<string, (int First, int Last)> _chains = new(capacity, StringComparer.Ordinal);
+        private readonly Dictionary<string, IReadOnlyList<T>> _lists = new(StringComparer.Ordinal);
+        private T[] _values = new T[Math.Max(16, capacity)];
+        private int[] _next = new int[Math.Max(16, capacity)];
+        private int _count;
+
+        public void Add(string key, T value)
+        {
+            if (_count == _values.Length)
+            {
+                Array.Resize(ref _values, _values.Length * 2);
+                Array.Resize(ref _next, _next.Length * 2);
+            }
+
+            var i = _count++;
+            _values[i] = value;
+            _next[i] = -1;
+            ref var chain = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_chains, key, out var exists);
+            if (exists)
+            {
+                _next[chain.Last] = i;
+                chain.Last = i;
+            }
+            else
+            {
+                chain = (i, i);
+            }
+        }
+
+        /// <summary>The values under <paramref name="key"/> in the order added; null when there are none.</summary>
+        public IReadOnlyList<T>? Get(string key)
+        {
+            if (_lists.TryGetValue(key, out var list))
+            {
+                return list;
+            }
+
+            if (!_chains.TryGetValue(key, out var chain))
+            {
+                return null;
+            }
+
+            var values = new List<T>();
+            for (var i = chain.First; i >= 0; i = _next[i])
+            {
+                values.Add(_values[i]);
+            }
+
+            _lists[key] = values;
+            return values;
+        }
     }
 
     private static List<T> AddTo<T>(Dictionary<string, List<T>> index, string key, T value)
