@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -95,6 +96,26 @@ public sealed class FileCopyStream : Stream, IRangeCopyTarget
         FlushBuffer();
         long inOffset = source.Position, done = 0;
         var input = source.SafeFileHandle;
+        byte[]? chunk = null;
+        try
+        {
+            done = Copy(input, ref inOffset, length, ref chunk, cancellationToken);
+        }
+        finally
+        {
+            if (chunk is not null)
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
+        }
+
+        source.Position = inOffset;
+        return Task.FromResult(done);
+    }
+
+    private long Copy(SafeFileHandle input, ref long inOffset, long length, ref byte[]? chunk, CancellationToken cancellationToken)
+    {
+        long done = 0;
         while (done < length)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -115,8 +136,9 @@ public sealed class FileCopyStream : Stream, IRangeCopyTarget
             }
             else
             {
-                var chunk = new byte[(int)Math.Min((long)want, 1 << 20)];
-                n = RandomAccess.Read(input, chunk, inOffset);
+                // One buffer for the whole copy, however many rounds it takes.
+                chunk ??= ArrayPool<byte>.Shared.Rent(1 << 20);
+                n = RandomAccess.Read(input, chunk.AsSpan(0, (int)Math.Min((long)want, chunk.Length)), inOffset);
                 RandomAccess.Write(_handle, chunk.AsSpan(0, (int)n), _position);
                 inOffset += n;
             }
@@ -130,8 +152,7 @@ public sealed class FileCopyStream : Stream, IRangeCopyTarget
             done += n;
         }
 
-        source.Position = inOffset;
-        return Task.FromResult(done);
+        return done;
     }
 
     public override void Flush() => FlushBuffer();
