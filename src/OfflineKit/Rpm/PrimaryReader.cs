@@ -3,15 +3,27 @@ namespace OfflineKit.Rpm;
 /// <summary>
 /// Streams <c>primary.xml</c> package by package with an <see cref="XmlScanner"/>, never holding the
 /// document (an EL8 AppStream primary is ~100 MB uncompressed) and making strings only of what the
-/// resolver keeps; names, arches and versions, which repeat, become one string each.
+/// resolver keeps; names, arches and versions, which repeat, become one string each. A big file is
+/// read on several cores (<see cref="Read(Func{Stream}, RepomdRecord?, string, string, int)"/>).
 /// </summary>
-public static class PrimaryReader
+public static partial class PrimaryReader
 {
     /// <summary>Reads a decompressed primary.xml; <paramref name="repo"/> is stamped on each package.</summary>
     public static List<RpmPackage> Read(Stream content, string repo)
     {
         ArgumentNullException.ThrowIfNull(content);
-        var x = new XmlScanner(content);
+        var packages = new List<RpmPackage>();
+        ReadDocument(new XmlScanner(content), new PackageReader(repo), packages);
+        return packages;
+    }
+
+    /// <summary>Opens, decompresses, checks against <paramref name="record"/> and reads a primary file.</summary>
+    public static List<RpmPackage> Read(Stream input, RepomdRecord? record, string name, string repo) =>
+        MetadataFile.Read(input, record, name, content => Read(content, repo));
+
+    // The root <metadata> and its <package type="rpm"> children, in order, into the list.
+    private static void ReadDocument(XmlScanner x, PackageReader reader, List<RpmPackage> into)
+    {
         if (!x.Read() || x.Node != XmlNode.StartElement)
         {
             throw new FormatException("the file has no root element");
@@ -23,31 +35,26 @@ public static class PrimaryReader
         }
 
         var count = x.GetNumber("packages"u8);
-        var packages = new List<RpmPackage>((int)Math.Clamp(count, 0, 1 << 20));
-        var reader = new PackageReader(x, repo);
+        into.EnsureCapacity(into.Count + (int)Math.Clamp(count, 0, 1 << 20));
+        reader.Use(x);
         var root = x.Children();
         while (x.ReadChild(root))
         {
             if (x.LocalName.SequenceEqual("package"u8) && (!x.TryGetAttribute("type"u8, out var type) || type.SequenceEqual("rpm"u8)))
             {
-                packages.Add(reader.Read());
+                into.Add(reader.Read());
             }
             else
             {
                 x.Skip();
             }
         }
-
-        return packages;
     }
 
-    /// <summary>Opens, decompresses, checks against <paramref name="record"/> and reads a primary file.</summary>
-    public static List<RpmPackage> Read(Stream input, RepomdRecord? record, string name, string repo) =>
-        MetadataFile.Read(input, record, name, content => Read(content, repo));
-
-    // One per file: the pools and scratch lists are reused from package to package.
-    private sealed class PackageReader(XmlScanner x, string repo)
+    // One per file (or per core reading one): the pools and scratch lists are reused from package to package.
+    private sealed class PackageReader(string repo)
     {
+        private XmlScanner x = null!;
         private readonly StringPool _strings = new();
         private readonly Dictionary<string, RpmDependency> _plain = new(ReferenceEqualityComparer.Instance);
         private readonly List<RpmDependency> _provides = [];
@@ -58,6 +65,9 @@ public static class PrimaryReader
         private char[] _fileChars = new char[4096];
         private int _fileLength;
         private int _fileCount;
+
+        /// <summary>Reads from <paramref name="scanner"/> from now on (the pools stay).</summary>
+        public void Use(XmlScanner scanner) => x = scanner;
 
         public RpmPackage Read()
         {

@@ -99,10 +99,7 @@ public static class RpmRepoLoader
         var primary = repomd.Primary ?? throw new OperationFailedException($"{s.Location}repodata/repomd.xml lists no primary metadata");
         List<RpmPackage> packages;
         var t = Timing.Start();
-        using (var stream = s.Open(primary.Href))
-        {
-            packages = PrimaryReader.Read(stream, primary, s.Location + primary.Href, s.Name);
-        }
+        packages = PrimaryReader.Read(() => s.Open(primary.Href), primary, s.Location + primary.Href, s.Name, PrimaryWorkers);
 
         Timing.Mark($"primary of {s.Name}: {packages.Count} packages", t);
 
@@ -122,6 +119,9 @@ public static class RpmRepoLoader
 
         return new RpmRepo(s.Name, s.Location, packages, modules) { Groups = groups, FilelistsRead = false };
     }
+
+    // Threads reading one big primary (AppStream's is ~100 MB of XML): the machine's cores, up to four.
+    private static readonly int PrimaryWorkers = Math.Clamp(Environment.ProcessorCount, 1, 4);
 
     /// <summary>comps, compressed or not: repos publish "group_gz", "group_xz" or plain "group".</summary>
     public static RepomdRecord? GroupRecord(Repomd repomd) =>

@@ -29,7 +29,7 @@ internal sealed class XmlScanner
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly Stream _stream;
-    private byte[] _buf = new byte[1 << 17];
+    private byte[] _buf;
     private int _pos;
     private int _end;
     private bool _eof;
@@ -54,6 +54,24 @@ internal sealed class XmlScanner
     public XmlScanner(Stream stream)
     {
         _stream = stream;
+        _buf = new byte[1 << 17];
+        Prolog();
+    }
+
+    /// <summary>
+    /// Over input already in memory, read in place: <paramref name="buffer"/>[<paramref name="start"/>..+<paramref name="length"/>]
+    /// is the whole of it (the scanner reads nothing else, and neither copies nor grows the buffer).
+    /// </summary>
+    public XmlScanner(byte[] buffer, int start, int length)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, buffer.Length - start);
+        _stream = Stream.Null;
+        _buf = buffer;
+        _pos = start;
+        _end = start + length;
+        _eof = true;
         Prolog();
     }
 
@@ -295,11 +313,12 @@ internal sealed class XmlScanner
     private void Prolog()
     {
         Ensure(4);
-        if (_end - _pos >= 3 && _buf[0] == 0xef && _buf[1] == 0xbb && _buf[2] == 0xbf)
+        var b = _buf.AsSpan(_pos, _end - _pos);
+        if (b.StartsWith((ReadOnlySpan<byte>)[0xef, 0xbb, 0xbf]))
         {
-            _pos = 3;
+            _pos += 3;
         }
-        else if (_end - _pos >= 2 && ((_buf[0] == 0xfe && _buf[1] == 0xff) || (_buf[0] == 0xff && _buf[1] == 0xfe)))
+        else if (b.StartsWith((ReadOnlySpan<byte>)[0xfe, 0xff]) || b.StartsWith((ReadOnlySpan<byte>)[0xff, 0xfe]))
         {
             throw new FormatException("the file is UTF-16; repodata is read as UTF-8 only");
         }
