@@ -102,6 +102,34 @@ public class BuildImagesTests
     }
 
     [Fact]
+    public async Task The_addons_images_listed_last_time_are_looked_up_early_and_a_stale_guess_changes_nothing()
+    {
+        await using var lab = await LabSources.StartAsync();
+        using var dir = new TempDir();
+        string[] args = ["build", "--k8s", "1.23.0", "--mirrors", lab.MirrorsFile, "--cache", dir["cache"], "--without", "rpms", "--without", "bin"];
+
+        var cold = await Cli([.. args, "-o", dir["a"]]);
+        Assert.True(cold.Code == 0, cold.Err);
+        string[] addonImages = ["docker.io/calico/cni:v3.25.2", "docker.io/calico/kube-controllers:v3.25.2", "docker.io/calico/node:v3.25.2",
+            "registry.cn-hangzhou.aliyuncs.com/google_containers/metrics-server:v0.6.3"];
+        var listed = Directory.GetFiles(dir["cache/manifests"], "*.listed");
+        Assert.Equal(2, listed.Length);
+        Assert.Equal(addonImages, listed.SelectMany(File.ReadAllLines).Order(StringComparer.Ordinal));
+
+        // The guess goes stale: an image no registry has, and none of the ones the manifests name.
+        foreach (var file in listed)
+        {
+            await File.WriteAllLinesAsync(file, ["docker.io/calico/ghost:v0.0.1"]);
+        }
+
+        var warm = await Cli([.. args, "-o", dir["b"]]);
+
+        Assert.True(warm.Code == 0, warm.Err);
+        Assert.Equal(await File.ReadAllBytesAsync(cold.Out.Trim()), await File.ReadAllBytesAsync(warm.Out.Trim()));
+        Assert.Equal(addonImages, Directory.GetFiles(dir["cache/manifests"], "*.listed").SelectMany(File.ReadAllLines).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task A_manifest_that_cannot_be_fetched_fails_the_build_while_images_resolve_and_leaves_nothing()
     {
         await using var lab = await LabSources.StartAsync();

@@ -48,13 +48,16 @@ public static class BundleBuilder
             using var stages = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var manifests = options.Without.Contains(BuildStage.Manifests)
                 ? Task.FromResult((Files: new List<BundleFile>(), Images: new List<ImageReference>()))
-                : ManifestStage.RunAsync(options, lockRecorder, stages.Token);
+                // On a thread of its own: a manifest read from a file (a file:// mirror) completes without
+                // yielding, which would run the whole stage before the images stage started.
+                : Task.Run(() => ManifestStage.RunAsync(options, lockRecorder, stages.Token), stages.Token);
             try
             {
                 if (!options.Without.Contains(BuildStage.Images))
                 {
                     // Without the manifests stage the addons' images are unknown: only kubeadm's set is carried.
-                    var (imageFiles, imageArtifacts) = await ImageStage.RunAsync(options, AddonImagesAsync(manifests), Stage(progress, "images"), lockRecorder, stages.Token).ConfigureAwait(false);
+                    IReadOnlyList<ImageReference> likely = options.Without.Contains(BuildStage.Manifests) ? [] : ManifestStage.LikelyImages(options);
+                    var (imageFiles, imageArtifacts) = await ImageStage.RunAsync(options, AddonImagesAsync(manifests), likely, Stage(progress, "images"), lockRecorder, stages.Token).ConfigureAwait(false);
                     files.AddRange(imageFiles);
                     artifacts.AddRange(imageArtifacts);
                     files.Add(Script(BundleLayout.ImportImagesScript, "import-images.sh"));

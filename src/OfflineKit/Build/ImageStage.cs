@@ -42,13 +42,18 @@ public sealed record ImagePlan(IReadOnlyList<ImageReference> ControlPlane, IRead
 internal static class ImageStage
 {
     public static async Task<(List<BundleFile> Files, List<Artifact> Artifacts)> RunAsync(
-        BuildOptions options, Task<IReadOnlyList<ImageReference>> addonImages, IProgress<ByteProgress>? progress, Trust.LockRecorder? lockRecorder, CancellationToken cancellationToken)
+        BuildOptions options,
+        Task<IReadOnlyList<ImageReference>> addonImages,
+        IReadOnlyList<ImageReference> likelyAddonImages,
+        IProgress<ByteProgress>? progress,
+        Trust.LockRecorder? lockRecorder,
+        CancellationToken cancellationToken)
     {
         var spec = options.Spec;
         var cache = new BlobCache(Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "images"));
         var platform = new Platform("linux", spec.Target.ArchName, spec.Target.Arch == TargetArch.Arm64 ? "v8" : null);
         var t = Timing.Start();
-        var (plan, pulled) = await FetchAsync(spec, addonImages, platform, cache, options, progress, lockRecorder?.Locked is null ? null : lockRecorder, cancellationToken).ConfigureAwait(false);
+        var (plan, pulled) = await FetchAsync(spec, addonImages, likelyAddonImages, platform, cache, options, progress, lockRecorder?.Locked is null ? null : lockRecorder, cancellationToken).ConfigureAwait(false);
         Timing.Mark("images: manifests resolved, blobs in the cache", t);
         var byName = pulled.ToDictionary(p => p.Name, StringComparer.Ordinal);
 
@@ -88,6 +93,7 @@ internal static class ImageStage
     private static async Task<(ImagePlan Plan, IReadOnlyList<PulledImage> Pulled)> FetchAsync(
         BundleSpec spec,
         Task<IReadOnlyList<ImageReference>> addonImages,
+        IReadOnlyList<ImageReference> likelyAddonImages,
         Platform platform,
         BlobCache cache,
         BuildOptions options,
@@ -124,17 +130,24 @@ internal static class ImageStage
             }
         }
 
-        var first = Requests(ImagePlan.For(spec, []).All);
+        // While the manifests stage runs: kubeadm's set and the spec's own images, and the addons' images
+        // as the last build listed them (a guess: one the manifests no longer name is dropped, one that
+        // fails is asked for again if they do name it, and one they name anew is resolved after them).
+        var certain = ImagePlan.For(spec, []).All.ToList();
+        var first = Requests(certain.Concat(likelyAddonImages.Where(i => !certain.Contains(i)).Distinct()));
         using var early = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var resolving = Fetching(ct => puller.ResolveAsync(first, platform, options.Parallel, ct), early.Token);
+        var resolving = Fetching(ct => puller.ResolveAsync(first, certain.Count, platform, options.Parallel, ct), early.Token);
         ImagePlan plan;
-        List<ImagePullRequest> rest;
+        List<ImagePullRequest> requests;
         List<PulledImage> resolved;
         try
         {
             plan = ImagePlan.For(spec, await addonImages.ConfigureAwait(false));
-            rest = Requests(plan.All.Where(i => first.All(f => f.Name != i.ToString())));
-            resolved = [.. await resolving.ConfigureAwait(false), .. await Fetching(ct => puller.ResolveAsync(rest, platform, options.Parallel, ct), cancellationToken).ConfigureAwait(false)];
+            var needed = plan.All.Select(i => i.ToString()).ToHashSet(StringComparer.Ordinal);
+            var guessed = first.Zip(await resolving.ConfigureAwait(false)).Where(p => p.Second is not null && needed.Contains(p.First.Name)).ToList();
+            var rest = Requests(plan.All.Where(i => guessed.All(g => g.First.Name != i.ToString())));
+            requests = [.. guessed.Select(g => g.First), .. rest];
+            resolved = [.. guessed.Select(g => g.Second!), .. await Fetching(ct => puller.ResolveAsync(rest, platform, options.Parallel, ct), cancellationToken).ConfigureAwait(false)];
         }
         catch
         {
@@ -145,7 +158,6 @@ internal static class ImageStage
             throw;
         }
 
-        var requests = first.Concat(rest).ToList();
         await Fetching(async ct => { await puller.FetchBlobsAsync(requests, resolved, options.Parallel, progress, ct).ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);
         if (locked is not null && resolved.FirstOrDefault(p => p.ManifestDigest.ToString() != locked.ImageDigest(p.Name)) is { } moved)
         {

@@ -59,10 +59,21 @@ internal static class ManifestStage
             // The upstream bytes too: install renders the site's manifest from them and the recorded patches.
             files.Add(BundleFile.FromBytes(AddonRecipes.UpstreamPath(addon.Name), fetched.Bytes.ToArray()));
             images.AddRange(addonImages);
+            await memo.PutListedAsync(addon, spec.Cluster, addonImages, cancellationToken).ConfigureAwait(false);
         }
 
         files.Add(BundleFile.FromBytes(AddonRecipes.File, Encoding.UTF8.GetBytes(AddonRecipes.ToYaml(spec.Addons))));
         return (files, images);
+    }
+
+    /// <summary>
+    /// The images the addons' manifests listed the last time they were prepared with the same recipes and
+    /// cluster values (empty where never): a guess, so their lookups can start before the manifests are fetched.
+    /// </summary>
+    public static IReadOnlyList<ImageReference> LikelyImages(BuildOptions options)
+    {
+        var memo = new PreparedManifests(Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "manifests"));
+        return [.. options.Spec.Addons.SelectMany(a => memo.Listed(a, options.Spec.Cluster))];
     }
 
     private static async Task<(byte[] Content, IReadOnlyList<ImageReference> Images)> PrepareAsync(
@@ -93,6 +104,45 @@ internal sealed class PreparedManifests(string directory)
             DigestMemo.AppendLine(key, $"{p.Op} {Field(p.Container)} {Field(p.Name)} {Field(p.Value)}");
         }
     });
+
+    /// <summary>What <see cref="PutListedAsync"/> last kept for this recipe and these cluster values, whatever the upstream bytes were; empty if nothing (or nothing readable).</summary>
+    public IReadOnlyList<ImageReference> Listed(AddonSpec addon, ClusterDefaults cluster)
+    {
+        try
+        {
+            var path = ListedPath(addon, cluster);
+            return File.Exists(path) ? [.. File.ReadAllLines(path).Select(ImageReference.Parse)] : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or BadInputException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>Keeps the images an addon's manifest listed, for <see cref="Listed"/> (written only when they changed).</summary>
+    public async Task PutListedAsync(AddonSpec addon, ClusterDefaults cluster, IReadOnlyList<ImageReference> images, CancellationToken cancellationToken)
+    {
+        if (Listed(addon, cluster).SequenceEqual(images))
+        {
+            return;
+        }
+
+        var path = ListedPath(addon, cluster);
+        var partial = $"{path}.{Environment.ProcessId}.tmp";
+        try
+        {
+            Directory.CreateDirectory(directory);
+            await File.WriteAllLinesAsync(partial, images.Select(i => i.ToString()), cancellationToken).ConfigureAwait(false);
+            File.Move(partial, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not kept: the next build looks its addons' images up after their manifests.
+        }
+    }
+
+    // The recipe's key with no upstream bytes in it: one file per recipe, whatever upstream serves.
+    private string ListedPath(AddonSpec addon, ClusterDefaults cluster) => Path.Combine(directory, Key(addon, cluster, "listed") + ".listed");
 
     public async Task<(byte[] Content, IReadOnlyList<ImageReference> Images)?> TryGetAsync(string key, CancellationToken cancellationToken)
     {

@@ -30,13 +30,32 @@ public sealed class ImagePuller(RegistryClient client, BlobCache cache)
 
     /// <summary>The first half of a pull: each request's manifest for the platform, put in the cache; no blob yet.</summary>
     public async Task<IReadOnlyList<PulledImage>> ResolveAsync(
-        IReadOnlyList<ImagePullRequest> requests, Platform platform, int parallel, CancellationToken cancellationToken = default)
+        IReadOnlyList<ImagePullRequest> requests, Platform platform, int parallel, CancellationToken cancellationToken = default) =>
+        [.. (await ResolveAsync(requests, requests.Count, platform, parallel, cancellationToken).ConfigureAwait(false)).Select(i => i!)];
+
+    /// <summary>
+    /// <see cref="ResolveAsync(IReadOnlyList{ImagePullRequest}, Platform, int, CancellationToken)"/> where
+    /// the requests from index <paramref name="optionalFrom"/> on are guesses: one that cannot be resolved
+    /// gives null instead of failing the others (whoever needs it after all asks again, and gets the error).
+    /// </summary>
+    public async Task<IReadOnlyList<PulledImage?>> ResolveAsync(
+        IReadOnlyList<ImagePullRequest> requests, int optionalFrom, Platform platform, int parallel, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(requests);
         var images = new PulledImage?[requests.Count];
         var options = new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(Enumerable.Range(0, requests.Count), options, async (i, ct) =>
-            images[i] = await ResolveOneAsync(requests[i], platform, ct).ConfigureAwait(false)).ConfigureAwait(false);
-        return images.Select(i => i!).ToList();
+        {
+            try
+            {
+                images[i] = await ResolveOneAsync(requests[i], platform, ct).ConfigureAwait(false);
+            }
+            catch (Exception) when (i >= optionalFrom && !ct.IsCancellationRequested)
+            {
+                images[i] = null;
+            }
+        }).ConfigureAwait(false);
+        return images;
     }
 
     /// <summary>

@@ -110,6 +110,12 @@ public static partial class PrimaryReader
             {
                 Cut();
             }
+            catch
+            {
+                // Reading the file failed: the pieces still queued are not read.
+                _failed = true;
+                throw;
+            }
             finally
             {
                 _queue.CompleteAdding();

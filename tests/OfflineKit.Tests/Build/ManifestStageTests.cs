@@ -33,7 +33,7 @@ public sealed class ManifestStageTests : IDisposable
     public async Task A_rebuild_carries_the_same_files_and_images_from_the_cache()
     {
         var first = await Run(Fixtures.Spec);
-        Assert.Equal(4, Directory.GetFiles(_dir["cache/manifests"]).Length); // a .yaml and an .images per addon
+        Assert.Equal(6, Directory.GetFiles(_dir["cache/manifests"]).Length); // a .yaml, an .images and a .listed per addon
         var second = await Run(Fixtures.Spec);
 
         Assert.Equal(Describe(first), Describe(second));
@@ -66,6 +66,27 @@ public sealed class ManifestStageTests : IDisposable
     }
 
     [Fact]
+    public async Task The_images_listed_last_are_the_next_builds_guess_per_recipe()
+    {
+        var options = new BuildOptions(Fixtures.Spec, MirrorSources.Compose(null, [], [], []), _dir["out"]) { CacheDirectory = _dir["cache"] };
+        Assert.Empty(ManifestStage.LikelyImages(options));
+
+        var built = await Run(Fixtures.Spec);
+
+        Assert.Equal(built.Images, ManifestStage.LikelyImages(options));
+        // Another pod subnet is another recipe's guess: none yet.
+        var otherSubnet = Fixtures.Spec with { Cluster = Fixtures.Spec.Cluster with { PodSubnet = System.Net.IPNetwork.Parse("10.99.0.0/16") } };
+        Assert.Empty(ManifestStage.LikelyImages(options with { Spec = otherSubnet }));
+        // A damaged guess is no guess.
+        foreach (var f in Directory.GetFiles(_dir["cache/manifests"], "*.listed"))
+        {
+            await File.WriteAllTextAsync(f, "not an image reference!\n");
+        }
+
+        Assert.Empty(ManifestStage.LikelyImages(options));
+    }
+
+    [Fact]
     public async Task Other_cluster_values_or_patches_are_another_entry()
     {
         await Run(Fixtures.Spec);
@@ -79,8 +100,9 @@ public sealed class ManifestStageTests : IDisposable
             Addons = [.. spec.Addons.Where(a => a.Name != metrics.Name), metrics with { Patches = [.. metrics.Patches, new ManifestPatch(ManifestPatchOp.AddArg, "metrics-server", null, "--v=4")] }],
         };
         Assert.Contains("--v=4", Encoding.UTF8.GetString(Content(await Run(patched), "manifests/metrics-server.yaml")), StringComparison.Ordinal);
-        // Two addons × (the spec, another subnet: every addon's key holds the cluster values) + the patched one.
-        Assert.Equal(10, Directory.GetFiles(_dir["cache/manifests"]).Length);
+        // Two addons × (the spec, another subnet: every addon's key holds the cluster values) + the patched one,
+        // each a .yaml, an .images and a .listed.
+        Assert.Equal(15, Directory.GetFiles(_dir["cache/manifests"]).Length);
     }
 
     private async Task<(List<BundleFile> Files, List<ImageReference> Images)> Run(BundleSpec spec)
