@@ -36,8 +36,9 @@ public sealed record ImagePlan(IReadOnlyList<ImageReference> ControlPlane, IRead
 /// <summary>
 /// Pulls a bundle's images into the cache and gives images/&lt;part&gt;.tar (made from the cache when packed)
 /// and images/&lt;part&gt;.images. kubeadm's set and the spec's own images do not wait for the addons'
-/// manifests: their manifests are resolved while the manifests stage runs, the addons' images once it
-/// has listed them, and then every missing blob is fetched in one go.
+/// manifests: their manifests are resolved while the manifests stage runs, with the addons' images as the
+/// last build listed them (<see cref="ManifestStage.LikelyImages"/>), the rest once it has listed them, and
+/// then every missing blob is fetched in one go.
 /// </summary>
 internal static class ImageStage
 {
