@@ -26,6 +26,13 @@ public static class BundleBuilder
         }
 
         var work = Directory.CreateDirectory(Path.Combine(options.OutputDirectory, $".offlinekit-build-{Environment.ProcessId}")).FullName;
+        var cacheRoot = options.CacheDirectory ?? BlobCache.DefaultRoot();
+        var memo = new DigestMemo(Path.Combine(cacheRoot, "bundles"));
+
+        // The last build of this bundle, written ahead while the stages below run; the bundle if they plan the same.
+        await using var draft = options.Format == BundleFormat.Tar && options.SignKey is null
+            ? PackDraft.Start(memo.Directory, name, options.OutputDirectory, recipe => ImageStage.ArchiveWriter(recipe, Path.Combine(cacheRoot, "images")))
+            : null;
         try
         {
             var files = new List<BundleFile>
@@ -123,8 +130,7 @@ public static class BundleBuilder
             var lockFile = lockRecorder.Result(header.Name, header.KubernetesVersion, header.Os, header.Arch, header.CatalogRevision, BundleWriter.CreatedBy).ToJsonBytes();
             files.Add(BundleFile.FromBytes(BundleLayout.LockFile(header.Name), lockFile));
 
-            var memo = new DigestMemo(Path.Combine(options.CacheDirectory ?? BlobCache.DefaultRoot(), "bundles"));
-            var written = await BundleWriter.WriteFileAsync(header, files, options.OutputDirectory, options.Format, Stage(progress, "pack"), memo, cancellationToken).ConfigureAwait(false);
+            var written = await BundleWriter.WriteFileAsync(header, files, options.OutputDirectory, options.Format, Stage(progress, "pack"), memo, draft, cancellationToken).ConfigureAwait(false);
             Timing.Mark("build: packed", t);
             var lockPath = Path.Combine(options.OutputDirectory, BundleLayout.LockFile(header.Name));
             await File.WriteAllBytesAsync(lockPath + ".partial", lockFile, cancellationToken).ConfigureAwait(false);

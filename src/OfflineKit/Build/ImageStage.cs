@@ -1,3 +1,4 @@
+using System.Text;
 using OfflineKit.Bundle;
 using OfflineKit.Images;
 using OfflineKit.IO;
@@ -67,7 +68,7 @@ internal static class ImageStage
             // Never written to disk on its own: made from the cache straight into the bundle when it
             // is packed; its digest and size worked out first (or remembered from an earlier build).
             var (sha, size) = await DockerArchive.DescribeAsync(images, cache, new DigestMemo(Path.Combine(cache.Root, "archives")), cancellationToken).ConfigureAwait(false);
-            files.Add(BundleFile.FromWriter(archivePath, size, sha, (output, ct) => DockerArchive.WriteAsync(images, cache, output, verifyBlobs: false, ct)));
+            files.Add(BundleFile.FromWriter(archivePath, size, sha, Writer(images, cache), Recipe(images)));
             files.Add(BundleFile.FromBytes($"{BundleLayout.ImagesDir}/{part}.images", DockerArchive.NameList(images)));
             foreach (var i in images)
             {
@@ -89,6 +90,65 @@ internal static class ImageStage
 
         return (files, artifacts);
     }
+
+    /// <summary>
+    /// The writer of an images archive made from <see cref="Recipe"/>'s text, over the blob cache at
+    /// <paramref name="cacheRoot"/>; null if the text is not a recipe (see <see cref="PackDraft"/>).
+    /// </summary>
+    public static Func<Stream, CancellationToken, Task>? ArchiveWriter(string recipe, string cacheRoot)
+    {
+        var images = new List<PulledImage>();
+        try
+        {
+            foreach (var line in recipe.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var f = line.Split(' ');
+                if (f.Length < 10 || (f.Length - 7) % 3 != 0)
+                {
+                    return null;
+                }
+
+                var descriptors = Enumerable.Range(0, (f.Length - 7) / 3).Select(i => new Descriptor(f[7 + (3 * i)], Digest.Parse(f[8 + (3 * i)]), long.Parse(f[9 + (3 * i)], System.Globalization.CultureInfo.InvariantCulture))).ToList();
+
+                var platform = new Platform(f[4], f[5], f[6] == "-" ? null : f[6]);
+                images.Add(new PulledImage(f[0], Digest.Parse(f[1]), f[2], long.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture), descriptors[0], descriptors[1..], platform));
+            }
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException or OfflineKitException)
+        {
+            return null;
+        }
+
+        return images.Count == 0 ? null : Writer(images, new BlobCache(cacheRoot));
+    }
+
+    // An archive's content follows from its images' names, manifests and blobs: one line an image
+    // (name, manifest digest, media type, size, platform, then config and layers as media type, digest,
+    // size). Null where that text would not read back as the same images (a field with a space, a
+    // variant "-", a descriptor with a platform): such an archive is not written ahead.
+    private static string? Recipe(IReadOnlyList<PulledImage> images)
+    {
+        var lines = new StringBuilder();
+        foreach (var i in images)
+        {
+            var descriptors = new[] { i.Config }.Concat(i.Layers).ToList();
+            string[] fields = [
+                i.Name, i.ManifestDigest.ToString(), i.ManifestMediaType, i.ManifestSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                i.Platform.Os, i.Platform.Architecture, i.Platform.Variant ?? "-",
+                .. descriptors.SelectMany(d => new[] { d.MediaType, d.Digest.ToString(), d.Size.ToString(System.Globalization.CultureInfo.InvariantCulture) })];
+            if (i.Platform.Variant == "-" || descriptors.Any(d => d.Platform is not null) || fields.Any(f => f.Length == 0 || f.Any(char.IsWhiteSpace)))
+            {
+                return null;
+            }
+
+            lines.AppendJoin(' ', fields).Append('\n');
+        }
+
+        return lines.ToString();
+    }
+
+    private static Func<Stream, CancellationToken, Task> Writer(IReadOnlyList<PulledImage> images, BlobCache cache) =>
+        (output, ct) => DockerArchive.WriteAsync(images, cache, output, verifyBlobs: false, ct);
 
     /// <summary>The one place that knows where images come from: registries (through mirrors) or the local Docker daemon.</summary>
     private static async Task<(ImagePlan Plan, IReadOnlyList<PulledImage> Pulled)> FetchAsync(

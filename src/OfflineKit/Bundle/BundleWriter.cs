@@ -23,18 +23,39 @@ public sealed record BundleFile(string Path, long Size, Func<Stream> Open)
     /// </summary>
     public Func<Stream, CancellationToken, Task>? WriteTo { get; init; }
 
-    public static BundleFile FromBytes(string path, byte[] content) => new(path, content.LongLength, () => new MemoryStream(content, writable: false));
+    /// <summary>
+    /// Where the content comes from, kept so a later build can write the same bundle ahead (<see cref="PackDraft"/>):
+    /// the bytes themselves, a file on disk, or for content made by <see cref="WriteTo"/> a recipe its
+    /// producer can make the same writer from again. None of them: the bundle is not written ahead.
+    /// </summary>
+    public byte[]? Bytes { get; init; }
 
-    /// <summary>Content made on the fly by <paramref name="write"/> (see <see cref="WriteTo"/>), whose size and SHA-256 are known.</summary>
-    public static BundleFile FromWriter(string path, long size, string sha256, Func<Stream, CancellationToken, Task> write) =>
+    /// <inheritdoc cref="Bytes"/>
+    public string? DiskPath { get; init; }
+
+    /// <inheritdoc cref="Bytes"/>
+    public string? Recipe { get; init; }
+
+    public static BundleFile FromBytes(string path, byte[] content) =>
+        new(path, content.LongLength, () => new MemoryStream(content, writable: false)) { Bytes = content };
+
+    /// <summary>
+    /// Content made on the fly by <paramref name="write"/> (see <see cref="WriteTo"/>), whose size and SHA-256 are known;
+    /// <paramref name="recipe"/>, if given, is what its producer makes the same writer from again (see <see cref="Recipe"/>).
+    /// </summary>
+    public static BundleFile FromWriter(string path, long size, string sha256, Func<Stream, CancellationToken, Task> write, string? recipe = null) =>
         new(path, size, () => throw new InvalidOperationException($"{path} is written by its producer, not read"))
         {
             Sha256 = sha256,
             WriteTo = write,
+            Recipe = recipe,
         };
 
     public static BundleFile FromDisk(string path, string diskPath) =>
-        new(path, new FileInfo(diskPath).Length, () => new FileStream(diskPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan));
+        new(path, new FileInfo(diskPath).Length, () => new FileStream(diskPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+        {
+            DiskPath = diskPath,
+        };
 }
 
 public sealed record ArtifactInfo(ArtifactKind Kind, string Name, string? Version = null, string? Origin = null);
@@ -88,6 +109,7 @@ public static class BundleWriter
         BundleFormat format,
         IProgress<ByteProgress>? progress = null,
         DigestMemo? memo = null,
+        PackDraft? draft = null,
         CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(outputDirectory);
@@ -103,6 +125,25 @@ public static class BundleWriter
             var known = key is null ? null : await memo!.TryGetAsync(key, cancellationToken).ConfigureAwait(false);
             string digest;
             long size;
+            if (draft is not null && (known is null || key is null))
+            {
+                // Nothing to check a draft against: it stops before it competes with the write below.
+                await draft.AbandonAsync().ConfigureAwait(false);
+            }
+            else if (known is { } ahead && draft is not null && await draft.TakeAsync(plan, key!).ConfigureAwait(false) is { } drafted)
+            {
+                // Written ahead from the last build's plan while the stages ran, and this plan is that plan.
+                File.Move(drafted, tmp, overwrite: true);
+                if (new FileInfo(tmp).Length != ahead.Size)
+                {
+                    throw new OperationFailedException(
+                        $"the bundle came out {new FileInfo(tmp).Length} bytes, its inputs' memo in {memo!.Directory} says {ahead.Size}; remove that folder and build again");
+                }
+
+                progress?.Report(new ByteProgress(ahead.Size, ahead.Size, null));
+                return await FinishAsync(ahead.Sha256, ahead.Size).ConfigureAwait(false);
+            }
+
             await using (var file = new FileCopyStream(tmp))
             {
                 if (known is { } remembered)
@@ -134,10 +175,20 @@ public static class BundleWriter
                 }
             }
 
-            await File.WriteAllTextAsync(tmpSidecar, $"{digest}  {fileName}\n", cancellationToken).ConfigureAwait(false);
-            File.Move(tmp, path, overwrite: true);
-            File.Move(tmpSidecar, sidecar, overwrite: true);
-            return new WrittenBundle(path, digest, size, plan.Manifest);
+            return await FinishAsync(digest, size).ConfigureAwait(false);
+
+            async Task<WrittenBundle> FinishAsync(string digest, long size)
+            {
+                await File.WriteAllTextAsync(tmpSidecar, $"{digest}  {fileName}\n", cancellationToken).ConfigureAwait(false);
+                File.Move(tmp, path, overwrite: true);
+                File.Move(tmpSidecar, sidecar, overwrite: true);
+                if (key is not null)
+                {
+                    PackDraft.Save(memo!.Directory, plan, key);
+                }
+
+                return new WrittenBundle(path, digest, size, plan.Manifest);
+            }
         }
         finally
         {
@@ -184,7 +235,7 @@ public static class BundleWriter
         return new PackPlan(header.Name, ordered, digests, manifest, manifestBytes, signature, sums);
     }
 
-    private static async Task WriteAsync(PackPlan plan, Stream output, BundleFormat format, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
+    internal static async Task WriteAsync(PackPlan plan, Stream output, BundleFormat format, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
     {
         var total = plan.Files.Sum(f => f.Size);
         long done = 0;
@@ -239,30 +290,7 @@ public static class BundleWriter
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static int ModeOf(BundleFile file) => file.Executable ? BundleLayout.ExecutableMode : BundleLayout.FileMode;
-
-    /// <summary>A bundle about to be written: what <see cref="WriteAsync(PackPlan, Stream, BundleFormat, IProgress{ByteProgress}?, CancellationToken)"/> turns into bytes.</summary>
-    private sealed record PackPlan(
-        string Name,
-        List<BundleFile> Files,
-        Dictionary<string, string> Digests,
-        BundleManifest Manifest,
-        byte[] ManifestBytes,
-        byte[]? Signature,
-        byte[] Sums)
-    {
-        /// <summary>The memo key of the uncompressed tar: every input its bytes follow from (SHA256SUMS follows from bundle.json).</summary>
-        public string MemoKey() => DigestMemo.Key("bundle-tar", key =>
-        {
-            key.AppendData(ManifestBytes);
-            DigestMemo.AppendLine(key, "");
-            DigestMemo.AppendLine(key, Signature is null ? "unsigned" : Convert.ToHexStringLower(Signature));
-            foreach (var f in Files)
-            {
-                DigestMemo.AppendLine(key, FormattableString.Invariant($"{f.Path} {ModeOf(f)} {f.Size} {Digests[f.Path]}"));
-            }
-        });
-    }
+    internal static int ModeOf(BundleFile file) => file.Executable ? BundleLayout.ExecutableMode : BundleLayout.FileMode;
 
     private static List<BundleFile> Validate(BundleHeader header, IReadOnlyList<BundleFile> files)
     {
@@ -365,4 +393,27 @@ public static class BundleWriter
             yield return path[..i];
         }
     }
+}
+
+/// <summary>A bundle about to be written: what <see cref="BundleWriter.WriteAsync(PackPlan, Stream, BundleFormat, IProgress{ByteProgress}?, CancellationToken)"/> turns into bytes.</summary>
+internal sealed record PackPlan(
+    string Name,
+    List<BundleFile> Files,
+    Dictionary<string, string> Digests,
+    BundleManifest Manifest,
+    byte[] ManifestBytes,
+    byte[]? Signature,
+    byte[] Sums)
+{
+    /// <summary>The memo key of the uncompressed tar: every input its bytes follow from (SHA256SUMS follows from bundle.json).</summary>
+    public string MemoKey() => DigestMemo.Key("bundle-tar", key =>
+    {
+        key.AppendData(ManifestBytes);
+        DigestMemo.AppendLine(key, "");
+        DigestMemo.AppendLine(key, Signature is null ? "unsigned" : Convert.ToHexStringLower(Signature));
+        foreach (var f in Files)
+        {
+            DigestMemo.AppendLine(key, FormattableString.Invariant($"{f.Path} {BundleWriter.ModeOf(f)} {f.Size} {Digests[f.Path]}"));
+        }
+    });
 }

@@ -170,6 +170,33 @@ public sealed class FileCopyStream : Stream, IRangeCopyTarget
         RandomAccess.FlushToDisk(_handle);
     }
 
+    /// <summary>
+    /// Has the kernel start writing what is in the file so far to disk, without waiting for it
+    /// (sync_file_range, SYNC_FILE_RANGE_WRITE): a later <see cref="FlushToDisk"/> then has less left to
+    /// wait for. Safe to call from another thread while the file is written; does nothing where the
+    /// call is not available, or once the file is closed.
+    /// </summary>
+    public void StartWriteback()
+    {
+        var added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            _ = sync_file_range((int)_handle.DangerousGetHandle(), 0, 0, SyncFileRangeWrite);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            // Closed already, or no such call: the final flush does it all.
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
@@ -236,9 +263,13 @@ public sealed class FileCopyStream : Stream, IRangeCopyTarget
     }
 
     private const int EINTR = 4;
+    private const uint SyncFileRangeWrite = 2;
 
 #pragma warning disable SA1300, IDE1006 // libc's own name
     [DllImport("libc", SetLastError = true)]
     private static extern nint copy_file_range(int fdIn, ref long offIn, int fdOut, ref long offOut, nuint len, uint flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int sync_file_range(int fd, long offset, long nbytes, uint flags);
 #pragma warning restore SA1300, IDE1006
 }
