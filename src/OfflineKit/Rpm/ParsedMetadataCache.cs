@@ -72,127 +72,167 @@ public static class ParsedMetadataCache
     /// <summary>Writes the repositories under <paramref name="key"/>, atomically (a reader sees the old file or the new one).</summary>
     public static void Save(string directory, byte[] key, IReadOnlyList<RpmRepo> repos)
     {
-        ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(repos);
-        Directory.CreateDirectory(directory);
-        var path = PathFor(directory, key);
-        var partial = $"{path}.{Environment.ProcessId}.partial";
-        // The string table and the packages are built in memory (the table fills as the packages refer
-        // to it, and precedes them in the file), then written in one go.
-        var strings = new ChunkedBuffer();
-        var body = new ChunkedBuffer();
-        var packages = 0;
+        var writer = new Writer(directory, key, repos.Count);
         foreach (var repo in repos)
         {
-            packages += repo.Packages.Count;
+            writer.Add(repo);
         }
 
-        var table = new StringTable(strings, packages * 4);
-        WriteBody(body, repos, table);
-        using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+        writer.Commit();
+    }
+
+    /// <summary>
+    /// A cache file written a repository at a time, in order, as each is parsed (the strings shared
+    /// between them are numbered in that order), then <see cref="Commit"/>ted atomically.
+    /// </summary>
+    public sealed class Writer
+    {
+        // The string table and the packages are built in memory (the table fills as the packages refer
+        // to it, and precedes them in the file), then written in one go.
+        private readonly ChunkedBuffer _strings = new();
+        private readonly ChunkedBuffer _body = new();
+        private readonly StringTable _table;
+        private readonly string _directory;
+        private readonly byte[] _key;
+        private readonly int _count;
+        private int _added;
+
+        public Writer(string directory, byte[] key, int repositories)
         {
-            Span<byte> header = stackalloc byte[12 + key.Length];
-            BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
-            BinaryPrimitives.WriteInt32LittleEndian(header[4..], FormatVersion);
-            key.CopyTo(header[8..]);
-            BinaryPrimitives.WriteInt32LittleEndian(header[(8 + key.Length)..], table.Count);
-            file.Write(header);
-            strings.CopyTo(file);
-            Span<byte> length = stackalloc byte[8];
-            BinaryPrimitives.WriteInt64LittleEndian(length, body.Length);
-            file.Write(length);
-            body.CopyTo(file);
-            BinaryPrimitives.WriteUInt32LittleEndian(length, EndMarker);
-            file.Write(length[..4]);
+            ArgumentNullException.ThrowIfNull(key);
+            _directory = directory;
+            _key = key;
+            _count = repositories;
+            _table = new StringTable(_strings, 40_000);
+            _body.Int(repositories);
         }
 
-        File.Move(partial, path, overwrite: true);
-
-        // Each set of repositories (a spec) has its own file: keep the few used last.
-        foreach (var old in new DirectoryInfo(directory).GetFiles("*.bin").OrderByDescending(f => f.LastWriteTimeUtc).Skip(KeepFiles))
+        /// <summary>The next repository, in the order the file lists them.</summary>
+        public void Add(RpmRepo repo)
         {
-            old.Delete();
+            ArgumentNullException.ThrowIfNull(repo);
+            if (_added == _count)
+            {
+                throw new InvalidOperationException($"the cache file was begun for {_count} repositories");
+            }
+
+            _added++;
+            WriteRepo(_body, repo, _table);
+        }
+
+        /// <summary>Writes the file (every repository added), replacing one of the same key, and keeps the few used last.</summary>
+        public void Commit()
+        {
+            if (_added != _count)
+            {
+                throw new InvalidOperationException($"{_added} of {_count} repositories added");
+            }
+
+            Directory.CreateDirectory(_directory);
+            var path = PathFor(_directory, _key);
+            var partial = $"{path}.{Environment.ProcessId}.partial";
+            using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+            {
+                Span<byte> header = stackalloc byte[12 + _key.Length];
+                BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
+                BinaryPrimitives.WriteInt32LittleEndian(header[4..], FormatVersion);
+                _key.CopyTo(header[8..]);
+                BinaryPrimitives.WriteInt32LittleEndian(header[(8 + _key.Length)..], _table.Count);
+                file.Write(header);
+                _strings.CopyTo(file);
+                Span<byte> length = stackalloc byte[8];
+                BinaryPrimitives.WriteInt64LittleEndian(length, _body.Length);
+                file.Write(length);
+                _body.CopyTo(file);
+                BinaryPrimitives.WriteUInt32LittleEndian(length, EndMarker);
+                file.Write(length[..4]);
+            }
+
+            File.Move(partial, path, overwrite: true);
+
+            // Each set of repositories (a spec) has its own file: keep the few used last.
+            foreach (var old in new DirectoryInfo(_directory).GetFiles("*.bin").OrderByDescending(f => f.LastWriteTimeUtc).Skip(KeepFiles))
+            {
+                old.Delete();
+            }
         }
     }
 
-    // The body: every string by its index in the table. Laid out as BinaryReader reads it (Read).
-    private static void WriteBody(ChunkedBuffer b, IReadOnlyList<RpmRepo> repos, StringTable s)
+    // One repository of the body: every string by its index in the table. Laid out as BinaryReader reads it (Read).
+    private static void WriteRepo(ChunkedBuffer b, RpmRepo repo, StringTable s)
     {
-        b.Int(repos.Count);
-        foreach (var repo in repos)
+        b.Int(s[repo.Name]);
+        b.Int(s[repo.Location]);
+        b.Byte(repo.FilelistsRead ? (byte)1 : (byte)0);
+        b.Int(repo.Modules.Builds.Count);
+        foreach (var m in repo.Modules.Builds)
         {
-            b.Int(s[repo.Name]);
-            b.Int(s[repo.Location]);
-            b.Byte(repo.FilelistsRead ? (byte)1 : (byte)0);
-            b.Int(repo.Modules.Builds.Count);
-            foreach (var m in repo.Modules.Builds)
+            b.Int(s[m.Name]);
+            b.Int(s[m.Stream]);
+            b.Int(s[m.Version]);
+            b.Int(s[m.Context]);
+            b.Int(s[m.Arch]);
+            b.Int(m.Artifacts.Count);
+            foreach (var a in m.Artifacts)
             {
-                b.Int(s[m.Name]);
-                b.Int(s[m.Stream]);
-                b.Int(s[m.Version]);
-                b.Int(s[m.Context]);
-                b.Int(s[m.Arch]);
-                b.Int(m.Artifacts.Count);
-                foreach (var a in m.Artifacts)
+                b.Int(s[a]);
+            }
+        }
+
+        b.Int(repo.Modules.Defaults.Count);
+        foreach (var (module, stream) in repo.Modules.Defaults)
+        {
+            b.Int(s[module]);
+            b.Int(s[stream]);
+        }
+
+        b.Int(repo.Groups.Count);
+        foreach (var (id, names) in repo.Groups)
+        {
+            b.Int(s[id]);
+            b.Int(names.Count);
+            foreach (var n in names)
+            {
+                b.Int(s[n]);
+            }
+        }
+
+        var packages = repo.Packages;
+        b.Int(packages.Count);
+        for (var k = 0; k < packages.Count; k++)
+        {
+            var p = packages[k];
+            b.Int(s[p.Name]);
+            b.Int(s[p.Arch]);
+            WriteEvr(b, p.Evr, s);
+            b.Int(s[p.Checksum?.Type]);
+            b.Int(s[p.Checksum?.Value]);
+            b.Int(s[p.LocationHref]);
+            b.Int(s[p.LocationBase]);
+            b.Long(p.Size);
+            b.Int(s[p.Repo]);
+            WriteDependencies(b, p.Provides, p.Evr, s);
+            WriteDependencies(b, p.Requires, p.Evr, s);
+            WriteDependencies(b, p.Conflicts, p.Evr, s);
+            WriteDependencies(b, p.Obsoletes, p.Evr, s);
+            WriteDependencies(b, p.Recommends, p.Evr, s);
+
+            // Paths are nearly all distinct: inline, not through the table.
+            var files = p.Files;
+            b.Int(files.Count);
+            if (files is PackedPaths packed)
+            {
+                foreach (var f in packed.Segments)
                 {
-                    b.Int(s[a]);
+                    b.String(f);
                 }
             }
-
-            b.Int(repo.Modules.Defaults.Count);
-            foreach (var (module, stream) in repo.Modules.Defaults)
+            else
             {
-                b.Int(s[module]);
-                b.Int(s[stream]);
-            }
-
-            b.Int(repo.Groups.Count);
-            foreach (var (id, names) in repo.Groups)
-            {
-                b.Int(s[id]);
-                b.Int(names.Count);
-                foreach (var n in names)
+                for (var i = 0; i < files.Count; i++)
                 {
-                    b.Int(s[n]);
-                }
-            }
-
-            var packages = repo.Packages;
-            b.Int(packages.Count);
-            for (var k = 0; k < packages.Count; k++)
-            {
-                var p = packages[k];
-                b.Int(s[p.Name]);
-                b.Int(s[p.Arch]);
-                WriteEvr(b, p.Evr, s);
-                b.Int(s[p.Checksum?.Type]);
-                b.Int(s[p.Checksum?.Value]);
-                b.Int(s[p.LocationHref]);
-                b.Int(s[p.LocationBase]);
-                b.Long(p.Size);
-                b.Int(s[p.Repo]);
-                WriteDependencies(b, p.Provides, p.Evr, s);
-                WriteDependencies(b, p.Requires, p.Evr, s);
-                WriteDependencies(b, p.Conflicts, p.Evr, s);
-                WriteDependencies(b, p.Obsoletes, p.Evr, s);
-                WriteDependencies(b, p.Recommends, p.Evr, s);
-
-                // Paths are nearly all distinct: inline, not through the table.
-                var files = p.Files;
-                b.Int(files.Count);
-                if (files is PackedPaths packed)
-                {
-                    foreach (var f in packed.Segments)
-                    {
-                        b.String(f);
-                    }
-                }
-                else
-                {
-                    for (var i = 0; i < files.Count; i++)
-                    {
-                        b.String(files[i]);
-                    }
+                    b.String(files[i]);
                 }
             }
         }

@@ -63,7 +63,7 @@ public static partial class PrimaryReader
     /// <summary>
     /// The packages of a decompressed primary read in pieces of about <paramref name="pieceSize"/> bytes
     /// on <paramref name="workers"/> threads; null when the file cannot be cut safely or a piece does not
-    /// parse (then the serial reader decides). Errors reading <paramref name="content"/> are thrown.
+    /// parse, or reading <paramref name="content"/> fails (then the serial reader decides).
     /// </summary>
     internal static List<RpmPackage>? TryReadInPieces(Stream content, string repo, int workers, int pieceSize)
     {
@@ -110,11 +110,12 @@ public static partial class PrimaryReader
             {
                 Cut();
             }
-            catch
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                // Reading the file failed: the pieces still queued are not read.
+                // Reading the file failed (a broken compressed stream, a size that does not match): the
+                // pieces still queued are not read, and the serial reader reads it again to say which
+                // error is the file's — it may meet bad XML before the point where this read failed.
                 _failed = true;
-                throw;
             }
             finally
             {

@@ -106,16 +106,42 @@ public static class RpmSources
         }
 
         // Each repository parsed as soon as its own files are in, on its own core, while the others
-        // still download.
+        // still download; each put in the parsed cache as soon as it and those before it are parsed
+        // (the biggest, AppStream, comes last), so little of the cache is left to write at the end.
         var t = Timing.Start();
-        var loaded = await Task.WhenAll(Enumerable.Range(0, indexes.Length).Select(async i =>
+        var parsing = Enumerable.Range(0, indexes.Length).Select(async i =>
         {
             var source = await FetchOne(i, filelists: false).ConfigureAwait(false);
             return await Task.Run(() => RpmRepoLoader.LoadPrimary(source), cancellationToken).ConfigureAwait(false);
-        })).ConfigureAwait(false);
+        }).ToList();
+        var write = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    var writer = new ParsedMetadataCache.Writer(parsedDir, key, parsing.Count);
+                    foreach (var repo in parsing)
+                    {
+                        writer.Add(await repo.ConfigureAwait(false));
+                    }
+
+                    var w = Timing.Start();
+                    writer.Commit();
+                    Timing.Mark("parsed metadata cached", w);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // A cache that cannot be written costs the next run time, not this one its result.
+                }
+                catch (Exception) when (parsing.Any(p => p.IsFaulted || p.IsCanceled))
+                {
+                    // A repository failed: the load's own await says why.
+                }
+            },
+            CancellationToken.None);
+        var loaded = await Task.WhenAll(parsing).ConfigureAwait(false);
         Timing.Mark("metadata fetched and parsed (all repos)", t);
-        List<RpmRepo> repos = [.. loaded];
-        return Loaded(repos, Save(repos, Task.CompletedTask));
+        return Loaded([.. loaded], write);
     }
 }
 
