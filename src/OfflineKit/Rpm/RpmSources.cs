@@ -114,15 +114,17 @@ public static class RpmSources
             var source = await FetchOne(i, filelists: false).ConfigureAwait(false);
             return await Task.Run(() => RpmRepoLoader.LoadPrimary(source), cancellationToken).ConfigureAwait(false);
         }).ToList();
-        var write = Task.Run(
-            async () =>
+        // On a thread of its own that waits for each repository: a continuation queued to the pool would
+        // wait behind the resolution, which starts on the pool the moment the last repository is in.
+        var write = Task.Factory.StartNew(
+            () =>
             {
                 try
                 {
                     var writer = new ParsedMetadataCache.Writer(parsedDir, key, parsing.Count);
                     foreach (var repo in parsing)
                     {
-                        writer.Add(await repo.ConfigureAwait(false));
+                        writer.Add(repo.GetAwaiter().GetResult());
                     }
 
                     var w = Timing.Start();
@@ -138,7 +140,9 @@ public static class RpmSources
                     // A repository failed: the load's own await says why.
                 }
             },
-            CancellationToken.None);
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
         var loaded = await Task.WhenAll(parsing).ConfigureAwait(false);
         Timing.Mark("metadata fetched and parsed (all repos)", t);
         return Loaded([.. loaded], write);
