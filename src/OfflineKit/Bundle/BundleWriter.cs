@@ -226,9 +226,7 @@ public static class BundleWriter
 
         var manifest = BuildManifest(header, ordered, digests);
         var manifestBytes = manifest.ToJsonBytes();
-        var sums = Sha256Sums.Format(
-            [new FileDigest(BundleLayout.ManifestFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(manifestBytes)), manifestBytes.Length),
-             .. manifest.Files]);
+        var sums = PackPlan.SumsOf(manifest, manifestBytes);
 
         // Right behind bundle.json: a verifier checks the signature before it reads the rest.
         var signature = header.Signer?.Invoke(manifestBytes);
@@ -405,6 +403,11 @@ internal sealed record PackPlan(
     byte[]? Signature,
     byte[] Sums)
 {
+    /// <summary>SHA256SUMS: bundle.json's line, then every file's, as bundle.json lists them (it follows from bundle.json alone).</summary>
+    public static byte[] SumsOf(BundleManifest manifest, byte[] manifestBytes) => Sha256Sums.Format(
+        [new FileDigest(BundleLayout.ManifestFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(manifestBytes)), manifestBytes.Length),
+         .. manifest.Files]);
+
     /// <summary>The memo key of the uncompressed tar: every input its bytes follow from (SHA256SUMS follows from bundle.json).</summary>
     public string MemoKey() => DigestMemo.Key("bundle-tar", key =>
     {

@@ -5,7 +5,7 @@ namespace OfflineKit.Bundle;
 
 /// <summary>
 /// A bundle written ahead. After each uncompressed, unsigned bundle is written, its plan is kept in the
-/// cache (<see cref="Save"/>: bundle.json, SHA256SUMS and where every file's content comes from: its
+/// cache (<see cref="Save"/>: bundle.json and where every file's content comes from: its
 /// bytes, a file in the cache, or a recipe for content made on the fly). The next build of the same
 /// bundle name writes that plan to a draft in the output folder, and flushes it to disk, while its own
 /// stages run (<see cref="Start"/>); when its plan comes out the same — the same memo key, which covers
@@ -16,7 +16,7 @@ namespace OfflineKit.Bundle;
 /// </summary>
 public sealed class PackDraft : IAsyncDisposable
 {
-    private const string Magic = "offlinekit-pack-plan 1";
+    private const string Magic = "offlinekit-pack-plan 2";
     private static readonly TimeSpan WritebackPeriod = TimeSpan.FromMilliseconds(40);
 
     private readonly CancellationTokenSource _cancel = new();
@@ -147,7 +147,6 @@ public sealed class PackDraft : IAsyncDisposable
                 w.Write(key);
                 w.Write(plan.Name);
                 Bytes(w, plan.ManifestBytes);
-                Bytes(w, plan.Sums);
                 w.Write(plan.Files.Count);
                 foreach (var f in plan.Files)
                 {
@@ -221,7 +220,6 @@ public sealed class PackDraft : IAsyncDisposable
             r.ReadString();
             var name = r.ReadString();
             var manifestBytes = Bytes(r);
-            var sums = Bytes(r);
             var count = r.ReadInt32();
             var files = new List<BundleFile>();
             var digests = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -246,7 +244,10 @@ public sealed class PackDraft : IAsyncDisposable
                 files.Add(file with { Executable = executable, Sha256 = sha });
             }
 
-            return new PackPlan(name, files, digests, BundleManifest.Parse(manifestBytes), manifestBytes, null, sums);
+            // SHA256SUMS is not kept but made again from bundle.json, as the writer makes it: the memo key
+            // covers bundle.json, and so every byte of the draft.
+            var manifest = BundleManifest.Parse(manifestBytes);
+            return new PackPlan(name, files, digests, manifest, manifestBytes, null, PackPlan.SumsOf(manifest, manifestBytes));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or EndOfStreamException or FormatException
             or ArgumentException or InvalidDataException or OfflineKitException or System.Text.Json.JsonException)
