@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 
 namespace OfflineKit.Rpm;
@@ -101,6 +100,10 @@ public static partial class PrimaryReader
 
         private readonly List<Piece> _pieces = [];
         private readonly BlockingCollection<Piece> _queue = new(boundedCapacity: workers * 2);
+        // The pieces' buffers, reused: a piece is cut on this thread and read on another, and the shared
+        // ArrayPool keeps few arrays a thread gives back for another to take (measured: ~15 MB more
+        // allocated on a 27 MB primary, each MB a fresh page fault per 4 KB), and rounds 512 KB up to 1 MB.
+        private readonly ConcurrentQueue<byte[]> _free = new();
         private Task[]? _threads;
         private volatile bool _failed;
 
@@ -144,7 +147,7 @@ public static partial class PrimaryReader
 
         private void Cut()
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(pieceSize + Front + Back);
+            var buffer = RentBuffer(pieceSize + Front + Back);
             var start = Front;
             var end = Front;
             var first = true;
@@ -178,9 +181,9 @@ public static partial class PrimaryReader
                                 return;
                             }
 
-                            var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                            var bigger = RentBuffer(buffer.Length * 2);
                             System.Buffer.BlockCopy(buffer, 0, bigger, 0, end);
-                            ArrayPool<byte>.Shared.Return(buffer);
+                            ReturnBuffer(buffer);
                             buffer = bigger;
                         }
 
@@ -197,7 +200,7 @@ public static partial class PrimaryReader
                     }
 
                     var tail = end - cut;
-                    var next = ArrayPool<byte>.Shared.Rent(Math.Max(pieceSize, tail + 1) + Front + Back);
+                    var next = RentBuffer(Math.Max(pieceSize, tail + 1) + Front + Back);
                     System.Buffer.BlockCopy(buffer, cut, next, Front, tail);
                     RootEnd.CopyTo(buffer.AsSpan(cut));
                     Dispatch(buffer, start, cut + Back, first, last: false);
@@ -208,7 +211,7 @@ public static partial class PrimaryReader
             {
                 if (buffer is not null && _failed)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    ReturnBuffer(buffer);
                 }
             }
         }
@@ -235,7 +238,7 @@ public static partial class PrimaryReader
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    ReturnBuffer(buffer);
                 }
 
                 return;
@@ -278,8 +281,23 @@ public static partial class PrimaryReader
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(piece.Buffer);
+                    ReturnBuffer(piece.Buffer);
                 }
+            }
+        }
+
+        private byte[] RentBuffer(int length)
+        {
+            var size = pieceSize + Front + Back;
+            return length <= size && _free.TryDequeue(out var buffer) ? buffer : new byte[Math.Max(length, size)];
+        }
+
+        // At most the pieces in flight are ever kept (the queue's, one per worker and the one being cut).
+        private void ReturnBuffer(byte[] buffer)
+        {
+            if (buffer.Length == pieceSize + Front + Back)
+            {
+                _free.Enqueue(buffer);
             }
         }
 
