@@ -3,9 +3,7 @@ using OfflineKit.Cli;
 
 Timing.Mark("main");
 
-// Nearly every command reads the embedded catalogs (the --k8s help names the versions): parsed on the
-// second core while the console and the command line are set up, instead of after.
-_ = Task.Run(() => (OfflineKit.Images.VersionCatalog.Embedded, OfflineKit.Catalog.ReleaseCatalog.Embedded));
+CliApp.StartWarmUps(args);
 var t = Timing.Start();
 var console = CliConsole.System;
 Timing.Mark("console", t);
