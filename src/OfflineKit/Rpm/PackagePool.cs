@@ -13,10 +13,13 @@ internal sealed class PackagePool
     private static readonly IReadOnlyList<(RpmPackage, RpmDependency)> NoProvides = [];
 
     private readonly ChainIndex<RpmPackage> _byName;
-    private readonly ChainIndex<(RpmPackage Package, RpmDependency Provide)> _provides;
+
+    // The provides of consecutive runs of the eligible packages, indexed on the cores at once; a name's
+    // providers are each run's in turn (pool order), put together when the resolver first asks.
+    private readonly ChainIndex<(RpmPackage Package, RpmDependency Provide)>[] _provides;
+    private readonly Dictionary<string, IReadOnlyList<(RpmPackage Package, RpmDependency Provide)>> _providesOf = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<RpmPackage>> _files = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dependedPaths;
-    private PathLookup? _dependedLookup;
     private readonly List<RpmPackage> _eligible;
     private readonly Dictionary<RpmPackage, int> _repoOrder;
 
@@ -29,14 +32,15 @@ internal sealed class PackagePool
     private readonly bool _filelistsMissing;
     private readonly HashSet<string> _judgedPaths = new(StringComparer.Ordinal);
 
-    public PackagePool(IReadOnlyList<RpmRepo> repos, ResolveOptions options)
+    /// <param name="indexRuns">How many runs the provides are indexed in (default: one per core, up to four).</param>
+    public PackagePool(IReadOnlyList<RpmRepo> repos, ResolveOptions options, int? indexRuns = null)
     {
         Repos = repos;
         NativeArch = options.Arch == TargetArch.Arm64 ? "aarch64" : "x86_64";
         var modules = new ModuleFilter(repos, options.EnabledModules, NativeArch);
         _filelistsMissing = repos.Any(r => !r.FilelistsRead);
 
-        // Sized for every package up front (a few provides each): no rehashing while they are added.
+        // Sized for every package up front: no rehashing while they are added.
         var total = 0;
         foreach (var repo in repos)
         {
@@ -44,13 +48,8 @@ internal sealed class PackagePool
         }
 
         _byName = new(total);
-        _provides = new(total * 12);
         _eligible = new(total);
         _repoOrder = new(total);
-
-        // Only the paths some dependency names are indexed: primary lists ~40 files a package, and a
-        // path nothing requires is looked up (by a request) far more rarely than it would be indexed.
-        _dependedPaths = FilelistsReader.RequiredPaths(repos.SelectMany(r => r.Packages));
         for (var r = 0; r < repos.Count; r++)
         {
             foreach (var p in repos[r].Packages)
@@ -68,9 +67,49 @@ internal sealed class PackagePool
                 }
 
                 _repoOrder[p] = r;
-                Add(p);
+                _eligible.Add(p);
             }
         }
+
+        // The indexes on every core: a full EL set has ~10,000 packages and ~110,000 provides, and
+        // building them one after the other was most of the time between the last metadata read and
+        // the resolution (each index's memory is fresh, and under a hypervisor every new page faults).
+        var runs = Math.Max(1, indexRuns ?? Math.Clamp(Environment.ProcessorCount, 1, 4));
+        _provides = new ChainIndex<(RpmPackage, RpmDependency)>[runs];
+        HashSet<string> depended = [];
+        var build = new List<Action>(runs + 1)
+        {
+            // Only the paths some dependency names are indexed: primary lists ~40 files a package, and a
+            // path nothing requires is looked up (by a request) far more rarely than it would be indexed.
+            () =>
+            {
+                depended = FilelistsReader.RequiredPaths(repos.SelectMany(r => r.Packages));
+                var lookup = new PathLookup(depended);
+                foreach (var p in _eligible)
+                {
+                    _byName.Add(p.Name, p);
+                    IndexFiles(p, depended, lookup);
+                }
+            },
+        };
+        for (var i = 0; i < runs; i++)
+        {
+            var (from, to) = (_eligible.Count * i / runs, _eligible.Count * (i + 1) / runs);
+            var run = i;
+            build.Add(() => _provides[run] = IndexProvides(_eligible, from, to));
+        }
+
+        try
+        {
+            Parallel.Invoke([.. build]);
+        }
+        catch (AggregateException e)
+        {
+            // What the serial build threw (a malformed rich dependency), as itself.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+
+        _dependedPaths = depended;
     }
 
     public IReadOnlyList<RpmRepo> Repos { get; }
@@ -91,7 +130,23 @@ internal sealed class PackagePool
 
     public IReadOnlyList<RpmPackage> ByName(string name) => _byName.Get(name) ?? None;
 
-    public IReadOnlyList<(RpmPackage Package, RpmDependency Provide)> ProvidesNamed(string name) => _provides.Get(name) ?? NoProvides;
+    public IReadOnlyList<(RpmPackage Package, RpmDependency Provide)> ProvidesNamed(string name)
+    {
+        if (_providesOf.TryGetValue(name, out var known))
+        {
+            return known;
+        }
+
+        List<(RpmPackage, RpmDependency)>? found = null;
+        foreach (var run in _provides)
+        {
+            run.AppendTo(name, ref found);
+        }
+
+        IReadOnlyList<(RpmPackage, RpmDependency)> list = found is null ? NoProvides : found;
+        _providesOf[name] = list;
+        return list;
+    }
 
     public IReadOnlyList<RpmPackage> OwnersOf(string path)
     {
@@ -189,32 +244,37 @@ internal sealed class PackagePool
             && !Excluded.Keys.Any(p => p.Files.Contains(path));
     }
 
-    private void Add(RpmPackage p)
+    // Every package provides its own name at its EVR, whether or not the metadata says so.
+    private static ChainIndex<(RpmPackage, RpmDependency)> IndexProvides(List<RpmPackage> packages, int from, int to)
     {
-        _eligible.Add(p);
-        _byName.Add(p.Name, p);
-
-        // Every package provides its own name at its EVR, whether or not the metadata says so.
-        var self = new RpmDependency(p.Name, DepRelation.Eq, p.Evr);
-        var hasSelf = false;
-        foreach (var provide in p.Provides)
+        var index = new ChainIndex<(RpmPackage, RpmDependency)>((to - from) * 12);
+        for (var i = from; i < to; i++)
         {
-            hasSelf |= provide.Name == p.Name && provide.Relation == DepRelation.Eq && provide.Evr == p.Evr;
-            _provides.Add(provide.Name, (p, provide));
+            var p = packages[i];
+            var hasSelf = false;
+            foreach (var provide in p.Provides)
+            {
+                hasSelf |= provide.Name == p.Name && provide.Relation == DepRelation.Eq && provide.Evr == p.Evr;
+                index.Add(provide.Name, (p, provide));
+            }
+
+            if (!hasSelf)
+            {
+                index.Add(p.Name, (p, new RpmDependency(p.Name, DepRelation.Eq, p.Evr)));
+            }
         }
 
-        if (!hasSelf)
-        {
-            _provides.Add(p.Name, (p, self));
-        }
+        return index;
+    }
 
+    private void IndexFiles(RpmPackage p, HashSet<string> depended, PathLookup lookup)
+    {
         if (p.Files is PackedPaths packed)
         {
             // Looked up as spans: only the few depended paths become strings (the set's own).
-            _dependedLookup ??= new PathLookup(_dependedPaths);
             foreach (var f in packed.Segments)
             {
-                if (_dependedLookup.Find(f) is { } path)
+                if (lookup.Find(f) is { } path)
                 {
                     AddOwner(path, p);
                 }
@@ -225,7 +285,7 @@ internal sealed class PackagePool
 
         foreach (var f in p.Files)
         {
-            if (_dependedPaths.Contains(f))
+            if (depended.Contains(f))
             {
                 AddOwner(f, p);
             }
@@ -315,6 +375,21 @@ internal sealed class PackagePool
             else
             {
                 chain = (i, i);
+            }
+        }
+
+        /// <summary>Appends the values under <paramref name="key"/>, in the order added, to <paramref name="into"/> (made when there are some).</summary>
+        public void AppendTo(string key, ref List<T>? into)
+        {
+            if (!_chains.TryGetValue(key, out var chain))
+            {
+                return;
+            }
+
+            into ??= [];
+            for (var i = chain.First; i >= 0; i = _next[i])
+            {
+                into.Add(_values[i]);
             }
         }
 
