@@ -15,7 +15,7 @@ namespace OfflineKit.Rpm;
 public static class ParsedMetadataCache
 {
     private const uint Magic = 0x4d52_4b4f; // "OKRM"
-    private const int FormatVersion = 3;
+    private const int FormatVersion = 4;
     private const uint EndMarker = 0x444e_4521; // "!END"
     private const int KeepFiles = 4;
 
@@ -73,7 +73,7 @@ public static class ParsedMetadataCache
     public static void Save(string directory, byte[] key, IReadOnlyList<RpmRepo> repos)
     {
         ArgumentNullException.ThrowIfNull(repos);
-        var writer = new Writer(directory, key, repos.Count);
+        using var writer = new Writer(directory, key, repos.Count);
         foreach (var repo in repos)
         {
             writer.Add(repo);
@@ -83,28 +83,37 @@ public static class ParsedMetadataCache
     }
 
     /// <summary>
-    /// A cache file written a repository at a time, in order, as each is parsed (the strings shared
-    /// between them are numbered in that order), then <see cref="Commit"/>ted atomically.
+    /// A cache file written a repository at a time, in order, as each is parsed, straight into a partial
+    /// file (each string is written where it is first used and numbered then, so nothing waits in
+    /// memory for a table to go before it), then <see cref="Commit"/>ted atomically. Disposed without a
+    /// commit, it removes its partial file.
     /// </summary>
-    public sealed class Writer
+    public sealed class Writer : IDisposable
     {
-        // The string table and the packages are built in memory (the table fills as the packages refer
-        // to it, and precedes them in the file), then written in one go.
-        private readonly ChunkedBuffer _strings = new();
-        private readonly ChunkedBuffer _body = new();
-        private readonly StringTable _table;
         private readonly string _directory;
-        private readonly byte[] _key;
+        private readonly string _path;
+        private readonly string _partial;
+        private readonly FileStream _file;
+        private readonly ChunkedBuffer _body;
+        private readonly StringTable _table;
         private readonly int _count;
         private int _added;
+        private bool _done;
 
         public Writer(string directory, byte[] key, int repositories)
         {
             ArgumentNullException.ThrowIfNull(key);
             _directory = directory;
-            _key = key;
             _count = repositories;
-            _table = new StringTable(_strings, 40_000);
+            Directory.CreateDirectory(directory);
+            _path = PathFor(directory, key);
+            _partial = $"{_path}.{Environment.ProcessId}.partial";
+            _file = new FileStream(_partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
+            _body = new ChunkedBuffer(_file);
+            _table = new StringTable(_body, 40_000);
+            BinaryPrimitives.WriteUInt32LittleEndian(_body.Take(4), Magic);
+            _body.Int(FormatVersion);
+            key.CopyTo(_body.Take(key.Length));
             _body.Int(repositories);
         }
 
@@ -121,7 +130,7 @@ public static class ParsedMetadataCache
             WriteRepo(_body, repo, _table);
         }
 
-        /// <summary>Writes the file (every repository added), replacing one of the same key, and keeps the few used last.</summary>
+        /// <summary>Ends the file (every repository added), puts it in place of one of the same key, and keeps the few used last.</summary>
         public void Commit()
         {
             if (_added != _count)
@@ -129,27 +138,11 @@ public static class ParsedMetadataCache
                 throw new InvalidOperationException($"{_added} of {_count} repositories added");
             }
 
-            Directory.CreateDirectory(_directory);
-            var path = PathFor(_directory, _key);
-            var partial = $"{path}.{Environment.ProcessId}.partial";
-            using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
-            {
-                Span<byte> header = stackalloc byte[12 + _key.Length];
-                BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
-                BinaryPrimitives.WriteInt32LittleEndian(header[4..], FormatVersion);
-                _key.CopyTo(header[8..]);
-                BinaryPrimitives.WriteInt32LittleEndian(header[(8 + _key.Length)..], _table.Count);
-                file.Write(header);
-                _strings.CopyTo(file);
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteInt64LittleEndian(length, _body.Length);
-                file.Write(length);
-                _body.CopyTo(file);
-                BinaryPrimitives.WriteUInt32LittleEndian(length, EndMarker);
-                file.Write(length[..4]);
-            }
-
-            File.Move(partial, path, overwrite: true);
+            BinaryPrimitives.WriteUInt32LittleEndian(_body.Take(4), EndMarker);
+            _body.Flush();
+            _file.Dispose();
+            File.Move(_partial, _path, overwrite: true);
+            _done = true;
 
             // Each set of repositories (a spec) has its own file: keep the few used last.
             foreach (var old in new DirectoryInfo(_directory).GetFiles("*.bin").OrderByDescending(f => f.LastWriteTimeUtc).Skip(KeepFiles))
@@ -157,44 +150,63 @@ public static class ParsedMetadataCache
                 old.Delete();
             }
         }
+
+        public void Dispose()
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            _done = true;
+            _file.Dispose();
+            try
+            {
+                File.Delete(_partial);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left behind: a later commit of the same key does not read it, and it is named by this process.
+            }
+        }
     }
 
-    // One repository of the body: every string by its index in the table. Laid out as BinaryReader reads it (Read).
+    // One repository of the body: every string as a reference to the table (StringTable.Write). Laid out as BinaryReader reads it (Read).
     private static void WriteRepo(ChunkedBuffer b, RpmRepo repo, StringTable s)
     {
-        b.Int(s[repo.Name]);
-        b.Int(s[repo.Location]);
+        s.Write(repo.Name);
+        s.Write(repo.Location);
         b.Byte(repo.FilelistsRead ? (byte)1 : (byte)0);
         b.Int(repo.Modules.Builds.Count);
         foreach (var m in repo.Modules.Builds)
         {
-            b.Int(s[m.Name]);
-            b.Int(s[m.Stream]);
-            b.Int(s[m.Version]);
-            b.Int(s[m.Context]);
-            b.Int(s[m.Arch]);
+            s.Write(m.Name);
+            s.Write(m.Stream);
+            s.Write(m.Version);
+            s.Write(m.Context);
+            s.Write(m.Arch);
             b.Int(m.Artifacts.Count);
             foreach (var a in m.Artifacts)
             {
-                b.Int(s[a]);
+                s.Write(a);
             }
         }
 
         b.Int(repo.Modules.Defaults.Count);
         foreach (var (module, stream) in repo.Modules.Defaults)
         {
-            b.Int(s[module]);
-            b.Int(s[stream]);
+            s.Write(module);
+            s.Write(stream);
         }
 
         b.Int(repo.Groups.Count);
         foreach (var (id, names) in repo.Groups)
         {
-            b.Int(s[id]);
+            s.Write(id);
             b.Int(names.Count);
             foreach (var n in names)
             {
-                b.Int(s[n]);
+                s.Write(n);
             }
         }
 
@@ -203,15 +215,15 @@ public static class ParsedMetadataCache
         for (var k = 0; k < packages.Count; k++)
         {
             var p = packages[k];
-            b.Int(s[p.Name]);
-            b.Int(s[p.Arch]);
+            s.Write(p.Name);
+            s.Write(p.Arch);
             WriteEvr(b, p.Evr, s);
-            b.Int(s[p.Checksum?.Type]);
-            b.Int(s[p.Checksum?.Value]);
-            b.Int(s[p.LocationHref]);
-            b.Int(s[p.LocationBase]);
+            s.Write(p.Checksum?.Type);
+            s.Write(p.Checksum?.Value);
+            s.Write(p.LocationHref);
+            s.Write(p.LocationBase);
             b.Long(p.Size);
-            b.Int(s[p.Repo]);
+            s.Write(p.Repo);
             WriteDependencies(b, p.Provides, p.Evr, s);
             WriteDependencies(b, p.Requires, p.Evr, s);
             WriteDependencies(b, p.Conflicts, p.Evr, s);
@@ -244,7 +256,7 @@ public static class ParsedMetadataCache
         for (var i = 0; i < deps.Count; i++)
         {
             var d = deps[i];
-            b.Int(s[d.Name]);
+            s.Write(d.Name);
             // Relation and pre in one byte; then the EVR: none, the package's own, or its own.
             var evrKind = d.Evr is null ? 0 : ReferenceEquals(d.Evr, own) ? 1 : 2;
             b.Byte((byte)((int)d.Relation | (d.Pre ? 0x10 : 0) | (evrKind << 5)));
@@ -258,54 +270,49 @@ public static class ParsedMetadataCache
     private static void WriteEvr(ChunkedBuffer b, Evr evr, StringTable s)
     {
         b.Int(evr.Epoch);
-        b.Int(s[evr.Version]);
-        b.Int(s[evr.Release]);
+        s.Write(evr.Version);
+        s.Write(evr.Release);
     }
 
     /// <summary>
     /// Every string once, by instance: the parser already made one instance of each repeated text (per
     /// file), so telling instances apart costs a few duplicates and saves hashing every string's text.
+    /// A reference is -1 for null, the index of a string already written, or -2 followed by the string
+    /// itself the first time (it then takes the next index).
     /// </summary>
     private sealed class StringTable(ChunkedBuffer into, int capacity)
     {
         private readonly Dictionary<string, int> _index = new(capacity, ReferenceEqualityComparer.Instance);
 
-        public int Count { get; private set; }
-
-        /// <summary>The string's index (added to the table the first time), -1 for null.</summary>
-        public int this[string? s]
+        public void Write(string? s)
         {
-            get
+            if (s is null)
             {
-                if (s is null)
-                {
-                    return -1;
-                }
-
-                ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_index, s, out var exists);
-                if (!exists)
-                {
-                    slot = Count++;
-                    into.String(s);
-                }
-
-                return slot;
+                into.Int(-1);
+                return;
             }
+
+            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_index, s, out var exists);
+            if (exists)
+            {
+                into.Int(slot);
+                return;
+            }
+
+            slot = _index.Count - 1;
+            into.Int(-2);
+            into.String(s);
         }
     }
 
     /// <summary>
-    /// Bytes in 1 MB chunks, written as BinaryWriter writes them (little-endian numbers; strings as a
-    /// 7-bit-encoded UTF-8 length, then the bytes): no doubling copies of one big buffer.
+    /// Bytes written as BinaryWriter writes them (little-endian numbers; strings as a 7-bit-encoded UTF-8
+    /// length, then the bytes) into one 64 KB buffer that goes to the file each time it fills.
     /// </summary>
-    private sealed class ChunkedBuffer
+    private sealed class ChunkedBuffer(Stream sink)
     {
-        private const int ChunkSize = 1 << 20;
-        private readonly List<(byte[] Data, int Length)> _full = [];
-        private byte[] _chunk = new byte[ChunkSize];
+        private byte[] _chunk = new byte[1 << 16];
         private int _pos;
-
-        public long Length { get; private set; }
 
         public void Int(int value)
         {
@@ -338,32 +345,29 @@ public static class ParsedMetadataCache
             Encoding.UTF8.GetBytes(value, span[at..]);
         }
 
-        public void CopyTo(Stream stream)
+        public void Flush()
         {
-            foreach (var (data, length) in _full)
-            {
-                stream.Write(data, 0, length);
-            }
-
-            stream.Write(_chunk, 0, _pos);
+            sink.Write(_chunk, 0, _pos);
+            _pos = 0;
         }
 
-        private static int Prefix(int count) => count < 1 << 7 ? 1 : count < 1 << 14 ? 2 : count < 1 << 21 ? 3 : count < 1 << 28 ? 4 : 5;
-
-        private Span<byte> Take(int count)
+        public Span<byte> Take(int count)
         {
             if (_pos + count > _chunk.Length)
             {
-                _full.Add((_chunk, _pos));
-                _chunk = new byte[Math.Max(ChunkSize, count)];
-                _pos = 0;
+                Flush();
+                if (count > _chunk.Length)
+                {
+                    _chunk = new byte[count];
+                }
             }
 
             var span = _chunk.AsSpan(_pos, count);
             _pos += count;
-            Length += count;
             return span;
         }
+
+        private static int Prefix(int count) => count < 1 << 7 ? 1 : count < 1 << 14 ? 2 : count < 1 << 21 ? 3 : count < 1 << 28 ? 4 : 5;
     }
 
     private static List<RpmRepo> Read(BinaryReader r, long fileLength)
@@ -375,18 +379,22 @@ public static class ParsedMetadataCache
             return n >= 0 && n <= fileLength ? n : throw new InvalidDataException($"a count of {n} in a {fileLength}-byte file");
         }
 
-        var strings = new string[Count()];
-        for (var i = 0; i < strings.Length; i++)
-        {
-            strings[i] = r.ReadString();
-        }
-
-        string S() => strings[r.ReadInt32()];
-        string? N()
+        // The table fills as the body goes: a reference is -1 (null), an index, or -2 and the string itself.
+        var strings = new List<string>(1 << 14);
+        int Ref()
         {
             var i = r.ReadInt32();
-            return i < 0 ? null : strings[i];
+            if (i == -2)
+            {
+                strings.Add(r.ReadString());
+                return strings.Count - 1;
+            }
+
+            return i >= -1 && i < strings.Count ? i : throw new InvalidDataException($"string {i} of {strings.Count}");
         }
+
+        string S() => Ref() is var i and >= 0 ? strings[i] : throw new InvalidDataException("a string that must be there is null");
+        string? N() => Ref() is var i and >= 0 ? strings[i] : null;
 
         Evr E()
         {
@@ -395,8 +403,7 @@ public static class ParsedMetadataCache
         }
 
         // Unversioned dependencies (libc.so.6()(64bit), /bin/sh) are one object per name, as the parser makes them.
-        var plain = new RpmDependency?[strings.Length];
-        r.ReadInt64(); // the body's length
+        var plain = new RpmDependency?[1 << 14];
         var repos = new List<RpmRepo>();
         var repoCount = Count();
         for (var ri = 0; ri < repoCount; ri++)
@@ -454,11 +461,16 @@ public static class ParsedMetadataCache
                     var deps = lists[l] = Count() is var c and > 0 ? new RpmDependency[c] : [];
                     for (var i = 0; i < deps.Length; i++)
                     {
-                        var at = r.ReadInt32();
+                        var at = Ref() is var a and >= 0 ? a : throw new InvalidDataException("a dependency without a name");
                         var bits = r.ReadByte();
                         var kind = bits >> 5;
                         if (bits == 0)
                         {
+                            if (at >= plain.Length)
+                            {
+                                Array.Resize(ref plain, Math.Max(at + 1, plain.Length * 2));
+                            }
+
                             deps[i] = plain[at] ??= new RpmDependency(strings[at]);
                             continue;
                         }

@@ -121,7 +121,7 @@ public static class RpmSources
             {
                 try
                 {
-                    var writer = new ParsedMetadataCache.Writer(parsedDir, key, parsing.Count);
+                    using var writer = new ParsedMetadataCache.Writer(parsedDir, key, parsing.Count);
                     foreach (var repo in parsing)
                     {
                         writer.Add(repo.GetAwaiter().GetResult());

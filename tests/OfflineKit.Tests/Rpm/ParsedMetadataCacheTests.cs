@@ -52,6 +52,50 @@ public sealed class ParsedMetadataCacheTests : IDisposable
         Assert.Null(ParsedMetadataCache.TryLoad(_dir, key));
     }
 
+    [Fact]
+    public void A_file_bigger_than_the_write_buffer_with_a_string_bigger_than_it_reads_back_the_same()
+    {
+        // Strings are written where first used: many packages sharing names and versions across flushes
+        // of the 64 KB buffer, and one path longer than the buffer itself.
+        var packages = Enumerable.Range(0, 3000).Select(i => new RpmPackage
+        {
+            Name = $"pkg{i % 700}",
+            Arch = i % 3 == 0 ? "noarch" : "x86_64",
+            Evr = new Evr(i % 2, $"1.{i % 50}", $"{i % 9}.el8"),
+            Checksum = new RpmChecksum("sha256", $"{i:x64}"),
+            LocationHref = $"Packages/pkg{i}.rpm",
+            Size = i * 1000L,
+            Repo = "appstream",
+            Requires = [new RpmDependency("libc.so.6()(64bit)"), new RpmDependency($"lib{i % 40}.so", DepRelation.Ge, new Evr(0, "2", null), Pre: i % 5 == 0)],
+            Provides = [new RpmDependency($"pkg{i % 700}(x86-64)")],
+            Files = i == 1234 ? ["/usr/share/" + new string('x', 70_000)] : [$"/usr/bin/tool{i}", "/etc/shared.conf"],
+        }).ToList();
+        var repos = new List<RpmRepo> { new("appstream", "http://127.0.0.1/appstream/", packages) };
+        var key = Key("big");
+
+        ParsedMetadataCache.Save(_dir, key, repos);
+        var back = ParsedMetadataCache.TryLoad(_dir, key);
+
+        Assert.True(new FileInfo(ParsedMetadataCache.PathFor(_dir, key)).Length > 3 * 65536);
+        Assert.NotNull(back);
+        Assert.Equal(Describe(repos), Describe(back));
+        Assert.Same(back[0].Packages[0].Requires[0], back[0].Packages[2999].Requires[0]);
+    }
+
+    [Fact]
+    public void A_writer_given_up_before_its_commit_leaves_no_file_behind()
+    {
+        var key = Key("c0ffee");
+        using (var writer = new ParsedMetadataCache.Writer(_dir, key, repositories: 2))
+        {
+            writer.Add(Repos()[0]);
+            Assert.Single(Directory.GetFiles(_dir, "*.partial"));
+        }
+
+        Assert.Empty(Directory.GetFiles(_dir));
+        Assert.Null(ParsedMetadataCache.TryLoad(_dir, key));
+    }
+
     private static byte[] Key(string primaryChecksum) => ParsedMetadataCache.Key(
     [
         ("baseos", "http://127.0.0.1/baseos/", new Repomd("1", [new RepomdRecord("primary", "repodata/p.xml.gz", new RpmChecksum("sha256", primaryChecksum))])),
