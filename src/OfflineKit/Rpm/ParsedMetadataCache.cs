@@ -94,7 +94,7 @@ public static class ParsedMetadataCache
         private readonly string _path;
         private readonly string _partial;
         private readonly FileStream _file;
-        private readonly ChunkedBuffer _body;
+        private readonly WriteBuffer _body;
         private readonly StringTable _table;
         private readonly int _count;
         private int _added;
@@ -109,7 +109,7 @@ public static class ParsedMetadataCache
             _path = PathFor(directory, key);
             _partial = $"{_path}.{Environment.ProcessId}.partial";
             _file = new FileStream(_partial, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
-            _body = new ChunkedBuffer(_file);
+            _body = new WriteBuffer(_file);
             _table = new StringTable(_body, 40_000);
             BinaryPrimitives.WriteUInt32LittleEndian(_body.Take(4), Magic);
             _body.Int(FormatVersion);
@@ -172,7 +172,7 @@ public static class ParsedMetadataCache
     }
 
     // One repository of the body: every string as a reference to the table (StringTable.Write). Laid out as BinaryReader reads it (Read).
-    private static void WriteRepo(ChunkedBuffer b, RpmRepo repo, StringTable s)
+    private static void WriteRepo(WriteBuffer b, RpmRepo repo, StringTable s)
     {
         s.Write(repo.Name);
         s.Write(repo.Location);
@@ -250,7 +250,7 @@ public static class ParsedMetadataCache
         }
     }
 
-    private static void WriteDependencies(ChunkedBuffer b, IReadOnlyList<RpmDependency> deps, Evr own, StringTable s)
+    private static void WriteDependencies(WriteBuffer b, IReadOnlyList<RpmDependency> deps, Evr own, StringTable s)
     {
         b.Int(deps.Count);
         for (var i = 0; i < deps.Count; i++)
@@ -267,7 +267,7 @@ public static class ParsedMetadataCache
         }
     }
 
-    private static void WriteEvr(ChunkedBuffer b, Evr evr, StringTable s)
+    private static void WriteEvr(WriteBuffer b, Evr evr, StringTable s)
     {
         b.Int(evr.Epoch);
         s.Write(evr.Version);
@@ -280,7 +280,7 @@ public static class ParsedMetadataCache
     /// A reference is -1 for null, the index of a string already written, or -2 followed by the string
     /// itself the first time (it then takes the next index).
     /// </summary>
-    private sealed class StringTable(ChunkedBuffer into, int capacity)
+    private sealed class StringTable(WriteBuffer into, int capacity)
     {
         private readonly Dictionary<string, int> _index = new(capacity, ReferenceEqualityComparer.Instance);
 
@@ -309,9 +309,9 @@ public static class ParsedMetadataCache
     /// Bytes written as BinaryWriter writes them (little-endian numbers; strings as a 7-bit-encoded UTF-8
     /// length, then the bytes) into one 64 KB buffer that goes to the file each time it fills.
     /// </summary>
-    private sealed class ChunkedBuffer(Stream sink)
+    private sealed class WriteBuffer(Stream sink)
     {
-        private byte[] _chunk = new byte[1 << 16];
+        private byte[] _buffer = new byte[1 << 16];
         private int _pos;
 
         public void Int(int value)
@@ -347,22 +347,22 @@ public static class ParsedMetadataCache
 
         public void Flush()
         {
-            sink.Write(_chunk, 0, _pos);
+            sink.Write(_buffer, 0, _pos);
             _pos = 0;
         }
 
         public Span<byte> Take(int count)
         {
-            if (_pos + count > _chunk.Length)
+            if (_pos + count > _buffer.Length)
             {
                 Flush();
-                if (count > _chunk.Length)
+                if (count > _buffer.Length)
                 {
-                    _chunk = new byte[count];
+                    _buffer = new byte[count];
                 }
             }
 
-            var span = _chunk.AsSpan(_pos, count);
+            var span = _buffer.AsSpan(_pos, count);
             _pos += count;
             return span;
         }
