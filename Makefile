@@ -32,14 +32,17 @@ prerequisites:
 	@bash tests/lab/prerequisites.sh
 
 # The whole suite: unit tests, then the tests against real tools (they use the published binary).
-# Ends with its duration and one line adding up every test run ("tests: N passed, N failed, N skipped").
+# Ends with its duration, each failed test again with the start of its message (a log's tail shows
+# it), and one line adding up every test run ("tests: N passed, N failed, N skipped").
 test: prerequisites
 	@start=$$(date +%s); log=$$(mktemp); set -o pipefail; status=0; \
 	$(MAKE) --no-print-directory unit-test integration-test 2>&1 | tee "$$log" || status=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s"; \
 	awk '/^ +Passed: [0-9]+$$/ { p += $$2 } /^ +Failed: [0-9]+$$/ { f += $$2 } /^ +Skipped: [0-9]+$$/ { s += $$2 } \
 	  /^Test Run (Failed|Aborted)/ { bad = 1 } \
-	  END { printf "tests: %d passed, %d failed, %d skipped\n", p, (f == 0 && bad ? 1 : f), s }' "$$log"; \
+	  /^  Failed [^ ]/ { keep = 12; failed = failed "\n" } /^(Test Run|Total tests|  Passed |\[xUnit)/ { keep = 0 } keep > 0 { failed = failed $$0 "\n"; keep-- } \
+	  END { if (failed != "") printf "failed tests, each with the start of its message:%s", failed; \
+	        printf "tests: %d passed, %d failed, %d skipped\n", p, (f == 0 && bad ? 1 : f), s }' "$$log"; \
 	rm -f "$$log"; exit $$status
 
 unit-test: prerequisites
