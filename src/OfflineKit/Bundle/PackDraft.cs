@@ -85,7 +85,19 @@ public sealed class PackDraft : IAsyncDisposable
     internal async Task AbandonAsync()
     {
         await _cancel.CancelAsync().ConfigureAwait(false);
-        File.Delete(_path);
+        DeleteFile();
+    }
+
+    // The output directory may not be made yet (the draft's thread makes it).
+    private void DeleteFile()
+    {
+        try
+        {
+            File.Delete(_path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
     }
 
     // The memo key covers each file's digest, not how content made on the fly is made: its recipe must match too.
@@ -112,7 +124,7 @@ public sealed class PackDraft : IAsyncDisposable
         {
             if (!_taken)
             {
-                File.Delete(_path);
+                DeleteFile();
             }
 
             _cancel.Dispose();
@@ -292,6 +304,12 @@ public sealed class PackDraft : IAsyncDisposable
         {
             // Whatever stopped it (a cancelled build, a file changed since, a full disk): the bundle is written as always.
             _planned.TrySetResult(null);
+            if (_cancel.IsCancellationRequested)
+            {
+                // Abandoned: its file may have been made after AbandonAsync deleted the path.
+                DeleteFile();
+            }
+
             return null;
         }
     }

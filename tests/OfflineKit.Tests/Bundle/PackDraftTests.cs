@@ -78,12 +78,40 @@ public class PackDraftTests
         File.Delete(Assert.Single(Directory.GetFiles(dir["memo"])));
         var now = new Counter();
 
-        await using var draft = PackDraft.Start(memo.Directory, Bundles.Name, dir["second"], Writers(new Counter()));
+        var draft = PackDraft.Start(memo.Directory, Bundles.Name, dir["second"], Writers(new Counter()));
+        Assert.NotNull(draft);
         var second = await BundleWriter.WriteFileAsync(Bundles.Header, Files(dir, now, "recipe 1"), dir["second"], BundleFormat.Tar, memo: memo, draft: draft);
+        // The draft may still be stopping (abandoned while it began its file): a build disposes it before it ends.
+        await draft.DisposeAsync();
 
         Assert.Equal(1, now.Runs);
         Assert.Equal((first.Sha256, first.Size), (second.Sha256, second.Size));
         Assert.Equal([second.Path, second.Path + ".sha256"], Directory.GetFiles(dir["second"]).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_draft_abandoned_before_it_makes_its_file_removes_the_file_itself_when_it_stops()
+    {
+        using var dir = new TempDir();
+        var memo = new DigestMemo(dir["memo"]);
+        await BundleWriter.WriteFileAsync(Bundles.Header, Files(dir, new Counter(), "recipe 1"), dir["first"], BundleFormat.Tar, memo: memo);
+        using var abandoned = new ManualResetEventSlim();
+        var inner = Writers(new Counter());
+
+        // The plan is read (and its writers made) on the draft's thread: held there until the draft is
+        // abandoned, so the file is made after AbandonAsync has deleted its path.
+        var draft = PackDraft.Start(memo.Directory, Bundles.Name, dir["out"], recipe =>
+        {
+            abandoned.Wait(TimeSpan.FromSeconds(30));
+            return inner(recipe);
+        });
+        Assert.NotNull(draft);
+        await draft.AbandonAsync();
+        abandoned.Set();
+
+        Assert.False(await draft.WrittenAsync());
+        Assert.Empty(Directory.GetFiles(dir["out"], "*", new EnumerationOptions { AttributesToSkip = 0 }));
+        await draft.DisposeAsync();
     }
 
     [Fact]
