@@ -287,10 +287,16 @@ public static partial class PrimaryReader
 /// <summary>One string instance per distinct text: a big primary repeats names and versions a lot.</summary>
 internal sealed class StringPool
 {
-    private readonly Dictionary<string, string> _pool = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    // A set, not a map from each string to itself: 16 bytes an entry instead of 24, over ~70,000
+    // distinct texts in a 7,800-package primary per reader.
+    private readonly HashSet<string> _pool;
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
-    public StringPool() => _lookup = _pool.GetAlternateLookup<ReadOnlySpan<char>>();
+    public StringPool(int capacity = 0)
+    {
+        _pool = new HashSet<string>(capacity, StringComparer.Ordinal);
+        _lookup = _pool.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     public string Get(string s)
     {
@@ -299,7 +305,7 @@ internal sealed class StringPool
             return existing;
         }
 
-        _pool[s] = s;
+        _pool.Add(s);
         return s;
     }
 
@@ -311,7 +317,7 @@ internal sealed class StringPool
         }
 
         var text = new string(s);
-        _pool[text] = text;
+        _pool.Add(text);
         return text;
     }
 }
