@@ -75,21 +75,22 @@ public sealed class HeapPagesTests
     }
 
     [Fact]
-    public void Advised_the_range_is_one_read_write_mapping_marked_for_huge_pages()
+    public void Advised_the_range_begins_in_a_read_write_mapping_marked_for_huge_pages()
     {
         var said = HeapPages.Advise(8 * M);
 
         Assert.StartsWith("huge pages: 8 MB of heap from 0x", said);
         var start = Convert.ToInt64(said[(said.LastIndexOf("0x", StringComparison.Ordinal) + 2)..], 16);
-        // The mapping that holds the range's start (the kernel merges it with read-write neighbours).
+        // The mapping that holds the range's start (the kernel merges it with read-write neighbours; only
+        // its start is checked: the test host's GC, collecting for other tests, may decommit a free region further on).
         var lines = File.ReadAllLines("/proc/self/smaps");
         var at = Array.FindIndex(lines, l =>
         {
             var parts = l.Split(' ')[0].Split('-');
             return parts.Length == 2 && long.TryParse(parts[0], System.Globalization.NumberStyles.HexNumber, null, out var lo)
-                && long.TryParse(parts[1], System.Globalization.NumberStyles.HexNumber, null, out var hi) && lo <= start && start + (8 * M) <= hi;
+                && long.TryParse(parts[1], System.Globalization.NumberStyles.HexNumber, null, out var hi) && lo <= start && start < hi;
         });
-        Assert.True(at >= 0, "no single mapping covers the advised range");
+        Assert.True(at >= 0, "no mapping holds the advised range's start");
         Assert.Contains(" rw-p ", lines[at]);
         var flags = lines.Skip(at + 1).First(l => l.StartsWith("VmFlags:", StringComparison.Ordinal));
         Assert.Contains(" hg", flags);
