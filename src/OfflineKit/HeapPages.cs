@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 namespace OfflineKit;
 
 /// <summary>
-/// Transparent huge pages for the managed heap's next allocations, on Linux.
+/// Transparent huge pages, on Linux: for the managed heap's next allocations (<see cref="Advise"/>), and
+/// for a native decoder's big buffer (<see cref="MapHuge"/>: liblzma's dictionary, NativeXzStream).
 /// <para>
 /// A cold <c>rpms resolve</c> touches ~80 MB of fresh heap, and on a virtual machine each 4 KB page's
 /// first touch costs ~10 µs: ~20,000 faults, a quarter of the process's CPU. The GC reserves its heap
@@ -33,6 +34,10 @@ public static unsafe partial class HeapPages
     private const int ReadWrite = 3;
     private const int AdviseHugePage = 14;
     private const int AdviseDump = 17;
+
+    // mmap's MAP_PRIVATE and MAP_ANONYMOUS (the same on x86-64 and arm64).
+    private const int MapPrivate = 0x02;
+    private const int MapAnonymous = 0x20;
 
     /// <summary>
     /// The range to advise: <paramref name="bytes"/> (whole 2 MB pages) from the first 2 MB boundary
@@ -125,6 +130,55 @@ public static unsafe partial class HeapPages
         }
     }
 
+    /// <summary>
+    /// Native memory for a big buffer (a decompressor's dictionary): <paramref name="bytes"/> rounded up to
+    /// whole 2 MB pages, mapped at a 2 MB boundary and advised MADV_HUGEPAGE, zeroed; null where it cannot
+    /// be mapped (not Linux, or the mapping failed). Give it back with <see cref="UnmapHuge"/> and the same size.
+    /// </summary>
+    public static void* MapHuge(nuint bytes)
+    {
+        if (!OperatingSystem.IsLinux() || bytes == 0 || bytes > nuint.MaxValue / 2)
+        {
+            return null;
+        }
+
+        var length = HugeLength(bytes);
+        // One page more than asked, then the ends cut off: the kernel aligns a mapping to pages, not to 2 MB.
+        var mapped = mmap(0, length + (nuint)HugePage, ReadWrite, MapPrivate | MapAnonymous, -1, 0);
+        if (mapped == -1)
+        {
+            return null;
+        }
+
+        var start = (mapped + (nint)(HugePage - 1)) & ~(nint)(HugePage - 1);
+        var head = (nuint)(start - mapped);
+        var tail = (nuint)HugePage - head;
+        if (head > 0)
+        {
+            _ = munmap(mapped, head);
+        }
+
+        if (tail > 0)
+        {
+            _ = munmap(start + (nint)length, tail);
+        }
+
+        // Only advice: where huge pages are off, the memory is the same, in 4 KB pages.
+        _ = madvise(start, length, AdviseHugePage);
+        return (void*)start;
+    }
+
+    /// <summary>Gives back what <see cref="MapHuge"/> mapped for <paramref name="bytes"/>.</summary>
+    public static void UnmapHuge(void* memory, nuint bytes)
+    {
+        if (memory is not null)
+        {
+            _ = munmap((nint)memory, HugeLength(bytes));
+        }
+    }
+
+    private static nuint HugeLength(nuint bytes) => (bytes + (nuint)(HugePage - 1)) & ~(nuint)(HugePage - 1);
+
     // "lo-hi perms offset dev inode [path]": the heap's own mappings are private, anonymous (inode 0,
     // no path) and either inaccessible (reserved) or read-write (committed).
     private static bool TryParse(string line, out long lo, out long hi, out bool heapOwn)
@@ -151,5 +205,11 @@ public static unsafe partial class HeapPages
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int madvise(nint addr, nuint len, int advice);
+
+    [LibraryImport("libc")]
+    private static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, nint offset);
+
+    [LibraryImport("libc")]
+    private static partial int munmap(nint addr, nuint length);
 #pragma warning restore SA1300, IDE1006
 }

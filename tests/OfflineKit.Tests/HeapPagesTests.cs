@@ -96,4 +96,42 @@ public sealed class HeapPagesTests
         Assert.Contains(" hg", flags);
         Assert.DoesNotContain(" dd", flags);
     }
+
+    [Fact]
+    public unsafe void A_huge_mapping_is_2_MB_aligned_whole_pages_zeroed_writable_advised_and_gone_when_unmapped()
+    {
+        var memory = (byte*)HeapPages.MapHuge((nuint)(3 * M));
+
+        Assert.True(memory is not null);
+        var start = (long)memory;
+        Assert.Equal(0, start % (2 * M));
+        var span = new Span<byte>(memory, (int)(4 * M));
+        Assert.True(span.IndexOfAnyExcept((byte)0) < 0, "not zeroed");
+        span.Fill(0x5a);
+        var mapping = MappingAt(start);
+        Assert.NotNull(mapping);
+        Assert.Contains(" hg", mapping.Value.Flags);
+        Assert.True(mapping.Value.End >= start + (4 * M), "the mapping ends before the 4 MB asked for");
+
+        HeapPages.UnmapHuge(memory, (nuint)(3 * M));
+
+        Assert.Null(MappingAt(start));
+    }
+
+    // The mapping of /proc/self/smaps that holds the address: its end and its VmFlags line.
+    private static (long End, string Flags)? MappingAt(long address)
+    {
+        var lines = File.ReadAllLines("/proc/self/smaps");
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var parts = lines[i].Split(' ')[0].Split('-');
+            if (parts.Length == 2 && long.TryParse(parts[0], System.Globalization.NumberStyles.HexNumber, null, out var lo)
+                && long.TryParse(parts[1], System.Globalization.NumberStyles.HexNumber, null, out var hi) && lo <= address && address < hi)
+            {
+                return (hi, lines.Skip(i + 1).First(l => l.StartsWith("VmFlags:", StringComparison.Ordinal)));
+            }
+        }
+
+        return null;
+    }
 }

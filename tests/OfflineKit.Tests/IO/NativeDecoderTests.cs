@@ -74,6 +74,19 @@ public class NativeDecoderTests
         Assert.Throws<InvalidDataException>(() => ReadAll(Open("xz", packed), 65536));
     }
 
+    [Fact]
+    public void The_xz_dictionary_is_held_in_a_huge_page_mapping_while_the_stream_is_open()
+    {
+        // xz's default preset asks for an 8 MB dictionary, whatever the input's size.
+        var data = Compressible(3_000_000);
+        using var stream = Open("xz", Run("xz", data));
+        var head = new byte[100_000];
+        stream.ReadExactly(head);
+
+        Assert.True(NativeXzStream.HugeBytesMapped >= 8 << 20, $"{NativeXzStream.HugeBytesMapped} bytes mapped");
+        Assert.Equal(data.AsSpan(0, head.Length).ToArray(), head);
+    }
+
     private static Stream Open(string tool, byte[] packed) => tool == "xz"
         ? NativeXzStream.TryOpen(new MemoryStream(packed))!
         : NativeZstdStream.TryOpen(new MemoryStream(packed))!;
