@@ -37,6 +37,9 @@ public static class CliApp
         return root;
     }
 
+    // A cold resolve allocates ~80 MB; a build reads the same metadata, then streams images through pooled buffers.
+    private const long HeapPagesAhead = 128L << 20;
+
     /// <summary>
     /// Work started on the idle cores while the console and the command line are set up: the embedded
     /// catalogs, which nearly every command reads (the --k8s help names the versions), and for a
@@ -45,9 +48,6 @@ public static class CliApp
     /// real request (rpms resolve, measured with OFFLINEKIT_TIMING). Before them, for such a command,
     /// huge pages for the heap it is about to fill with repository metadata (<see cref="OfflineKit.HeapPages"/>).
     /// </summary>
-    // A cold resolve allocates ~80 MB; a build reads the same metadata, then streams images through pooled buffers.
-    private const long HeapPagesAhead = 128L << 20;
-
     public static void StartWarmUps(string[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
