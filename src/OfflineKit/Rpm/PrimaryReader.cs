@@ -289,14 +289,10 @@ internal sealed class StringPool
 {
     // A set, not a map from each string to itself: 16 bytes an entry instead of 24, over ~70,000
     // distinct texts in a 7,800-package primary per reader.
-    private readonly HashSet<string> _pool;
+    private readonly HashSet<string> _pool = new(StringComparer.Ordinal);
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
-    public StringPool(int capacity = 0)
-    {
-        _pool = new HashSet<string>(capacity, StringComparer.Ordinal);
-        _lookup = _pool.GetAlternateLookup<ReadOnlySpan<char>>();
-    }
+    public StringPool() => _lookup = _pool.GetAlternateLookup<ReadOnlySpan<char>>();
 
     public string Get(string s)
     {
