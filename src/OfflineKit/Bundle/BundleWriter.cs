@@ -120,7 +120,7 @@ public static class BundleWriter
         var tmpSidecar = tmp + BundleLayout.TarballChecksumSuffix;
         try
         {
-            var plan = await PlanAsync(header, files, cancellationToken).ConfigureAwait(false);
+            var (plan, manifest) = await PlanAsync(header, files, cancellationToken).ConfigureAwait(false);
             var key = memo is not null && format == BundleFormat.Tar ? plan.MemoKey() : null;
             var known = key is null ? null : await memo!.TryGetAsync(key, cancellationToken).ConfigureAwait(false);
             string digest;
@@ -187,7 +187,7 @@ public static class BundleWriter
                     PackDraft.Save(memo!.Directory, plan, key);
                 }
 
-                return new WrittenBundle(path, digest, size, plan.Manifest);
+                return new WrittenBundle(path, digest, size, manifest);
             }
         }
         finally
@@ -206,16 +206,16 @@ public static class BundleWriter
         IProgress<ByteProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        var plan = await PlanAsync(header, files, cancellationToken).ConfigureAwait(false);
+        var (plan, manifest) = await PlanAsync(header, files, cancellationToken).ConfigureAwait(false);
         await WriteAsync(plan, output, format, progress, cancellationToken).ConfigureAwait(false);
-        return plan.Manifest;
+        return manifest;
     }
 
     /// <summary>
     /// Everything the bundle's bytes follow from, before any is written: the files in order with their
-    /// digests (hashed now where not known), bundle.json, its signature and SHA256SUMS.
+    /// digests (hashed now where not known), bundle.json, its signature and SHA256SUMS; and bundle.json as a model.
     /// </summary>
-    private static async Task<PackPlan> PlanAsync(BundleHeader header, IReadOnlyList<BundleFile> files, CancellationToken cancellationToken)
+    private static async Task<(PackPlan Plan, BundleManifest Manifest)> PlanAsync(BundleHeader header, IReadOnlyList<BundleFile> files, CancellationToken cancellationToken)
     {
         var ordered = Validate(header, files);
         var digests = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -226,11 +226,11 @@ public static class BundleWriter
 
         var manifest = BuildManifest(header, ordered, digests);
         var manifestBytes = manifest.ToJsonBytes();
-        var sums = PackPlan.SumsOf(manifest, manifestBytes);
+        var sums = PackPlan.SumsOf(manifestBytes, manifest.Files);
 
         // Right behind bundle.json: a verifier checks the signature before it reads the rest.
         var signature = header.Signer?.Invoke(manifestBytes);
-        return new PackPlan(header.Name, ordered, digests, manifest, manifestBytes, signature, sums);
+        return (new PackPlan(header.Name, ordered, digests, manifestBytes, signature, sums), manifest);
     }
 
     internal static async Task WriteAsync(PackPlan plan, Stream output, BundleFormat format, IProgress<ByteProgress>? progress, CancellationToken cancellationToken)
@@ -398,15 +398,17 @@ internal sealed record PackPlan(
     string Name,
     List<BundleFile> Files,
     Dictionary<string, string> Digests,
-    BundleManifest Manifest,
     byte[] ManifestBytes,
     byte[]? Signature,
     byte[] Sums)
 {
-    /// <summary>SHA256SUMS: bundle.json's line, then every file's, as bundle.json lists them (it follows from bundle.json alone).</summary>
-    public static byte[] SumsOf(BundleManifest manifest, byte[] manifestBytes) => Sha256Sums.Format(
+    /// <summary>
+    /// SHA256SUMS: bundle.json's line, then every file's as bundle.json lists them (<paramref name="files"/>:
+    /// all of the plan's, by path), so it follows from bundle.json alone.
+    /// </summary>
+    public static byte[] SumsOf(byte[] manifestBytes, IEnumerable<FileDigest> files) => Sha256Sums.Format(
         [new FileDigest(BundleLayout.ManifestFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(manifestBytes)), manifestBytes.Length),
-         .. manifest.Files]);
+         .. files]);
 
     /// <summary>The memo key of the uncompressed tar: every input its bytes follow from (SHA256SUMS follows from bundle.json).</summary>
     public string MemoKey() => DigestMemo.Key("bundle-tar", key =>
