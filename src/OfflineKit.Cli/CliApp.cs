@@ -59,17 +59,27 @@ public static class CliApp
             Timing.Mark(pages, t);
         }
 
-        _ = Task.Run(() =>
-        {
-            var t = Timing.Start();
-            _ = (OfflineKit.Images.VersionCatalog.Embedded, OfflineKit.Catalog.ReleaseCatalog.Embedded);
-            Timing.Mark("catalogs parsed", t);
-        });
+        // Each catalog on a thread of its own: the main thread soon waits for the first (the --k8s help),
+        // and the second then has that core, instead of being parsed after it. Not on the pool, whose
+        // two threads the HTTP warm-up and the command's first continuations need.
+        Parse("version catalog parsed", () => OfflineKit.Images.VersionCatalog.Embedded);
+        Parse("release catalog parsed", () => OfflineKit.Catalog.ReleaseCatalog.Embedded);
         if (fetches)
         {
             _ = OfflineKit.IO.HttpWarmup.Start();
         }
     }
+
+    private static void Parse(string what, Func<object> catalog) => Task.Factory.StartNew(
+        () =>
+        {
+            var t = Timing.Start();
+            _ = catalog();
+            Timing.Mark(what, t);
+        },
+        CancellationToken.None,
+        TaskCreationOptions.LongRunning,
+        TaskScheduler.Default);
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
     {
