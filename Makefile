@@ -11,7 +11,7 @@ LAB_LOCK := /tmp/offlinekit-lab.lock
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all build publish prerequisites test unit-test integration-test demo bench clean format
+.PHONY: all build publish prerequisites test unit-test integration-test demo bench clean format catalogs
 
 all: build
 
@@ -44,6 +44,11 @@ test: prerequisites
 	  END { if (failed != "") printf "failed tests, each with the start of its message:%s", failed; \
 	        printf "tests: %d passed, %d failed, %d skipped\n", p, (f == 0 && bad ? 1 : f), s }' "$$log"; \
 	rm -f "$$log"; exit $$status
+
+# The version catalog as code (src/OfflineKit/Catalog/BuiltInCatalogs.g.cs), written again from
+# manifests/version-catalog.yaml and manifests/kubeadm-images.yaml: run it after changing either.
+catalogs:
+	OFFLINEKIT_WRITE_CATALOGS=1 $(DOTNET) test tests/OfflineKit.Tests/OfflineKit.Tests.csproj -c $(CONFIG) --filter FullyQualifiedName~BuiltInCatalogTests
 
 unit-test: prerequisites
 	$(DOTNET) test tests/OfflineKit.Tests/OfflineKit.Tests.csproj -c $(CONFIG) --logger "console;verbosity=normal"

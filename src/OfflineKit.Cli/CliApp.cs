@@ -41,12 +41,13 @@ public static class CliApp
     private const long HeapPagesAhead = 128L << 20;
 
     /// <summary>
-    /// Work started on the idle cores while the console and the command line are set up: the embedded
-    /// catalogs, which nearly every command reads (the --k8s help names the versions), and for a
-    /// command that fetches, a first request through the HTTP stack against an in-process canned
-    /// response (no socket; see <see cref="OfflineKit.IO.HttpWarmup"/>): ~25 ms less before its first
-    /// real request (rpms resolve, measured with OFFLINEKIT_TIMING). Before them, for such a command,
-    /// huge pages for the heap it is about to fill with repository metadata (<see cref="OfflineKit.HeapPages"/>).
+    /// Work started on the idle cores while the console and the command line are set up: the built-in
+    /// catalogs, which nearly every command reads (the --k8s help names the versions), then the YAML
+    /// library's first use for a command that reads YAML; and for a command that fetches, a first
+    /// request through the HTTP stack against an in-process canned response (no socket; see
+    /// <see cref="OfflineKit.IO.HttpWarmup"/>): ~25 ms less before its first real request (rpms
+    /// resolve, measured with OFFLINEKIT_TIMING). Before them, for such a command, huge pages for the
+    /// heap it is about to fill with repository metadata (<see cref="OfflineKit.HeapPages"/>).
     /// </summary>
     public static void StartWarmUps(string[] args)
     {
@@ -57,29 +58,30 @@ public static class CliApp
             var t = Timing.Start();
             var pages = OfflineKit.HeapPages.Advise(HeapPagesAhead);
             Timing.Mark(pages, t);
-        }
-
-        // Each catalog on a thread of its own: the main thread soon waits for the first (the --k8s help),
-        // and the second then has that core, instead of being parsed after it. Not on the pool, whose
-        // two threads the HTTP warm-up and the command's first continuations need.
-        Parse("version catalog parsed", () => OfflineKit.Images.VersionCatalog.Embedded);
-        Parse("release catalog parsed", () => OfflineKit.Catalog.ReleaseCatalog.Embedded);
-        if (fetches)
-        {
             _ = OfflineKit.IO.HttpWarmup.Start();
         }
-    }
 
-    private static void Parse(string what, Func<object> catalog) => Task.Factory.StartNew(
-        () =>
-        {
-            var t = Timing.Start();
-            _ = catalog();
-            Timing.Mark(what, t);
-        },
-        CancellationToken.None,
-        TaskCreationOptions.LongRunning,
-        TaskScheduler.Default);
+        // On a thread of its own, not the pool's, whose two threads the HTTP warm-up and the command's
+        // first continuations need. Then, for a command that reads YAML (build: the addons' manifests;
+        // a mirrors file; a spec file), the YAML library's first use.
+        var yaml = args.Length > 0 && (args[0] is "build" || args.Any(a => a.StartsWith("--mirrors", StringComparison.Ordinal) || a.StartsWith("--spec", StringComparison.Ordinal)));
+        Task.Factory.StartNew(
+            () =>
+            {
+                var t = Timing.Start();
+                _ = (OfflineKit.Images.VersionCatalog.Embedded, OfflineKit.Catalog.ReleaseCatalog.Embedded);
+                Timing.Mark("catalogs built", t);
+                if (yaml)
+                {
+                    t = Timing.Start();
+                    OfflineKit.Spec.YamlMapReader.WarmUp();
+                    Timing.Mark("yaml warmed up", t);
+                }
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+    }
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
     {

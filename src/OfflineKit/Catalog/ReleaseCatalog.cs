@@ -56,12 +56,13 @@ public sealed record HostLimit(TargetOs Os, int FromMinor, int ToMinor, string C
 /// The version catalog's facts beside kubeadm's images (manifests/version-catalog.yaml, embedded):
 /// repositories per OS and minor, runtimes, addons, kubeadm config API and host limits.
 /// </summary>
-public sealed class ReleaseCatalog
+public sealed partial class ReleaseCatalog
 {
-    private const string ResourceName = "OfflineKit.Catalog.version-catalog.yaml";
-    private const string BuiltInName = "manifests/version-catalog.yaml (built in)";
+    /// <summary>The file name errors and <see cref="SourceFile"/> give for the catalog the binary carries.</summary>
+    internal const string BuiltInName = "manifests/version-catalog.yaml (built in)";
 
-    private static readonly Lazy<ReleaseCatalog> EmbeddedCatalog = new(LoadEmbedded);
+    // The catalog as code (BuiltInCatalogs.g.cs, written from the YAML file by `make catalogs`): built, not parsed, on each start.
+    private static readonly Lazy<ReleaseCatalog> EmbeddedCatalog = new(BuiltIn);
 
     private ReleaseCatalog()
     {
@@ -184,14 +185,6 @@ public sealed class ReleaseCatalog
         };
         root.EnsureNoUnknownKeys();
         return catalog;
-    }
-
-    private static ReleaseCatalog LoadEmbedded()
-    {
-        using var stream = typeof(ReleaseCatalog).Assembly.GetManifestResourceStream(ResourceName)
-            ?? throw new InvalidOperationException($"the build did not embed {ResourceName}");
-        using var reader = new StreamReader(stream);
-        return Parse(reader.ReadToEnd(), BuiltInName);
     }
 
     private static OsRelease ReadOs(YamlMapReader map)

@@ -35,16 +35,17 @@ public sealed record MinorRelease(
 /// The version catalog: kubeadm's image facts per Kubernetes release, loaded from
 /// manifests/kubeadm-images.yaml (embedded in the binary) so that no version fact lives in code.
 /// </summary>
-public sealed class VersionCatalog
+public sealed partial class VersionCatalog
 {
     /// <summary>The image names a layout must order, each exactly once.</summary>
     public static readonly IReadOnlyList<string> Components =
         ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "pause", "etcd", "coredns"];
 
-    private const string ResourceName = "OfflineKit.Catalog.kubeadm-images.yaml";
-    private const string BuiltInName = "manifests/kubeadm-images.yaml (built in)";
+    /// <summary>The file name errors give for the catalog the binary carries.</summary>
+    internal const string BuiltInName = "manifests/kubeadm-images.yaml (built in)";
 
-    private static readonly Lazy<VersionCatalog> EmbeddedCatalog = new(LoadEmbedded);
+    // The catalog as code (BuiltInCatalogs.g.cs, written from the YAML file by `make catalogs`): built, not parsed, on each start.
+    private static readonly Lazy<VersionCatalog> EmbeddedCatalog = new(BuiltIn);
 
     private VersionCatalog(IReadOnlyList<MinorRelease> releases) => Releases = releases;
 
@@ -119,14 +120,6 @@ public sealed class VersionCatalog
         }
 
         return new VersionCatalog(releases);
-    }
-
-    private static VersionCatalog LoadEmbedded()
-    {
-        using var stream = typeof(VersionCatalog).Assembly.GetManifestResourceStream(ResourceName)
-            ?? throw new InvalidOperationException($"the build did not embed {ResourceName}");
-        using var reader = new StreamReader(stream);
-        return Parse(reader.ReadToEnd(), BuiltInName);
     }
 
     private static Dictionary<string, IReadOnlyList<string>> ReadLayouts(YamlMapReader map)
