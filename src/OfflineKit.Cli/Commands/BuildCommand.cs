@@ -83,6 +83,7 @@ internal static class BuildCommand
 
         command.SetAction(async (parse, ct) =>
         {
+            OfflineKit.Timing.Mark("build: action");
             var effective = sources.ResolveSpec(parse);
             effective = OfflineKit.Catalog.SpecDerivation.With(effective, parse.GetValue(with) ?? []);
 

@@ -33,6 +33,7 @@ public static class BundleBuilder
         await using var draft = options.Format == BundleFormat.Tar && options.SignKey is null
             ? PackDraft.Start(memo.Directory, name, options.OutputDirectory, recipe => ImageStage.ArchiveWriter(recipe, Path.Combine(cacheRoot, "images")))
             : null;
+        Timing.Mark(draft is null ? "build: no draft" : "build: draft started");
         try
         {
             var files = new List<BundleFile>

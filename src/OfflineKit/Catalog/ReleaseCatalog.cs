@@ -53,7 +53,7 @@ public sealed record HostLimit(TargetOs Os, int FromMinor, int ToMinor, string C
 }
 
 /// <summary>
-/// The version catalog's facts beside kubeadm's images (manifests/version-catalog.yaml, embedded):
+/// The version catalog's facts beside kubeadm's images (manifests/version-catalog.yaml, carried as code):
 /// repositories per OS and minor, runtimes, addons, kubeadm config API and host limits.
 /// </summary>
 public sealed partial class ReleaseCatalog

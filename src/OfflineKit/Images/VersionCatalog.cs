@@ -33,7 +33,8 @@ public sealed record MinorRelease(
 
 /// <summary>
 /// The version catalog: kubeadm's image facts per Kubernetes release, loaded from
-/// manifests/kubeadm-images.yaml (embedded in the binary) so that no version fact lives in code.
+/// manifests/kubeadm-images.yaml (carried in the binary as the code `make catalogs` writes from it) so that
+/// no version fact lives in hand-written code.
 /// </summary>
 public sealed partial class VersionCatalog
 {
