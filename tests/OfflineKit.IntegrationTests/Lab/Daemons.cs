@@ -108,21 +108,49 @@ public sealed class LabDaemon : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            // SIGTERM first: dockerd then unmounts its data root (it bind-mounts it onto itself). Killed
+            // outright, it left that mount and its folder behind, one per test run, for good.
+            await Tools.RunAsync("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try
+            {
+                await _process.WaitForExitAsync(patience.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
         }
 
         _process.Dispose();
+
+        // Whatever the daemon still left mounted under its folder (it was killed, or crashed), innermost first.
+        foreach (var mount in MountsUnder(Dir).OrderByDescending(m => m.Length))
+        {
+            await Tools.RunAsync("umount", ["--lazy", mount]);
+        }
+
         try
         {
             Directory.Delete(Dir, recursive: true);
         }
         catch (IOException)
         {
-            // dockerd's vfs layers may still be mounted busy for a moment; the temp dir is the system's then.
+            // Still busy for a moment after a lazy unmount; the temp dir is the system's then.
         }
         catch (UnauthorizedAccessException)
         {
         }
     }
+
+    /// <summary>The mount points at or below <paramref name="dir"/>, from /proc/self/mounts (octal escapes such as \040 decoded).</summary>
+    internal static IEnumerable<string> MountsUnder(string dir) =>
+        File.ReadLines("/proc/self/mounts")
+            .Select(line => line.Split(' '))
+            .Where(fields => fields.Length > 1)
+            .Select(fields => System.Text.RegularExpressions.Regex.Replace(fields[1], @"\\([0-7]{3})", m => ((char)Convert.ToInt32(m.Groups[1].Value, 8)).ToString()))
+            .Where(point => point == dir || point.StartsWith(dir + "/", StringComparison.Ordinal))
+            .Distinct()
+            .ToList();
 }
