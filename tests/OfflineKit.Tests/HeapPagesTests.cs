@@ -83,18 +83,11 @@ public sealed class HeapPagesTests
         var start = Convert.ToInt64(said[(said.LastIndexOf("0x", StringComparison.Ordinal) + 2)..], 16);
         // The mapping that holds the range's start (the kernel merges it with read-write neighbours; only
         // its start is checked: the test host's GC, collecting for other tests, may decommit a free region further on).
-        var lines = File.ReadAllLines("/proc/self/smaps");
-        var at = Array.FindIndex(lines, l =>
-        {
-            var parts = l.Split(' ')[0].Split('-');
-            return parts.Length == 2 && long.TryParse(parts[0], System.Globalization.NumberStyles.HexNumber, null, out var lo)
-                && long.TryParse(parts[1], System.Globalization.NumberStyles.HexNumber, null, out var hi) && lo <= start && start < hi;
-        });
-        Assert.True(at >= 0, "no mapping holds the advised range's start");
-        Assert.Contains(" rw-p ", lines[at]);
-        var flags = lines.Skip(at + 1).First(l => l.StartsWith("VmFlags:", StringComparison.Ordinal));
-        Assert.Contains(" hg", flags);
-        Assert.DoesNotContain(" dd", flags);
+        var mapping = MappingAt(start);
+        Assert.True(mapping is not null, "no mapping holds the advised range's start");
+        Assert.Contains(" rw-p ", mapping.Value.Header);
+        Assert.Contains(" hg", mapping.Value.Flags);
+        Assert.DoesNotContain(" dd", mapping.Value.Flags);
     }
 
     [Fact]
@@ -118,8 +111,8 @@ public sealed class HeapPagesTests
         Assert.Null(MappingAt(start));
     }
 
-    // The mapping of /proc/self/smaps that holds the address: its end and its VmFlags line.
-    private static (long End, string Flags)? MappingAt(long address)
+    // The mapping of /proc/self/smaps that holds the address: its header line, its end and its VmFlags line.
+    private static (string Header, long End, string Flags)? MappingAt(long address)
     {
         var lines = File.ReadAllLines("/proc/self/smaps");
         for (var i = 0; i < lines.Length; i++)
@@ -128,7 +121,7 @@ public sealed class HeapPagesTests
             if (parts.Length == 2 && long.TryParse(parts[0], System.Globalization.NumberStyles.HexNumber, null, out var lo)
                 && long.TryParse(parts[1], System.Globalization.NumberStyles.HexNumber, null, out var hi) && lo <= address && address < hi)
             {
-                return (hi, lines.Skip(i + 1).First(l => l.StartsWith("VmFlags:", StringComparison.Ordinal)));
+                return (lines[i], hi, lines.Skip(i + 1).First(l => l.StartsWith("VmFlags:", StringComparison.Ordinal)));
             }
         }
 

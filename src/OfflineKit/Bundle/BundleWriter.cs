@@ -329,7 +329,7 @@ public static class BundleWriter
 
     private static BundleManifest BuildManifest(BundleHeader header, List<BundleFile> ordered, Dictionary<string, string> digests)
     {
-        var fileDigests = ordered.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => new FileDigest(f.Path, digests[f.Path], f.Size)).ToList();
+        var fileDigests = PackPlan.Listed(ordered, digests);
         var artifacts = ordered
             .Where(f => f.Artifact is not null)
             .Select(f => ArtifactOf(f, digests[f.Path]))
@@ -404,8 +404,12 @@ internal sealed record PackPlan(
 {
     /// <summary>
     /// SHA256SUMS: bundle.json's line, then every file's as bundle.json lists them (<paramref name="files"/>:
-    /// all of the plan's, by path), so it follows from bundle.json alone.
+    /// <see cref="Listed"/>), so it follows from bundle.json alone.
     /// </summary>
+    /// <summary>The files as bundle.json lists them: each with its digest and size, by path.</summary>
+    public static List<FileDigest> Listed(IEnumerable<BundleFile> files, Dictionary<string, string> digests) =>
+        files.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => new FileDigest(f.Path, digests[f.Path], f.Size)).ToList();
+
     public static byte[] SumsOf(byte[] manifestBytes, IEnumerable<FileDigest> files) => Sha256Sums.Format(
         [new FileDigest(BundleLayout.ManifestFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(manifestBytes)), manifestBytes.Length),
          .. files]);

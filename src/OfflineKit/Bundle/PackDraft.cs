@@ -256,11 +256,10 @@ public sealed class PackDraft : IAsyncDisposable
                 files.Add(file with { Executable = executable, Sha256 = sha });
             }
 
-            // SHA256SUMS is not kept but made again as the writer makes it, from the files bundle.json lists:
-            // all of the plan's, by path (not parsed from bundle.json: a cold JSON parse was ~40 ms before the
+            // SHA256SUMS is not kept but made again as the writer makes it, from the files as bundle.json lists
+            // them (PackPlan.Listed; not parsed from bundle.json: a cold JSON parse was ~40 ms before the
             // draft's first byte). The memo key covers bundle.json and every file's line, and so every byte of the draft.
-            var listed = files.Select(f => new FileDigest(f.Path, digests[f.Path], f.Size)).OrderBy(f => f.Path, StringComparer.Ordinal);
-            return new PackPlan(name, files, digests, manifestBytes, null, PackPlan.SumsOf(manifestBytes, listed));
+            return new PackPlan(name, files, digests, manifestBytes, null, PackPlan.SumsOf(manifestBytes, PackPlan.Listed(files, digests)));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or EndOfStreamException or FormatException
             or ArgumentException or InvalidDataException or OfflineKitException or System.Text.Json.JsonException)
