@@ -16,7 +16,7 @@ internal sealed class PackagePool
 
     // The provides of consecutive runs of the eligible packages, indexed on the cores at once; a name's
     // providers are each run's in turn (pool order), put together when the resolver first asks.
-    private readonly ChainIndex<(RpmPackage Package, RpmDependency Provide)>[] _provides;
+    private readonly ProvideIndex[] _provides;
     private readonly Dictionary<string, IReadOnlyList<(RpmPackage Package, RpmDependency Provide)>> _providesOf = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<RpmPackage>> _files = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dependedPaths;
@@ -75,7 +75,7 @@ internal sealed class PackagePool
         // building them one after the other was most of the time between the last metadata read and
         // the resolution (each index's memory is fresh, and under a hypervisor every new page faults).
         var runs = Math.Max(1, indexRuns ?? Math.Clamp(Environment.ProcessorCount, 1, 4));
-        _provides = new ChainIndex<(RpmPackage, RpmDependency)>[runs];
+        _provides = new ProvideIndex[runs];
         HashSet<string> depended = [];
         var build = new List<Action>(runs + 1)
         {
@@ -96,7 +96,7 @@ internal sealed class PackagePool
         {
             var (from, to) = (_eligible.Count * i / runs, _eligible.Count * (i + 1) / runs);
             var run = i;
-            build.Add(() => _provides[run] = IndexProvides(_eligible, from, to));
+            build.Add(() => _provides[run] = new ProvideIndex(_eligible, from, to));
         }
 
         try
@@ -244,29 +244,6 @@ internal sealed class PackagePool
             && !Excluded.Keys.Any(p => p.Files.Contains(path));
     }
 
-    // Every package provides its own name at its EVR, whether or not the metadata says so.
-    private static ChainIndex<(RpmPackage, RpmDependency)> IndexProvides(List<RpmPackage> packages, int from, int to)
-    {
-        var index = new ChainIndex<(RpmPackage, RpmDependency)>((to - from) * 12);
-        for (var i = from; i < to; i++)
-        {
-            var p = packages[i];
-            var hasSelf = false;
-            foreach (var provide in p.Provides)
-            {
-                hasSelf |= provide.Name == p.Name && provide.Relation == DepRelation.Eq && provide.Evr == p.Evr;
-                index.Add(provide.Name, (p, provide));
-            }
-
-            if (!hasSelf)
-            {
-                index.Add(p.Name, (p, new RpmDependency(p.Name, DepRelation.Eq, p.Evr)));
-            }
-        }
-
-        return index;
-    }
-
     private void IndexFiles(RpmPackage p, HashSet<string> depended, PathLookup lookup)
     {
         if (p.Files is PackedPaths packed)
@@ -342,10 +319,100 @@ internal sealed class PackagePool
     }
 
     /// <summary>
+    /// The provides of a run of the pool's packages, by name, in one flat table: per provide 16 bytes
+    /// (the name's hash, the chain's next, the package and the provide by position) and a bucket. A
+    /// dictionary of chains over (package, provide) pairs took three times that: a 30,000-package set
+    /// has ~330,000 provides, nearly each under a name of its own, and the index was built whole before
+    /// the resolver asked for a few hundred names. Every package provides its own name at its EVR,
+    /// whether or not the metadata says so (a provide at position -1, its object made when asked for).
+    /// </summary>
+    private sealed class ProvideIndex
+    {
+        private readonly List<RpmPackage> _packages;
+        private readonly int[] _buckets; // index + 1 of the bucket's last entry; 0 = empty
+        private readonly Entry[] _entries;
+
+        public ProvideIndex(List<RpmPackage> packages, int from, int to)
+        {
+            _packages = packages;
+            var total = 0;
+            for (var i = from; i < to; i++)
+            {
+                total += packages[i].Provides.Count + 1;
+            }
+
+            _entries = new Entry[total];
+            _buckets = new int[Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)total))];
+            var count = 0;
+            for (var i = from; i < to; i++)
+            {
+                var p = packages[i];
+                var provides = p.Provides;
+                var hasSelf = false;
+                for (var k = 0; k < provides.Count; k++)
+                {
+                    var provide = provides[k];
+                    hasSelf |= provide.Name == p.Name && provide.Relation == DepRelation.Eq && provide.Evr == p.Evr;
+                    Add(ref count, provide.Name, i, k);
+                }
+
+                if (!hasSelf)
+                {
+                    Add(ref count, p.Name, i, -1);
+                }
+            }
+        }
+
+        /// <summary>Appends the providers of <paramref name="name"/>, in the order indexed, to <paramref name="into"/> (made when there are some).</summary>
+        public void AppendTo(string name, ref List<(RpmPackage, RpmDependency)>? into)
+        {
+            var hash = string.GetHashCode(name);
+            // A bucket's chain runs from its last entry back: the matches are put in order after.
+            var at = into?.Count ?? 0;
+            for (var i = _buckets[hash & (_buckets.Length - 1)] - 1; i >= 0; i = _entries[i].Next)
+            {
+                ref readonly var e = ref _entries[i];
+                if (e.Hash != hash)
+                {
+                    continue;
+                }
+
+                var p = _packages[e.Package];
+                var provide = e.Provide < 0 ? null : p.Provides[e.Provide];
+                if (string.Equals(provide?.Name ?? p.Name, name, StringComparison.Ordinal))
+                {
+                    into ??= [];
+                    into.Add((p, provide ?? new RpmDependency(p.Name, DepRelation.Eq, p.Evr)));
+                }
+            }
+
+            if (into is not null)
+            {
+                into.Reverse(at, into.Count - at);
+            }
+        }
+
+        private void Add(ref int count, string name, int package, int provide)
+        {
+            var hash = string.GetHashCode(name);
+            ref var bucket = ref _buckets[hash & (_buckets.Length - 1)];
+            _entries[count] = new Entry { Hash = hash, Next = bucket - 1, Package = package, Provide = provide };
+            bucket = ++count;
+        }
+
+        private struct Entry
+        {
+            public int Hash;
+            public int Next;
+            public int Package;
+            public int Provide;
+        }
+    }
+
+    /// <summary>
     /// Names to the values added under each, in the order added, without a list per name while the pool
-    /// is built: one array of values chained by index (a pool of ~10,000 packages has ~100,000 provides,
-    /// nearly each under a name of its own, and allocating a list for each was most of the pool's build
-    /// time). A name's list is made the first time it is asked for; the resolver asks for a few hundred.
+    /// is built: one array of values chained by index. A name's list is made the first time it is asked
+    /// for; the resolver asks for a few hundred.
     /// </summary>
     private sealed class ChainIndex<T>(int capacity)
     {
@@ -375,21 +442,6 @@ internal sealed class PackagePool
             else
             {
                 chain = (i, i);
-            }
-        }
-
-        /// <summary>Appends the values under <paramref name="key"/>, in the order added, to <paramref name="into"/> (made when there are some).</summary>
-        public void AppendTo(string key, ref List<T>? into)
-        {
-            if (!_chains.TryGetValue(key, out var chain))
-            {
-                return;
-            }
-
-            into ??= [];
-            for (var i = chain.First; i >= 0; i = _next[i])
-            {
-                into.Add(_values[i]);
             }
         }
 
