@@ -80,6 +80,9 @@ public sealed class ParsedMetadataCacheTests : IDisposable
         Assert.NotNull(back);
         Assert.Equal(Describe(repos), Describe(back));
         Assert.Same(back[0].Packages[0].Requires[0], back[0].Packages[2999].Requires[0]);
+        // Paths come back packed, one string a package, as the parser makes them.
+        Assert.IsType<PackedPaths>(back[0].Packages[0].Files);
+        Assert.Equal(["/usr/bin/tool0", "/etc/shared.conf"], back[0].Packages[0].Files);
     }
 
     [Fact]
