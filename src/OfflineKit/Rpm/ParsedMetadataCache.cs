@@ -219,9 +219,8 @@ public static class ParsedMetadataCache
             s.Write(p.Name);
             s.Write(p.Arch);
             WriteEvr(b, p.Evr, s);
-            s.Write(p.Checksum?.Type);
-            // Each package's own: written where they stand, not numbered.
-            s.WriteUnique(p.Checksum?.Value);
+            // Each package's own: written where they stand, not numbered; a SHA-256 as its 32 bytes.
+            WriteChecksum(b, p.Checksum, s);
             s.WriteUnique(p.LocationHref);
             s.Write(p.LocationBase);
             b.Long(p.Size);
@@ -249,6 +248,27 @@ public static class ParsedMetadataCache
                     b.String(files[i]);
                 }
             }
+        }
+    }
+
+    // Its type, then 0 (none), 1 and the 32 bytes of a packed digest, or 2 and the value as text.
+    private static void WriteChecksum(WriteBuffer b, RpmChecksum? checksum, StringTable s)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        s.Write(checksum?.Type);
+        if (checksum is null)
+        {
+            b.Byte(0);
+        }
+        else if (checksum.TryGetDigest(digest))
+        {
+            b.Byte(1);
+            digest.CopyTo(b.Take(digest.Length));
+        }
+        else
+        {
+            b.Byte(2);
+            b.String(checksum.Value);
         }
     }
 
@@ -423,6 +443,13 @@ public static class ParsedMetadataCache
             var i => throw new InvalidDataException($"{i} where a string in place was expected"),
         };
 
+        var digestBytes = new byte[32];
+        byte[] Digest()
+        {
+            r.BaseStream.ReadExactly(digestBytes);
+            return digestBytes;
+        }
+
         // A package's paths, packed as the parser packs them (PackedPaths): one string, not one a path.
         var pathBytes = new byte[256];
         var pathChars = new char[4096];
@@ -518,7 +545,13 @@ public static class ParsedMetadataCache
                 var arch = S();
                 var evr = E();
                 var checksumType = N();
-                var checksumValue = Unique();
+                var checksum = r.ReadByte() switch
+                {
+                    0 => null,
+                    1 => RpmChecksum.FromDigest(checksumType ?? throw new InvalidDataException("a checksum without a type"), Digest()),
+                    2 => new RpmChecksum(checksumType ?? throw new InvalidDataException("a checksum without a type"), r.ReadString()),
+                    var k => throw new InvalidDataException($"checksum kind {k}"),
+                };
                 var href = Unique() ?? throw new InvalidDataException("a package without a location");
                 var xmlBase = N();
                 var size = r.ReadInt64();
@@ -555,7 +588,7 @@ public static class ParsedMetadataCache
                     Name = pname,
                     Arch = arch,
                     Evr = evr,
-                    Checksum = checksumType is null || checksumValue is null ? null : new RpmChecksum(checksumType, checksumValue),
+                    Checksum = checksum,
                     LocationHref = href,
                     LocationBase = xmlBase,
                     Size = size,

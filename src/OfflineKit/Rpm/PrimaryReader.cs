@@ -101,7 +101,8 @@ public static partial class PrimaryReader
                 else if (element.SequenceEqual("checksum"u8))
                 {
                     var type = x.GetAttribute("type"u8, _strings) ?? "sha256";
-                    checksum = new RpmChecksum(type, ReadChecksumValue());
+                    // Lower-case hex, as repomd's checksums are compared.
+                    checksum = RpmChecksum.FromText(type, x.ReadText().Trim());
                 }
                 else if (element.SequenceEqual("size"u8))
                 {
@@ -172,15 +173,6 @@ public static partial class PrimaryReader
         }
 
         private static RpmDependency[] Array(List<RpmDependency> list) => list.Count == 0 ? [] : list.ToArray();
-
-        // Lower-case hex, as repomd's checksums are compared.
-        private string ReadChecksumValue()
-        {
-            var text = x.ReadText().Trim();
-            Span<char> lower = text.Length <= 256 ? stackalloc char[text.Length] : new char[text.Length];
-            text.ToLowerInvariant(lower);
-            return new string(lower);
-        }
 
         private void ReadFormat(Evr? own)
         {

@@ -62,7 +62,7 @@ public sealed class ParsedMetadataCacheTests : IDisposable
             Name = $"pkg{i % 700}",
             Arch = i % 3 == 0 ? "noarch" : "x86_64",
             Evr = new Evr(i % 2, $"1.{i % 50}", $"{i % 9}.el8"),
-            Checksum = new RpmChecksum("sha256", $"{i:x64}"),
+            Checksum = i % 10 == 0 ? new RpmChecksum("sha1", $"{i:x40}") : new RpmChecksum("sha256", $"{i:x64}"),
             LocationHref = $"Packages/pkg{i}.rpm",
             Size = i * 1000L,
             Repo = "appstream",
