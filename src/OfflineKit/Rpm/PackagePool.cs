@@ -280,33 +280,35 @@ internal sealed class PackagePool
     }
 
     /// <summary>
-    /// A fixed set of paths looked up by span (what HashSet's alternate lookup does, but in code compiled
-    /// ahead of time: that generic instantiation is left to the JIT, at its slowest tier on a short run).
+    /// A fixed set of paths looked up by their UTF-8 bytes, as <see cref="PackedPaths"/> holds them: no
+    /// path of a package is decoded unless it is one of these.
     /// </summary>
     private sealed class PathLookup
     {
         private readonly string[] _paths;
+        private readonly byte[][] _utf8;
         private readonly int[] _buckets; // index + 1 into _paths; 0 = empty
         private readonly int[] _next;    // index + 1 of the next path in the same bucket
 
         public PathLookup(IReadOnlyCollection<string> paths)
         {
             _paths = [.. paths];
+            _utf8 = [.. _paths.Select(System.Text.Encoding.UTF8.GetBytes)];
             _buckets = new int[Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)_paths.Length * 2))];
             _next = new int[_paths.Length];
             for (var i = 0; i < _paths.Length; i++)
             {
-                ref var bucket = ref _buckets[Bucket(_paths[i])];
+                ref var bucket = ref _buckets[Bucket(_utf8[i])];
                 _next[i] = bucket;
                 bucket = i + 1;
             }
         }
 
-        public string? Find(ReadOnlySpan<char> path)
+        public string? Find(ReadOnlySpan<byte> path)
         {
             for (var i = _buckets[Bucket(path)]; i > 0; i = _next[i - 1])
             {
-                if (path.SequenceEqual(_paths[i - 1]))
+                if (path.SequenceEqual(_utf8[i - 1]))
                 {
                     return _paths[i - 1];
                 }
@@ -315,7 +317,12 @@ internal sealed class PackagePool
             return null;
         }
 
-        private int Bucket(ReadOnlySpan<char> path) => string.GetHashCode(path) & (_buckets.Length - 1);
+        private int Bucket(ReadOnlySpan<byte> path)
+        {
+            var hash = default(HashCode);
+            hash.AddBytes(path);
+            return hash.ToHashCode() & (_buckets.Length - 1);
+        }
     }
 
     /// <summary>

@@ -1,27 +1,35 @@
 using System.Collections;
+using System.Text;
 
 namespace OfflineKit.Rpm;
 
 /// <summary>
-/// A package's file paths as primary lists them, in one string, NUL-separated (XML cannot hold a NUL,
-/// so no path read from it has one): one object a package instead of one a path, which is most of what
-/// a big primary would otherwise allocate. Looked up (<see cref="Contains"/>) and walked
-/// (<see cref="Segments"/>) in place; the strings are made only when indexed or enumerated.
+/// A package's file paths as primary lists them, in one UTF-8 byte array, NUL-separated (XML cannot
+/// hold a NUL, so no path read from it has one): one object a package instead of one a path, and a
+/// byte a character instead of two (paths are nearly all ASCII). Looked up (<see cref="Contains"/>) and
+/// walked (<see cref="Segments"/>) in place; strings are made only when indexed or enumerated.
 /// </summary>
 internal sealed class PackedPaths : IReadOnlyList<string>, ICollection<string>
 {
-    private const char Separator = '\0';
-    private readonly string _packed;
+    private const byte Separator = 0;
+    private readonly byte[] _packed;
     private string[]? _items;
 
-    /// <param name="packed">The paths, each but the last followed by a NUL.</param>
+    /// <param name="packed">The paths as UTF-8, each but the last followed by a NUL.</param>
     /// <param name="count">How many there are (at least one).</param>
-    public PackedPaths(string packed, int count)
+    public PackedPaths(byte[] packed, int count)
     {
         ArgumentNullException.ThrowIfNull(packed);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         _packed = packed;
         Count = count;
+    }
+
+    /// <summary>The paths given as text, packed.</summary>
+    public static PackedPaths Of(IReadOnlyList<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        return new PackedPaths(Encoding.UTF8.GetBytes(string.Join('\0', paths)), paths.Count);
     }
 
     public int Count { get; }
@@ -31,9 +39,9 @@ internal sealed class PackedPaths : IReadOnlyList<string>, ICollection<string>
     public string this[int index] => Items[index];
 
     // Made once, on demand; two threads racing here make equal arrays.
-    private string[] Items => _items ??= _packed.Split(Separator);
+    private string[] Items => _items ??= Encoding.UTF8.GetString(_packed).Split('\0');
 
-    /// <summary>The paths as spans of the packed string, without making strings.</summary>
+    /// <summary>The paths as UTF-8 spans of the packed bytes, without making strings.</summary>
     public SegmentEnumerator Segments => new(_packed);
 
     public bool Contains(string item)
@@ -43,23 +51,26 @@ internal sealed class PackedPaths : IReadOnlyList<string>, ICollection<string>
             return false;
         }
 
-        if (item.Length == 0 || item.Contains(Separator, StringComparison.Ordinal))
+        if (item.Length == 0 || item.Contains('\0', StringComparison.Ordinal))
         {
             return Array.IndexOf(Items, item) >= 0;
         }
 
-        var text = _packed.AsSpan();
+        var length = Encoding.UTF8.GetMaxByteCount(item.Length);
+        Span<byte> encoded = length <= 1024 ? stackalloc byte[length] : new byte[length];
+        encoded = encoded[..Encoding.UTF8.GetBytes(item, encoded)];
+        ReadOnlySpan<byte> text = _packed;
         var from = 0;
         while (true)
         {
-            var k = text[from..].IndexOf(item.AsSpan(), StringComparison.Ordinal);
+            var k = text[from..].IndexOf(encoded);
             if (k < 0)
             {
                 return false;
             }
 
             var start = from + k;
-            var end = start + item.Length;
+            var end = start + encoded.Length;
             if ((start == 0 || text[start - 1] == Separator) && (end == text.Length || text[end] == Separator))
             {
                 return true;
@@ -81,20 +92,20 @@ internal sealed class PackedPaths : IReadOnlyList<string>, ICollection<string>
 
     bool ICollection<string>.Remove(string item) => throw new NotSupportedException();
 
-    /// <summary>Walks the paths as spans (foreach over <see cref="Segments"/>).</summary>
+    /// <summary>Walks the paths as UTF-8 spans (foreach over <see cref="Segments"/>).</summary>
     public ref struct SegmentEnumerator
     {
-        private ReadOnlySpan<char> _rest;
+        private ReadOnlySpan<byte> _rest;
         private bool _done;
 
-        internal SegmentEnumerator(string packed)
+        internal SegmentEnumerator(byte[] packed)
         {
             _rest = packed;
             _done = false;
             Current = default;
         }
 
-        public ReadOnlySpan<char> Current { get; private set; }
+        public ReadOnlySpan<byte> Current { get; private set; }
 
         public readonly SegmentEnumerator GetEnumerator() => this;
 

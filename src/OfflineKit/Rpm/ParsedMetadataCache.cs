@@ -238,7 +238,7 @@ public static class ParsedMetadataCache
             {
                 foreach (var f in packed.Segments)
                 {
-                    b.String(f);
+                    b.Utf8(f);
                 }
             }
             else
@@ -371,6 +371,15 @@ public static class ParsedMetadataCache
         public void String(ReadOnlySpan<char> value)
         {
             var count = Encoding.UTF8.GetByteCount(value);
+            Encoding.UTF8.GetBytes(value, Counted(count));
+        }
+
+        /// <summary>Bytes already UTF-8, as <see cref="String"/> writes a string's.</summary>
+        public void Utf8(ReadOnlySpan<byte> value) => value.CopyTo(Counted(value.Length));
+
+        // The 7-bit-encoded count, then room for that many bytes.
+        private Span<byte> Counted(int count)
+        {
             var span = Take(Prefix(count) + count);
             var at = 0;
             var n = (uint)count;
@@ -381,7 +390,7 @@ public static class ParsedMetadataCache
             }
 
             span[at++] = (byte)n;
-            Encoding.UTF8.GetBytes(value, span[at..]);
+            return span[at..];
         }
 
         public void Flush()
@@ -450,9 +459,8 @@ public static class ParsedMetadataCache
             return digestBytes;
         }
 
-        // A package's paths, packed as the parser packs them (PackedPaths): one string, not one a path.
-        var pathBytes = new byte[256];
-        var pathChars = new char[4096];
+        // A package's paths, packed as the parser packs them (PackedPaths): one array, not a string a path.
+        var pathBytes = new byte[4096];
         IReadOnlyList<string> Paths(int count)
         {
             if (count == 0)
@@ -469,26 +477,21 @@ public static class ParsedMetadataCache
                     throw new InvalidDataException($"a path of {n} bytes in a {fileLength}-byte file");
                 }
 
-                if (n > pathBytes.Length)
+                if (length + n + 1 > pathBytes.Length)
                 {
-                    pathBytes = new byte[Math.Max(n, pathBytes.Length * 2)];
-                }
-
-                r.BaseStream.ReadExactly(pathBytes, 0, n);
-                if (length + n + 1 > pathChars.Length)
-                {
-                    Array.Resize(ref pathChars, Math.Max(length + n + 1, pathChars.Length * 2));
+                    Array.Resize(ref pathBytes, Math.Max(length + n + 1, pathBytes.Length * 2));
                 }
 
                 if (i > 0)
                 {
-                    pathChars[length++] = '\0';
+                    pathBytes[length++] = 0;
                 }
 
-                length += Encoding.UTF8.GetChars(pathBytes, 0, n, pathChars, length);
+                r.BaseStream.ReadExactly(pathBytes, length, n);
+                length += n;
             }
 
-            return new PackedPaths(new string(pathChars, 0, length), count);
+            return new PackedPaths(pathBytes.AsSpan(0, length).ToArray(), count);
         }
 
         Evr E()

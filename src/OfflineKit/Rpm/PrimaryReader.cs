@@ -61,7 +61,7 @@ public static partial class PrimaryReader
         private readonly List<RpmDependency> _conflicts = [];
         private readonly List<RpmDependency> _obsoletes = [];
         private readonly List<RpmDependency> _recommends = [];
-        private char[] _fileChars = new char[4096];
+        private byte[] _fileBytes = new byte[4096];
         private int _fileLength;
         private int _fileCount;
 
@@ -150,26 +150,25 @@ public static partial class PrimaryReader
                 Conflicts = Array(_conflicts),
                 Obsoletes = Array(_obsoletes),
                 Recommends = Array(_recommends),
-                Files = _fileCount == 0 ? [] : new PackedPaths(new string(_fileChars, 0, _fileLength), _fileCount),
+                Files = _fileCount == 0 ? [] : new PackedPaths(_fileBytes.AsSpan(0, _fileLength).ToArray(), _fileCount),
             };
         }
 
-        // Appends a path to the package's packed list (PackedPaths): NUL before each but the first.
+        // Appends a path to the package's packed list (PackedPaths), as UTF-8: NUL before each but the first.
         private void AddFile(ReadOnlySpan<char> path)
         {
-            var needed = _fileLength + path.Length + 1;
-            if (needed > _fileChars.Length)
+            var needed = _fileLength + System.Text.Encoding.UTF8.GetMaxByteCount(path.Length) + 1;
+            if (needed > _fileBytes.Length)
             {
-                System.Array.Resize(ref _fileChars, Math.Max(needed, _fileChars.Length * 2));
+                System.Array.Resize(ref _fileBytes, Math.Max(needed, _fileBytes.Length * 2));
             }
 
             if (_fileCount++ > 0)
             {
-                _fileChars[_fileLength++] = '\0';
+                _fileBytes[_fileLength++] = 0;
             }
 
-            path.CopyTo(_fileChars.AsSpan(_fileLength));
-            _fileLength += path.Length;
+            _fileLength += System.Text.Encoding.UTF8.GetBytes(path, _fileBytes.AsSpan(_fileLength));
         }
 
         private static RpmDependency[] Array(List<RpmDependency> list) => list.Count == 0 ? [] : list.ToArray();

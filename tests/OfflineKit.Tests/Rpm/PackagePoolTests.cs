@@ -19,7 +19,7 @@ public sealed class PackagePoolTests
             Repo = repo,
             Provides = i % 3 == 0 ? [] : [new RpmDependency($"p{i}", DepRelation.Eq, Evr.Parse($"1.{i}-1")), new RpmDependency("common"), new RpmDependency($"group{i % 7}", DepRelation.Eq, Evr.Parse($"{i % 4}-1"))],
             Requires = [new RpmDependency($"/usr/bin/tool{i % 11}"), RpmDependency.Parse($"(p{i + 1} if common)")],
-            Files = i % 2 == 0 ? new PackedPaths($"/usr/bin/tool{i % 11}\0/etc/p{i}.conf", 2) : [$"/usr/bin/tool{(i + 1) % 11}"],
+            Files = i % 2 == 0 ? PackedPaths.Of([$"/usr/bin/tool{i % 11}", $"/etc/p{i}.conf"]) : [$"/usr/bin/tool{(i + 1) % 11}"],
         };
 
         return

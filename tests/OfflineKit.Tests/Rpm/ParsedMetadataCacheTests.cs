@@ -68,7 +68,7 @@ public sealed class ParsedMetadataCacheTests : IDisposable
             Repo = "appstream",
             Requires = [new RpmDependency("libc.so.6()(64bit)"), new RpmDependency($"lib{i % 40}.so", DepRelation.Ge, new Evr(0, "2", null), Pre: i % 5 == 0)],
             Provides = [new RpmDependency($"pkg{i % 700}(x86-64)")],
-            Files = i == 1234 ? ["/usr/share/" + new string('x', 70_000)] : [$"/usr/bin/tool{i}", "/etc/shared.conf"],
+            Files = i == 1234 ? ["/usr/share/" + new string('x', 70_000)] : i == 7 ? ["/usr/share/doc/naïve/ß"] : [$"/usr/bin/tool{i}", "/etc/shared.conf"],
         }).ToList();
         var repos = new List<RpmRepo> { new("appstream", "http://127.0.0.1/appstream/", packages) };
         var key = Key("big");
