@@ -327,11 +327,11 @@ internal sealed class PackagePool
 
     /// <summary>
     /// The provides of a run of the pool's packages, by name, in one flat table: per provide 16 bytes
-    /// (the name's hash, the chain's next, the package and the provide by position) and a bucket. A
-    /// dictionary of chains over (package, provide) pairs took three times that: a 30,000-package set
-    /// has ~330,000 provides, nearly each under a name of its own, and the index was built whole before
-    /// the resolver asked for a few hundred names. Every package provides its own name at its EVR,
-    /// whether or not the metadata says so (a provide at position -1, its object made when asked for).
+    /// (the name's hash, the chain's next, the package, and where the provide starts in the package's
+    /// <see cref="DependencyBlob"/>) and a bucket. Indexed from the blobs' bytes: no provide is decoded
+    /// until the resolver asks for its name (a 30,000-package set has ~330,000 provides, nearly each under
+    /// a name of its own; the resolver asks for a few hundred). Every package provides its own name at
+    /// its EVR, whether or not the metadata says so (a provide at offset -1, made when asked for).
     /// </summary>
     private sealed class ProvideIndex
     {
@@ -345,27 +345,29 @@ internal sealed class PackagePool
             var total = 0;
             for (var i = from; i < to; i++)
             {
-                total += packages[i].Provides.Count + 1;
+                total += DependencyBlob.Count(packages[i].Dependencies, DependencyBlob.ProvidesList) + 1;
             }
 
             _entries = new Entry[total];
             _buckets = new int[Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)total))];
             var count = 0;
+            var own = new byte[256];
             for (var i = from; i < to; i++)
             {
                 var p = packages[i];
-                var provides = p.Provides;
+                var blob = p.Dependencies;
+                var ownName = Utf8(p.Name, ref own);
                 var hasSelf = false;
-                for (var k = 0; k < provides.Count; k++)
+                foreach (var e in DependencyBlob.Entries(blob, DependencyBlob.ProvidesList))
                 {
-                    var provide = provides[k];
-                    hasSelf |= provide.Name == p.Name && provide.Relation == DepRelation.Eq && provide.Evr == p.Evr;
-                    Add(ref count, provide.Name, i, k);
+                    hasSelf = hasSelf || (e.Relation == DepRelation.Eq && e.Name.SequenceEqual(ownName)
+                        && (e.OwnEvr || DependencyBlob.DecodeAt(blob, e.Offset, p.Evr).Evr == p.Evr));
+                    Add(ref count, Hash(e.Name), i, e.Offset);
                 }
 
                 if (!hasSelf)
                 {
-                    Add(ref count, p.Name, i, -1);
+                    Add(ref count, Hash(ownName), i, -1);
                 }
             }
         }
@@ -373,7 +375,9 @@ internal sealed class PackagePool
         /// <summary>Appends the providers of <paramref name="name"/>, in the order indexed, to <paramref name="into"/> (made when there are some).</summary>
         public void AppendTo(string name, ref List<(RpmPackage, RpmDependency)>? into)
         {
-            var hash = string.GetHashCode(name);
+            var scratch = new byte[256];
+            var bytes = Utf8(name, ref scratch);
+            var hash = Hash(bytes);
             // A bucket's chain runs from its last entry back: the matches are put in order after.
             var at = into?.Count ?? 0;
             for (var i = _buckets[hash & (_buckets.Length - 1)] - 1; i >= 0; i = _entries[i].Next)
@@ -385,11 +389,10 @@ internal sealed class PackagePool
                 }
 
                 var p = _packages[e.Package];
-                var provide = e.Provide < 0 ? null : p.Provides[e.Provide];
-                if (string.Equals(provide?.Name ?? p.Name, name, StringComparison.Ordinal))
+                if (e.Offset < 0 ? p.Name == name : DependencyBlob.NameAt(p.Dependencies, e.Offset).SequenceEqual(bytes))
                 {
                     into ??= [];
-                    into.Add((p, provide ?? new RpmDependency(p.Name, DepRelation.Eq, p.Evr)));
+                    into.Add((p, e.Offset < 0 ? new RpmDependency(p.Name, DepRelation.Eq, p.Evr) : DependencyBlob.DecodeAt(p.Dependencies, e.Offset, p.Evr)));
                 }
             }
 
@@ -399,11 +402,28 @@ internal sealed class PackagePool
             }
         }
 
-        private void Add(ref int count, string name, int package, int provide)
+        private static ReadOnlySpan<byte> Utf8(string s, ref byte[] scratch)
         {
-            var hash = string.GetHashCode(name);
+            var length = System.Text.Encoding.UTF8.GetMaxByteCount(s.Length);
+            if (length > scratch.Length)
+            {
+                scratch = new byte[length];
+            }
+
+            return scratch.AsSpan(0, System.Text.Encoding.UTF8.GetBytes(s, scratch));
+        }
+
+        private static int Hash(ReadOnlySpan<byte> name)
+        {
+            var hash = default(HashCode);
+            hash.AddBytes(name);
+            return hash.ToHashCode();
+        }
+
+        private void Add(ref int count, int hash, int package, int offset)
+        {
             ref var bucket = ref _buckets[hash & (_buckets.Length - 1)];
-            _entries[count] = new Entry { Hash = hash, Next = bucket - 1, Package = package, Provide = provide };
+            _entries[count] = new Entry { Hash = hash, Next = bucket - 1, Package = package, Offset = offset };
             bucket = ++count;
         }
 
@@ -412,7 +432,7 @@ internal sealed class PackagePool
             public int Hash;
             public int Next;
             public int Package;
-            public int Provide;
+            public int Offset;
         }
     }
 

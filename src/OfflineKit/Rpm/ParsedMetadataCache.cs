@@ -15,7 +15,7 @@ namespace OfflineKit.Rpm;
 public static class ParsedMetadataCache
 {
     private const uint Magic = 0x4d52_4b4f; // "OKRM"
-    private const int FormatVersion = 5;
+    private const int FormatVersion = 6;
     private const uint EndMarker = 0x444e_4521; // "!END"
     private const int KeepFiles = 4;
 
@@ -225,11 +225,8 @@ public static class ParsedMetadataCache
             s.Write(p.LocationBase);
             b.Long(p.Size);
             s.Write(p.Repo);
-            WriteDependencies(b, p.Provides, p.Evr, s);
-            WriteDependencies(b, p.Requires, p.Evr, s);
-            WriteDependencies(b, p.Conflicts, p.Evr, s);
-            WriteDependencies(b, p.Obsoletes, p.Evr, s);
-            WriteDependencies(b, p.Recommends, p.Evr, s);
+            // The dependencies as the package holds them, a DependencyBlob.
+            b.Utf8(p.Dependencies);
 
             // Paths are nearly all distinct: inline, not through the table.
             var files = p.Files;
@@ -269,23 +266,6 @@ public static class ParsedMetadataCache
         {
             b.Byte(2);
             b.String(checksum.Value);
-        }
-    }
-
-    private static void WriteDependencies(WriteBuffer b, IReadOnlyList<RpmDependency> deps, Evr own, StringTable s)
-    {
-        b.Int(deps.Count);
-        for (var i = 0; i < deps.Count; i++)
-        {
-            var d = deps[i];
-            s.Write(d.Name);
-            // Relation and pre in one byte; then the EVR: none, the package's own, or its own.
-            var evrKind = d.Evr is null ? 0 : ReferenceEquals(d.Evr, own) ? 1 : 2;
-            b.Byte((byte)((int)d.Relation | (d.Pre ? 0x10 : 0) | (evrKind << 5)));
-            if (evrKind == 2)
-            {
-                WriteEvr(b, d.Evr!, s);
-            }
         }
     }
 
@@ -500,8 +480,6 @@ public static class ParsedMetadataCache
             return new Evr(epoch, S(), N());
         }
 
-        // Unversioned dependencies (libc.so.6()(64bit), /bin/sh) are one object per name, as the parser makes them.
-        var plain = new RpmDependency?[1 << 14];
         var repos = new List<RpmRepo>();
         var repoCount = Count();
         for (var ri = 0; ri < repoCount; ri++)
@@ -559,29 +537,11 @@ public static class ParsedMetadataCache
                 var xmlBase = N();
                 var size = r.ReadInt64();
                 var repo = S();
-                var lists = new RpmDependency[5][];
-                for (var l = 0; l < 5; l++)
+                var dl = r.Read7BitEncodedInt();
+                var dependencies = r.ReadBytes(dl >= 0 && dl <= fileLength ? dl : throw new InvalidDataException($"{dl} bytes of dependencies"));
+                if (dependencies.Length != dl || !DependencyBlob.IsWellFormed(dependencies))
                 {
-                    var deps = lists[l] = Count() is var c and > 0 ? new RpmDependency[c] : [];
-                    for (var i = 0; i < deps.Length; i++)
-                    {
-                        var at = Ref() is var a and >= 0 ? a : throw new InvalidDataException("a dependency without a name");
-                        var bits = r.ReadByte();
-                        var kind = bits >> 5;
-                        if (bits == 0)
-                        {
-                            if (at >= plain.Length)
-                            {
-                                Array.Resize(ref plain, Math.Max(at + 1, plain.Length * 2));
-                            }
-
-                            deps[i] = plain[at] ??= new RpmDependency(strings[at]);
-                            continue;
-                        }
-
-                        var depEvr = kind == 0 ? null : kind == 1 ? evr : E();
-                        deps[i] = new RpmDependency(strings[at], (DepRelation)(bits & 0x0f), depEvr, (bits & 0x10) != 0);
-                    }
+                    throw new InvalidDataException("a package's dependencies are damaged");
                 }
 
                 var files = Paths(Count());
@@ -596,11 +556,7 @@ public static class ParsedMetadataCache
                     LocationBase = xmlBase,
                     Size = size,
                     Repo = repo,
-                    Provides = lists[0],
-                    Requires = lists[1],
-                    Conflicts = lists[2],
-                    Obsoletes = lists[3],
-                    Recommends = lists[4],
+                    Dependencies = dependencies,
                     Files = files,
                 });
             }

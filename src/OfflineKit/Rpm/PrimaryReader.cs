@@ -56,11 +56,10 @@ public static partial class PrimaryReader
     {
         private XmlScanner x = null!;
         private readonly StringPool _strings = new();
-        private readonly List<RpmDependency> _provides = [];
-        private readonly List<RpmDependency> _requires = [];
-        private readonly List<RpmDependency> _conflicts = [];
-        private readonly List<RpmDependency> _obsoletes = [];
-        private readonly List<RpmDependency> _recommends = [];
+        private readonly DependencyBlob.Builder _dependencies = new();
+        private byte[] _nameBytes = new byte[256];
+        private byte[] _versionBytes = new byte[64];
+        private byte[] _releaseBytes = new byte[64];
         private byte[] _fileBytes = new byte[4096];
         private int _fileLength;
         private int _fileCount;
@@ -74,11 +73,7 @@ public static partial class PrimaryReader
             Evr? evr = null;
             RpmChecksum? checksum = null;
             long size = 0;
-            _provides.Clear();
-            _requires.Clear();
-            _conflicts.Clear();
-            _obsoletes.Clear();
-            _recommends.Clear();
+            _dependencies.Clear();
             _fileLength = 0;
             _fileCount = 0;
             var package = x.Children();
@@ -95,7 +90,7 @@ public static partial class PrimaryReader
                 }
                 else if (element.SequenceEqual("version"u8))
                 {
-                    evr = ReadEvr(null) ?? throw new FormatException($"package '{name}' has no version");
+                    evr = ReadEvr() ?? throw new FormatException($"package '{name}' has no version");
                     x.Skip();
                 }
                 else if (element.SequenceEqual("checksum"u8))
@@ -145,11 +140,7 @@ public static partial class PrimaryReader
                 LocationBase = string.IsNullOrEmpty(xmlBase) ? null : xmlBase,
                 Size = size,
                 Repo = repo,
-                Provides = Array(_provides),
-                Requires = Array(_requires),
-                Conflicts = Array(_conflicts),
-                Obsoletes = Array(_obsoletes),
-                Recommends = Array(_recommends),
+                Dependencies = _dependencies.ToArray(),
                 Files = _fileCount == 0 ? [] : new PackedPaths(_fileBytes.AsSpan(0, _fileLength).ToArray(), _fileCount),
             };
         }
@@ -171,8 +162,6 @@ public static partial class PrimaryReader
             _fileLength += System.Text.Encoding.UTF8.GetBytes(path, _fileBytes.AsSpan(_fileLength));
         }
 
-        private static RpmDependency[] Array(List<RpmDependency> list) => list.Count == 0 ? [] : list.ToArray();
-
         private void ReadFormat(Evr? own)
         {
             var format = x.Children();
@@ -186,13 +175,13 @@ public static partial class PrimaryReader
                     continue;
                 }
 
-                var list = element.SequenceEqual("provides"u8) ? _provides
-                    : element.SequenceEqual("requires"u8) ? _requires
-                    : element.SequenceEqual("conflicts"u8) ? _conflicts
-                    : element.SequenceEqual("obsoletes"u8) ? _obsoletes
-                    : element.SequenceEqual("recommends"u8) ? _recommends
-                    : null;
-                if (list is not null)
+                var list = element.SequenceEqual("provides"u8) ? 0
+                    : element.SequenceEqual("requires"u8) ? 1
+                    : element.SequenceEqual("conflicts"u8) ? 2
+                    : element.SequenceEqual("obsoletes"u8) ? 3
+                    : element.SequenceEqual("recommends"u8) ? 4
+                    : -1;
+                if (list >= 0)
                 {
                     ReadEntries(list, own);
                 }
@@ -203,50 +192,55 @@ public static partial class PrimaryReader
             }
         }
 
-        private void ReadEntries(List<RpmDependency> into, Evr? own)
+        private void ReadEntries(int list, Evr? own)
         {
             var entries = x.Children();
             while (x.ReadChild(entries))
             {
                 if (x.LocalName.SequenceEqual("entry"u8))
                 {
-                    into.Add(ReadEntry(own));
+                    ReadEntry(list, own);
                 }
 
                 x.Skip();
             }
         }
 
-        private RpmDependency ReadEntry(Evr? own)
+        // Into the package's blob as UTF-8, with no string or object made: the attributes' own bytes
+        // when they hold no entity (nearly always).
+        private void ReadEntry(int list, Evr? own)
         {
             if (!x.TryGetAttribute("name"u8, out var rawName))
             {
                 throw new FormatException("a dependency entry has no name");
             }
 
-            var entry = _strings.Add(rawName.IsEmpty ? [] : x.Decode(rawName, attribute: true));
+            var name = x.DecodeUtf8(rawName, ref _nameBytes);
             var relation = x.TryGetAttribute("flags"u8, out var flags) ? Relation(flags) : DepRelation.Any;
             var pre = x.TryGetAttribute("pre"u8, out var p) && (p.SequenceEqual("1"u8) || p.SequenceEqual("true"u8));
-            var evr = relation == DepRelation.Any ? null : ReadEvr(own);
-            if (evr is null)
+            if (relation == DepRelation.Any || !x.TryGetAttribute("ver"u8, out var rawVersion) || rawVersion.IsEmpty)
             {
-                if (pre)
-                {
-                    return new RpmDependency(_strings.Text(entry), DepRelation.Any, null, true);
-                }
-
-                // Unversioned requirements (libc.so.6()(64bit), /bin/sh) repeat in thousands of packages:
-                // one object each, carried by its name's pool entry.
-                ref var plain = ref _strings.Tag(entry);
-                return (RpmDependency)(plain ??= new RpmDependency(_strings.Text(entry)));
+                // Unversioned (a relation without a version is none).
+                _dependencies.Add(list, name, DepRelation.Any, pre, ownEvr: false);
+                return;
             }
 
-            return new RpmDependency(_strings.Text(entry), relation, evr, pre);
+            var version = x.DecodeUtf8(rawVersion, ref _versionBytes);
+            var epoch = (int)Math.Min(x.GetNumber("epoch"u8), int.MaxValue);
+            var release = x.TryGetAttribute("rel"u8, out var rawRelease) ? x.DecodeUtf8(rawRelease, ref _releaseBytes) : default;
+            if (own is not null && own.Epoch == epoch && System.Text.Ascii.Equals(version, own.Version)
+                && (release.IsEmpty ? own.Release is null : own.Release is not null && System.Text.Ascii.Equals(release, own.Release)))
+            {
+                // The package's own EVR (its self-provide, for one): written as such.
+                _dependencies.Add(list, name, relation, pre, ownEvr: true);
+                return;
+            }
+
+            _dependencies.Add(list, name, relation, pre, epoch, version, release);
         }
 
-        // <version epoch="0" ver="1.23.0" rel="0"/>, also the attributes of a dependency entry; the
-        // package's own EVR object when they are the same (its self-provide).
-        private Evr? ReadEvr(Evr? own)
+        // <version epoch="0" ver="1.23.0" rel="0"/>: the package's own EVR.
+        private Evr? ReadEvr()
         {
             if (!x.TryGetAttribute("ver"u8, out var rawVer) || rawVer.IsEmpty)
             {
@@ -255,14 +249,7 @@ public static partial class PrimaryReader
 
             var ver = x.DecodeAttribute(rawVer, _strings);
             var epoch = (int)Math.Min(x.GetNumber("epoch"u8), int.MaxValue);
-            var rel = x.GetAttribute("rel"u8, _strings);
-            if (own is not null && own.Epoch == epoch && ReferenceEquals(own.Version, ver)
-                && ReferenceEquals(own.Release, string.IsNullOrEmpty(rel) ? null : rel))
-            {
-                return own;
-            }
-
-            return new Evr(epoch, ver, rel);
+            return new Evr(epoch, ver, x.GetAttribute("rel"u8, _strings));
         }
 
         private static DepRelation Relation(ReadOnlySpan<byte> flags) =>
@@ -276,15 +263,10 @@ public static partial class PrimaryReader
     }
 }
 
-/// <summary>
-/// One string instance per distinct text: a big primary repeats names and versions a lot. Each text
-/// may carry one object made from it (the reader's unversioned dependency of that name), so a name is
-/// hashed and stored once, not once for its string and again for its dependency.
-/// </summary>
+/// <summary>One string instance per distinct text: a big primary repeats names, arches and versions a lot.</summary>
 /// <remarks>
-/// Its own table, not a HashSet and a Dictionary: a reader of a 23,000-package primary pools ~150,000
-/// texts, nearly every provide name its own, and the two collections' entries and buckets, grown by
-/// doubling, were a quarter of all the bytes the read allocated (measured on a 30,000-package set).
+/// Its own table, not a HashSet: entries in blocks never copied as it grows, so a big primary's pool
+/// leaves little behind when the read is over.
 /// </remarks>
 internal sealed class StringPool
 {
@@ -322,9 +304,6 @@ internal sealed class StringPool
     /// <summary>The pooled text of an entry.</summary>
     public string Text(int entry) => At(entry).Text;
 
-    /// <summary>The object an entry carries (null until set).</summary>
-    public ref object? Tag(int entry) => ref At(entry).Tag;
-
     private ref Entry At(int i) => ref _blocks[i >> BlockBits][i & BlockMask];
 
     private int Insert(ReadOnlySpan<char> s, int hash)
@@ -357,7 +336,6 @@ internal sealed class StringPool
     private struct Entry
     {
         public string Text;
-        public object? Tag;
         public int Hash;
         public int Next; // the next entry in the same bucket, or -1
     }

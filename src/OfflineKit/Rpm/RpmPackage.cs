@@ -107,6 +107,30 @@ public sealed class RpmChecksum : IEquatable<RpmChecksum>
 /// <summary>One package of a repository's primary metadata. Compared by reference: the resolver keeps sets of them.</summary>
 public sealed class RpmPackage
 {
+    public RpmPackage()
+    {
+    }
+
+    // A copy with other files: the dependencies as the original holds them (its blob, or its lists).
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    private RpmPackage(RpmPackage p, IReadOnlyList<string> files)
+    {
+        Name = p.Name;
+        Arch = p.Arch;
+        Evr = p.Evr;
+        Checksum = p.Checksum;
+        LocationHref = p.LocationHref;
+        LocationBase = p.LocationBase;
+        Size = p.Size;
+        Repo = p.Repo;
+        Files = files;
+        _blob = p._blob;
+        if (_blob is null)
+        {
+            (_provides, _requires, _conflicts, _obsoletes, _recommends) = (p.Provides, p.Requires, p.Conflicts, p.Obsoletes, p.Recommends);
+        }
+    }
+
     public required string Name { get; init; }
 
     public required string Arch { get; init; }
@@ -128,16 +152,47 @@ public sealed class RpmPackage
     /// <summary>The repository it came from (its name in the spec).</summary>
     public string Repo { get; init; } = string.Empty;
 
-    public IReadOnlyList<RpmDependency> Provides { get; init; } = [];
+    public IReadOnlyList<RpmDependency> Provides
+    {
+        get => _provides ?? Decoded()[0];
+        init => Set(0, value);
+    }
 
     /// <summary>Requires, the <c>pre="1"</c> ones (Requires(pre)) included.</summary>
-    public IReadOnlyList<RpmDependency> Requires { get; init; } = [];
+    public IReadOnlyList<RpmDependency> Requires
+    {
+        get => _requires ?? Decoded()[1];
+        init => Set(1, value);
+    }
 
-    public IReadOnlyList<RpmDependency> Conflicts { get; init; } = [];
+    public IReadOnlyList<RpmDependency> Conflicts
+    {
+        get => _conflicts ?? Decoded()[2];
+        init => Set(2, value);
+    }
 
-    public IReadOnlyList<RpmDependency> Obsoletes { get; init; } = [];
+    public IReadOnlyList<RpmDependency> Obsoletes
+    {
+        get => _obsoletes ?? Decoded()[3];
+        init => Set(3, value);
+    }
 
-    public IReadOnlyList<RpmDependency> Recommends { get; init; } = [];
+    public IReadOnlyList<RpmDependency> Recommends
+    {
+        get => _recommends ?? Decoded()[4];
+        init => Set(4, value);
+    }
+
+    /// <summary>
+    /// The five lists as one <see cref="DependencyBlob"/>, as the readers give them: decoded into the
+    /// lists above the first time one is asked for. Encoded from the lists when they were given as
+    /// objects (made once, on demand).
+    /// </summary>
+    internal byte[] Dependencies
+    {
+        get => _blob ?? (_encoded ??= DependencyBlob.Encode([Provides, Requires, Conflicts, Obsoletes, Recommends], Evr));
+        init => _blob = value;
+    }
 
     /// <summary>
     /// File paths the metadata lists: primary's subset (/etc/*, *bin/*, /usr/lib/sendmail), plus
@@ -145,27 +200,54 @@ public sealed class RpmPackage
     /// </summary>
     public IReadOnlyList<string> Files { get; init; } = [];
 
+    private static readonly IReadOnlyList<RpmDependency>[] NoLists = [[], [], [], [], []];
+
+    private byte[]? _blob;     // given by a reader
+    private byte[]? _encoded;  // made from lists given as objects
+    private IReadOnlyList<RpmDependency>? _provides, _requires, _conflicts, _obsoletes, _recommends;
+
     /// <summary>name-epoch:version-release.arch, as <c>dnf repoquery</c> prints it (epoch always printed).</summary>
     public string Nevra => $"{Name}-{Evr.Epoch.ToString(CultureInfo.InvariantCulture)}:{Evr.Version}-{Evr.Release}.{Arch}";
 
     public override string ToString() => Nevra;
 
     /// <summary>The same package with another file list (primary's plus what filelists adds).</summary>
-    public RpmPackage WithFiles(IReadOnlyList<string> files) => new()
+    public RpmPackage WithFiles(IReadOnlyList<string> files) => new(this, files);
+
+    // The lists from the blob, kept: a resolution asks for them again and again, for the few hundred
+    // packages it looks at. Two threads racing here decode equal lists.
+    private IReadOnlyList<RpmDependency>[] Decoded()
     {
-        Name = Name,
-        Arch = Arch,
-        Evr = Evr,
-        Checksum = Checksum,
-        LocationHref = LocationHref,
-        LocationBase = LocationBase,
-        Size = Size,
-        Repo = Repo,
-        Provides = Provides,
-        Requires = Requires,
-        Conflicts = Conflicts,
-        Obsoletes = Obsoletes,
-        Recommends = Recommends,
-        Files = files,
-    };
+        if (_blob is null)
+        {
+            return NoLists;
+        }
+
+        var lists = DependencyBlob.Decode(_blob, Evr);
+        _provides ??= lists[0];
+        _requires ??= lists[1];
+        _conflicts ??= lists[2];
+        _obsoletes ??= lists[3];
+        _recommends ??= lists[4];
+        return [_provides, _requires, _conflicts, _obsoletes, _recommends];
+    }
+
+    // A list given as objects; the others stay empty unless given too.
+    private void Set(int list, IReadOnlyList<RpmDependency> value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        _provides ??= [];
+        _requires ??= [];
+        _conflicts ??= [];
+        _obsoletes ??= [];
+        _recommends ??= [];
+        switch (list)
+        {
+            case 0: _provides = value; break;
+            case 1: _requires = value; break;
+            case 2: _conflicts = value; break;
+            case 3: _obsoletes = value; break;
+            default: _recommends = value; break;
+        }
+    }
 }

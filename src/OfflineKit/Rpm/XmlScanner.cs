@@ -287,6 +287,28 @@ internal sealed class XmlScanner
         return pool is null ? new string(chars) : pool.Get(chars);
     }
 
+    /// <summary>
+    /// A raw attribute value (as <see cref="TryGetAttribute"/> gives it) decoded, as UTF-8: the raw bytes
+    /// themselves when they hold no entity or whitespace to normalize (checked to be UTF-8), else the
+    /// decoded value in <paramref name="scratch"/> (grown as needed; the span is good until its next use).
+    /// </summary>
+    public ReadOnlySpan<byte> DecodeUtf8(ReadOnlySpan<byte> raw, ref byte[] scratch)
+    {
+        if (raw.IndexOfAny(AttributeSpecials) < 0)
+        {
+            return System.Text.Unicode.Utf8.IsValid(raw) ? raw : throw new FormatException("the file is not valid UTF-8");
+        }
+
+        var chars = Decode(raw, attribute: true);
+        var length = Encoding.UTF8.GetByteCount(chars);
+        if (length > scratch.Length)
+        {
+            scratch = new byte[Math.Max(length, scratch.Length * 2)];
+        }
+
+        return scratch.AsSpan(0, Encoding.UTF8.GetBytes(chars, scratch));
+    }
+
     /// <summary>A decoded attribute value as chars, in a scratch buffer the next decode reuses.</summary>
     public ReadOnlySpan<char> Decode(ReadOnlySpan<byte> raw, bool attribute) => _chars.AsSpan(0, Append(0, raw, attribute));
 

@@ -2,7 +2,7 @@ using OfflineKit.Rpm;
 
 namespace OfflineKit.Tests.Rpm;
 
-/// <summary>The primary reader's pool: one string per text and one tag per entry, past every growth of its blocks and buckets.</summary>
+/// <summary>The primary reader's pool: one string per text, past every growth of its blocks and buckets.</summary>
 public class StringPoolTests
 {
     [Fact]
@@ -33,21 +33,5 @@ public class StringPoolTests
         Assert.Same(pool.Get("lib7.so.1()(64bit)".AsSpan()), pool.Text(pool.Add("lib7.so.1()(64bit)")));
         Assert.Equal(string.Empty, pool.Get([]));
         Assert.Equal(20_001, pool.Count);
-    }
-
-    [Fact]
-    public void Keeps_each_entrys_tag_across_growth()
-    {
-        var pool = new StringPool();
-        var a = pool.Add("a");
-        pool.Tag(a) = "tag of a";
-        for (var i = 0; i < 10_000; i++)
-        {
-            pool.Tag(pool.Add($"name{i}")) ??= i;
-        }
-
-        Assert.Equal("tag of a", pool.Tag(pool.Add("a")));
-        Assert.Equal(9_999, pool.Tag(pool.Add("name9999")));
-        Assert.Null(pool.Tag(pool.Add("new")));
     }
 }

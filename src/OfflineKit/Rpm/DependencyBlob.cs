@@ -1,0 +1,406 @@
+using System.Text;
+
+namespace OfflineKit.Rpm;
+
+/// <summary>
+/// A package's five dependency lists (provides, requires, conflicts, obsoletes, recommends) in one
+/// byte array, names and versions as UTF-8. A resolution reads the lists of a few hundred packages of
+/// the tens of thousands a repository set holds; the rest are only indexed by their provide names
+/// and searched for required paths, which both do here on the bytes (<see cref="Entries"/>). As
+/// objects (a string per name, a <see cref="RpmDependency"/> per versioned entry, an array per list)
+/// the lists were about half of a parsed set's memory; as bytes they take a third of that.
+/// <see cref="RpmPackage"/> decodes a package's lists the first time they are asked for.
+/// </summary>
+/// <remarks>
+/// Layout, list after list: a count, then each entry: one byte of flags (the relation in bits 0-2,
+/// pre in bit 3, in bits 4-5 where its EVR is: 0 none, 1 the package's own, 2 written after the
+/// name), the name's length and bytes, and a written EVR's epoch, version length and bytes, and
+/// release length + 1 (0: no release) and bytes. Counts, lengths and epochs are 7-bit encoded.
+/// </remarks>
+internal static class DependencyBlob
+{
+    public const int Lists = 5;
+    public const int ProvidesList = 0;
+
+    private const int PreBit = 0x08;
+    private const int EvrNone = 0;
+    private const int EvrOwn = 1;
+    private const int EvrWritten = 2;
+
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>The blob of lists given as objects: an EVR that is <paramref name="own"/> itself is written as the package's own.</summary>
+    public static byte[] Encode(IReadOnlyList<IReadOnlyList<RpmDependency>> lists, Evr own)
+    {
+        ArgumentNullException.ThrowIfNull(lists);
+        var b = new Builder();
+        for (var l = 0; l < Lists; l++)
+        {
+            foreach (var d in l < lists.Count ? lists[l] : [])
+            {
+                var evrKind = d.Evr is null ? EvrNone : ReferenceEquals(d.Evr, own) ? EvrOwn : EvrWritten;
+                var name = Utf8.GetBytes(d.Name);
+                if (evrKind == EvrWritten)
+                {
+                    b.Add(l, name, d.Relation, d.Pre, d.Evr!.Epoch, Utf8.GetBytes(d.Evr.Version), d.Evr.Release is null ? null : Utf8.GetBytes(d.Evr.Release));
+                }
+                else
+                {
+                    b.Add(l, name, d.Relation, d.Pre, ownEvr: evrKind == EvrOwn);
+                }
+            }
+        }
+
+        return b.ToArray();
+    }
+
+    /// <summary>The five lists as objects (each list empty or an array of its own).</summary>
+    public static RpmDependency[][] Decode(byte[] blob, Evr own)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        var lists = new RpmDependency[Lists][];
+        var at = 0;
+        for (var l = 0; l < Lists; l++)
+        {
+            var count = ReadCount(blob, ref at);
+            var list = lists[l] = count == 0 ? [] : new RpmDependency[count];
+            for (var i = 0; i < count; i++)
+            {
+                list[i] = DecodeAt(blob, ref at, own);
+            }
+        }
+
+        return lists;
+    }
+
+    /// <summary>The entry that starts at <paramref name="offset"/> (as <see cref="Entry.Offset"/> gives it).</summary>
+    public static RpmDependency DecodeAt(byte[] blob, int offset, Evr own) => DecodeAt(blob, ref offset, own);
+
+    /// <summary>
+    /// Whether <paramref name="blob"/> is whole and well-formed: five lists whose entries end exactly at its
+    /// end, known relations and EVR kinds, names and versions UTF-8 (a blob read back from a file is
+    /// checked before anything relies on it).
+    /// </summary>
+    public static bool IsWellFormed(byte[] blob)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        try
+        {
+            var at = 0;
+            for (var l = 0; l < Lists; l++)
+            {
+                for (var n = ReadCount(blob, ref at); n > 0; n--)
+                {
+                    var flags = blob[at++];
+                    if ((flags & 0x07) > (int)DepRelation.Ge || ((flags >> 4) & 0x03) > EvrWritten || (flags & 0xc0) != 0
+                        || !System.Text.Unicode.Utf8.IsValid(Bytes(blob, ref at)))
+                    {
+                        return false;
+                    }
+
+                    if (((flags >> 4) & 0x03) == EvrWritten)
+                    {
+                        ReadCount(blob, ref at);
+                        var version = Bytes(blob, ref at);
+                        var releaseLength = ReadCount(blob, ref at);
+                        if (version.IsEmpty || !System.Text.Unicode.Utf8.IsValid(version)
+                            || (releaseLength > 0 && !System.Text.Unicode.Utf8.IsValid(blob.AsSpan(at, releaseLength - 1))))
+                        {
+                            return false;
+                        }
+
+                        at += Math.Max(0, releaseLength - 1);
+                    }
+                }
+            }
+
+            return at == blob.Length;
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentOutOfRangeException or FormatException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>How many entries list <paramref name="list"/> has.</summary>
+    public static int Count(byte[] blob, int list)
+    {
+        var entries = new EntryEnumerator(blob, list);
+        return entries.Left;
+    }
+
+    /// <summary>The name (UTF-8) of the entry that starts at <paramref name="offset"/>.</summary>
+    public static ReadOnlySpan<byte> NameAt(byte[] blob, int offset)
+    {
+        var at = offset + 1;
+        return Bytes(blob, ref at);
+    }
+
+    /// <summary>Walks list <paramref name="list"/> as bytes: each entry's name, relation and where it starts.</summary>
+    public static EntryEnumerator Entries(byte[] blob, int list) => new(blob, list);
+
+    private static RpmDependency DecodeAt(byte[] blob, ref int at, Evr own)
+    {
+        var flags = blob[at++];
+        var name = Utf8.GetString(Bytes(blob, ref at));
+        var relation = (DepRelation)(flags & 0x07);
+        var pre = (flags & PreBit) != 0;
+        var evr = ((flags >> 4) & 0x03) switch
+        {
+            EvrNone => null,
+            EvrOwn => own,
+            _ => ReadEvr(blob, ref at),
+        };
+        return new RpmDependency(name, relation, evr, pre);
+    }
+
+    private static Evr ReadEvr(byte[] blob, ref int at)
+    {
+        var epoch = ReadCount(blob, ref at);
+        var version = Utf8.GetString(Bytes(blob, ref at));
+        var releaseLength = ReadCount(blob, ref at);
+        string? release = null;
+        if (releaseLength > 0)
+        {
+            release = Utf8.GetString(blob, at, releaseLength - 1);
+            at += releaseLength - 1;
+        }
+
+        return new Evr(epoch, version, release);
+    }
+
+    private static ReadOnlySpan<byte> Bytes(byte[] blob, scoped ref int at)
+    {
+        var length = ReadCount(blob, ref at);
+        var span = blob.AsSpan(at, length);
+        at += length;
+        return span;
+    }
+
+    private static int ReadCount(byte[] blob, ref int at)
+    {
+        var value = 0;
+        for (var shift = 0; ; shift += 7)
+        {
+            var b = blob[at++];
+            value |= (b & 0x7f) << shift;
+            if (b < 0x80)
+            {
+                return value;
+            }
+
+            if (shift >= 28)
+            {
+                throw new FormatException("a dependency count or length is too big");
+            }
+        }
+    }
+
+    /// <summary>One entry of a list, as bytes.</summary>
+    public readonly ref struct Entry(ReadOnlySpan<byte> name, DepRelation relation, bool ownEvr, int offset)
+    {
+        /// <summary>The name, UTF-8.</summary>
+        public ReadOnlySpan<byte> Name { get; } = name;
+
+        public DepRelation Relation { get; } = relation;
+
+        /// <summary>Whether its EVR is the package's own (its self-provide, for one).</summary>
+        public bool OwnEvr { get; } = ownEvr;
+
+        /// <summary>Where it starts, for <see cref="DecodeAt(byte[], int, Evr)"/>.</summary>
+        public int Offset { get; } = offset;
+    }
+
+    /// <summary>The entries of one list (foreach over <see cref="Entries"/>).</summary>
+    public ref struct EntryEnumerator
+    {
+        private readonly byte[] _blob;
+        private int _at;
+        private int _left;
+
+        internal EntryEnumerator(byte[] blob, int list)
+        {
+            _blob = blob;
+            _at = 0;
+            _left = ReadCount(blob, ref _at);
+            for (var l = 0; l < list; l++)
+            {
+                for (; _left > 0; _left--)
+                {
+                    Skip();
+                }
+
+                _left = ReadCount(blob, ref _at);
+            }
+
+            Current = default;
+        }
+
+        public Entry Current { get; private set; }
+
+        /// <summary>The entries not walked yet.</summary>
+        public readonly int Left => _left;
+
+        public readonly EntryEnumerator GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            if (_left == 0)
+            {
+                return false;
+            }
+
+            _left--;
+            var offset = _at;
+            var flags = _blob[_at++];
+            var name = Bytes(_blob, ref _at);
+            var evrKind = (flags >> 4) & 0x03;
+            if (evrKind == EvrWritten)
+            {
+                SkipEvr();
+            }
+
+            Current = new Entry(name, (DepRelation)(flags & 0x07), evrKind == EvrOwn, offset);
+            return true;
+        }
+
+        private void Skip()
+        {
+            var flags = _blob[_at++];
+            Bytes(_blob, ref _at);
+            if (((flags >> 4) & 0x03) == EvrWritten)
+            {
+                SkipEvr();
+            }
+        }
+
+        private void SkipEvr()
+        {
+            ReadCount(_blob, ref _at);
+            Bytes(_blob, ref _at);
+            var releaseLength = ReadCount(_blob, ref _at);
+            _at += Math.Max(0, releaseLength - 1);
+        }
+    }
+
+    /// <summary>Builds blobs one package at a time (one per reader; <see cref="ToArray"/> then <see cref="Clear"/>).</summary>
+    public sealed class Builder
+    {
+        private readonly byte[][] _lists = [.. Enumerable.Range(0, Lists).Select(_ => new byte[256])];
+        private readonly int[] _lengths = new int[Lists];
+        private readonly int[] _counts = new int[Lists];
+
+        /// <summary>An entry with no EVR, or with the package's own.</summary>
+        public void Add(int list, ReadOnlySpan<byte> name, DepRelation relation, bool pre, bool ownEvr)
+        {
+            var flags = (int)relation | (pre ? PreBit : 0) | ((ownEvr ? EvrOwn : EvrNone) << 4);
+            Begin(list, flags, name);
+        }
+
+        /// <summary>An entry with an EVR of its own (<paramref name="release"/> null: none).</summary>
+        public void Add(int list, ReadOnlySpan<byte> name, DepRelation relation, bool pre, int epoch, ReadOnlySpan<byte> version, ReadOnlySpan<byte> release, bool hasRelease = true)
+        {
+            Begin(list, (int)relation | (pre ? PreBit : 0) | (EvrWritten << 4), name);
+            WriteCount(list, epoch);
+            WriteBytes(list, version);
+            var withRelease = hasRelease && !release.IsEmpty;
+            WriteCount(list, withRelease ? release.Length + 1 : 0);
+            if (withRelease)
+            {
+                Write(list, release);
+            }
+        }
+
+        // A null release from Encode arrives as an empty span.
+        private void Add(int list, byte[] name, DepRelation relation, bool pre, int epoch, byte[] version, byte[]? release) =>
+            Add(list, name, relation, pre, epoch, version, release, release is not null);
+
+        /// <summary>The package's blob: every list, counted, in order.</summary>
+        public byte[] ToArray()
+        {
+            Span<byte> count = stackalloc byte[5];
+            var total = 0;
+            for (var l = 0; l < Lists; l++)
+            {
+                total += CountLength(_counts[l]) + _lengths[l];
+            }
+
+            var blob = new byte[total];
+            var at = 0;
+            for (var l = 0; l < Lists; l++)
+            {
+                var n = CountBytes(_counts[l], count);
+                count[..n].CopyTo(blob.AsSpan(at));
+                at += n;
+                _lists[l].AsSpan(0, _lengths[l]).CopyTo(blob.AsSpan(at));
+                at += _lengths[l];
+            }
+
+            return blob;
+        }
+
+        public void Clear()
+        {
+            Array.Clear(_lengths);
+            Array.Clear(_counts);
+        }
+
+        private void Begin(int list, int flags, ReadOnlySpan<byte> name)
+        {
+            _counts[list]++;
+            Write(list, [(byte)flags]);
+            WriteBytes(list, name);
+        }
+
+        private void WriteBytes(int list, ReadOnlySpan<byte> bytes)
+        {
+            WriteCount(list, bytes.Length);
+            Write(list, bytes);
+        }
+
+        private void WriteCount(int list, int value)
+        {
+            Span<byte> count = stackalloc byte[5];
+            Write(list, count[..CountBytes(value, count)]);
+        }
+
+        private void Write(int list, ReadOnlySpan<byte> bytes)
+        {
+            ref var buffer = ref _lists[list];
+            var length = _lengths[list];
+            if (length + bytes.Length > buffer.Length)
+            {
+                Array.Resize(ref buffer, Math.Max(length + bytes.Length, buffer.Length * 2));
+            }
+
+            bytes.CopyTo(buffer.AsSpan(length));
+            _lengths[list] = length + bytes.Length;
+        }
+
+        private static int CountLength(int value)
+        {
+            var n = 1;
+            for (var v = (uint)value; v >= 0x80; v >>= 7)
+            {
+                n++;
+            }
+
+            return n;
+        }
+
+        private static int CountBytes(int value, Span<byte> into)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            var n = 0;
+            var v = (uint)value;
+            while (v >= 0x80)
+            {
+                into[n++] = (byte)(v | 0x80);
+                v >>= 7;
+            }
+
+            into[n++] = (byte)v;
+            return n;
+        }
+    }
+}
