@@ -13,7 +13,8 @@ public sealed class DecodeAheadStream : ReadOnlyStream
 {
     private const int ChunkSize = 1 << 18;
     private readonly Stream _source;
-    private readonly BlockingCollection<(byte[] Buffer, int Length)> _chunks = new(boundedCapacity: 8);
+    // 1 MB ahead: 2 MB more measured no faster on the metadata reads, and two big ones run at once.
+    private readonly BlockingCollection<(byte[] Buffer, int Length)> _chunks = new(boundedCapacity: 4);
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
     private Exception? _error;

@@ -99,7 +99,8 @@ public static partial class PrimaryReader
         private const int Back = 11;
 
         private readonly List<Piece> _pieces = [];
-        private readonly BlockingCollection<Piece> _queue = new(boundedCapacity: workers * 2);
+        // One piece waiting per worker: more in flight only held memory (each 512 KB), no time measured.
+        private readonly BlockingCollection<Piece> _queue = new(boundedCapacity: workers);
         // The pieces' buffers, reused: a piece is cut on this thread and read on another, and the shared
         // ArrayPool keeps few arrays a thread gives back for another to take, and rounds 512 KB up to 1 MB
         // (measured on a 27 MB primary read on two threads: ~6 MB more allocated and ~8 MB more held).
