@@ -42,7 +42,7 @@ internal static class DependencyBlob
                 var name = Utf8.GetBytes(d.Name);
                 if (evrKind == EvrWritten)
                 {
-                    b.Add(l, name, d.Relation, d.Pre, d.Evr!.Epoch, Utf8.GetBytes(d.Evr.Version), d.Evr.Release is null ? null : Utf8.GetBytes(d.Evr.Release));
+                    b.Add(l, name, d.Relation, d.Pre, d.Evr!.Epoch, Utf8.GetBytes(d.Evr.Version), d.Evr.Release is null ? [] : Utf8.GetBytes(d.Evr.Release));
                 }
                 else
                 {
@@ -297,23 +297,15 @@ internal static class DependencyBlob
             Begin(list, flags, name);
         }
 
-        /// <summary>An entry with an EVR of its own (<paramref name="release"/> null: none).</summary>
-        public void Add(int list, ReadOnlySpan<byte> name, DepRelation relation, bool pre, int epoch, ReadOnlySpan<byte> version, ReadOnlySpan<byte> release, bool hasRelease = true)
+        /// <summary>An entry with an EVR of its own (<paramref name="release"/> empty: none, as an EVR has no empty release).</summary>
+        public void Add(int list, ReadOnlySpan<byte> name, DepRelation relation, bool pre, int epoch, ReadOnlySpan<byte> version, ReadOnlySpan<byte> release)
         {
             Begin(list, (int)relation | (pre ? PreBit : 0) | (EvrWritten << 4), name);
             WriteCount(list, epoch);
             WriteBytes(list, version);
-            var withRelease = hasRelease && !release.IsEmpty;
-            WriteCount(list, withRelease ? release.Length + 1 : 0);
-            if (withRelease)
-            {
-                Write(list, release);
-            }
+            WriteCount(list, release.IsEmpty ? 0 : release.Length + 1);
+            Write(list, release);
         }
-
-        // A null release from Encode arrives as an empty span.
-        private void Add(int list, byte[] name, DepRelation relation, bool pre, int epoch, byte[] version, byte[]? release) =>
-            Add(list, name, relation, pre, epoch, version, release, release is not null);
 
         /// <summary>The package's blob: every list, counted, in order.</summary>
         public byte[] ToArray()

@@ -317,12 +317,7 @@ internal sealed class PackagePool
             return null;
         }
 
-        private int Bucket(ReadOnlySpan<byte> path)
-        {
-            var hash = default(HashCode);
-            hash.AddBytes(path);
-            return hash.ToHashCode() & (_buckets.Length - 1);
-        }
+        private int Bucket(ReadOnlySpan<byte> path) => Utf8Hash(path) & (_buckets.Length - 1);
     }
 
     /// <summary>
@@ -362,12 +357,12 @@ internal sealed class PackagePool
                 {
                     hasSelf = hasSelf || (e.Relation == DepRelation.Eq && e.Name.SequenceEqual(ownName)
                         && (e.OwnEvr || DependencyBlob.DecodeAt(blob, e.Offset, p.Evr).Evr == p.Evr));
-                    Add(ref count, Hash(e.Name), i, e.Offset);
+                    Add(ref count, Utf8Hash(e.Name), i, e.Offset);
                 }
 
                 if (!hasSelf)
                 {
-                    Add(ref count, Hash(ownName), i, -1);
+                    Add(ref count, Utf8Hash(ownName), i, -1);
                 }
             }
         }
@@ -375,9 +370,10 @@ internal sealed class PackagePool
         /// <summary>Appends the providers of <paramref name="name"/>, in the order indexed, to <paramref name="into"/> (made when there are some).</summary>
         public void AppendTo(string name, ref List<(RpmPackage, RpmDependency)>? into)
         {
-            var scratch = new byte[256];
-            var bytes = Utf8(name, ref scratch);
-            var hash = Hash(bytes);
+            var most = System.Text.Encoding.UTF8.GetMaxByteCount(name.Length);
+            Span<byte> buffer = most <= 512 ? stackalloc byte[512] : new byte[most];
+            ReadOnlySpan<byte> bytes = buffer[..System.Text.Encoding.UTF8.GetBytes(name, buffer)];
+            var hash = Utf8Hash(bytes);
             // A bucket's chain runs from its last entry back: the matches are put in order after.
             var at = into?.Count ?? 0;
             for (var i = _buckets[hash & (_buckets.Length - 1)] - 1; i >= 0; i = _entries[i].Next)
@@ -411,13 +407,6 @@ internal sealed class PackagePool
             }
 
             return scratch.AsSpan(0, System.Text.Encoding.UTF8.GetBytes(s, scratch));
-        }
-
-        private static int Hash(ReadOnlySpan<byte> name)
-        {
-            var hash = default(HashCode);
-            hash.AddBytes(name);
-            return hash.ToHashCode();
         }
 
         private void Add(ref int count, int hash, int package, int offset)
@@ -494,6 +483,14 @@ internal sealed class PackagePool
             _lists[key] = values;
             return values;
         }
+    }
+
+    // The hash the pool's byte-keyed tables share (paths, provide names): this process's, as strings' are.
+    private static int Utf8Hash(ReadOnlySpan<byte> text)
+    {
+        var hash = default(HashCode);
+        hash.AddBytes(text);
+        return hash.ToHashCode();
     }
 
     private static List<T> AddTo<T>(Dictionary<string, List<T>> index, string key, T value)
