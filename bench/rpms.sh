@@ -13,9 +13,12 @@
 #         so both parse the XML metadata;
 #   warm: each tool's own cache filled by one untimed run first (dnf: its solv/solvx cache;
 #         offlinekit: its parsed-metadata cache), so neither parses XML again.
+# Then one bigger set, el8-large (LARGE_PACKAGES generated packages, default 30,000, AppStream xz: the
+# size of EL9's repositories with EPEL beside them), for memory at size: a resolve holds the parsed
+# metadata of every repository, so its peak RSS grows with them.
 # Prints times, both closures' sizes and whether they are equal, and offlinekit's peak RSS.
-# Targets (issue 16): same closure, cold offlinekit <= 0.33x dnf's time for each compression,
-# peak RSS <= 200 MB. Warm is printed for information: dnf's solv cache against offlinekit's parsed
+# Targets (issue 16): same closure, cold offlinekit <= 0.33x dnf's time for each compression on the
+# ~10,000-package sets, peak RSS <= 200 MB in every set, the large one included. Warm is printed for information: dnf's solv cache against offlinekit's parsed
 # cache, both under half a second, where process start-up is most of either (no target).
 set -euo pipefail
 
@@ -23,6 +26,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 offlinekit="${OFFLINEKIT:-$repo_root/dist/linux-x64/offlinekit}"
 runs="${RUNS:-3}"
 extra="${EXTRA_PACKAGES:-10000}"
+large="${LARGE_PACKAGES:-30000}"
 compressions=(${COMPRESSIONS:-gz xz zst})
 oses=(${OSES:-el8 el9})
 
@@ -46,6 +50,11 @@ for os in "${oses[@]}"; do for c in "${compressions[@]}"; do
   dotnet "$work/labtool/LabTool.dll" gen-rpm-repos "$work/repos-$os-$c" --extra "$extra" --compression "$c" --os "$os"
   printf '   %-7s primaries: %s\n' "$os-$c" "$(find "$work/repos-$os-$c" -name '*-primary.xml.*' -printf '%f %s\n' | awk '{split($1, p, "."); printf "%s%.2f MB (%s)", sep, $2/1e6, p[length(p)]; sep=", "}')"
 done; done
+if (( large > 0 )); then
+  sets+=(el8-large)
+  dotnet "$work/labtool/LabTool.dll" gen-rpm-repos "$work/repos-el8-large" --extra "$large" --compression xz --os el8
+  printf '   %-7s primaries: %s\n' el8-large "$(find "$work/repos-el8-large" -name '*-primary.xml.*' -printf '%f %s\n' | awk '{split($1, p, "."); printf "%s%.2f MB (%s)", sep, $2/1e6, p[length(p)]; sep=", "}')"
+fi
 # The repositories over HTTP on 127.0.0.1 (a threaded server), as a mirror serves them.
 port=
 for attempt in 1 2 3 4 5; do
@@ -146,7 +155,9 @@ for c in "${sets[@]}"; do
     ratio=$(awk -v a="$ok_wall" -v b="$dnf_wall" 'BEGIN {printf "%.2f", a/b}')
     printf '%-44s %8s %8s %8d %10d\n' "$c $mode: dnf install --assumeno" "$dnf_wall" "$dnf_cpu" $((dnf_rss / 1024)) "$dnf_count"
     printf '%-44s %8s %8s %8d %10d %14s\n' "$c $mode: offlinekit rpms resolve" "$ok_wall" "$ok_cpu" $((ok_rss / 1024)) "$ok_count" "$ratio"
-    if [[ $mode == cold ]]; then
+    if [[ $mode == cold && $c == *-large ]]; then
+      verdicts+=("info  $c $mode: offlinekit $ok_wall s / dnf $dnf_wall s = $ratio, peak RSS offlinekit $((ok_rss / 1024)) MB, dnf $((dnf_rss / 1024)) MB (memory at size; the time target is the ~10,000-package sets)")
+    elif [[ $mode == cold ]]; then
       awk -v r="$ratio" 'BEGIN {exit !(r <= 0.33)}' && verdict=PASS || verdict=MISS
       verdicts+=("$verdict  $c $mode: offlinekit $ok_wall s / dnf $dnf_wall s = $ratio (target <= 0.33)")
     else

@@ -55,19 +55,21 @@ internal static class DependencyBlob
     }
 
     /// <summary>The five lists as objects (each list empty or an array of its own).</summary>
-    public static RpmDependency[][] Decode(byte[] blob, Evr own)
+    public static IReadOnlyList<RpmDependency>[] Decode(byte[] blob, Evr own)
     {
         ArgumentNullException.ThrowIfNull(blob);
-        var lists = new RpmDependency[Lists][];
+        var lists = new IReadOnlyList<RpmDependency>[Lists];
         var at = 0;
         for (var l = 0; l < Lists; l++)
         {
             var count = ReadCount(blob, ref at);
-            var list = lists[l] = count == 0 ? [] : new RpmDependency[count];
+            var list = count == 0 ? [] : new RpmDependency[count];
             for (var i = 0; i < count; i++)
             {
                 list[i] = DecodeAt(blob, ref at, own);
             }
+
+            lists[l] = list;
         }
 
         return lists;

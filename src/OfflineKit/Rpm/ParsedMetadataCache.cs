@@ -276,10 +276,10 @@ public static class ParsedMetadataCache
         s.Write(evr.Release);
     }
 
-    // The distinct strings a package brings, about: its own provide names and version texts (8-10 in
-    // real and generated EL sets). The table is sized for them ahead of each repository, not grown
-    // by doubling as it fills: the entries it drops when it grows were ~7 MB on a 30,000-package set.
-    private const int StringsPerPackage = 10;
+    // The distinct strings a package brings, at most: its name and its version texts (the same for all
+    // of a name's versions, and shared across names; its dependencies are a blob, not strings). The
+    // table is sized for them ahead of each repository, not grown by doubling as it fills.
+    private const int StringsPerPackage = 1;
 
     /// <summary>
     /// Every string once, by instance: the parser already made one instance of each repeated text (per

@@ -107,11 +107,19 @@ public sealed class RpmChecksum : IEquatable<RpmChecksum>
 /// <summary>One package of a repository's primary metadata. Compared by reference: the resolver keeps sets of them.</summary>
 public sealed class RpmPackage
 {
+    private static readonly IReadOnlyList<RpmDependency>[] NoLists = [[], [], [], [], []];
+
+    // The dependencies: the blob a reader gave (or one encoded from lists given as objects), and the
+    // lists as objects (given, or decoded from the blob the first time one is asked for). Two fields,
+    // not one per list: a package set holds tens of thousands of packages whose lists nobody asks for.
+    private byte[]? _blob;
+    private IReadOnlyList<RpmDependency>[]? _lists;
+
     public RpmPackage()
     {
     }
 
-    // A copy with other files: the dependencies as the original holds them (its blob, or its lists).
+    // A copy with other files: the dependencies as the original holds them.
     [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
     private RpmPackage(RpmPackage p, IReadOnlyList<string> files)
     {
@@ -124,11 +132,7 @@ public sealed class RpmPackage
         Size = p.Size;
         Repo = p.Repo;
         Files = files;
-        _blob = p._blob;
-        if (_blob is null)
-        {
-            (_provides, _requires, _conflicts, _obsoletes, _recommends) = (p.Provides, p.Requires, p.Conflicts, p.Obsoletes, p.Recommends);
-        }
+        (_blob, _lists) = (p._blob, p._lists);
     }
 
     public required string Name { get; init; }
@@ -154,43 +158,43 @@ public sealed class RpmPackage
 
     public IReadOnlyList<RpmDependency> Provides
     {
-        get => _provides ?? Decoded()[0];
+        get => Lists[0];
         init => Set(0, value);
     }
 
     /// <summary>Requires, the <c>pre="1"</c> ones (Requires(pre)) included.</summary>
     public IReadOnlyList<RpmDependency> Requires
     {
-        get => _requires ?? Decoded()[1];
+        get => Lists[1];
         init => Set(1, value);
     }
 
     public IReadOnlyList<RpmDependency> Conflicts
     {
-        get => _conflicts ?? Decoded()[2];
+        get => Lists[2];
         init => Set(2, value);
     }
 
     public IReadOnlyList<RpmDependency> Obsoletes
     {
-        get => _obsoletes ?? Decoded()[3];
+        get => Lists[3];
         init => Set(3, value);
     }
 
     public IReadOnlyList<RpmDependency> Recommends
     {
-        get => _recommends ?? Decoded()[4];
+        get => Lists[4];
         init => Set(4, value);
     }
 
     /// <summary>
     /// The five lists as one <see cref="DependencyBlob"/>, as the readers give them: decoded into the
     /// lists above the first time one is asked for. Encoded from the lists when they were given as
-    /// objects (made once, on demand).
+    /// objects (once, on demand).
     /// </summary>
     internal byte[] Dependencies
     {
-        get => _blob ?? (_encoded ??= DependencyBlob.Encode([Provides, Requires, Conflicts, Obsoletes, Recommends], Evr));
+        get => _blob ??= DependencyBlob.Encode(_lists ?? NoLists, Evr);
         init => _blob = value;
     }
 
@@ -200,54 +204,27 @@ public sealed class RpmPackage
     /// </summary>
     public IReadOnlyList<string> Files { get; init; } = [];
 
-    private static readonly IReadOnlyList<RpmDependency>[] NoLists = [[], [], [], [], []];
-
-    private byte[]? _blob;     // given by a reader
-    private byte[]? _encoded;  // made from lists given as objects
-    private IReadOnlyList<RpmDependency>? _provides, _requires, _conflicts, _obsoletes, _recommends;
-
     /// <summary>name-epoch:version-release.arch, as <c>dnf repoquery</c> prints it (epoch always printed).</summary>
     public string Nevra => $"{Name}-{Evr.Epoch.ToString(CultureInfo.InvariantCulture)}:{Evr.Version}-{Evr.Release}.{Arch}";
+
+    // Decoded from the blob once and kept: a resolution asks for them again and again, for the few
+    // hundred packages it looks at. Two threads racing here decode equal lists.
+    private IReadOnlyList<RpmDependency>[] Lists => _lists ??= _blob is null ? NoLists : DependencyBlob.Decode(_blob, Evr);
 
     public override string ToString() => Nevra;
 
     /// <summary>The same package with another file list (primary's plus what filelists adds).</summary>
     public RpmPackage WithFiles(IReadOnlyList<string> files) => new(this, files);
 
-    // The lists from the blob, kept: a resolution asks for them again and again, for the few hundred
-    // packages it looks at. Two threads racing here decode equal lists.
-    private IReadOnlyList<RpmDependency>[] Decoded()
-    {
-        if (_blob is null)
-        {
-            return NoLists;
-        }
-
-        var lists = DependencyBlob.Decode(_blob, Evr);
-        _provides ??= lists[0];
-        _requires ??= lists[1];
-        _conflicts ??= lists[2];
-        _obsoletes ??= lists[3];
-        _recommends ??= lists[4];
-        return [_provides, _requires, _conflicts, _obsoletes, _recommends];
-    }
-
-    // A list given as objects; the others stay empty unless given too.
+    // A list given as objects (the lists given so take the place of a blob; the others are empty).
     private void Set(int list, IReadOnlyList<RpmDependency> value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        _provides ??= [];
-        _requires ??= [];
-        _conflicts ??= [];
-        _obsoletes ??= [];
-        _recommends ??= [];
-        switch (list)
+        if (_lists is null || ReferenceEquals(_lists, NoLists))
         {
-            case 0: _provides = value; break;
-            case 1: _requires = value; break;
-            case 2: _conflicts = value; break;
-            case 3: _obsoletes = value; break;
-            default: _recommends = value; break;
+            _lists = [[], [], [], [], []];
         }
+
+        _lists[list] = value;
     }
 }
