@@ -321,9 +321,9 @@ internal sealed class PackagePool
     }
 
     /// <summary>
-    /// The provides of a run of the pool's packages, by name, in one flat table: per provide 16 bytes
-    /// (the name's hash, the chain's next, the package, and where the provide starts in the package's
-    /// <see cref="DependencyBlob"/>) and a bucket. Indexed from the blobs' bytes: no provide is decoded
+    /// The provides of a run of the pool's packages, by name, in one flat table: per provide 12 bytes
+    /// (the chain's next, the package, and where the provide starts in the package's
+    /// <see cref="DependencyBlob"/>) and a share of a bucket. Indexed from the blobs' bytes: no provide is decoded
     /// until the resolver asks for its name (a 30,000-package set has ~330,000 provides, nearly each under
     /// a name of its own; the resolver asks for a few hundred). Every package provides its own name at
     /// its EVR, whether or not the metadata says so (a provide at offset -1, made when asked for).
@@ -344,7 +344,9 @@ internal sealed class PackagePool
             }
 
             _entries = new Entry[total];
-            _buckets = new int[Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)total))];
+            // A bucket for every two to four provides: the resolver looks up a few hundred names, and a
+            // chain a few entries long costs those lookups nothing measurable.
+            _buckets = new int[Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)total) / 4)];
             var count = 0;
             var own = new byte[256];
             for (var i = from; i < to; i++)
@@ -379,11 +381,6 @@ internal sealed class PackagePool
             for (var i = _buckets[hash & (_buckets.Length - 1)] - 1; i >= 0; i = _entries[i].Next)
             {
                 ref readonly var e = ref _entries[i];
-                if (e.Hash != hash)
-                {
-                    continue;
-                }
-
                 var p = _packages[e.Package];
                 if (e.Offset < 0 ? p.Name == name : DependencyBlob.NameAt(p.Dependencies, e.Offset).SequenceEqual(bytes))
                 {
@@ -412,13 +409,12 @@ internal sealed class PackagePool
         private void Add(ref int count, int hash, int package, int offset)
         {
             ref var bucket = ref _buckets[hash & (_buckets.Length - 1)];
-            _entries[count] = new Entry { Hash = hash, Next = bucket - 1, Package = package, Offset = offset };
+            _entries[count] = new Entry { Next = bucket - 1, Package = package, Offset = offset };
             bucket = ++count;
         }
 
         private struct Entry
         {
-            public int Hash;
             public int Next;
             public int Package;
             public int Offset;
