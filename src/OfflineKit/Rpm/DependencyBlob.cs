@@ -179,24 +179,7 @@ internal static class DependencyBlob
         return span;
     }
 
-    private static int ReadCount(byte[] blob, ref int at)
-    {
-        var value = 0;
-        for (var shift = 0; ; shift += 7)
-        {
-            var b = blob[at++];
-            value |= (b & 0x7f) << shift;
-            if (b < 0x80)
-            {
-                return value;
-            }
-
-            if (shift >= 28)
-            {
-                throw new FormatException("a dependency count or length is too big");
-            }
-        }
-    }
+    private static int ReadCount(byte[] blob, ref int at) => IO.SevenBit.Read(blob, ref at);
 
     /// <summary>One entry of a list, as bytes.</summary>
     public readonly ref struct Entry(ReadOnlySpan<byte> name, DepRelation relation, bool ownEvr, int offset)
@@ -316,14 +299,14 @@ internal static class DependencyBlob
             var total = 0;
             for (var l = 0; l < Lists; l++)
             {
-                total += CountLength(_counts[l]) + _lengths[l];
+                total += IO.SevenBit.Length(_counts[l]) + _lengths[l];
             }
 
             var blob = new byte[total];
             var at = 0;
             for (var l = 0; l < Lists; l++)
             {
-                var n = CountBytes(_counts[l], count);
+                var n = IO.SevenBit.Write(count, _counts[l]);
                 count[..n].CopyTo(blob.AsSpan(at));
                 at += n;
                 _lists[l].AsSpan(0, _lengths[l]).CopyTo(blob.AsSpan(at));
@@ -355,7 +338,7 @@ internal static class DependencyBlob
         private void WriteCount(int list, int value)
         {
             Span<byte> count = stackalloc byte[5];
-            Write(list, count[..CountBytes(value, count)]);
+            Write(list, count[..IO.SevenBit.Write(count, value)]);
         }
 
         private void Write(int list, ReadOnlySpan<byte> bytes)
@@ -369,32 +352,6 @@ internal static class DependencyBlob
 
             bytes.CopyTo(buffer.AsSpan(length));
             _lengths[list] = length + bytes.Length;
-        }
-
-        private static int CountLength(int value)
-        {
-            var n = 1;
-            for (var v = (uint)value; v >= 0x80; v >>= 7)
-            {
-                n++;
-            }
-
-            return n;
-        }
-
-        private static int CountBytes(int value, Span<byte> into)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
-            var n = 0;
-            var v = (uint)value;
-            while (v >= 0x80)
-            {
-                into[n++] = (byte)(v | 0x80);
-                v >>= 7;
-            }
-
-            into[n++] = (byte)v;
-            return n;
         }
     }
 }

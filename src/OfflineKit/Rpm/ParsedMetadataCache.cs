@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using OfflineKit.IO;
 
 namespace OfflineKit.Rpm;
 
@@ -360,17 +361,8 @@ public static class ParsedMetadataCache
         // The 7-bit-encoded count, then room for that many bytes.
         private Span<byte> Counted(int count)
         {
-            var span = Take(Prefix(count) + count);
-            var at = 0;
-            var n = (uint)count;
-            while (n >= 0x80)
-            {
-                span[at++] = (byte)(n | 0x80);
-                n >>= 7;
-            }
-
-            span[at++] = (byte)n;
-            return span[at..];
+            var span = Take(SevenBit.Length(count) + count);
+            return span[SevenBit.Write(span, count)..];
         }
 
         public void Flush()
@@ -395,7 +387,6 @@ public static class ParsedMetadataCache
             return span;
         }
 
-        private static int Prefix(int count) => count < 1 << 7 ? 1 : count < 1 << 14 ? 2 : count < 1 << 21 ? 3 : count < 1 << 28 ? 4 : 5;
     }
 
     private static List<RpmRepo> Read(BinaryReader r, long fileLength)
