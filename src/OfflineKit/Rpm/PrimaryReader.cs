@@ -2,8 +2,9 @@ namespace OfflineKit.Rpm;
 
 /// <summary>
 /// Streams <c>primary.xml</c> package by package with an <see cref="XmlScanner"/>, never holding the
-/// document (an EL8 AppStream primary is ~100 MB uncompressed) and making strings only of what the
-/// resolver keeps; names, arches and versions, which repeat, become one string each. A big file is
+/// document (an EL8 AppStream primary is ~100 MB uncompressed). Names, arches and versions, which
+/// repeat, become one string each; a package's paths and its dependency lists are kept as UTF-8 bytes
+/// (<see cref="PackedPaths"/>, <see cref="DependencyBlob"/>), no string made of them. A big file is
 /// read on several cores (<see cref="Read(Func{Stream}, RepomdRecord?, string, string, int)"/>).
 /// </summary>
 public static partial class PrimaryReader
@@ -51,7 +52,7 @@ public static partial class PrimaryReader
         }
     }
 
-    // One per file (or per core reading one): the pools and scratch lists are reused from package to package.
+    // One per file (or per core reading one): the pool and scratch buffers are reused from package to package.
     private sealed class PackageReader(string repo)
     {
         private XmlScanner x = null!;
