@@ -227,7 +227,7 @@ public static class ParsedMetadataCache
             b.Long(p.Size);
             s.Write(p.Repo);
             // The dependencies as the package holds them, a DependencyBlob.
-            b.Utf8(p.Dependencies);
+            b.Bytes(p.Dependencies);
 
             // Paths are nearly all distinct: inline, not through the table.
             var files = p.Files;
@@ -236,7 +236,7 @@ public static class ParsedMetadataCache
             {
                 foreach (var f in packed.Segments)
                 {
-                    b.Utf8(f);
+                    b.Bytes(f);
                 }
             }
             else
@@ -286,8 +286,8 @@ public static class ParsedMetadataCache
     /// Every string once, by instance: the parser already made one instance of each repeated text (per
     /// file), so telling instances apart costs a few duplicates and saves hashing every string's text.
     /// A reference is -1 for null, the index of a string already written, or -2 followed by the string
-    /// itself the first time (it then takes the next index); a string no other can share (a checksum,
-    /// a location) is -3 followed by the string, and takes no index (<see cref="WriteUnique"/>).
+    /// itself the first time (it then takes the next index); a string no other can share (a package's
+    /// location) is -3 followed by the string, and takes no index (<see cref="WriteUnique"/>).
     /// </summary>
     private sealed class StringTable(WriteBuffer into, int capacity)
     {
@@ -355,8 +355,8 @@ public static class ParsedMetadataCache
             Encoding.UTF8.GetBytes(value, Counted(count));
         }
 
-        /// <summary>Bytes already UTF-8, as <see cref="String"/> writes a string's.</summary>
-        public void Utf8(ReadOnlySpan<byte> value) => value.CopyTo(Counted(value.Length));
+        /// <summary>Bytes with their count before them, as <see cref="String"/> writes a string's UTF-8 (a path, a dependency blob).</summary>
+        public void Bytes(ReadOnlySpan<byte> value) => value.CopyTo(Counted(value.Length));
 
         // The 7-bit-encoded count, then room for that many bytes.
         private Span<byte> Counted(int count)
