@@ -37,7 +37,8 @@ public static class CliApp
         return root;
     }
 
-    // A cold resolve allocates ~80 MB; a build reads the same metadata, then streams images through pooled buffers.
+    // A cold resolve allocates ~35 MB with 10,000 packages, ~90 MB with 30,000; a build reads the same metadata,
+    // then streams images through pooled buffers.
     private const long HeapPagesAhead = 128L << 20;
 
     /// <summary>

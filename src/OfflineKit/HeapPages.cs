@@ -7,8 +7,9 @@ namespace OfflineKit;
 /// Transparent huge pages, on Linux: for the managed heap's next allocations (<see cref="Advise"/>), and
 /// for a native decoder's big buffer (<see cref="MapHuge"/>: liblzma's dictionary, NativeXzStream).
 /// <para>
-/// A cold <c>rpms resolve</c> touches ~80 MB of fresh heap, and on a virtual machine each 4 KB page's
-/// first touch costs ~10 µs: ~20,000 faults, a quarter of the process's CPU. The GC reserves its heap
+/// A cold <c>rpms resolve</c> touches tens of MB of fresh heap, and on a virtual machine each 4 KB page's
+/// first touch costs ~10 µs (with the bigger package model of before: ~20,000 faults, a quarter of the
+/// process's CPU). The GC reserves its heap
 /// as one inaccessible range and makes it read-write 64 KB at a time as it grows, each step also
 /// marking it for core dumps; the kernel gives a 2 MB page only where one read-write mapping with the
 /// same flags covers the whole aligned 2 MB, so the GC's own steps never get one. Here the range the
