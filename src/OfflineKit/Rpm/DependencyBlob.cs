@@ -93,25 +93,12 @@ internal static class DependencyBlob
             {
                 for (var n = ReadCount(blob, ref at); n > 0; n--)
                 {
-                    var flags = blob[at++];
-                    if ((flags & 0x07) > (int)DepRelation.Ge || ((flags >> 4) & 0x03) > EvrWritten || (flags & 0xc0) != 0
-                        || !System.Text.Unicode.Utf8.IsValid(Bytes(blob, ref at)))
+                    var e = ReadRaw(blob, ref at);
+                    if (e.Relation > DepRelation.Ge || e.EvrKind > EvrWritten || (e.Flags & 0xc0) != 0
+                        || !System.Text.Unicode.Utf8.IsValid(e.Name)
+                        || (e.EvrKind == EvrWritten && (e.Version.IsEmpty || !System.Text.Unicode.Utf8.IsValid(e.Version) || !System.Text.Unicode.Utf8.IsValid(e.Release))))
                     {
                         return false;
-                    }
-
-                    if (((flags >> 4) & 0x03) == EvrWritten)
-                    {
-                        ReadCount(blob, ref at);
-                        var version = Bytes(blob, ref at);
-                        var releaseLength = ReadCount(blob, ref at);
-                        if (version.IsEmpty || !System.Text.Unicode.Utf8.IsValid(version)
-                            || (releaseLength > 0 && !System.Text.Unicode.Utf8.IsValid(blob.AsSpan(at, releaseLength - 1))))
-                        {
-                            return false;
-                        }
-
-                        at += Math.Max(0, releaseLength - 1);
                     }
                 }
             }
@@ -143,32 +130,32 @@ internal static class DependencyBlob
 
     private static RpmDependency DecodeAt(byte[] blob, ref int at, Evr own)
     {
-        var flags = blob[at++];
-        var name = Utf8.GetString(Bytes(blob, ref at));
-        var relation = (DepRelation)(flags & 0x07);
-        var pre = (flags & PreBit) != 0;
-        var evr = ((flags >> 4) & 0x03) switch
+        var e = ReadRaw(blob, ref at);
+        var evr = e.EvrKind switch
         {
             EvrNone => null,
             EvrOwn => own,
-            _ => ReadEvr(blob, ref at),
+            _ => new Evr(e.Epoch, Utf8.GetString(e.Version), e.HasRelease ? Utf8.GetString(e.Release) : null),
         };
-        return new RpmDependency(name, relation, evr, pre);
+        return new RpmDependency(Utf8.GetString(e.Name), e.Relation, evr, (e.Flags & PreBit) != 0);
     }
 
-    private static Evr ReadEvr(byte[] blob, ref int at)
+    // One entry as it is laid out, moving past it: the one place that knows the layout when reading.
+    private static RawEntry ReadRaw(byte[] blob, scoped ref int at)
     {
-        var epoch = ReadCount(blob, ref at);
-        var version = Utf8.GetString(Bytes(blob, ref at));
-        var releaseLength = ReadCount(blob, ref at);
-        string? release = null;
-        if (releaseLength > 0)
+        var flags = blob[at++];
+        var name = Bytes(blob, ref at);
+        if (((flags >> 4) & 0x03) != EvrWritten)
         {
-            release = Utf8.GetString(blob, at, releaseLength - 1);
-            at += releaseLength - 1;
+            return new RawEntry(flags, name, 0, default, default, false);
         }
 
-        return new Evr(epoch, version, release);
+        var epoch = ReadCount(blob, ref at);
+        var version = Bytes(blob, ref at);
+        var releaseLength = ReadCount(blob, ref at);
+        var release = releaseLength > 0 ? blob.AsSpan(at, releaseLength - 1) : default;
+        at += Math.Max(0, releaseLength - 1);
+        return new RawEntry(flags, name, epoch, version, release, releaseLength > 0);
     }
 
     private static ReadOnlySpan<byte> Bytes(byte[] blob, scoped ref int at)
@@ -180,6 +167,25 @@ internal static class DependencyBlob
     }
 
     private static int ReadCount(byte[] blob, ref int at) => IO.SevenBit.Read(blob, ref at);
+
+    private readonly ref struct RawEntry(byte flags, ReadOnlySpan<byte> name, int epoch, ReadOnlySpan<byte> version, ReadOnlySpan<byte> release, bool hasRelease)
+    {
+        public byte Flags { get; } = flags;
+
+        public DepRelation Relation => (DepRelation)(Flags & 0x07);
+
+        public int EvrKind => (Flags >> 4) & 0x03;
+
+        public ReadOnlySpan<byte> Name { get; } = name;
+
+        public int Epoch { get; } = epoch;
+
+        public ReadOnlySpan<byte> Version { get; } = version;
+
+        public ReadOnlySpan<byte> Release { get; } = release;
+
+        public bool HasRelease { get; } = hasRelease;
+    }
 
     /// <summary>One entry of a list, as bytes.</summary>
     public readonly ref struct Entry(ReadOnlySpan<byte> name, DepRelation relation, bool ownEvr, int offset)
@@ -212,7 +218,7 @@ internal static class DependencyBlob
             {
                 for (; _left > 0; _left--)
                 {
-                    Skip();
+                    ReadRaw(blob, ref _at);
                 }
 
                 _left = ReadCount(blob, ref _at);
@@ -237,34 +243,9 @@ internal static class DependencyBlob
 
             _left--;
             var offset = _at;
-            var flags = _blob[_at++];
-            var name = Bytes(_blob, ref _at);
-            var evrKind = (flags >> 4) & 0x03;
-            if (evrKind == EvrWritten)
-            {
-                SkipEvr();
-            }
-
-            Current = new Entry(name, (DepRelation)(flags & 0x07), evrKind == EvrOwn, offset);
+            var e = ReadRaw(_blob, ref _at);
+            Current = new Entry(e.Name, e.Relation, e.EvrKind == EvrOwn, offset);
             return true;
-        }
-
-        private void Skip()
-        {
-            var flags = _blob[_at++];
-            Bytes(_blob, ref _at);
-            if (((flags >> 4) & 0x03) == EvrWritten)
-            {
-                SkipEvr();
-            }
-        }
-
-        private void SkipEvr()
-        {
-            ReadCount(_blob, ref _at);
-            Bytes(_blob, ref _at);
-            var releaseLength = ReadCount(_blob, ref _at);
-            _at += Math.Max(0, releaseLength - 1);
         }
     }
 
