@@ -21,6 +21,10 @@ internal static class DependencyBlob
 {
     public const int Lists = 5;
     public const int ProvidesList = 0;
+    public const int RequiresList = 1;
+    public const int ConflictsList = 2;
+    public const int ObsoletesList = 3;
+    public const int RecommendsList = 4;
 
     private const int PreBit = 0x08;
     private const int EvrNone = 0;

@@ -201,8 +201,8 @@ public static class FilelistsReader
         return paths;
     }
 
-    // Requires, conflicts and recommends, by their place in a DependencyBlob.
-    private static readonly int[] PathLists = [1, 2, 4];
+    // The lists whose paths count: requires, conflicts and recommends.
+    private static readonly int[] PathLists = [DependencyBlob.RequiresList, DependencyBlob.ConflictsList, DependencyBlob.RecommendsList];
 
     private static void CollectPaths(RichNode node, HashSet<string> into)
     {

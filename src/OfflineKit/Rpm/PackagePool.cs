@@ -372,9 +372,9 @@ internal sealed class PackagePool
         /// <summary>Appends the providers of <paramref name="name"/>, in the order indexed, to <paramref name="into"/> (made when there are some).</summary>
         public void AppendTo(string name, ref List<(RpmPackage, RpmDependency)>? into)
         {
-            var most = System.Text.Encoding.UTF8.GetMaxByteCount(name.Length);
-            Span<byte> buffer = most <= 512 ? stackalloc byte[512] : new byte[most];
-            ReadOnlySpan<byte> bytes = buffer[..System.Text.Encoding.UTF8.GetBytes(name, buffer)];
+            // A few hundred names in a resolution, each looked up once (ProvidesNamed keeps the answer).
+            var scratch = Array.Empty<byte>();
+            var bytes = Utf8(name, ref scratch);
             var hash = Utf8Hash(bytes);
             // A bucket's chain runs from its last entry back: the matches are put in order after.
             var at = into?.Count ?? 0;

@@ -176,11 +176,11 @@ public static partial class PrimaryReader
                     continue;
                 }
 
-                var list = element.SequenceEqual("provides"u8) ? 0
-                    : element.SequenceEqual("requires"u8) ? 1
-                    : element.SequenceEqual("conflicts"u8) ? 2
-                    : element.SequenceEqual("obsoletes"u8) ? 3
-                    : element.SequenceEqual("recommends"u8) ? 4
+                var list = element.SequenceEqual("provides"u8) ? DependencyBlob.ProvidesList
+                    : element.SequenceEqual("requires"u8) ? DependencyBlob.RequiresList
+                    : element.SequenceEqual("conflicts"u8) ? DependencyBlob.ConflictsList
+                    : element.SequenceEqual("obsoletes"u8) ? DependencyBlob.ObsoletesList
+                    : element.SequenceEqual("recommends"u8) ? DependencyBlob.RecommendsList
                     : -1;
                 if (list >= 0)
                 {

@@ -158,33 +158,33 @@ public sealed class RpmPackage
 
     public IReadOnlyList<RpmDependency> Provides
     {
-        get => Lists[0];
-        init => Set(0, value);
+        get => Lists[DependencyBlob.ProvidesList];
+        init => Set(DependencyBlob.ProvidesList, value);
     }
 
     /// <summary>Requires, the <c>pre="1"</c> ones (Requires(pre)) included.</summary>
     public IReadOnlyList<RpmDependency> Requires
     {
-        get => Lists[1];
-        init => Set(1, value);
+        get => Lists[DependencyBlob.RequiresList];
+        init => Set(DependencyBlob.RequiresList, value);
     }
 
     public IReadOnlyList<RpmDependency> Conflicts
     {
-        get => Lists[2];
-        init => Set(2, value);
+        get => Lists[DependencyBlob.ConflictsList];
+        init => Set(DependencyBlob.ConflictsList, value);
     }
 
     public IReadOnlyList<RpmDependency> Obsoletes
     {
-        get => Lists[3];
-        init => Set(3, value);
+        get => Lists[DependencyBlob.ObsoletesList];
+        init => Set(DependencyBlob.ObsoletesList, value);
     }
 
     public IReadOnlyList<RpmDependency> Recommends
     {
-        get => Lists[4];
-        init => Set(4, value);
+        get => Lists[DependencyBlob.RecommendsList];
+        init => Set(DependencyBlob.RecommendsList, value);
     }
 
     /// <summary>
